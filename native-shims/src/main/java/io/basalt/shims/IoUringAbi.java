@@ -1,0 +1,157 @@
+package io.basalt.shims;
+
+/**
+ * io_uring ABI: structure offsets and constants from include/uapi/linux/io_uring.h (Linux 6.x), little-endian
+ * x86_64. {@code IoUringLayoutTest} compiles a C program against the installed kernel headers and checks
+ * every offset and size here.
+ *
+ * <pre>
+ * struct io_uring_sqe (64 bytes)                      struct io_uring_cqe (16 bytes)
+ *  0 opcode u8 | 1 flags u8 | 2 ioprio u16             0 user_data u64
+ *  4 fd s32                                            8 res s32
+ *  8 off u64                                          12 flags u32
+ * 16 addr u64
+ * 24 len u32 | 28 rw_flags/fsync_flags/... u32
+ * 32 user_data u64
+ * 40 buf_index u16 | 42 personality u16 | 44 file_index/splice_fd_in s32
+ * 48 addr3 u64 | 56 __pad2 u64
+ * </pre>
+ */
+public final class IoUringAbi {
+    private IoUringAbi() {}
+
+    // struct io_uring_sqe
+    public static final int SQE_SIZE = 64;
+    public static final int SQE_OPCODE_OFFSET = 0;
+    public static final int SQE_FLAGS_OFFSET = 1;
+    public static final int SQE_IOPRIO_OFFSET = 2;
+    public static final int SQE_FD_OFFSET = 4;
+    public static final int SQE_OFF_OFFSET = 8;
+    public static final int SQE_ADDR_OFFSET = 16;
+    public static final int SQE_LEN_OFFSET = 24;
+    public static final int SQE_OP_FLAGS_OFFSET = 28;
+    public static final int SQE_USER_DATA_OFFSET = 32;
+    public static final int SQE_BUF_INDEX_OFFSET = 40;
+    public static final int SQE_PERSONALITY_OFFSET = 42;
+    public static final int SQE_FILE_INDEX_OFFSET = 44;
+    public static final int SQE_ADDR3_OFFSET = 48;
+
+    // struct io_uring_cqe
+    public static final int CQE_SIZE = 16;
+    public static final int CQE_USER_DATA_OFFSET = 0;
+    public static final int CQE_RES_OFFSET = 8;
+    public static final int CQE_FLAGS_OFFSET = 12;
+
+    // struct io_uring_params (120 bytes) and its io_sqring_offsets / io_cqring_offsets (40 bytes each)
+    public static final int PARAMS_SIZE = 120;
+    public static final int PARAMS_SQ_ENTRIES_OFFSET = 0;
+    public static final int PARAMS_CQ_ENTRIES_OFFSET = 4;
+    public static final int PARAMS_FLAGS_OFFSET = 8;
+    public static final int PARAMS_SQ_THREAD_CPU_OFFSET = 12;
+    public static final int PARAMS_SQ_THREAD_IDLE_OFFSET = 16;
+    public static final int PARAMS_FEATURES_OFFSET = 20;
+    public static final int PARAMS_WQ_FD_OFFSET = 24;
+    public static final int PARAMS_SQ_OFF_OFFSET = 40;
+    public static final int PARAMS_CQ_OFF_OFFSET = 80;
+
+    public static final int SQ_OFF_HEAD = 0;
+    public static final int SQ_OFF_TAIL = 4;
+    public static final int SQ_OFF_RING_MASK = 8;
+    public static final int SQ_OFF_RING_ENTRIES = 12;
+    public static final int SQ_OFF_FLAGS = 16;
+    public static final int SQ_OFF_DROPPED = 20;
+    public static final int SQ_OFF_ARRAY = 24;
+
+    public static final int CQ_OFF_HEAD = 0;
+    public static final int CQ_OFF_TAIL = 4;
+    public static final int CQ_OFF_RING_MASK = 8;
+    public static final int CQ_OFF_RING_ENTRIES = 12;
+    public static final int CQ_OFF_OVERFLOW = 16;
+    public static final int CQ_OFF_CQES = 20;
+    public static final int CQ_OFF_FLAGS = 24;
+
+    // struct io_uring_getevents_arg (24 bytes), for IORING_ENTER_EXT_ARG
+    public static final int GETEVENTS_ARG_SIZE = 24;
+    public static final int GETEVENTS_ARG_SIGMASK_OFFSET = 0;
+    public static final int GETEVENTS_ARG_SIGMASK_SZ_OFFSET = 8;
+    public static final int GETEVENTS_ARG_TS_OFFSET = 16;
+
+    // struct __kernel_timespec (16 bytes)
+    public static final int TIMESPEC_SIZE = 16;
+    public static final int TIMESPEC_SEC_OFFSET = 0;
+    public static final int TIMESPEC_NSEC_OFFSET = 8;
+
+    // struct iovec (16 bytes)
+    public static final int IOVEC_SIZE = 16;
+    public static final int IOVEC_BASE_OFFSET = 0;
+    public static final int IOVEC_LEN_OFFSET = 8;
+
+    // io_uring_setup flags
+    public static final int IORING_SETUP_IOPOLL = 1;
+    public static final int IORING_SETUP_SQPOLL = 1 << 1;
+    public static final int IORING_SETUP_CQSIZE = 1 << 3;
+    public static final int IORING_SETUP_CLAMP = 1 << 4;
+    public static final int IORING_SETUP_SUBMIT_ALL = 1 << 7;
+    public static final int IORING_SETUP_COOP_TASKRUN = 1 << 8;
+    public static final int IORING_SETUP_TASKRUN_FLAG = 1 << 9;
+    public static final int IORING_SETUP_SINGLE_ISSUER = 1 << 12;
+    public static final int IORING_SETUP_DEFER_TASKRUN = 1 << 13;
+
+    // features reported by io_uring_setup
+    public static final int IORING_FEAT_SINGLE_MMAP = 1;
+    public static final int IORING_FEAT_NODROP = 1 << 1;
+    public static final int IORING_FEAT_SUBMIT_STABLE = 1 << 2;
+    public static final int IORING_FEAT_FAST_POLL = 1 << 5;
+    public static final int IORING_FEAT_EXT_ARG = 1 << 8;
+
+    // mmap offsets
+    public static final long IORING_OFF_SQ_RING = 0L;
+    public static final long IORING_OFF_CQ_RING = 0x8000000L;
+    public static final long IORING_OFF_SQES = 0x10000000L;
+
+    // sq ring flags
+    public static final int IORING_SQ_NEED_WAKEUP = 1;
+    public static final int IORING_SQ_CQ_OVERFLOW = 2;
+    public static final int IORING_SQ_TASKRUN = 4;
+
+    // io_uring_enter flags
+    public static final int IORING_ENTER_GETEVENTS = 1;
+    public static final int IORING_ENTER_EXT_ARG = 1 << 3;
+
+    // io_uring_register opcodes
+    public static final int IORING_REGISTER_BUFFERS = 0;
+    public static final int IORING_UNREGISTER_BUFFERS = 1;
+    public static final int IORING_REGISTER_FILES = 2;
+    public static final int IORING_UNREGISTER_FILES = 3;
+    public static final int IORING_REGISTER_FILES_UPDATE = 6;
+    public static final int IORING_REGISTER_PROBE = 8;
+
+    // sqe flags
+    public static final byte IOSQE_FIXED_FILE = 1;
+    public static final byte IOSQE_IO_LINK = 1 << 2;
+    public static final byte IOSQE_ASYNC = 1 << 4;
+
+    // opcodes (enum io_uring_op)
+    public static final byte IORING_OP_NOP = 0;
+    public static final byte IORING_OP_READV = 1;
+    public static final byte IORING_OP_WRITEV = 2;
+    public static final byte IORING_OP_FSYNC = 3;
+    public static final byte IORING_OP_READ_FIXED = 4;
+    public static final byte IORING_OP_WRITE_FIXED = 5;
+    public static final byte IORING_OP_POLL_ADD = 6;
+    public static final byte IORING_OP_TIMEOUT = 11;
+    public static final byte IORING_OP_FALLOCATE = 17;
+    public static final byte IORING_OP_READ = 22;
+    public static final byte IORING_OP_WRITE = 23;
+    public static final byte IORING_OP_LAST_KNOWN = 58;
+
+    public static final int IORING_FSYNC_DATASYNC = 1;
+
+    // struct io_uring_probe (16 bytes) + io_uring_probe_op[] (8 bytes each)
+    public static final int PROBE_SIZE = 16;
+    public static final int PROBE_LAST_OP_OFFSET = 0;
+    public static final int PROBE_OPS_LEN_OFFSET = 1;
+    public static final int PROBE_OP_SIZE = 8;
+    public static final int PROBE_OP_FLAGS_OFFSET = 2;
+    public static final int IO_URING_OP_SUPPORTED = 1;
+}

@@ -12,6 +12,7 @@ public final class Stat {
     public static final int ST_RDEV_OFFSET = 40;
     public static final int ST_SIZE_OFFSET = 48;
     public static final int ST_BLKSIZE_OFFSET = 56;
+    public static final int ST_BLOCKS_OFFSET = 64; // 512-byte units allocated
 
     public static final int S_IFMT = 0xF000;
     public static final int S_IFREG = 0x8000;

@@ -279,4 +279,28 @@ class IoUringTest {
             Libc.close(efd);
         }
     }
+
+    /**
+     * An io_uring_enter that fails before consuming the SQEs (documented as transient: "call again") must not
+     * strand them: the next enter has to submit them. A ring created disabled (IORING_SETUP_R_DISABLED) refuses
+     * enter with -EBADFD until IORING_REGISTER_ENABLE_RINGS, which makes the failure deterministic.
+     */
+    @Test
+    void sqesLeftByAFailedEnterAreSubmittedByTheNext() {
+        int setupRDisabled = 1 << 6;     // IORING_SETUP_R_DISABLED (io_uring.h), test-only
+        int registerEnableRings = 12;    // IORING_REGISTER_ENABLE_RINGS (io_uring.h), test-only
+        int ebadfd = 77;                 // EBADFD
+        try (IoUring ring = IoUring.setup(8, setupRDisabled)) {
+            assertTrue(nop(ring, 1));
+            assertEquals(-ebadfd, ring.enter(0, true), "a disabled ring refuses to submit");
+            assertEquals(0, Libc.syscall(Libc.SYS_IO_URING_REGISTER, ring.fd(), registerEnableRings, 0, 0, 0, 0));
+            assertTrue(nop(ring, 2));
+            assertEquals(2, ring.enterWithTimeout(2, 2_000_000_000L), "both SQEs submitted by the retry");
+            Collected c = new Collected(4);
+            assertEquals(2, ring.reap(c, 4));
+            assertEquals(1, c.userData[0]);
+            assertEquals(2, c.userData[1]);
+            assertEquals(0, ring.pending());
+        }
+    }
 }

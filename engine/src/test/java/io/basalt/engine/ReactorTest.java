@@ -47,6 +47,11 @@ class ReactorTest {
             assertSame(reactor.thread(), await(reactor.call(Thread::currentThread)));
             assertEquals(42, await(reactor.call(() -> 42)));
             assertFalse(reactor.isOwnerThread());
+            reactor.close();
+            assertFalse(reactor.isRunning());
+            assertFalse(reactor.post(() -> {}), "a closed reactor takes no commands");
+            ExecutionException e = assertThrows(ExecutionException.class, () -> await(reactor.call(() -> 1)));
+            assertInstanceOf(IllegalStateException.class, e.getCause());
         }
     }
 

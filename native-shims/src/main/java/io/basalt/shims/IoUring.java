@@ -232,13 +232,18 @@ public final class IoUring implements AutoCloseable {
         return r == -Errno.ETIME ? 0 : (int) r;
     }
 
+    /**
+     * Publishes the tail and returns how many SQEs the kernel has not consumed yet: counted from the kernel's
+     * SQ head, not from the last publish, as liburing does, so SQEs left by an enter that failed before
+     * consuming them (-EAGAIN, -EBUSY, ...) are submitted by the next one instead of being stranded. Without
+     * SQPOLL the head moves only inside our own io_uring_enter, so the count is exact.
+     */
     private int publish() {
-        int toSubmit = sqTail - sqTailPublished;
-        if (toSubmit > 0) {
+        if (sqTail != sqTailPublished) {
             INT.setRelease(sqRing, sqTailOffset, sqTail); // io_uring.h: SQ tail store-release
             sqTailPublished = sqTail;
         }
-        return toSubmit;
+        return sqTail - (int) INT.getAcquire(sqRing, sqHeadOffset); // pairs with the kernel's head store-release
     }
 
     /** Hands at most {@code max} completions to {@code handler}; returns how many. Handlers may prepare SQEs. */

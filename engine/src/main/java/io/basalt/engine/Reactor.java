@@ -203,8 +203,13 @@ public final class Reactor implements AutoCloseable {
         return work + submitAndReap();
     }
 
+    /**
+     * Enters the kernel only when there is something to submit or the kernel flags deferred work
+     * (IORING_SQ_TASKRUN, set under TASKRUN_FLAG when completions wait for an enter, as liburing's
+     * cq_ring_needs_flush reads it). A spinning reactor with requests in flight thus makes no system calls.
+     */
     private int submitAndReap() {
-        if (ring.pending() > 0 || (ringInFlight > 0 && ring.ready() == 0)) {
+        if (ring.pending() > 0 || (ringInFlight > 0 && ring.kernelWantsEnter())) {
             enterCalls++;
             int r = ring.enter(0, true);
             if (r < 0 && r != -Errno.EINTR && r != -Errno.EAGAIN && r != -Errno.EBUSY) enterErrors++;

@@ -196,7 +196,9 @@ final class JsonParser {
             while (isDigit(peek())) position++;
         }
         String number = text.substring(start, position);
-        return integer ? toLong(number, start) : toDouble(number, start);
+        // Not a ?: expression: with a Long and a Double arms it would unbox both and promote every integer to double.
+        if (integer) return toLong(number, start);
+        return toDouble(number, start);
     }
 
     private Long toLong(String number, int start) {

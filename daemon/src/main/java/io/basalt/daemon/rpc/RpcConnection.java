@@ -29,6 +29,8 @@ final class RpcConnection {
     private byte[] buffer = new byte[READ_CHUNK_BYTES];
     private int filledBytes;
     private int scannedBytes;
+    /** The thread serving this peer; set once by the server before anyone joins it. */
+    volatile Thread thread;
 
     RpcConnection(SocketChannel peer, RpcDispatcher dispatcher, int messageBytesMax, Consumer<RpcConnection> onClose) {
         this.peer = peer;

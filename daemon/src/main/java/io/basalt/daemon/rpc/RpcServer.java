@@ -13,6 +13,9 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -23,6 +26,7 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class RpcServer implements AutoCloseable {
     public static final int CONNECTIONS_MAX = 64;
+    private static final long JOIN_TIMEOUT_MS = 5_000;
 
     private final Path socketPath;
     private final RpcDispatcher dispatcher;
@@ -113,7 +117,7 @@ public final class RpcServer implements AutoCloseable {
         }
         RpcConnection connection = new RpcConnection(peer, dispatcher, messageBytesMax, connections::remove);
         connections.add(connection);
-        Thread.ofVirtual().name("rpc-connection").start(connection::serve);
+        connection.thread = Thread.ofVirtual().name("rpc-connection").start(connection::serve);
     }
 
     public Path socketPath() {
@@ -122,6 +126,17 @@ public final class RpcServer implements AutoCloseable {
 
     public int connectionCount() {
         return connections.size();
+    }
+
+    private static void joinQuietly(Thread thread) {
+        if (thread == null) return;
+        try {
+            if (!thread.join(Duration.ofMillis(JOIN_TIMEOUT_MS))) {
+                System.err.println("basalt: " + thread.getName() + " still busy after " + JOIN_TIMEOUT_MS + " ms; going on");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** Stops accepting, closes every connection and removes the socket file. Idempotent. */
@@ -134,14 +149,12 @@ public final class RpcServer implements AutoCloseable {
         } catch (IOException e) {
             System.err.println("basalt: closing the RPC socket: " + e);
         }
-        for (RpcConnection c : connections) c.close();
-        if (acceptThread != null) {
-            try {
-                acceptThread.join(5_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        joinQuietly(acceptThread);
+        // Close every connection, then wait for calls still running, so that no RPC (a drive_create, say)
+        // lands after the caller goes on to flush and close the drives.
+        List<RpcConnection> open = new ArrayList<>(connections);
+        for (RpcConnection c : open) c.close();
+        for (RpcConnection c : open) joinQuietly(c.thread);
         try {
             Files.deleteIfExists(socketPath);
         } catch (IOException e) {

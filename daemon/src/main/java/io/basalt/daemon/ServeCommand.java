@@ -72,7 +72,6 @@ final class ServeCommand {
      * SIGINT and SIGTERM ask the main thread to stop, so that it can close everything and exit 0 (a plain
      * shutdown hook would exit 130 or 143). The hook stays as the fallback for any other way out.
      */
-    @SuppressWarnings("removal")
     private static void installStopHandlers(Daemon daemon, CountDownLatch stop) {
         Runtime.getRuntime().addShutdownHook(new Thread(daemon::close, "basalt-shutdown"));
         try {

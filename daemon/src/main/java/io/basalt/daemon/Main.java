@@ -1,10 +1,46 @@
 package io.basalt.daemon;
 
-/** The basalt command line. */
+import java.util.Arrays;
+
+/** The basalt command line: dispatches a verb. Exit codes: 0 success, 1 failure, 2 bad usage. */
 public final class Main {
     private Main() {}
 
+    static final String USAGE = """
+            usage: basalt VERB [ARGS]
+              serve [--config FILE] [--data-dir DIR] [--reactors N] [--idle busy|backoff|sleep]
+                    run the daemon (default: ./basalt-data with four 1 GiB file drives d0..d3)
+              rpc [--data-dir DIR | --socket PATH] METHOD [JSON-PARAMS]
+                    call a running daemon, e.g.  basalt rpc drive_list
+              bench ARGS
+                    benchmark a backend (basalt bench --help)
+              help  this text
+            docs/rpc.md lists the RPC methods.""";
+
     public static void main(String[] args) {
-        System.out.println("usage: basalt serve | rpc METHOD [JSON] | bench ... | test");
+        System.exit(run(args));
+    }
+
+    static int run(String[] args) {
+        if (args.length == 0) {
+            System.err.println(USAGE);
+            return 2;
+        }
+        String[] rest = Arrays.copyOfRange(args, 1, args.length);
+        return switch (args[0]) {
+            case "serve" -> ServeCommand.run(rest);
+            case "rpc" -> RpcCommand.run(rest);
+            case "bench" -> BenchVerb.run(rest);
+            case "help", "--help", "-h" -> {
+                System.out.println("basalt " + Version.TEXT);
+                System.out.println(USAGE);
+                yield 0;
+            }
+            default -> {
+                System.err.println("basalt: unknown verb '" + args[0] + "'");
+                System.err.println(USAGE);
+                yield 2;
+            }
+        };
     }
 }

@@ -1,0 +1,91 @@
+package io.basalt.daemon;
+
+import io.basalt.daemon.json.Json;
+import io.basalt.daemon.json.JsonException;
+import io.basalt.daemon.rpc.RpcDispatcher;
+import io.basalt.daemon.rpc.RpcException;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A configuration: a JSON array of {"method": ..., "params": {...}} calls, the same as over RPC, replayed in
+ * order at start-up. The first failing call stops start-up with a message naming it.
+ */
+public final class ConfigReplay {
+    public static final int FILE_BYTES_MAX = 16 << 20;
+    public static final int CALLS_MAX = 100_000;
+
+    private ConfigReplay() {}
+
+    /** Reads and parses a config file; the calls are checked by {@link #replay}. */
+    public static Object load(Path file) throws StartupException {
+        try {
+            long sizeBytes = Files.size(file);
+            if (sizeBytes > FILE_BYTES_MAX) {
+                throw new StartupException("config " + file + " is " + sizeBytes + " bytes, over the limit of " + FILE_BYTES_MAX);
+            }
+            return Json.parse(Files.readString(file), Json.DEPTH_MAX_DEFAULT, FILE_BYTES_MAX);
+        } catch (JsonException e) {
+            throw new StartupException("config " + file + " is not valid JSON: " + e.getMessage());
+        } catch (IOException e) {
+            throw new StartupException("cannot read config " + file + ": " + e);
+        }
+    }
+
+    /** Replays every call; {@code source} names the config in messages. */
+    public static void replay(RpcDispatcher dispatcher, Object config, String source) throws StartupException {
+        if (!(config instanceof List<?> calls)) {
+            throw new StartupException("config " + source + " must be a JSON array of {\"method\": ..., \"params\": {...}} objects");
+        }
+        if (calls.size() > CALLS_MAX) throw new StartupException("config " + source + " has more than " + CALLS_MAX + " calls");
+        for (int i = 0; i < calls.size(); i++) {
+            String where = "config " + source + ", call " + (i + 1) + " of " + calls.size();
+            replayOne(dispatcher, calls.get(i), where);
+        }
+    }
+
+    private static void replayOne(RpcDispatcher dispatcher, Object call, String where) throws StartupException {
+        if (!(call instanceof Map<?, ?> map)) throw new StartupException(where + ": must be an object with \"method\" and \"params\"");
+        for (Object key : map.keySet()) {
+            if (!key.equals("method") && !key.equals("params")) {
+                throw new StartupException(where + ": unknown member '" + key + "' (a call has \"method\" and \"params\")");
+            }
+        }
+        if (!(map.get("method") instanceof String method)) throw new StartupException(where + ": \"method\" must be a string");
+        Object params = map.get("params");
+        if (params instanceof Json.Null) params = null;
+        try {
+            dispatcher.invoke(method, params);
+        } catch (RpcException e) {
+            String shownParams = params == null ? "" : " " + Json.write(params);
+            throw new StartupException(where + " (" + method + shownParams + ") failed: " + e.getMessage() + " [error " + e.code() + "]");
+        }
+    }
+
+    /** One call, as it would appear in a config file. */
+    public static Map<String, Object> call(String method, Map<String, Object> params) {
+        Map<String, Object> call = new LinkedHashMap<>();
+        call.put("method", method);
+        call.put("params", params);
+        return call;
+    }
+
+    /** The embedded default: four 1 GiB sparse file drives under {@code dataDir}/drives, reused when present. */
+    public static List<Object> embeddedDefault(Path dataDir) {
+        List<Object> calls = new ArrayList<>();
+        Path drives = dataDir.toAbsolutePath().resolve("drives");
+        for (int i = 0; i < 4; i++) {
+            Map<String, Object> params = new LinkedHashMap<>();
+            params.put("name", "d" + i);
+            params.put("spec", "uring:" + drives.resolve("d" + i + ".img") + ",size=1G");
+            calls.add(call("drive_create", params));
+        }
+        return calls;
+    }
+}

@@ -1,0 +1,202 @@
+package io.basalt.daemon;
+
+import io.basalt.daemon.json.Json;
+import io.basalt.daemon.rpc.RpcDispatcher;
+import io.basalt.daemon.rpc.RpcServer;
+import io.basalt.engine.IdleStrategy;
+import io.basalt.engine.Reactor;
+import io.basalt.engine.ReactorConfig;
+import io.basalt.engine.Status;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A running daemon: its reactors, its drives, and the RPC socket. The one place that wires the layers. Start-up
+ * is all or nothing: when any step fails, what was started is stopped again and the socket file removed.
+ */
+public final class Daemon implements AutoCloseable {
+    public static final String SOCKET_NAME = "basalt.sock";
+    public static final int REACTORS_MAX = 64;
+    public static final int MESSAGE_BYTES_MAX = 1 << 20;
+    private static final long FLUSH_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(30);
+
+    /**
+     * @param dataDir      folder holding the socket (and the default drives); made 0700 when created
+     * @param configFile   calls to replay at start-up; null for the embedded default
+     * @param reactorCount reactor threads to start
+     * @param idle         idle strategy name: busy, backoff or sleep
+     */
+    public record Options(Path dataDir, Path configFile, int reactorCount, String idle) {
+        public static int defaultReactorCount() {
+            return Math.min(2, Runtime.getRuntime().availableProcessors());
+        }
+    }
+
+    private final Options options;
+    private final Path dataDir;
+    private final long startNs = System.nanoTime();
+    private final DriveRegistry drives = new DriveRegistry();
+    private final RpcDispatcher dispatcher = new RpcDispatcher(Json.DEPTH_MAX_DEFAULT);
+    private final List<Reactor> reactors = new ArrayList<>();
+    private RpcServer server;
+    private boolean closed;
+
+    private Daemon(Options options) {
+        this.options = options;
+        this.dataDir = options.dataDir().toAbsolutePath().normalize();
+    }
+
+    /** Starts a daemon; throws {@link StartupException} with a message fit for the user. */
+    public static Daemon start(Options options) throws StartupException {
+        checkOptions(options);
+        Daemon d = new Daemon(options);
+        try {
+            d.startSteps();
+            return d;
+        } catch (StartupException | RuntimeException e) {
+            d.close();
+            throw e;
+        }
+    }
+
+    private static void checkOptions(Options options) throws StartupException {
+        if (options.reactorCount() < 1 || options.reactorCount() > REACTORS_MAX) {
+            throw new StartupException("--reactors must be 1 to " + REACTORS_MAX + ", was " + options.reactorCount());
+        }
+        try {
+            IdleStrategy.parse(options.idle());
+        } catch (IllegalArgumentException e) {
+            throw new StartupException("--idle: " + e.getMessage());
+        }
+    }
+
+    private void startSteps() throws StartupException {
+        makeDataDir();
+        DaemonMethods.register(dispatcher, drives, this::status);
+        bindSocket();
+        startReactors();
+        replayConfig();
+        server.start();
+    }
+
+    private void makeDataDir() throws StartupException {
+        try {
+            if (!Files.isDirectory(dataDir)) {
+                Files.createDirectories(dataDir);
+                // Only the owner may reach the socket inside, even in the moment between bind and chmod.
+                Files.setPosixFilePermissions(dataDir, PosixFilePermissions.fromString("rwx------"));
+            }
+        } catch (IOException e) {
+            throw new StartupException("cannot create the data folder " + dataDir + ": " + e);
+        }
+    }
+
+    private void bindSocket() throws StartupException {
+        Path socket = socketPath();
+        try {
+            server = RpcServer.bind(socket, dispatcher, MESSAGE_BYTES_MAX);
+        } catch (IOException e) {
+            throw new StartupException("cannot listen on " + socket + ": " + e.getMessage());
+        }
+    }
+
+    private void startReactors() throws StartupException {
+        for (int i = 0; i < options.reactorCount(); i++) {
+            ReactorConfig config = ReactorConfig.defaults("reactor-" + i).withIdle(IdleStrategy.parse(options.idle()));
+            try {
+                reactors.add(Reactor.start(config));
+            } catch (RuntimeException e) {
+                throw new StartupException("cannot start reactor-" + i + ": " + e.getMessage()
+                        + " (io_uring needs Linux 5.10 or newer and must not be disabled by io_uring_disabled or seccomp)", e);
+            }
+        }
+    }
+
+    private void replayConfig() throws StartupException {
+        if (options.configFile() == null) {
+            try {
+                Files.createDirectories(dataDir.resolve("drives"));
+            } catch (IOException e) {
+                throw new StartupException("cannot create " + dataDir.resolve("drives") + ": " + e);
+            }
+            ConfigReplay.replay(dispatcher, ConfigReplay.embeddedDefault(dataDir), "(embedded default)");
+        } else {
+            ConfigReplay.replay(dispatcher, ConfigReplay.load(options.configFile()), options.configFile().toString());
+        }
+    }
+
+    public Path dataDir() { return dataDir; }
+    public Path socketPath() { return dataDir.resolve(SOCKET_NAME); }
+    public DriveRegistry drives() { return drives; }
+    public RpcDispatcher dispatcher() { return dispatcher; }
+    public List<Reactor> reactors() { return List.copyOf(reactors); }
+
+    /** The daemon_status result. Counters are read racily from the reactors (monotonic, so harmless). */
+    Map<String, Object> status() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("version", Version.TEXT);
+        m.put("pid", ProcessHandle.current().pid());
+        m.put("uptime_ms", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs));
+        m.put("data_dir", dataDir.toString());
+        m.put("socket", socketPath().toString());
+        m.put("drive_count", (long) drives.count());
+        List<Object> rs = new ArrayList<>();
+        for (Reactor r : reactors) rs.add(reactorStatus(r));
+        m.put("reactors", rs);
+        return m;
+    }
+
+    private static Map<String, Object> reactorStatus(Reactor r) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("name", r.name());
+        m.put("running", r.isRunning());
+        m.put("idle_strategy", r.idleStrategyName());
+        m.put("ring_mode", r.ringMode());
+        m.put("fixed_buffers", r.fixedBuffersRegistered());
+        m.put("fixed_files", r.fixedFilesRegistered());
+        long[] values = r.counters();
+        Map<String, Object> counters = new LinkedHashMap<>();
+        for (int i = 0; i < values.length && i < Reactor.COUNTER_NAMES.length; i++) counters.put(Reactor.COUNTER_NAMES[i], values[i]);
+        m.put("counters", counters);
+        return m;
+    }
+
+    /**
+     * Stops in the order that loses nothing: no new RPCs, then a FLUSH of every drive through a reactor
+     * (closing a file does not fsync it), then the reactors (which drain in-flight I/O), then the drives, then
+     * the socket file. Idempotent; safe from a shutdown hook.
+     */
+    @Override
+    public synchronized void close() {
+        if (closed) return;
+        closed = true;
+        if (server != null) server.close();
+        flushDrives();
+        for (Reactor r : reactors) r.close();
+        drives.close();
+    }
+
+    private void flushDrives() {
+        Reactor reactor = reactors.stream().filter(Reactor::isRunning).findFirst().orElse(null);
+        for (DriveRegistry.Drive d : drives.list()) {
+            if (reactor == null) {
+                System.err.println("basalt: no running reactor to flush drive " + d.name() + "; its last writes may not be durable");
+                continue;
+            }
+            int status = DriveFlusher.flush(reactor, d.device(), FLUSH_TIMEOUT_NS);
+            if (status != Status.OK) System.err.println("basalt: flush of drive " + d.name() + " ended with " + Status.name(status));
+        }
+    }
+
+    public synchronized boolean isClosed() {
+        return closed;
+    }
+}

@@ -1,0 +1,114 @@
+package io.basalt.daemon;
+
+import io.basalt.engine.BlockDevice;
+import io.basalt.engine.DeviceSpec;
+import io.basalt.shims.Check;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * The drives the daemon owns, by name. It opens each from a backend spec and is the only one that closes it.
+ * Layers above (RAID volumes, exporters) will get the {@link BlockDevice}, never the backend class.
+ * Thread-safe: RPC connections call it concurrently, so every method holds the registry's lock (the control
+ * plane is rare and short; opening a file is the slowest thing done under it).
+ */
+public final class DriveRegistry implements AutoCloseable {
+    public static final int DRIVES_MAX = 1024;
+    public static final int SPEC_CHARS_MAX = 4096;
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
+
+    /** One drive: its name, the spec it was opened from (for config dumps), and the open device. */
+    public record Drive(String name, String spec, BlockDevice device) {}
+
+    /** A bad drive request, naming the parameter at fault ("name" or "spec"). */
+    public static final class DriveException extends IllegalArgumentException {
+        private final String param;
+
+        DriveException(String param, String message) {
+            super(message);
+            this.param = param;
+        }
+
+        public String param() {
+            return param;
+        }
+    }
+
+    private final Map<String, Drive> drives = new LinkedHashMap<>();
+    private boolean closed;
+
+    /** Opens a drive; throws {@link DriveException} with a clear message when it cannot. */
+    public synchronized Drive create(String name, String spec) {
+        Check.that(!closed, "drive registry open");
+        checkName(name);
+        if (drives.containsKey(name)) throw new DriveException("name", "a drive named '" + name + "' already exists");
+        if (drives.size() >= DRIVES_MAX) throw new DriveException("name", "the daemon already has " + DRIVES_MAX + " drives, the limit");
+        if (spec.isEmpty() || spec.length() > SPEC_CHARS_MAX) {
+            throw new DriveException("spec", "spec must be 1 to " + SPEC_CHARS_MAX + " characters");
+        }
+        BlockDevice device = open(name, spec);
+        Check.that(device.name().equals(name), "device opened under the requested name");
+        Drive drive = new Drive(name, spec, device);
+        drives.put(name, drive);
+        return drive;
+    }
+
+    private static BlockDevice open(String name, String spec) {
+        try {
+            return DeviceSpec.parse(spec).open(name);
+        } catch (RuntimeException e) {
+            // The engine reports bad specs with IllegalArgumentException, but a size its constructors reject
+            // (memory:1000 is not whole blocks) or an mmap refusal surface as other exceptions: all are the
+            // caller's spec at fault, and none may reach the daemon.
+            throw new DriveException("spec", "cannot open drive '" + name + "' from '" + spec + "': " + e.getMessage());
+        }
+    }
+
+    private static void checkName(String name) {
+        if (!NAME.matcher(name).matches()) {
+            String shown = name.length() > 80 ? name.substring(0, 80) + "..." : name;
+            throw new DriveException("name", "drive name '" + shown + "' is invalid: use 1 to 64 characters from A-Z a-z 0-9 _ . -");
+        }
+    }
+
+    /** Closes and forgets a drive. Its channels must be closed (nothing opens long-lived ones yet). */
+    public synchronized void delete(String name) {
+        Drive drive = drives.remove(name);
+        if (drive == null) throw new DriveException("name", "no drive named '" + name + "'");
+        drive.device().close();
+    }
+
+    public synchronized Drive get(String name) {
+        Drive drive = drives.get(name);
+        if (drive == null) throw new DriveException("name", "no drive named '" + name + "'");
+        return drive;
+    }
+
+    /** The drives in creation order (a copy). */
+    public synchronized List<Drive> list() {
+        return new ArrayList<>(drives.values());
+    }
+
+    public synchronized int count() {
+        return drives.size();
+    }
+
+    /** Closes every drive (flush them first: closing a file does not make its writes durable). Idempotent. */
+    @Override
+    public synchronized void close() {
+        if (closed) return;
+        closed = true;
+        for (Drive d : drives.values()) {
+            try {
+                d.device().close();
+            } catch (RuntimeException e) {
+                System.err.println("basalt: closing drive " + d.name() + ": " + e);
+            }
+        }
+        drives.clear();
+    }
+}

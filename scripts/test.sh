@@ -10,6 +10,6 @@ find_jdk
 echo "basalt test: JDK at $JAVA_HOME" >&2
 cd "$ROOT"
 rc=0
-mvn -B -ntp "$@" verify || rc=$?
+mvn -B -ntp -Dstyle.color=never "$@" verify || rc=$?
 echo "basalt test: finished in $(( $(date +%s) - start )) s, exit $rc" >&2
 exit $rc

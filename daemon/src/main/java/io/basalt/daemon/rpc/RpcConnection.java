@@ -1,8 +1,8 @@
 package io.basalt.daemon.rpc;
 
-import io.basalt.daemon.json.Json;
-import io.basalt.daemon.json.JsonException;
-import io.basalt.daemon.json.JsonFramer;
+import io.basalt.engine.json.Json;
+import io.basalt.engine.json.JsonException;
+import io.basalt.engine.json.JsonFramer;
 import io.basalt.shims.Check;
 
 import java.io.IOException;

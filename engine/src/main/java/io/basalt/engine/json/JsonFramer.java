@@ -1,4 +1,4 @@
-package io.basalt.daemon.json;
+package io.basalt.engine.json;
 
 import io.basalt.shims.Check;
 

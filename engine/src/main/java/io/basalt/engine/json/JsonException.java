@@ -1,4 +1,4 @@
-package io.basalt.daemon.json;
+package io.basalt.engine.json;
 
 /** Text that is not JSON, or that goes past a limit. Carries where in the text the problem was found. */
 public final class JsonException extends IllegalArgumentException {

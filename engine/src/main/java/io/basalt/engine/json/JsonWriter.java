@@ -1,4 +1,4 @@
-package io.basalt.daemon.json;
+package io.basalt.engine.json;
 
 import java.util.Collection;
 import java.util.Iterator;

@@ -149,6 +149,7 @@ class StructLayoutTest {
         offset("Stat.ST_RDEV_OFFSET", Stat.ST_RDEV_OFFSET, "stat", "st_rdev");
         offset("Stat.ST_SIZE_OFFSET", Stat.ST_SIZE_OFFSET, "stat", "st_size");
         offset("Stat.ST_BLKSIZE_OFFSET", Stat.ST_BLKSIZE_OFFSET, "stat", "st_blksize");
+        offset("Stat.ST_BLOCKS_OFFSET", Stat.ST_BLOCKS_OFFSET, "stat", "st_blocks");
         row("sizeof(st_mode)", 4, "sizeof(((struct stat *) 0)->st_mode)");
         row("sizeof(st_size)", 8, "sizeof(((struct stat *) 0)->st_size)");
         row("sizeof(st_rdev)", 8, "sizeof(((struct stat *) 0)->st_rdev)");

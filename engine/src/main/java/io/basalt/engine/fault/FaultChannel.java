@@ -36,6 +36,7 @@ final class FaultChannel implements BlockChannel, IoCompletion, Reactor.Poller {
     private final byte[] ops;
     private final long[] lbas;
     private final int[] blockCounts;
+    private final boolean[] failRegardless;  // per slot: a torn write, IO_ERROR whatever the inner status
     private final long[] deadlinesNs;       // per slot: when a held completion is due
     private final int[] heldStatuses;       // per slot
     private final int[] held;               // slots whose completion is held, unordered
@@ -63,6 +64,7 @@ final class FaultChannel implements BlockChannel, IoCompletion, Reactor.Poller {
         this.ops = new byte[depth];
         this.lbas = new long[depth];
         this.blockCounts = new int[depth];
+        this.failRegardless = new boolean[depth];
         this.deadlinesNs = new long[depth];
         this.heldStatuses = new int[depth];
         this.held = new int[depth];
@@ -211,6 +213,7 @@ final class FaultChannel implements BlockChannel, IoCompletion, Reactor.Poller {
         ops[slot] = op;
         lbas[slot] = lba;
         blockCounts[slot] = blockCount;
+        failRegardless[slot] = false;
     }
 
     private boolean forwarded(int slot, boolean accepted) {
@@ -245,7 +248,7 @@ final class FaultChannel implements BlockChannel, IoCompletion, Reactor.Poller {
         device.count(FaultBlockDevice.TORN_WRITES);
         IoVector prefix = prefixOf(buffers, (long) prefixBlocks * blockBytes);
         ops[slot] = OP_OTHER;
-        blockCounts[slot] = -1; // marks "complete with IO_ERROR whatever the inner status"
+        failRegardless[slot] = true;
         if (flusher != null) {
             device.cache().put(lba, prefixBlocks, prefix);
             return finishLater(slot, Status.IO_ERROR);
@@ -286,7 +289,7 @@ final class FaultChannel implements BlockChannel, IoCompletion, Reactor.Poller {
     public void complete(long id, int status) {
         int slot = slots.slotOf(id);
         if (ops[slot] == OP_READ && readTargets != null) onCachedRead(slot, status);
-        if (blockCounts[slot] < 0) status = Status.IO_ERROR;
+        if (failRegardless[slot]) status = Status.IO_ERROR;
         deliver(slot, status);
     }
 
@@ -301,7 +304,7 @@ final class FaultChannel implements BlockChannel, IoCompletion, Reactor.Poller {
 
     /** Completes now, or holds the completion until a seeded deadline when latency is configured. */
     void deliver(int slot, int status) {
-        if (!config.hasLatency()) {
+        if (!config.hasLatency() || released) { // a released channel has no poller: answer at once
             finish(slot, status);
             return;
         }

@@ -3,6 +3,8 @@ package io.basalt.engine;
 import io.basalt.engine.backend.MemoryBlockDevice;
 import io.basalt.engine.backend.NullBlockDevice;
 import io.basalt.engine.backend.UringBlockDevice;
+import io.basalt.engine.fault.FaultBlockDevice;
+import io.basalt.engine.fault.FaultConfig;
 
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -14,7 +16,11 @@ import java.util.Map;
  *   uring:/path/file[,direct=1][,block=4096][,size=1G][,readonly=0]   size: create sparse when missing
  *   memory:1G[,block=4096]
  *   null:1T[,block=4096]
+ *   fault:INNER_SPEC[,fault_seed=N][,fault_read_error=P][,fault_write_error=P][,fault_flush_error=P]
+ *        [,fault_latency_us=MIN-MAX][,fault_fail_after=N][,fault_power_cut=1][,fault_torn=1]
  * </pre>
+ * In a fault spec the {@code fault_*} options may sit anywhere among the inner spec's own options
+ * ({@code fault:memory:64M,block=512,fault_seed=7}); the rest make up the inner spec. See docs/fault-injection.md.
  */
 public record DeviceSpec(String kind, String target, Map<String, String> options) {
     public static DeviceSpec parse(String spec) {
@@ -48,8 +54,67 @@ public record DeviceSpec(String kind, String target, Map<String, String> options
                 checkOptions("block");
                 yield new NullBlockDevice(name, Sizes.parse(target), (int) size("block", 4096));
             }
-            default -> throw new IllegalArgumentException("unknown backend '" + kind + "': use uring, memory or null");
+            case "fault" -> openFault(name);
+            default -> throw new IllegalArgumentException("unknown backend '" + kind + "': use uring, memory, null or fault");
         };
+    }
+
+    private static final String FAULT_PREFIX = "fault_";
+
+    /** Splits the fault_* options off, opens the inner spec made of the rest, and wraps it. */
+    private BlockDevice openFault(String name) {
+        StringBuilder innerSpec = new StringBuilder(target);
+        Map<String, String> faultOptions = new LinkedHashMap<>();
+        for (Map.Entry<String, String> e : options.entrySet()) {
+            if (e.getKey().startsWith(FAULT_PREFIX)) faultOptions.put(e.getKey(), e.getValue());
+            else innerSpec.append(',').append(e.getKey()).append('=').append(e.getValue());
+        }
+        if (target.indexOf(':') <= 0) {
+            throw new IllegalArgumentException("fault spec needs an inner backend spec: fault:memory:1G,fault_seed=1 (got fault:" + target + ")");
+        }
+        DeviceSpec faults = new DeviceSpec(kind, target, Map.copyOf(faultOptions));
+        faults.checkOptions("fault_seed", "fault_read_error", "fault_write_error", "fault_flush_error", "fault_latency_us",
+                "fault_fail_after", "fault_power_cut", "fault_torn");
+        FaultConfig config = faults.faultConfig();
+        BlockDevice inner = DeviceSpec.parse(innerSpec.toString()).open(name);
+        return new FaultBlockDevice(name, inner, config);
+    }
+
+    private FaultConfig faultConfig() {
+        long latencyNsMin = 0, latencyNsMax = 0;
+        String latency = options.get("fault_latency_us");
+        if (latency != null) {
+            int dash = latency.indexOf('-');
+            long min = number("fault_latency_us", dash < 0 ? latency : latency.substring(0, dash));
+            long max = dash < 0 ? min : number("fault_latency_us", latency.substring(dash + 1));
+            latencyNsMin = min * 1000;
+            latencyNsMax = max * 1000;
+        }
+        String failAfter = options.get("fault_fail_after");
+        return new FaultConfig(options.containsKey("fault_seed") ? number("fault_seed", options.get("fault_seed")) : 1,
+                rate("fault_read_error"), rate("fault_write_error"), rate("fault_flush_error"),
+                latencyNsMin, latencyNsMax, failAfter == null ? -1 : number("fault_fail_after", failAfter),
+                flag("fault_power_cut", false), flag("fault_torn", false));
+    }
+
+    private double rate(String key) {
+        String v = options.get(key);
+        if (v == null) return 0;
+        try {
+            double rate = Double.parseDouble(v);
+            if (rate >= 0 && rate <= 1) return rate;
+        } catch (NumberFormatException e) {
+            // fall through to the message below
+        }
+        throw new IllegalArgumentException("option " + key + "=" + v + " must be a probability between 0 and 1");
+    }
+
+    private static long number(String key, String v) {
+        try {
+            return Long.parseLong(v.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("option " + key + "=" + v + " must be a whole number");
+        }
     }
 
     private void checkOptions(String... known) {

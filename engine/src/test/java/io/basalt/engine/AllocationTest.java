@@ -29,7 +29,13 @@ class AllocationTest {
      * (recompilation / deoptimisation after warm-up), not identified for sure. It is not per I/O: An allocation per I/O shows in every window as at least {@code MEASURED_IOS} bytes.
      */
     private static final int MEASURED_WINDOWS_MAX = 5;
-    private static final long ONE_TIME_NOISE_BYTES_MAX = 1024;
+    /**
+     * A window may show one-time noise below this (once seen: 23 KB on the uring path, when a late
+     * recompilation ran the FFM downcall interpreted for a moment, where escape analysis does not remove its
+     * temporary objects). The bound stays far below what any per-I/O allocation costs: the smallest Java
+     * object is 16 bytes, so one per I/O is at least 1.6 MB per window. And one window must be exactly 0.
+     */
+    private static final long ONE_TIME_NOISE_BYTES_MAX = 256 * 1024;
 
     private final com.sun.management.ThreadMXBean threads =
             (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# End to end through the real launcher: `basalt serve` comes up on the embedded default, `basalt rpc` answers
+# (good calls and bad ones), `basalt bench` runs, and SIGTERM stops the daemon with exit 0.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+B="$ROOT/basalt"
+WORK="$(mktemp -d -p "$ROOT/.build" e2e.XXXXXX)"
+DAEMON_PID=""
+cleanup() {
+  [ -n "$DAEMON_PID" ] && kill -KILL "$DAEMON_PID" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+fail() { echo "serve-smoke: FAIL: $*" >&2; [ -f "$WORK/serve.log" ] && sed 's/^/  serve: /' "$WORK/serve.log" >&2; exit 1; }
+pass() { echo "serve-smoke: ok: $*"; }
+
+cd "$WORK"   # the embedded default puts ./basalt-data in the current folder
+"$B" serve > "$WORK/serve.log" 2>&1 &
+DAEMON_PID=$!
+for _ in $(seq 1 120); do
+  [ -S "$WORK/basalt-data/basalt.sock" ] && break
+  kill -0 "$DAEMON_PID" 2>/dev/null || fail "daemon exited during start-up"
+  sleep 0.5
+done
+[ -S "$WORK/basalt-data/basalt.sock" ] || fail "no socket after 60 s"
+mode=$(stat -c %a "$WORK/basalt-data/basalt.sock")
+[ "$mode" = "600" ] || fail "socket mode is $mode, not 600"
+pass "serve came up, socket mode 0600"
+
+list=$("$B" rpc drive_list)
+for d in d0 d1 d2 d3; do echo "$list" | grep -q "\"name\": \"$d\"" || fail "drive_list lacks $d: $list"; done
+pass "rpc drive_list shows d0..d3"
+
+"$B" rpc drive_create '{"name":"m0","spec":"memory:64M"}' > /dev/null || fail "drive_create m0"
+"$B" rpc drive_list | grep -q '"name": "m0"' || fail "m0 not listed"
+pass "rpc drive_create memory drive"
+
+if "$B" rpc drive_create '{"name":"m0","spec":"memory:64M"}' 2> "$WORK/err.txt"; then fail "duplicate name accepted"; fi
+grep -q -- "-3260" "$WORK/err.txt" || fail "duplicate name: no JSON-RPC error: $(cat "$WORK/err.txt")"
+if "$B" rpc no_such_method 2> "$WORK/err.txt"; then fail "unknown method accepted"; fi
+grep -q -- "-32601" "$WORK/err.txt" || fail "unknown method: $(cat "$WORK/err.txt")"
+if "$B" rpc drive_create '{"name":"x","spec":"uring:/nonexistent/file"}' 2> "$WORK/err.txt"; then fail "missing file accepted"; fi
+grep -q "nonexistent" "$WORK/err.txt" || fail "missing file: unclear error: $(cat "$WORK/err.txt")"
+"$B" rpc daemon_status > /dev/null || fail "daemon stopped serving after bad requests"
+pass "bad requests get JSON-RPC errors and the daemon keeps serving"
+
+"$B" rpc drive_delete '{"name":"m0"}' > /dev/null || fail "drive_delete"
+pass "rpc drive_delete"
+
+json=$("$B" bench --target memory:64M --seconds 1 --ramp-seconds 0.2 --json)
+echo "$json" | grep -q '"iops":' || fail "bench printed no iops: $json"
+echo "$json" | grep -q '"alloc_bytes_per_io":0.0000' || fail "bench allocated on the data path: $json"
+pass "bench --json on memory: $(echo "$json" | grep -o '"iops":[0-9.]*')"
+
+kill -TERM "$DAEMON_PID"
+rc=0; wait "$DAEMON_PID" || rc=$?
+DAEMON_PID=""
+[ "$rc" -eq 0 ] || fail "daemon exit status $rc after SIGTERM"
+[ ! -e "$WORK/basalt-data/basalt.sock" ] || fail "socket file left behind"
+pass "SIGTERM: exit 0, socket removed"

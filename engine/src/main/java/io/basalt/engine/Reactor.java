@@ -214,7 +214,7 @@ public final class Reactor implements AutoCloseable {
             int r = ring.enter(0, true);
             if (r < 0 && r != -Errno.EINTR && r != -Errno.EAGAIN && r != -Errno.EBUSY) enterErrors++;
         }
-        int n = ring.reap(dispatcher, config.ringEntries() * 2);
+        int n = ring.reap(dispatcher, config.ringEntries() * 2, config.submitBatch());
         ringCompletions += n;
         return n;
     }
@@ -254,6 +254,7 @@ public final class Reactor implements AutoCloseable {
         ringInFlight++;
         return true;
     }
+
 
     /** Registers a ring sink; returns its index for {@link #prepare}. Owner thread, control path. */
     public int addSink(RingSink sink) {

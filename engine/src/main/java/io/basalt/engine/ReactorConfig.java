@@ -13,30 +13,37 @@ import io.basalt.shims.Check;
  * @param registeredFiles slots in the ring's fixed-file table
  * @param commandQueueCapacity bound on posted commands (power of two)
  * @param deferredCapacity bound on completions delivered on the next cycle (power of two)
+ * @param submitBatch     SQEs prepared before they are submitted without waiting for the cycle's end
+ *                        (1: each at once, as fio does; larger: fewer system calls, later starts)
  */
 public record ReactorConfig(String name, int ringEntries, IdleStrategy idle, int bufferBytes, int bufferCount,
-                            int registeredFiles, int commandQueueCapacity, int deferredCapacity) {
+                            int registeredFiles, int commandQueueCapacity, int deferredCapacity, int submitBatch) {
     public ReactorConfig {
         Check.powerOfTwo(ringEntries, "ringEntries");
         Check.powerOfTwo(commandQueueCapacity, "commandQueueCapacity");
         Check.powerOfTwo(deferredCapacity, "deferredCapacity");
         Check.that(bufferCount >= 0, "bufferCount not negative", bufferCount);
+        Check.that(submitBatch >= 1 && submitBatch <= ringEntries, "submitBatch in [1, ringEntries]", submitBatch);
         Check.that(registeredFiles >= 0 && registeredFiles <= 32768, "registeredFiles in [0, 32768]", registeredFiles);
     }
 
     public static ReactorConfig defaults(String name) {
-        return new ReactorConfig(name, 1024, IdleStrategy.parse("sleep"), 128 * 1024, 256, 256, 1024, 8192);
+        return new ReactorConfig(name, 1024, IdleStrategy.parse("sleep"), 128 * 1024, 256, 256, 1024, 8192, 1);
     }
 
     public ReactorConfig withIdle(IdleStrategy idle) {
-        return new ReactorConfig(name, ringEntries, idle, bufferBytes, bufferCount, registeredFiles, commandQueueCapacity, deferredCapacity);
+        return new ReactorConfig(name, ringEntries, idle, bufferBytes, bufferCount, registeredFiles, commandQueueCapacity, deferredCapacity, submitBatch);
     }
 
     public ReactorConfig withBuffers(int bufferBytes, int bufferCount) {
-        return new ReactorConfig(name, ringEntries, idle, bufferBytes, bufferCount, registeredFiles, commandQueueCapacity, deferredCapacity);
+        return new ReactorConfig(name, ringEntries, idle, bufferBytes, bufferCount, registeredFiles, commandQueueCapacity, deferredCapacity, submitBatch);
+    }
+
+    public ReactorConfig withSubmitBatch(int submitBatch) {
+        return new ReactorConfig(name, ringEntries, idle, bufferBytes, bufferCount, registeredFiles, commandQueueCapacity, deferredCapacity, submitBatch);
     }
 
     public ReactorConfig withName(String name) {
-        return new ReactorConfig(name, ringEntries, idle, bufferBytes, bufferCount, registeredFiles, commandQueueCapacity, deferredCapacity);
+        return new ReactorConfig(name, ringEntries, idle, bufferBytes, bufferCount, registeredFiles, commandQueueCapacity, deferredCapacity, submitBatch);
     }
 }

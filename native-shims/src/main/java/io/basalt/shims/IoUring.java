@@ -157,7 +157,8 @@ public final class IoUring implements AutoCloseable {
     public int features() { return features; }
 
     /** SQEs filled but not yet handed to the kernel. */
-    public int pending() { return sqTail - sqTailPublished; }
+    /** SQEs filled and not yet consumed by the kernel (including any an earlier failed enter left). */
+    public int pending() { return sqTail - (int) INT.getAcquire(sqRing, sqHeadOffset); }
 
     /** Free SQE slots, counting those filled but not yet submitted as used. */
     public int sqSpace() {
@@ -248,6 +249,16 @@ public final class IoUring implements AutoCloseable {
 
     /** Hands at most {@code max} completions to {@code handler}; returns how many. Handlers may prepare SQEs. */
     public int reap(CompletionHandler handler, int max) {
+        return reap(handler, max, Integer.MAX_VALUE);
+    }
+
+    /**
+     * As {@link #reap(CompletionHandler, int)}, and submits the SQEs the handlers prepared as soon as
+     * {@code submitBatch} of them wait, between completions: a request that a completion resubmits starts
+     * at once instead of after the whole batch. The enter happens here, not inside the handler, so that the
+     * downcall stays shallow enough for the JIT to keep it allocation-free.
+     */
+    public int reap(CompletionHandler handler, int max, int submitBatch) {
         int tail = (int) INT.getAcquire(cqRing, cqTailOffset); // pairs with the kernel's store-release
         int head = cqHead;
         int count = 0;
@@ -262,6 +273,7 @@ public final class IoUring implements AutoCloseable {
             cqHead = head;
             INT.setRelease(cqRing, cqHeadOffset, head);
             handler.onCompletion(userData, res, flags);
+            if (sqTail - sqTailPublished >= submitBatch) enter(0, false); // a failure leaves them for the next enter
         }
         return count;
     }

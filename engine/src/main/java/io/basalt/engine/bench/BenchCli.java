@@ -26,7 +26,7 @@ public final class BenchCli {
     static final String USAGE = """
             usage: basalt bench --target SPEC [--rw randread|randwrite|read|write|randrw] [--bs 4k] [--iodepth 32]
                                 [--jobs 1] [--seconds 10] [--ramp-seconds 1] [--rwmixread 50] [--idle busy|sleep|backoff]
-                                [--json] [--vs-fio] [--repeat 3] [--seed 1]
+                                [--submit-batch 1] [--json] [--vs-fio] [--repeat 3] [--seed 1]
               SPEC: uring:/path/file[,size=1G][,direct=1]   memory:1G   null:1T
               --vs-fio runs fio (ioengine=io_uring, direct=1, fixedbufs, registerfiles) on the same file with the
               same parameters, alternating with Basalt, and prints both with the ratio of the medians.""";
@@ -58,7 +58,7 @@ public final class BenchCli {
 
     private static final List<String> FLAGS = List.of("json", "vs-fio", "help", "no-prefill");
     private static final List<String> VALUED = List.of("target", "rw", "bs", "iodepth", "jobs", "seconds",
-            "ramp-seconds", "rwmixread", "idle", "repeat", "seed", "fio");
+            "ramp-seconds", "rwmixread", "idle", "repeat", "seed", "fio", "submit-batch");
 
     static Map<String, String> parse(String[] args) {
         Map<String, String> options = new LinkedHashMap<>();
@@ -110,6 +110,7 @@ public final class BenchCli {
             throw new IllegalArgumentException("not a number: " + e.getMessage());
         }
         IdleStrategy idle = IdleStrategy.parse(o.getOrDefault("idle", "busy"));
+        int submitBatch = Integer.parseInt(o.getOrDefault("submit-batch", "1"));
         boolean json = o.containsKey("json");
         boolean vsFio = o.containsKey("vs-fio");
         int repeat = Integer.parseInt(o.getOrDefault("repeat", vsFio ? "3" : "1"));
@@ -121,7 +122,7 @@ public final class BenchCli {
             if (params.hasReads() && !o.containsKey("no-prefill")) Prefill.ifSparse(spec, device, err);
             if (!json) out.println(BenchTable.header());
             for (int r = 0; r < repeat; r++) {
-                BenchResult b = runBasalt(device, target, params, idle);
+                BenchResult b = runBasalt(device, target, params, idle, submitBatch);
                 basalt.add(b);
                 out.println(json ? b.toJson() : BenchTable.row(b));
                 if (fio != null) {
@@ -141,7 +142,8 @@ public final class BenchCli {
     }
 
     /** Runs one Basalt measurement: one reactor per job, each with its own channel. */
-    public static BenchResult runBasalt(BlockDevice device, String target, BenchParams params, IdleStrategy idle) {
+    public static BenchResult runBasalt(BlockDevice device, String target, BenchParams params, IdleStrategy idle,
+                                         int submitBatch) {
         List<Reactor> reactors = new ArrayList<>();
         List<BenchJob> jobs = new ArrayList<>();
         CountDownLatch done = new CountDownLatch(params.jobs());
@@ -149,7 +151,7 @@ public final class BenchCli {
         try {
             for (int j = 0; j < params.jobs(); j++) {
                 ReactorConfig config = ReactorConfig.defaults("bench-" + j).withIdle(idle)
-                        .withBuffers(bufferBytes, params.ioDepth() + 1);
+                        .withBuffers(bufferBytes, params.ioDepth() + 1).withSubmitBatch(submitBatch);
                 Reactor reactor = Reactor.start(config);
                 reactors.add(reactor);
                 BenchJob job = new BenchJob(reactor, device, params, j, false, done);

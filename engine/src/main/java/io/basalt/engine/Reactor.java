@@ -117,6 +117,7 @@ public final class Reactor implements AutoCloseable {
         Check.that(owner == null, "reactor already initialised");
         owner = Thread.currentThread();
         ring = setupRing(config.ringEntries());
+        requireFeatures(ring);
         doorbellFd = (int) NativeException.check(Libc.eventfd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK), "eventfd");
         doorbellBuffer = arena.allocate(8, 8);
         sinks[DOORBELL_SINK] = (ud, res, flags) -> doorbellArmed = false;
@@ -147,6 +148,16 @@ public final class Reactor implements AutoCloseable {
             }
         }
         throw last;
+    }
+
+    /** Features the reactor relies on; a kernel without them gets a message saying what to do. */
+    private static void requireFeatures(IoUring ring) {
+        int missing = ~ring.features() & (IoUringAbi.IORING_FEAT_EXT_ARG | IoUringAbi.IORING_FEAT_NODROP);
+        if (missing != 0) {
+            ring.close();
+            throw new IllegalStateException("this kernel's io_uring lacks features 0x" + Integer.toHexString(missing)
+                    + " (EXT_ARG for timed waits, NODROP for no lost completions): Basalt needs Linux 5.11 or newer");
+        }
     }
 
     private void run() {

@@ -71,7 +71,10 @@ class BackendBadInputTest {
         assertTrue(refused("uring:" + folder.resolve("x") + ",direct=maybe").contains("direct"));
         assertTrue(refused("uring:" + folder.resolve("x") + ",size=big").contains("big"));
         assertTrue(refused("fault:memory:1G,fault_seed=abc").contains("fault_seed"));
-        assertThrows(RuntimeException.class, () -> DeviceSpec.open("bad", "memory:1G,block=1000"));
+        assertTrue(refused("memory:1G,block=1000").contains("power of two"));
+        assertTrue(refused("memory:0").contains("positive multiple"));
+        assertTrue(refused("memory:1000").contains("positive multiple"));
+        assertTrue(refused("null:6000").contains("positive multiple"));
     }
 
     @Test

@@ -21,7 +21,12 @@ public final class NullBlockDevice implements BlockDevice, SyncBackend {
     private volatile boolean closed;
 
     public NullBlockDevice(String name, long sizeBytes, int blockBytes) {
-        Check.that(sizeBytes > 0 && sizeBytes % blockBytes == 0, "null device size a positive multiple of the block size", sizeBytes);
+        if (blockBytes < 512 || Integer.bitCount(blockBytes) != 1) {
+            throw new IllegalArgumentException("block size " + blockBytes + " is not a power of two >= 512");
+        }
+        if (sizeBytes <= 0 || sizeBytes % blockBytes != 0) {
+            throw new IllegalArgumentException("null device size " + sizeBytes + " is not a positive multiple of the " + blockBytes + "-byte block");
+        }
         this.name = name;
         this.geometry = new Geometry(blockBytes, sizeBytes / blockBytes, 1, (8 << 20) / blockBytes, 256, false);
     }

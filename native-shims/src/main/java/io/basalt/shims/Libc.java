@@ -55,6 +55,7 @@ public final class Libc {
     public static final long MAP_FAILED = -1L;
     public static final int MADV_DONTNEED = 4;
     public static final int MADV_DONTFORK = 10;
+    public static final int MADV_HUGEPAGE = 14;
 
     // fallocate(2) modes (linux/falloc.h)
     public static final int FALLOC_FL_KEEP_SIZE = 0x01;

@@ -224,6 +224,7 @@ class StructLayoutTest {
         row("Libc.MAP_FAILED", Libc.MAP_FAILED, "(long long) (intptr_t) MAP_FAILED");
         constant(l, "MADV_DONTNEED", Libc.MADV_DONTNEED);
         constant(l, "MADV_DONTFORK", Libc.MADV_DONTFORK);
+        constant(l, "MADV_HUGEPAGE", Libc.MADV_HUGEPAGE);
         constant(l, "FALLOC_FL_KEEP_SIZE", Libc.FALLOC_FL_KEEP_SIZE);
         constant(l, "FALLOC_FL_PUNCH_HOLE", Libc.FALLOC_FL_PUNCH_HOLE);
         constant(l, "FALLOC_FL_ZERO_RANGE", Libc.FALLOC_FL_ZERO_RANGE);

@@ -12,12 +12,18 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * Reading a hole costs the file system nothing, so a read benchmark on a sparse file measures nothing real
- * (fio lays its files out for the same reason). A file target with unallocated blocks is written once first.
+ * (fio lays its files out for the same reason). A file target with unallocated blocks, and a memory device
+ * (whose untouched pages all map the zero page), are written once first.
  */
 final class Prefill {
     private Prefill() {}
 
     static void ifSparse(DeviceSpec spec, BlockDevice device, PrintStream err) {
+        if (spec.kind().equals("memory")) { // untouched RAM reads from the shared zero page: not a real read
+            err.printf("bench: writing the memory device once before reading%n");
+            BenchCli.sweepWrite(device);
+            return;
+        }
         if (!spec.kind().equals("uring")) return;
         long allocated = allocatedBytes(spec.target());
         if (allocated < 0 || allocated >= device.geometry().sizeBytes()) return;

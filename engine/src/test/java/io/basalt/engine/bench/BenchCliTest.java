@@ -1,0 +1,127 @@
+package io.basalt.engine.bench;
+
+import io.basalt.engine.conformance.TestFiles;
+import io.basalt.engine.json.Json;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+class BenchCliTest {
+    private Path folder;
+
+    @AfterEach
+    void cleanUp() throws Exception {
+        TestFiles.deleteTree(folder);
+    }
+
+    private record Run(int exit, String out, String err) {}
+
+    private static Run bench(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        int exit = BenchCli.run(args, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<Map<String, Object>> jsonLines(String out) {
+        List<Map<String, Object>> objects = new ArrayList<>();
+        for (String line : out.split("\n")) if (line.startsWith("{")) objects.add((Map<String, Object>) Json.parse(line));
+        return objects;
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void jsonRunOnNullCarriesThePromisedKeys() {
+        Run run = bench("--target", "null:1G", "--seconds", "0.3", "--ramp-seconds", "0.1", "--json", "--rw", "randrw");
+        assertEquals(0, run.exit(), run.err());
+        List<Map<String, Object>> results = jsonLines(run.out());
+        assertEquals(1, results.size(), run.out());
+        Map<String, Object> r = results.get(0);
+        for (String key : List.of("iops", "bandwidth_bytes_per_sec", "latency_ns", "cpu_seconds_per_io", "alloc_bytes_per_io")) {
+            assertTrue(r.containsKey(key), key + " in " + r);
+        }
+        Map<String, Object> latency = (Map<String, Object>) r.get("latency_ns");
+        for (String key : List.of("p50", "p99", "p999", "max")) assertTrue(latency.containsKey(key), key);
+        assertTrue(((Number) r.get("iops")).doubleValue() > 1000, "null device does more than 1000 IOPS: " + r);
+        assertTrue((long) latency.get("p50") <= (long) latency.get("p99"));
+        assertTrue((long) latency.get("p99") <= (long) latency.get("max"));
+    }
+
+    @Test
+    void tableRunOnAFileWritesTheSparseFileFirst() {
+        folder = TestFiles.directIoFolder("bench");
+        Run run = bench("--target", "uring:" + folder.resolve("f") + ",size=8M", "--seconds", "0.3", "--ramp-seconds", "0",
+                "--rw", "randread", "--iodepth", "8", "--idle", "sleep");
+        assertEquals(0, run.exit(), run.err());
+        assertTrue(run.err().contains("sparse"), run.err());
+        assertTrue(run.out().contains("randread"), run.out());
+        assertTrue(Prefill.allocatedBytes(folder.resolve("f").toString()) >= 8 << 20, "file written in full");
+    }
+
+    @Test
+    void badArgumentsGetUsageAndExit2() {
+        Run unknown = bench("--target", "null:1G", "--colour", "blue");
+        assertEquals(2, unknown.exit());
+        assertTrue(unknown.err().contains("--colour"), unknown.err());
+        assertEquals(2, bench("--target").exit());
+        Run noTarget = bench("--rw", "randread");
+        assertEquals(1, noTarget.exit());
+        assertTrue(noTarget.err().contains("--target"), noTarget.err());
+        Run badRw = bench("--target", "null:1G", "--rw", "sideways");
+        assertEquals(1, badRw.exit());
+        assertTrue(badRw.err().contains("sideways"), badRw.err());
+        Run badSpec = bench("--target", "floppy:1M");
+        assertEquals(1, badSpec.exit());
+        assertTrue(badSpec.err().contains("floppy"), badSpec.err());
+        Run fioOnMemory = bench("--target", "memory:16M", "--vs-fio");
+        assertEquals(1, fioOnMemory.exit());
+        assertTrue(fioOnMemory.err().contains("file target"), fioOnMemory.err());
+    }
+
+    /** The real fio, on a small file, for one short alternated pair: the comparison path end to end. */
+    @Test
+    void versusFioRunsBothAndPrintsTheRatio() {
+        folder = TestFiles.directIoFolder("bench-fio");
+        Run run = bench("--target", "uring:" + folder.resolve("f") + ",size=16M", "--vs-fio", "--repeat", "1",
+                "--seconds", "0.5", "--ramp-seconds", "0.2", "--rw", "randwrite", "--json");
+        assertEquals(0, run.exit(), run.err() + run.out());
+        List<Map<String, Object>> lines = jsonLines(run.out());
+        assertEquals(3, lines.size(), run.out());
+        assertEquals("basalt", lines.get(0).get("engine"));
+        assertEquals("fio", lines.get(1).get("engine"));
+        assertTrue(((Number) lines.get(1).get("iops")).doubleValue() > 0, "fio reported IOPS");
+        assertTrue(((Number) lines.get(2).get("iops_ratio")).doubleValue() > 0, lines.get(2).toString());
+    }
+
+    @Test
+    void fioReportIsReadForBothDirections() {
+        String report = """
+                fio: some note before the JSON
+                {"fio version":"fio-3.33","jobs":[{"jobname":"x","error":0,"job_runtime":2000,"usr_cpu":5.0,"sys_cpu":45.0,
+                 "read":{"io_bytes":4096000,"total_ios":1000,"lat_ns":{"max":900000,"mean":300000.0,
+                   "percentile":{"50.000000":250000,"99.000000":800000,"99.900000":880000}}},
+                 "write":{"io_bytes":4096000,"total_ios":1000,"lat_ns":{"max":950000,"mean":100000.0,
+                   "percentile":{"50.000000":90000,"99.000000":700000,"99.900000":900000}}}}]}
+                """;
+        BenchParams p = new BenchParams("randrw", 4096, 32, 1, 2_000_000_000L, 0, 50, 1);
+        BenchResult r = FioRunner.parse(report, p, "/x");
+        assertEquals(2000, r.ios());
+        assertEquals(1000.0, r.iops(), 1e-9);
+        assertEquals(250_000, r.p50Ns());
+        assertEquals(800_000, r.p99Ns());
+        assertEquals(900_000, r.p999Ns());
+        assertEquals(950_000, r.maxNs());
+        assertEquals(200_000.0, r.meanNs(), 1e-6);
+        assertEquals(1.0 / 2000, r.cpuSecondsPerIo(), 1e-12); // 50% of a core over 2 s, 2000 I/Os
+        assertThrows(IllegalStateException.class, () -> FioRunner.parse("no json here", p, "/x"));
+    }
+}

@@ -8,7 +8,8 @@ public final class Errno {
             ENOMEM = 12, EACCES = 13, EFAULT = 14, EBUSY = 16, EEXIST = 17, ENODEV = 19, ENOTDIR = 20,
             EISDIR = 21, EINVAL = 22, ENFILE = 23, EMFILE = 24, ENOTTY = 25, EFBIG = 27, ENOSPC = 28,
             ESPIPE = 29, EROFS = 30, EPIPE = 32, ERANGE = 34, ENOSYS = 38, EOPNOTSUPP = 95, ETIME = 62,
-            ECANCELED = 125, ETIMEDOUT = 110;
+            ECANCELED = 125, ETIMEDOUT = 110, ENAMETOOLONG = 36, ENOTSOCK = 88, EMSGSIZE = 90, EADDRINUSE = 98,
+            ECONNRESET = 104, ENOTCONN = 107, ECONNREFUSED = 111;
 
     /** "ENOENT (2)" for an errno value, positive or negative. */
     public static String name(long errno) {
@@ -21,7 +22,9 @@ public final class Errno {
             case ENFILE -> "ENFILE"; case EMFILE -> "EMFILE"; case ENOTTY -> "ENOTTY"; case EFBIG -> "EFBIG";
             case ENOSPC -> "ENOSPC"; case ESPIPE -> "ESPIPE"; case EROFS -> "EROFS"; case EPIPE -> "EPIPE";
             case ERANGE -> "ERANGE"; case ENOSYS -> "ENOSYS"; case EOPNOTSUPP -> "EOPNOTSUPP"; case ETIME -> "ETIME";
-            case ECANCELED -> "ECANCELED"; case ETIMEDOUT -> "ETIMEDOUT";
+            case ECANCELED -> "ECANCELED"; case ETIMEDOUT -> "ETIMEDOUT"; case ENAMETOOLONG -> "ENAMETOOLONG";
+            case ENOTSOCK -> "ENOTSOCK"; case EMSGSIZE -> "EMSGSIZE"; case EADDRINUSE -> "EADDRINUSE";
+            case ECONNRESET -> "ECONNRESET"; case ENOTCONN -> "ENOTCONN"; case ECONNREFUSED -> "ECONNREFUSED";
             default -> "errno";
         };
         return n + " (" + e + ")";

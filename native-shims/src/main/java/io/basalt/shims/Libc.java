@@ -13,6 +13,7 @@ import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 /**
  * FFM downcalls into glibc. Every call returns what the kernel ABI returns: a non-negative result, or
@@ -72,6 +73,17 @@ public final class Libc {
     public static final int EFD_NONBLOCK = 0x800;
     public static final int MFD_CLOEXEC = 1;
     public static final int MFD_ALLOW_SEALING = 2;
+
+    // poll(2) (asm-generic/poll.h) and struct pollfd (8 bytes: 0 fd s32, 4 events s16, 6 revents s16)
+    public static final int POLLIN = 0x1;
+    public static final int POLLOUT = 0x4;
+    public static final int POLLERR = 0x8;
+    public static final int POLLHUP = 0x10;
+    public static final int POLLNVAL = 0x20;
+    public static final int POLLFD_SIZE = 8;
+    public static final int POLLFD_FD_OFFSET = 0;
+    public static final int POLLFD_EVENTS_OFFSET = 4;
+    public static final int POLLFD_REVENTS_OFFSET = 6;
 
     // x86_64 syscall numbers (arch/x86/entry/syscalls/syscall_64.tbl)
     public static final long SYS_IO_URING_SETUP = 425;
@@ -323,6 +335,111 @@ public final class Libc {
         } catch (Throwable t) {
             throw rethrow(t);
         }
+    }
+
+    // ---------------------------------------------------------------- paths and identity, for socket files
+
+    private static final class Chmod {
+        static final MethodHandle H = downcall("chmod", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+    }
+
+    /** chmod(path, mode): 0 or -errno. */
+    public static int chmod(String path, int mode) {
+        MemorySegment capture = capture();
+        try (Arena arena = Arena.ofConfined()) {
+            return result((int) Chmod.H.invokeExact(capture, arena.allocateFrom(path), mode), capture);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    private static final class Chown {
+        static final MethodHandle H = downcall("chown", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
+    }
+
+    /** chown(path, uid, gid): 0 or -errno; -1 for uid or gid leaves that one unchanged. */
+    public static int chown(String path, int uid, int gid) {
+        MemorySegment capture = capture();
+        try (Arena arena = Arena.ofConfined()) {
+            return result((int) Chown.H.invokeExact(capture, arena.allocateFrom(path), uid, gid), capture);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    private static final class Unlink {
+        static final MethodHandle H = downcall("unlink", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    }
+
+    /** unlink(path): 0 or -errno. */
+    public static int unlink(String path) {
+        MemorySegment capture = capture();
+        try (Arena arena = Arena.ofConfined()) {
+            return result((int) Unlink.H.invokeExact(capture, arena.allocateFrom(path)), capture);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    private static final class Getuid {
+        static final MethodHandle H = downcall("getuid", FunctionDescriptor.of(JAVA_INT));
+    }
+
+    /** getuid(): the real user id (never fails). */
+    public static int getuid() {
+        MemorySegment capture = capture();
+        try {
+            return (int) Getuid.H.invokeExact(capture);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    private static final class Getgid {
+        static final MethodHandle H = downcall("getgid", FunctionDescriptor.of(JAVA_INT));
+    }
+
+    /** getgid(): the real group id (never fails). */
+    public static int getgid() {
+        MemorySegment capture = capture();
+        try {
+            return (int) Getgid.H.invokeExact(capture);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    // ---------------------------------------------------------------- poll, one fd
+
+    private static final class Poll {
+        static final MethodHandle H = downcall("poll", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+        /** One struct pollfd per thread, allocated once, like the errno capture buffer. */
+        static final ThreadLocal<MemorySegment> POLLFD =
+                ThreadLocal.withInitial(() -> Arena.global().allocate(POLLFD_SIZE, 8));
+    }
+
+    /**
+     * poll on one fd: waits up to timeoutMs (-1: forever, 0: just look) for {@code events}. Returns the revents
+     * (POLLIN, POLLHUP, ...; POLLERR, POLLHUP and POLLNVAL are reported even when not asked for), 0 on timeout, or
+     * -errno (-EINTR is returned, not retried). Allocates nothing after the first call on a thread.
+     */
+    public static int poll(int fd, int events, int timeoutMs) {
+        Check.that(events >= 0 && events <= 0xFFFF, "poll events are a short", events);
+        MemorySegment pollfd = Poll.POLLFD.get();
+        pollfd.set(JAVA_INT, POLLFD_FD_OFFSET, fd);
+        pollfd.set(JAVA_SHORT, POLLFD_EVENTS_OFFSET, (short) events);
+        pollfd.set(JAVA_SHORT, POLLFD_REVENTS_OFFSET, (short) 0);
+        MemorySegment capture = capture();
+        int ready;
+        try {
+            ready = result((int) Poll.H.invokeExact(capture, pollfd, 1L, timeoutMs), capture);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (ready <= 0) return ready;
+        int revents = pollfd.get(JAVA_SHORT, POLLFD_REVENTS_OFFSET) & 0xFFFF;
+        Check.that(revents != 0, "poll reported a ready fd with no revents", ready);
+        return revents;
     }
 
     /** Maps a native address range as a segment with the given lifetime (no copy). */

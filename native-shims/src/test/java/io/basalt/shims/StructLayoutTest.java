@@ -23,9 +23,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * Checks every offset, size and constant that {@link IoUringAbi}, {@link Stat}, {@link Libc} and {@link Errno}
- * mirror from C against the installed headers: the table below is turned into a C program, compiled with gcc
- * into target/, run, and each "name value" line it prints is compared with the Java value.
+ * Checks every offset, size and constant that {@link IoUringAbi}, {@link Stat}, {@link Libc}, {@link Errno},
+ * {@link SocketAbi} and {@link UnixSocket} mirror from C against the installed headers: the table below is turned
+ * into a C program, compiled with gcc into target/, run, and each "name value" line it prints is compared with the
+ * Java value.
  *
  * <p>The table is explicit (Java name, Java value, C expression) so a renamed or removed Java constant is a
  * compile error here, and {@link #everyConstantIsInTheTable} fails when a new public constant is added to one
@@ -39,7 +40,9 @@ class StructLayoutTest {
 
     /** Java constants with no C counterpart in the installed headers, with the reason. */
     private static final Map<String, String> NOT_IN_HEADERS = Map.of(
-            "IoUringAbi.IORING_OP_LAST_KNOWN", "ours: the highest opcode Basalt knows about, not a kernel value");
+            "IoUringAbi.IORING_OP_LAST_KNOWN", "ours: the highest opcode Basalt knows about, not a kernel value",
+            "UnixSocket.FDS_MAX", "vhost-user's VHOST_MEMORY_BASELINE_NREGIONS, a protocol limit (its control "
+                    + "room is checked by the SocketAbi.CMSG_SPACE_8_FDS row)");
 
     private static final List<Row> ROWS = new ArrayList<>();
     private static Map<String, Long> cValues;
@@ -239,6 +242,77 @@ class StructLayoutTest {
         row("Libc.SYS_IO_URING_ENTER", Libc.SYS_IO_URING_ENTER, "SYS_io_uring_enter");
         row("Libc.SYS_IO_URING_REGISTER", Libc.SYS_IO_URING_REGISTER, "SYS_io_uring_register");
 
+        // poll(2) and struct pollfd (poll.h)
+        constant(l, "POLLIN", Libc.POLLIN);
+        constant(l, "POLLOUT", Libc.POLLOUT);
+        constant(l, "POLLERR", Libc.POLLERR);
+        constant(l, "POLLHUP", Libc.POLLHUP);
+        constant(l, "POLLNVAL", Libc.POLLNVAL);
+        size("Libc.POLLFD_SIZE", Libc.POLLFD_SIZE, "pollfd");
+        offset("Libc.POLLFD_FD_OFFSET", Libc.POLLFD_FD_OFFSET, "pollfd", "fd");
+        offset("Libc.POLLFD_EVENTS_OFFSET", Libc.POLLFD_EVENTS_OFFSET, "pollfd", "events");
+        offset("Libc.POLLFD_REVENTS_OFFSET", Libc.POLLFD_REVENTS_OFFSET, "pollfd", "revents");
+        row("sizeof(pollfd.events)", 2, "sizeof(((struct pollfd *) 0)->events)");
+        row("sizeof(nfds_t)", 8, "sizeof(nfds_t)");
+
+        // struct sockaddr_un (sys/un.h)
+        size("SocketAbi.SOCKADDR_UN_SIZE", SocketAbi.SOCKADDR_UN_SIZE, "sockaddr_un");
+        offset("SocketAbi.SUN_FAMILY_OFFSET", SocketAbi.SUN_FAMILY_OFFSET, "sockaddr_un", "sun_family");
+        offset("SocketAbi.SUN_PATH_OFFSET", SocketAbi.SUN_PATH_OFFSET, "sockaddr_un", "sun_path");
+        row("SocketAbi.SUN_PATH_SIZE", SocketAbi.SUN_PATH_SIZE, "sizeof(((struct sockaddr_un *) 0)->sun_path)");
+        row("sizeof(sun_family)", 2, "sizeof(((struct sockaddr_un *) 0)->sun_family)");
+
+        // struct msghdr (bits/socket.h)
+        size("SocketAbi.MSGHDR_SIZE", SocketAbi.MSGHDR_SIZE, "msghdr");
+        offset("SocketAbi.MSG_NAME_OFFSET", SocketAbi.MSG_NAME_OFFSET, "msghdr", "msg_name");
+        offset("SocketAbi.MSG_NAMELEN_OFFSET", SocketAbi.MSG_NAMELEN_OFFSET, "msghdr", "msg_namelen");
+        offset("SocketAbi.MSG_IOV_OFFSET", SocketAbi.MSG_IOV_OFFSET, "msghdr", "msg_iov");
+        offset("SocketAbi.MSG_IOVLEN_OFFSET", SocketAbi.MSG_IOVLEN_OFFSET, "msghdr", "msg_iovlen");
+        offset("SocketAbi.MSG_CONTROL_OFFSET", SocketAbi.MSG_CONTROL_OFFSET, "msghdr", "msg_control");
+        offset("SocketAbi.MSG_CONTROLLEN_OFFSET", SocketAbi.MSG_CONTROLLEN_OFFSET, "msghdr", "msg_controllen");
+        offset("SocketAbi.MSG_FLAGS_OFFSET", SocketAbi.MSG_FLAGS_OFFSET, "msghdr", "msg_flags");
+        // UnixSocket writes msg_namelen and msg_flags as 4 bytes, msg_iovlen and msg_controllen as 8.
+        row("sizeof(msg_namelen)", 4, "sizeof(((struct msghdr *) 0)->msg_namelen)");
+        row("sizeof(msg_iovlen)", 8, "sizeof(((struct msghdr *) 0)->msg_iovlen)");
+        row("sizeof(msg_controllen)", 8, "sizeof(((struct msghdr *) 0)->msg_controllen)");
+        row("sizeof(msg_flags)", 4, "sizeof(((struct msghdr *) 0)->msg_flags)");
+
+        // struct cmsghdr and the CMSG_* macros (bits/socket.h)
+        size("SocketAbi.CMSGHDR_SIZE", SocketAbi.CMSGHDR_SIZE, "cmsghdr");
+        offset("SocketAbi.CMSG_LEN_OFFSET", SocketAbi.CMSG_LEN_OFFSET, "cmsghdr", "cmsg_len");
+        offset("SocketAbi.CMSG_LEVEL_OFFSET", SocketAbi.CMSG_LEVEL_OFFSET, "cmsghdr", "cmsg_level");
+        offset("SocketAbi.CMSG_TYPE_OFFSET", SocketAbi.CMSG_TYPE_OFFSET, "cmsghdr", "cmsg_type");
+        row("sizeof(cmsg_len)", 8, "sizeof(((struct cmsghdr *) 0)->cmsg_len)");
+        row("SocketAbi.CMSG_DATA_OFFSET", SocketAbi.CMSG_DATA_OFFSET, "CMSG_LEN(0)");
+        row("CMSG_DATA(c) - c", SocketAbi.CMSG_DATA_OFFSET,
+                "({ struct cmsghdr c; (char *) CMSG_DATA(&c) - (char *) &c; })");
+        row("SocketAbi.CMSG_SPACE_8_FDS", SocketAbi.CMSG_SPACE_8_FDS, "CMSG_SPACE(8 * sizeof(int))");
+        row("SocketAbi.FD_SIZE", SocketAbi.FD_SIZE, "sizeof(int)");
+        for (int n : new int[] {0, 1, 3, 4, 7, 8, 9, 13, 16, 253}) {
+            long dataBytes = (long) n * SocketAbi.FD_SIZE;
+            row("SocketAbi.cmsgLen(" + n + " fds)", SocketAbi.cmsgLen(dataBytes), "CMSG_LEN(" + n + " * sizeof(int))");
+            row("SocketAbi.cmsgSpace(" + n + " fds)", SocketAbi.cmsgSpace(dataBytes), "CMSG_SPACE(" + n + " * sizeof(int))");
+        }
+        for (int n : new int[] {0, 1, 7, 8, 9, 15, 16, 17}) {
+            row("SocketAbi.cmsgAlign(" + n + ")", SocketAbi.cmsgAlign(n), "CMSG_ALIGN(" + n + ")");
+        }
+
+        // socket constants (bits/socket.h, bits/socket_type.h, sys/socket.h)
+        String s = "SocketAbi";
+        constant(s, "AF_UNIX", SocketAbi.AF_UNIX);
+        constant(s, "SOCK_STREAM", SocketAbi.SOCK_STREAM);
+        constant(s, "SOCK_CLOEXEC", SocketAbi.SOCK_CLOEXEC);
+        constant(s, "SOCK_NONBLOCK", SocketAbi.SOCK_NONBLOCK);
+        constant(s, "SOL_SOCKET", SocketAbi.SOL_SOCKET);
+        constant(s, "SCM_RIGHTS", SocketAbi.SCM_RIGHTS);
+        constant(s, "MSG_CTRUNC", SocketAbi.MSG_CTRUNC);
+        constant(s, "MSG_DONTWAIT", SocketAbi.MSG_DONTWAIT);
+        constant(s, "MSG_NOSIGNAL", SocketAbi.MSG_NOSIGNAL);
+        constant(s, "MSG_CMSG_CLOEXEC", SocketAbi.MSG_CMSG_CLOEXEC);
+        constant(s, "SHUT_RD", SocketAbi.SHUT_RD);
+        constant(s, "SHUT_WR", SocketAbi.SHUT_WR);
+        constant(s, "SHUT_RDWR", SocketAbi.SHUT_RDWR);
+
         // errno values (asm-generic/errno-base.h, errno.h)
         String e = "Errno";
         constant(e, "EPERM", Errno.EPERM);
@@ -271,6 +345,13 @@ class StructLayoutTest {
         constant(e, "ETIME", Errno.ETIME);
         constant(e, "ECANCELED", Errno.ECANCELED);
         constant(e, "ETIMEDOUT", Errno.ETIMEDOUT);
+        constant(e, "ENAMETOOLONG", Errno.ENAMETOOLONG);
+        constant(e, "ENOTSOCK", Errno.ENOTSOCK);
+        constant(e, "EMSGSIZE", Errno.EMSGSIZE);
+        constant(e, "EADDRINUSE", Errno.EADDRINUSE);
+        constant(e, "ECONNRESET", Errno.ECONNRESET);
+        constant(e, "ENOTCONN", Errno.ENOTCONN);
+        constant(e, "ECONNREFUSED", Errno.ECONNREFUSED);
     }
 
     private static final String HEADERS = """
@@ -283,6 +364,9 @@ class StructLayoutTest {
             #include <sys/mman.h>
             #include <sys/stat.h>
             #include <sys/uio.h>
+            #include <sys/socket.h>
+            #include <sys/un.h>
+            #include <poll.h>
             #include <sys/eventfd.h>
             #include <sys/syscall.h>
             #include <linux/fs.h>
@@ -356,7 +440,7 @@ class StructLayoutTest {
         Set<String> named = new HashSet<>();
         for (Row r : ROWS) named.add(r.name());
         List<String> missing = new ArrayList<>();
-        for (Class<?> k : List.of(IoUringAbi.class, Stat.class, Libc.class, Errno.class)) {
+        for (Class<?> k : List.of(IoUringAbi.class, Stat.class, Libc.class, Errno.class, SocketAbi.class, UnixSocket.class)) {
             for (Field f : k.getDeclaredFields()) {
                 int m = f.getModifiers();
                 if (!Modifier.isPublic(m) || !Modifier.isStatic(m) || !Modifier.isFinal(m) || !f.getType().isPrimitive()) continue;

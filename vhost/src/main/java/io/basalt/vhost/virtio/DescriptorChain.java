@@ -1,0 +1,109 @@
+package io.basalt.vhost.virtio;
+
+import io.basalt.engine.IoVector;
+import io.basalt.shims.Check;
+
+/**
+ * One request as the driver laid it out: a descriptor chain's head index, its device-readable buffers, then
+ * its device-writable buffers, each as slices of guest memory. Caller-owned and preallocated (one per request
+ * slot); {@link Virtqueue#pop} refills it. Its capacity bounds how many buffers one chain may carry: a longer
+ * chain is reported broken ({@link #TOO_MANY_SEGMENTS}), never grown.
+ *
+ * <p>A chain is either whole ({@link #brokenReason()} == {@link #OK}) or broken, with the first rule it broke.
+ * A broken chain still has its head (unless {@link #HEAD_OUT_OF_RANGE}) and whatever buffers were walked
+ * before the fault, so the device can look for a status byte to fail it properly.
+ */
+public final class DescriptorChain {
+    public static final int OK = 0;
+    /** The avail ring named a head index >= queue size: no used entry can be returned for it. */
+    public static final int HEAD_OUT_OF_RANGE = 1;
+    /** A next field >= the table's size (queue size, or the indirect table's entries). */
+    public static final int NEXT_OUT_OF_RANGE = 2;
+    /** More descriptors than the table holds: the chain loops. */
+    public static final int LOOP = 3;
+    /** An indirect descriptor inside an indirect table (virtio 1.x 2.7.5.3.1 forbids it). */
+    public static final int NESTED_INDIRECT = 4;
+    /** An indirect table whose length is zero or not a multiple of 16. */
+    public static final int INDIRECT_BAD_LENGTH = 5;
+    /** An indirect table not inside guest memory. */
+    public static final int INDIRECT_OUT_OF_MEMORY = 6;
+    /** A buffer with some byte outside guest memory. */
+    public static final int BUFFER_OUT_OF_MEMORY = 7;
+    /** A device-readable buffer after a device-writable one (2.7.4.2: readable ones come first). */
+    public static final int READABLE_AFTER_WRITABLE = 8;
+    /** A zero-length buffer (QEMU refuses them too). */
+    public static final int ZERO_LENGTH = 9;
+    /** More buffers (or region pieces) than this chain's capacity. */
+    public static final int TOO_MANY_SEGMENTS = 10;
+    /** INDIRECT flag without VIRTIO_RING_F_INDIRECT_DESC negotiated. */
+    public static final int INDIRECT_NOT_NEGOTIATED = 11;
+    /** INDIRECT and NEXT both set (2.7.5.3.1: the driver must not). */
+    public static final int INDIRECT_WITH_NEXT = 12;
+    /** Total readable or writable bytes beyond 2^32 - 1 (used.len is a u32). */
+    public static final int TOO_LONG = 13;
+    public static final int REASON_COUNT = 14;
+
+    public final IoVector readable;
+    public final IoVector writable;
+    private int head;
+    private int descriptorCount;
+    private long readableBytes;
+    private long writableBytes;
+    private int brokenReason;
+
+    public DescriptorChain(int segmentsMax) {
+        Check.positive(segmentsMax, "segmentsMax");
+        readable = new IoVector(segmentsMax);
+        writable = new IoVector(segmentsMax);
+    }
+
+    void reset(int head) {
+        this.head = head;
+        readable.clear();
+        writable.clear();
+        descriptorCount = 0;
+        readableBytes = 0;
+        writableBytes = 0;
+        brokenReason = OK;
+    }
+
+    void addReadable(long bytes) { readableBytes += bytes; descriptorCount++; }
+    void addWritable(long bytes) { writableBytes += bytes; descriptorCount++; }
+
+    /** Marks the chain broken; the first reason wins. Returns false so walkers can {@code return broken(...)}. */
+    boolean broken(int reason) {
+        if (brokenReason == OK) brokenReason = reason;
+        return false;
+    }
+
+    /** The head descriptor index (the id the used entry carries). */
+    public int head() { return head; }
+    public int descriptorCount() { return descriptorCount; }
+    public long readableBytes() { return readableBytes; }
+    public long writableBytes() { return writableBytes; }
+    public boolean isBroken() { return brokenReason != OK; }
+    public int brokenReason() { return brokenReason; }
+
+    /** Whether a used entry may be returned for this chain (its head index is valid). */
+    public boolean hasValidHead() { return brokenReason != HEAD_OUT_OF_RANGE; }
+
+    public static String reasonName(int reason) {
+        return switch (reason) {
+            case OK -> "ok";
+            case HEAD_OUT_OF_RANGE -> "head_out_of_range";
+            case NEXT_OUT_OF_RANGE -> "next_out_of_range";
+            case LOOP -> "loop";
+            case NESTED_INDIRECT -> "nested_indirect";
+            case INDIRECT_BAD_LENGTH -> "indirect_bad_length";
+            case INDIRECT_OUT_OF_MEMORY -> "indirect_out_of_memory";
+            case BUFFER_OUT_OF_MEMORY -> "buffer_out_of_memory";
+            case READABLE_AFTER_WRITABLE -> "readable_after_writable";
+            case ZERO_LENGTH -> "zero_length";
+            case TOO_MANY_SEGMENTS -> "too_many_segments";
+            case INDIRECT_NOT_NEGOTIATED -> "indirect_not_negotiated";
+            case INDIRECT_WITH_NEXT -> "indirect_with_next";
+            case TOO_LONG -> "too_long";
+            default -> "reason_" + reason;
+        };
+    }
+}

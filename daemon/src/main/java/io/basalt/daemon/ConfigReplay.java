@@ -76,7 +76,13 @@ public final class ConfigReplay {
         return call;
     }
 
-    /** The embedded default: four 1 GiB sparse file drives under {@code dataDir}/drives, reused when present. */
+    /** The export the embedded default creates (issue 4 puts a RAID5 volume under it). */
+    public static final String DEFAULT_EXPORT = "vol0";
+
+    /**
+     * The embedded default: four 1 GiB sparse file drives under {@code dataDir}/drives, reused when present,
+     * and drive d0 exported over vhost-user-blk at {@code dataDir}/vhost/vol0.sock.
+     */
     public static List<Object> embeddedDefault(Path dataDir) {
         List<Object> calls = new ArrayList<>();
         Path drives = dataDir.toAbsolutePath().resolve("drives");
@@ -86,6 +92,10 @@ public final class ConfigReplay {
             params.put("spec", "uring:" + drives.resolve("d" + i + ".img") + ",size=1G");
             calls.add(call("drive_create", params));
         }
+        Map<String, Object> export = new LinkedHashMap<>();
+        export.put("name", DEFAULT_EXPORT);
+        export.put("drive", "d0");
+        calls.add(call("vhost_create", export));
         return calls;
     }
 }

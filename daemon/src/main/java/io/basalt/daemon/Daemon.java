@@ -44,6 +44,7 @@ public final class Daemon implements AutoCloseable {
     private final Path dataDir;
     private final long startNs = System.nanoTime();
     private final DriveRegistry drives = new DriveRegistry();
+    private final VhostRegistry exports = new VhostRegistry(drives);
     private final RpcDispatcher dispatcher = new RpcDispatcher(Json.DEPTH_MAX_DEFAULT);
     private final List<Reactor> reactors = new ArrayList<>();
     private RpcServer server;
@@ -81,6 +82,7 @@ public final class Daemon implements AutoCloseable {
     private void startSteps() throws StartupException {
         makeDataDir();
         DaemonMethods.register(dispatcher, drives, this::status);
+        VhostMethods.register(dispatcher, exports, this::reactors, dataDir);
         bindSocket();
         startReactors();
         replayConfig();
@@ -136,6 +138,7 @@ public final class Daemon implements AutoCloseable {
     public Path dataDir() { return dataDir; }
     public Path socketPath() { return dataDir.resolve(SOCKET_NAME); }
     public DriveRegistry drives() { return drives; }
+    VhostRegistry exports() { return exports; }
     public RpcDispatcher dispatcher() { return dispatcher; }
     public List<Reactor> reactors() { return List.copyOf(reactors); }
 
@@ -170,7 +173,7 @@ public final class Daemon implements AutoCloseable {
     }
 
     /**
-     * Stops in the order that loses nothing: no new RPCs, then a FLUSH of every drive through a reactor
+     * Stops in the order that loses nothing: no new RPCs, then the exports (their rings drain), then a FLUSH of every drive through a reactor
      * (closing a file does not fsync it), then the reactors (which drain in-flight I/O), then the drives, then
      * the socket file. Idempotent; safe from a shutdown hook.
      */
@@ -179,6 +182,7 @@ public final class Daemon implements AutoCloseable {
         if (closed) return;
         closed = true;
         if (server != null) server.close();
+        exports.close(); // sessions end first: their rings drain, so every acknowledged write reached a drive
         flushDrives();
         for (Reactor r : reactors) r.close();
         drives.close();

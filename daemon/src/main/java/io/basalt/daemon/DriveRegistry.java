@@ -39,6 +39,7 @@ public final class DriveRegistry implements AutoCloseable {
     }
 
     private final Map<String, Drive> drives = new LinkedHashMap<>();
+    private final Map<String, String> claims = new LinkedHashMap<>();
     private boolean closed;
 
     /** Opens a drive; throws {@link DriveException} with a clear message when it cannot. */
@@ -75,11 +76,31 @@ public final class DriveRegistry implements AutoCloseable {
         }
     }
 
-    /** Closes and forgets a drive. Its channels must be closed (nothing opens long-lived ones yet). */
+    /** Closes and forgets a drive. Refused while an export or volume holds it (delete that first). */
     public synchronized void delete(String name) {
-        Drive drive = drives.remove(name);
-        if (drive == null) throw new DriveException("name", "no drive named '" + name + "'");
+        Drive drive = get(name);
+        String holder = claims.get(name);
+        if (holder != null) throw new DriveException("name", "drive '" + name + "' is in use by " + holder + ": delete that first");
+        drives.remove(name);
         drive.device().close();
+    }
+
+    /** Marks a drive as used by {@code holder} (an export, a volume); one holder at a time. */
+    public synchronized Drive claim(String name, String holder) {
+        Drive drive = get(name);
+        String current = claims.get(name);
+        if (current != null) throw new DriveException("name", "drive '" + name + "' is already used by " + current);
+        claims.put(name, holder);
+        return drive;
+    }
+
+    public synchronized void release(String name, String holder) {
+        if (holder.equals(claims.get(name))) claims.remove(name);
+    }
+
+    /** Who holds the drive, or null. */
+    public synchronized String holder(String name) {
+        return claims.get(name);
     }
 
     public synchronized Drive get(String name) {

@@ -101,6 +101,15 @@ final class ServeCommand {
             sb.append("    ").append(d.name()).append("  ").append(Sizes.format(d.device().geometry().sizeBytes()))
                     .append("  ").append(d.device().describe()).append('\n');
         }
+        for (VhostRegistry.Export e : daemon.exports().list()) {
+            Object socket = e.export().status().get("socket");
+            sb.append("  vhost-user-blk export ").append(e.export().name()).append(" (drive ").append(e.drive())
+                    .append(") at ").append(socket).append("; attach a QEMU guest with:\n")
+                    .append("    qemu-system-x86_64 -m 1G -object memory-backend-memfd,id=mem,size=1G,share=on -numa node,memdev=mem \\\n")
+                    .append("      -chardev socket,id=").append(e.export().name()).append(",path=").append(socket).append(",reconnect=1 \\\n")
+                    .append("      -device vhost-user-blk-pci,chardev=").append(e.export().name())
+                    .append(",num-queues=").append(e.export().status().get("num_queues")).append(" ...\n");
+        }
         String dataDirOption = daemon.dataDir().equals(Path.of("basalt-data").toAbsolutePath().normalize())
                 ? "" : " --data-dir " + daemon.dataDir();
         sb.append("try:  ./basalt rpc").append(dataDirOption).append(" drive_list\n");

@@ -1,0 +1,79 @@
+package io.basalt.vhost;
+
+import io.basalt.shims.Errno;
+import io.basalt.shims.Libc;
+import io.basalt.shims.NativeException;
+import io.basalt.vhost.blk.InflightRegion;
+import io.basalt.vhost.protocol.ProtocolException;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The INFLIGHT_SHMFD buffer of a session (vhost-user.rst, "Inflight I/O tracking"): we create it on
+ * GET_INFLIGHT_FD (a memfd QEMU keeps while we restart) and take it back on SET_INFLIGHT_FD after a
+ * reconnect. One {@link InflightRegion} per queue, back to back.
+ */
+final class InflightArea implements AutoCloseable {
+    private int fd = -1;
+    private long address;
+    private long mappedBytes;
+    private long offsetBytes;
+    private int numQueues;
+    private int queueSize;
+
+    static long bytesFor(int numQueues, int queueSize) {
+        return InflightRegion.totalBytes(numQueues, queueSize);
+    }
+
+    long sizeBytes() { return mappedBytes - offsetBytes; }
+
+    /** A fresh zeroed buffer; returns its fd (still ours: sending it over the socket duplicates it). */
+    int create(int numQueues, int queueSize) {
+        close();
+        long bytes = bytesFor(numQueues, queueSize);
+        int memfd = (int) NativeException.check(Libc.memfdCreate("basalt-inflight", Libc.MFD_CLOEXEC), "memfd_create");
+        int r = Libc.ftruncate(memfd, bytes);
+        if (r < 0) {
+            Libc.close(memfd);
+            throw new NativeException("ftruncate of the inflight buffer", r);
+        }
+        map(memfd, bytes, 0, numQueues, queueSize);
+        return memfd;
+    }
+
+    /** SET_INFLIGHT_FD: maps what a previous back-end wrote. */
+    void adopt(int memfd, long sizeBytes, long offset, int numQueues, int queueSize) {
+        close();
+        map(memfd, sizeBytes, offset, numQueues, queueSize);
+    }
+
+    private void map(int memfd, long sizeBytes, long offset, int numQueues, int queueSize) {
+        long length = offset + sizeBytes;
+        long a = Libc.mmap(0, length, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, memfd, 0);
+        if (a < 0) {
+            Libc.close(memfd);
+            throw new ProtocolException("cannot map the inflight buffer of " + sizeBytes + " bytes: " + Errno.name(a));
+        }
+        this.fd = memfd;
+        this.address = a;
+        this.mappedBytes = length;
+        this.offsetBytes = offset;
+        this.numQueues = numQueues;
+        this.queueSize = queueSize;
+    }
+
+    /** Queue {@code index}'s region, or null when there is no buffer or it was made for another ring size. */
+    MemorySegment queueRegion(int index, int ringSize) {
+        if (fd < 0 || index >= numQueues || ringSize != queueSize) return null;
+        long regionBytes = InflightRegion.queueRegionBytes(queueSize);
+        return Libc.segment(address + offsetBytes + index * regionBytes, regionBytes);
+    }
+
+    @Override
+    public void close() {
+        if (fd < 0) return;
+        Libc.munmap(address, mappedBytes);
+        Libc.close(fd);
+        fd = -1;
+    }
+}

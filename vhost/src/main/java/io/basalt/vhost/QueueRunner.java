@@ -1,0 +1,90 @@
+package io.basalt.vhost;
+
+import io.basalt.engine.BlockChannel;
+import io.basalt.engine.Reactor;
+import io.basalt.vhost.blk.InflightRegion;
+import io.basalt.vhost.blk.VirtioBlkQueue;
+import io.basalt.vhost.memory.GuestMemory;
+import io.basalt.vhost.memory.SliceCache;
+import io.basalt.vhost.protocol.ProtocolException;
+import io.basalt.vhost.virtio.SplitVirtqueue;
+
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The session's handle on one running ring: the queue itself ({@link VirtioBlkQueue}) lives on its reactor,
+ * and this object only talks to it by posting commands (start, stop) and waiting for the answer, on the
+ * session's control thread.
+ */
+final class QueueRunner {
+    static final int QUEUE_SIZE_MAX = SplitVirtqueue.QUEUE_SIZE_MAX;
+    private static final long COMMAND_TIMEOUT_SECONDS = 30;
+    private static final int SLICE_CACHE_ENTRIES = 64;
+
+    private final Reactor reactor;
+    private final VirtioBlkQueue queue;
+    private final BlockChannel channel;
+
+    private QueueRunner(Reactor reactor, VirtioBlkQueue queue, BlockChannel channel) {
+        this.reactor = reactor;
+        this.queue = queue;
+        this.channel = channel;
+    }
+
+    /** Checks the ring's addresses against guest memory, then builds and starts the queue on its reactor. */
+    static QueueRunner start(VhostBlkExport export, VringState ring, GuestMemory memory, long features, MemorySegment inflightArea) {
+        MemorySegment desc = memory.uva(ring.descUserAddr, SplitVirtqueue.descTableBytes(ring.size));
+        MemorySegment avail = memory.uva(ring.availUserAddr, SplitVirtqueue.availRingBytes(ring.size));
+        MemorySegment used = memory.uva(ring.usedUserAddr, SplitVirtqueue.usedRingBytes(ring.size));
+        if (desc == null || avail == null || used == null) {
+            throw new ProtocolException("queue " + ring.index + ": ring addresses are not inside guest memory");
+        }
+        Reactor reactor = export.reactorFor(ring.index);
+        int callFd = ring.callFd, kickFd = ring.kickFd, base = ring.base, size = ring.size;
+        CompletableFuture<QueueRunner> started = reactor.call(() -> {
+            BlockChannel channel = export.device().openChannel(reactor);
+            try {
+                SplitVirtqueue vq = new SplitVirtqueue(memory, desc, avail, used, size, features, base, new SliceCache(SLICE_CACHE_ENTRIES));
+                InflightRegion inflight = inflightArea == null ? null : new InflightRegion(inflightArea, size);
+                VirtioBlkQueue q = new VirtioBlkQueue(reactor, channel, vq, callFd, kickFd, export.config().readOnly(),
+                        export.device().geometry(), inflight, VirtioBlkQueue.Options.of(export.blkConfig(), export.config().serial()));
+                q.start();
+                if (inflight != null) q.resubmit(inflight.recover(vq.usedIdx()));
+                return new QueueRunner(reactor, q, channel);
+            } catch (RuntimeException e) {
+                channel.close();
+                throw e;
+            }
+        });
+        return await(started, "start queue " + ring.index);
+    }
+
+    /** Stops the ring after its requests complete; returns where the guest's next request will be. */
+    int stop() {
+        CompletableFuture<Integer> drained = new CompletableFuture<>();
+        boolean posted = reactor.post(() -> queue.stop(() -> {
+            channel.close();
+            drained.complete(queue.lastAvailIdx());
+        }));
+        if (!posted) throw new ProtocolException("reactor " + reactor.name() + " is not running; queue cannot be stopped cleanly");
+        return await(drained, "stop queue");
+    }
+
+    private static <T> T await(CompletableFuture<T> future, String what) {
+        try {
+            return future.get(COMMAND_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            throw new ProtocolException(what + " failed: " + (cause == null ? e : cause.getMessage()));
+        } catch (TimeoutException e) {
+            throw new ProtocolException(what + ": no answer from the reactor in " + COMMAND_TIMEOUT_SECONDS + " s");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ProtocolException(what + ": interrupted");
+        }
+    }
+}

@@ -225,7 +225,10 @@ public final class VirtioBlkQueue implements Reactor.Poller, IoCompletion, React
                 return;
             }
             if (inflight != null) inflight.markInflight(chain.head());
-            finish(slot, VirtioBlk.S_IOERR);
+            // The walk stopped at the fault: find the real status byte by the links alone, or return len 0.
+            MemorySegment status = vq.lastWritableByte(chain.head());
+            if (status != null) status.set(ValueLayout.JAVA_BYTE, 0, (byte) VirtioBlk.S_IOERR);
+            complete(slot, chain.head(), status != null ? 1 : 0);
             return;
         }
         if (inflight != null) inflight.markInflight(chain.head());
@@ -427,8 +430,12 @@ public final class VirtioBlkQueue implements Reactor.Poller, IoCompletion, React
             last.set(ValueLayout.JAVA_BYTE, last.byteSize() - 1, (byte) virtioStatus);
             written = chain.writableBytes();
         }
-        vq.pushUsed(chain.head(), (int) written);
-        if (inflight != null) inflight.addToBatch(chain.head());
+        complete(slot, chain.head(), (int) written);
+    }
+
+    private void complete(int slot, int head, int writtenBytes) {
+        vq.pushUsed(head, writtenBytes);
+        if (inflight != null) inflight.addToBatch(head);
         dirty = true;
         releaseSlot(slot);
     }

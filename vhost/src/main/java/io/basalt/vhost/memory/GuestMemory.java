@@ -114,13 +114,19 @@ public final class GuestMemory implements AutoCloseable {
         Check.that(gpaStarts.length == sizesBytes.length && gpaStarts.length > 0, "one size per region");
         Region[] rs = new Region[gpaStarts.length];
         int[] fds = new int[gpaStarts.length];
-        for (int i = 0; i < rs.length; i++) {
-            int fd = (int) NativeException.check(Libc.memfdCreate("basalt-guest", Libc.MFD_CLOEXEC), "memfd_create");
-            fds[i] = fd;
-            NativeException.check(Libc.ftruncate(fd, sizesBytes[i]), "ftruncate");
-            rs[i] = new Region(gpaStarts[i], sizesBytes[i], uvaBase + gpaStarts[i], 0, fd);
+        Arrays.fill(fds, -1);
+        try {
+            for (int i = 0; i < rs.length; i++) {
+                int fd = (int) NativeException.check(Libc.memfdCreate("basalt-guest", Libc.MFD_CLOEXEC), "memfd_create");
+                fds[i] = fd;
+                NativeException.check(Libc.ftruncate(fd, sizesBytes[i]), "ftruncate");
+                rs[i] = new Region(gpaStarts[i], sizesBytes[i], uvaBase + gpaStarts[i], 0, fd);
+            }
+            return new GuestMemory(List.of(rs), fds);
+        } catch (RuntimeException e) {
+            for (int fd : fds) if (fd >= 0) Libc.close(fd);
+            throw e;
         }
-        return new GuestMemory(List.of(rs), fds);
     }
 
     public int regionCount() { return regions.length; }

@@ -210,6 +210,45 @@ public final class SplitVirtqueue implements Virtqueue {
         }
     }
 
+    @Override
+    public MemorySegment lastWritableByte(int head) {
+        if (head < 0 || head >= size) return null;
+        MemorySegment table = desc;
+        long tableBase = 0;
+        int tableEntries = size;
+        int index = head;
+        int visited = 0;
+        boolean inIndirect = false;
+        while (++visited <= tableEntries) {
+            long at = tableBase + (long) index * DESC_SIZE;
+            long addr = table.get(U64, at + DESC_ADDR_OFFSET);
+            long len = Integer.toUnsignedLong(table.get(U32, at + DESC_LEN_OFFSET));
+            int flags = Short.toUnsignedInt(table.get(U16, at + DESC_FLAGS_OFFSET));
+            if ((flags & VRING_DESC_F_INDIRECT) != 0) {
+                if (!indirect || inIndirect || (flags & VRING_DESC_F_NEXT) != 0 || len == 0 || len % DESC_SIZE != 0
+                        || !memory.containsInOneRegion(addr, len)) {
+                    return null;
+                }
+                int region = memory.regionOf(addr);
+                table = memory.region(region);
+                tableBase = addr - memory.regionGpaStart(region);
+                tableEntries = (int) (len / DESC_SIZE);
+                index = 0;
+                visited = 0;
+                inIndirect = true;
+                continue;
+            }
+            if ((flags & VRING_DESC_F_NEXT) == 0) {
+                if ((flags & VRING_DESC_F_WRITE) == 0 || len == 0 || addr < 0 || addr > Long.MAX_VALUE - (len - 1)) return null;
+                return memory.gpa(addr + len - 1, 1);
+            }
+            int next = Short.toUnsignedInt(table.get(U16, at + DESC_NEXT_OFFSET));
+            if (next >= tableEntries) return null;
+            index = next;
+        }
+        return null;
+    }
+
     private boolean addBuffer(DescriptorChain chain, long addr, long len, boolean writable) {
         if (len == 0) return chain.broken(DescriptorChain.ZERO_LENGTH);
         if (!writable && chain.writable.count() > 0) return chain.broken(DescriptorChain.READABLE_AFTER_WRITABLE);

@@ -52,4 +52,11 @@ public interface Virtqueue {
      * resubmitting requests found in flight after a back-end restart.
      */
     void readChain(int head, DescriptorChain chain);
+
+    /**
+     * For a broken chain: the last byte of its last descriptor, when the links lead there and that
+     * descriptor is device-writable and inside guest memory (where a virtio-blk driver expects its status
+     * byte); otherwise null. Allocates (a slice): error path only.
+     */
+    java.lang.foreign.MemorySegment lastWritableByte(int head);
 }

@@ -213,15 +213,18 @@ final class VhostSession implements Runnable {
             throw new ProtocolException("SET_MEM_TABLE with " + count + " regions (1.." + VhostUser.MEMORY_REGIONS_MAX + ")");
         }
         if (fdCount != count) throw new ProtocolException("SET_MEM_TABLE with " + count + " regions but " + fdCount + " fds");
+        // Parse and check every region before taking any fd: a bad message leaves all fds to be closed.
+        long[][] fields = new long[count][];
+        for (int i = 0; i < count; i++) fields[i] = regionFields(MEMORY_REGIONS_OFFSET + i * REGION_SIZE);
         MemoryTable.Region[] regions = new MemoryTable.Region[count];
-        for (int i = 0; i < count; i++) regions[i] = region(MEMORY_REGIONS_OFFSET + i * REGION_SIZE, claimFd(i));
+        for (int i = 0; i < count; i++) regions[i] = region(fields[i], claimFd(i));
         changeMemory(() -> memory.replaceAll(regions));
         return true;
     }
 
     private boolean addMemRegion() {
         if (fdCount != 1) throw new ProtocolException("ADD_MEM_REG with " + fdCount + " fds (1 expected)");
-        MemoryTable.Region region = region(SINGLE_REGION_OFFSET, claimFd(0));
+        MemoryTable.Region region = region(regionFields(SINGLE_REGION_OFFSET), claimFd(0));
         if (memory.regionCount() >= VhostUser.MEMORY_SLOTS_MAX) {
             Libc.close(region.fd());
             throw new ProtocolException("ADD_MEM_REG beyond " + VhostUser.MEMORY_SLOTS_MAX + " slots");
@@ -239,17 +242,21 @@ final class VhostSession implements Runnable {
         return found[0]; // a passed fd (allowed for old front-ends) is closed unclaimed
     }
 
-    private MemoryTable.Region region(int offset, int fd) {
+    /** A region's four fields, checked: {gpa, size, uva, mmap offset}. */
+    private long[] regionFields(int offset) {
         long gpa = message.u64(offset + REGION_GUEST_ADDR_OFFSET);
         long size = message.u64(offset + REGION_SIZE_OFFSET);
         long uva = message.u64(offset + REGION_USER_ADDR_OFFSET);
         long mmapOffset = message.u64(offset + REGION_MMAP_OFFSET_OFFSET);
         if (size <= 0 || gpa + size < gpa || uva + size < uva || mmapOffset < 0 || mmapOffset + size < mmapOffset) {
-            Libc.close(fd);
             throw new ProtocolException("memory region gpa=0x" + Long.toHexString(gpa) + " size=0x" + Long.toHexString(size)
                     + " uva=0x" + Long.toHexString(uva) + " offset=0x" + Long.toHexString(mmapOffset) + " is malformed");
         }
-        return new MemoryTable.Region(gpa, size, uva, mmapOffset, fd);
+        return new long[] {gpa, size, uva, mmapOffset};
+    }
+
+    private static MemoryTable.Region region(long[] f, int fd) {
+        return new MemoryTable.Region(f[0], f[1], f[2], f[3], fd);
     }
 
     /** Pauses running rings, changes the table, and restarts them on the new mapping from where they were. */

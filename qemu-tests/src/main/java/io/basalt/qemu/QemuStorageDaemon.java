@@ -36,11 +36,16 @@ public final class QemuStorageDaemon implements VhostBackend {
     /** The command line, for benchmarks that launch it themselves. */
     public static List<String> command(Path binary, Path image, Path socket, int numQueues) {
         if (numQueues < 1) throw new IllegalArgumentException("numQueues >= 1: " + numQueues);
+        return commandTemplate(binary, Guest.qemuEscape(image.toAbsolutePath().toString()),
+                Guest.qemuEscape(socket.toAbsolutePath().toString()), String.valueOf(numQueues));
+    }
+
+    /** The command line with the image, socket and queue count given as text (placeholders in a template). */
+    public static List<String> commandTemplate(Path binary, String image, String socket, String numQueues) {
         return List.of(binary.toString(),
-                "--blockdev", "driver=file,node-name=f0,filename=" + Guest.qemuEscape(image.toAbsolutePath().toString())
-                        + ",aio=io_uring,cache.direct=on",
-                "--export", "type=vhost-user-blk,id=e0,node-name=f0,addr.type=unix,addr.path="
-                        + Guest.qemuEscape(socket.toAbsolutePath().toString()) + ",writable=on,num-queues=" + numQueues);
+                "--blockdev", "driver=file,node-name=f0,filename=" + image + ",aio=io_uring,cache.direct=on",
+                "--export", "type=vhost-user-blk,id=e0,node-name=f0,addr.type=unix,addr.path=" + socket
+                        + ",writable=on,num-queues=" + numQueues);
     }
 
     @Override

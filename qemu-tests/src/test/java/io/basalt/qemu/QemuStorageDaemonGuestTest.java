@@ -41,6 +41,9 @@ class QemuStorageDaemonGuestTest {
                 FIO $SEQ --verify_only --verify_fatal=1 >/tmp/v1 || { cat /tmp/v1; exit 3; }
                 FIO $RND --verify_only --verify_fatal=1 >/tmp/v2 || { cat /tmp/v2; exit 4; }
                 echo "BASALT-RESULT fio_verify=ok"
+                # The verifier is live: the image's own random bytes past the written range must fail it.
+                if FIO --name=neg --rw=write --bs=128k --iodepth=8 --offset=160M --size=8M --verify_only \
+                     --verify_fatal=1 >/dev/null 2>&1; then echo "fio verify passed on never-written data"; exit 6; fi
                 # A pattern the host checks in the image file: the data reached the backend, not just the guest.
                 dd if=/dev/urandom of=/tmp/pat bs=1M count=4 2>/dev/null
                 dd if=/tmp/pat of=/dev/vda bs=1M seek=128 conv=fsync 2>/dev/null

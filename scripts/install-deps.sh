@@ -1,16 +1,30 @@
 #!/usr/bin/env bash
-# Installs what Basalt's build and tests need, when missing, from Debian packages.
+# Installs what Basalt's build and tests need, when missing, from Debian packages (one apt-get call).
+# Fast when everything is present: only `command -v` and file tests, no apt or dpkg queries.
 set -euo pipefail
 need=()
-command -v mvn >/dev/null 2>&1 || need+=(maven)
-command -v gcc >/dev/null 2>&1 || need+=(gcc)
-command -v fio >/dev/null 2>&1 || need+=(fio)
+have() { command -v "$1" >/dev/null 2>&1; }
+have mvn || need+=(maven)
+have gcc || need+=(gcc)
+have fio || need+=(fio)
 [ -f /usr/include/linux/io_uring.h ] || need+=(linux-libc-dev)
+# QEMU guests (qemu-tests/): the emulator, the reference vhost-user-blk backend (qemu-storage-daemon is in
+# qemu-system-common, pulled by qemu-system-x86), qemu-img, and what the guest builder packs into the initramfs.
+have qemu-system-x86_64 || need+=(qemu-system-x86)
+have qemu-storage-daemon || need+=(qemu-system-common)
+have qemu-img || need+=(qemu-utils)
+[ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx ash && [ -z "$(ldd /bin/busybox 2>/dev/null | grep '=>')" ] \
+  || need+=(busybox-static)
+have nvme || need+=(nvme-cli)
+have mdadm || [ -x /sbin/mdadm ] || need+=(mdadm)
+have depmod || [ -x /sbin/depmod ] || need+=(kmod)
+have cpio || need+=(cpio)
+have lz4 || need+=(lz4)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 echo "install-deps: installing ${need[*]}" >&2
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null 2>&1 || { echo "install-deps: need root (or sudo) to install ${need[*]}" >&2; exit 1; }
+  have sudo || { echo "install-deps: need root (or sudo) to install ${need[*]}" >&2; exit 1; }
   SUDO="sudo"
 fi
 export DEBIAN_FRONTEND=noninteractive

@@ -1,0 +1,251 @@
+package io.basalt.qemu;
+
+import io.basalt.engine.Sizes;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * vhost-user-blk backends side by side, from one guest: each backend exports its own image (same size, same data
+ * written in full) as one disk (/dev/vda, /dev/vdb, ...), and the guest runs the same fio jobs on each disk in turn,
+ * alternating the order every round. The host samples each backend's CPU time (/proc/PID/stat) when the guest
+ * announces a job's start and end on the console, so CPU per I/O counts only that backend's own job.
+ * <pre>
+ *   qemu-tests/bench-vhost.sh --seconds 20 --rounds 3 \
+ *       --backend 'qsd=qemu-storage-daemon --blockdev driver=file,... {image} ... {socket} ... {queues}' \
+ *       --backend 'basalt=./basalt serve --config {dir}/basalt.json'
+ * </pre>
+ * A backend is a name and a command template; {image}, {socket}, {queues} and {dir} are filled in, the command runs
+ * under {@code bash -c "exec ..."} (so its PID is the server's), and must create {socket}. Without --backend, one
+ * built-in qemu-storage-daemon entry ("qsd") runs.
+ */
+public final class VhostBench {
+    /** One fio workload. */
+    public record Job(String name, String rw, int blockKiB, int queueDepth) {
+        String fioArgs() {
+            return "--rw=" + rw + " --bs=" + blockKiB + "k --iodepth=" + queueDepth;
+        }
+    }
+
+    public static final List<Job> DEFAULT_JOBS = List.of(
+            new Job("randread-4k-qd32", "randread", 4, 32),
+            new Job("randwrite-4k-qd32", "randwrite", 4, 32),
+            new Job("read-1m-qd4", "read", 1024, 4),
+            new Job("write-1m-qd4", "write", 1024, 4));
+
+    /** A backend: a name and a command template (see the class comment). */
+    public record Backend(String name, String commandTemplate) {
+        public Backend {
+            if (!name.matches("[A-Za-z0-9_-]+")) throw new IllegalArgumentException("backend name: " + name);
+        }
+
+        /** The built-in reference: qemu-storage-daemon, io_uring, O_DIRECT. */
+        public static Backend qemuStorageDaemon(String name) {
+            return new Backend(name, String.join(" ", QemuStorageDaemon.commandTemplate(
+                    GuestTools.storageDaemon(), "{image}", "{socket}", "{queues}")));
+        }
+    }
+
+    public record Options(List<Backend> backends, List<Job> jobs, int seconds, int rounds, long imageBytes,
+            int queues, int guestCpus, Path workDir) {
+        public Options {
+            if (backends.isEmpty() || backends.size() > 8) throw new IllegalArgumentException("1..8 backends");
+            if (jobs.isEmpty()) throw new IllegalArgumentException("no jobs");
+            if (seconds < 1 || rounds < 1 || queues < 1 || guestCpus < 1) throw new IllegalArgumentException("bad options");
+            if (imageBytes < (64L << 20) || imageBytes % (1 << 20) != 0) {
+                throw new IllegalArgumentException("image size: whole MiB, at least 64 MiB");
+            }
+        }
+    }
+
+    /** One job on one backend in one round. */
+    public record Sample(String job, String backend, int round, double iops, double bandwidthKiBs, long ioCount,
+            long backendCpuNanos) {
+        double cpuMicrosPerIo() {
+            return ioCount == 0 ? Double.NaN : backendCpuNanos / 1000.0 / ioCount;
+        }
+    }
+
+    private VhostBench() {}
+
+    public static List<Sample> run(Options o) {
+        GuestImage image = GuestTools.guest();
+        List<ProcessBackend> running = new ArrayList<>();
+        try {
+            Files.createDirectories(o.workDir());
+            Path sockets = Files.createTempDirectory("basalt-bench"); // short: socket paths are limited to 108 bytes
+            for (Backend b : o.backends()) running.add(startBackend(b, o, sockets));
+            Map<String, ProcessBackend> byName = new HashMap<>();
+            running.forEach(p -> byName.put(p.name(), p));
+            Map<String, Long> cpuAtStart = new HashMap<>();
+            Map<String, Long> cpuUsed = new HashMap<>();
+            Guest.Builder g = Guest.builder(image).workDir(o.workDir().resolve("guest")).cpus(o.guestCpus())
+                    .script(script(o))
+                    .timeout(Duration.ofSeconds(120L + (long) o.rounds() * o.jobs().size() * o.backends().size() * (o.seconds() + 10)))
+                    .consoleListener(line -> onConsole(line, byName, cpuAtStart, cpuUsed));
+            for (ProcessBackend p : running) g.vhostUserBlk(p.socket(), o.queues());
+            GuestResult r = g.run().assertSuccess();
+            List<Sample> samples = new ArrayList<>();
+            for (Map<String, String> m : r.resultLines()) {
+                if (!m.containsKey("job")) continue;
+                String key = m.get("job") + "/" + m.get("backend") + "/" + m.get("round");
+                Long cpu = cpuUsed.get(key);
+                if (cpu == null) throw new AssertionError("no CPU sample for " + key + ": console markers lost?\n" + r.describe());
+                samples.add(new Sample(m.get("job"), m.get("backend"), Integer.parseInt(m.get("round")),
+                        Double.parseDouble(m.get("iops")), Double.parseDouble(m.get("bw_kib")), Long.parseLong(m.get("ios")), cpu));
+            }
+            return samples;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } finally {
+            running.forEach(ProcessBackend::close);
+        }
+    }
+
+    /** JOB-START and JOB-END lines from the guest: sample the named backend's CPU time at each. */
+    private static void onConsole(String line, Map<String, ProcessBackend> backends, Map<String, Long> start, Map<String, Long> used) {
+        boolean isStart = line.contains("BASALT-JOB-START");
+        if (!isStart && !line.contains("BASALT-JOB-END")) return;
+        int at = line.indexOf(isStart ? "BASALT-JOB-START" : "BASALT-JOB-END");
+        Map<String, String> kv = GuestResult.parsePairs(line.substring(line.indexOf(' ', at) + 1));
+        ProcessBackend b = backends.get(kv.get("backend"));
+        if (b == null) return;
+        String key = kv.get("job") + "/" + kv.get("backend") + "/" + kv.get("round");
+        long now = b.cpuNanos();
+        if (isStart) start.put(key, now);
+        else if (start.containsKey(key)) used.put(key, now - start.get(key));
+    }
+
+    private static ProcessBackend startBackend(Backend b, Options o, Path sockets) throws IOException {
+        Path image = o.workDir().resolve("image-" + b.name() + ".raw");
+        if (!Files.exists(image) || Files.size(image) != o.imageBytes()) fill(image, o.imageBytes());
+        Path socket = sockets.resolve(b.name() + ".sock");
+        String cmd = b.commandTemplate().replace("{image}", image.toAbsolutePath().toString())
+                .replace("{socket}", socket.toString()).replace("{queues}", String.valueOf(o.queues()))
+                .replace("{dir}", o.workDir().toAbsolutePath().toString());
+        return ProcessBackend.start(b.name(), List.of("bash", "-c", "exec " + cmd), socket,
+                o.workDir().resolve(b.name() + ".log"), Duration.ofSeconds(60));
+    }
+
+    /** Every block written (random bytes): reads of holes or unwritten extents would skip the disk. */
+    private static void fill(Path image, long bytes) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
+        SplittableRandom random = new SplittableRandom(42);
+        try (FileChannel ch = FileChannel.open(image, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                StandardOpenOption.WRITE)) {
+            for (long off = 0; off < bytes; off += buf.capacity()) {
+                buf.clear();
+                while (buf.hasRemaining()) buf.putLong(random.nextLong());
+                buf.flip();
+                while (buf.hasRemaining()) ch.write(buf, off + buf.position());
+            }
+            ch.force(true);
+        }
+    }
+
+    /** The guest script: rounds x jobs x backends, order of backends reversed every other round. */
+    static String script(Options o) {
+        StringBuilder s = new StringBuilder("set -e\n");
+        for (int round = 1; round <= o.rounds(); round++) {
+            for (Job job : o.jobs()) {
+                List<Integer> order = new ArrayList<>();
+                for (int i = 0; i < o.backends().size(); i++) order.add(i);
+                if (round % 2 == 0) java.util.Collections.reverse(order);
+                for (int i : order) {
+                    String tag = "job=" + job.name() + " backend=" + o.backends().get(i).name() + " round=" + round;
+                    String dev = "/dev/vd" + (char) ('a' + i);
+                    s.append("echo 'BASALT-JOB-START ").append(tag).append("'; usleep 200000\n")
+                            .append("fio --name=j --filename=").append(dev).append(" --ioengine=libaio --direct=1 ")
+                            .append(job.fioArgs()).append(" --runtime=").append(o.seconds())
+                            .append(" --time_based --norandommap --randrepeat=0 --output-format=terse --terse-version=3 >/tmp/out\n")
+                            .append("echo 'BASALT-JOB-END ").append(tag).append("'\n")
+                            // terse v3: 6 read KiB, 7 read KiB/s, 8 read IOPS; 47 write KiB, 48 write KiB/s, 49 write IOPS
+                            .append("awk -F';' '{ printf \"BASALT-RESULT ").append(tag)
+                            .append(" ios=%d iops=%d bw_kib=%d\\n\", ($6 + $47) / ").append(job.blockKiB())
+                            .append(", $8 + $49, $7 + $48 }' /tmp/out\n");
+                }
+            }
+        }
+        return s.toString();
+    }
+
+    /** Medians over rounds, one row per job and backend. */
+    public static String table(List<Sample> samples) {
+        Map<String, List<Sample>> groups = new LinkedHashMap<>();
+        for (Sample x : samples) groups.computeIfAbsent(x.job() + "\u0000" + x.backend(), k -> new ArrayList<>()).add(x);
+        StringBuilder t = new StringBuilder(String.format(Locale.ROOT, "%-20s %-22s %6s %10s %10s %12s %10s%n",
+                "job", "backend", "rounds", "IOPS", "MiB/s", "backend CPU s", "CPU us/IO"));
+        for (List<Sample> g : groups.values()) {
+            t.append(String.format(Locale.ROOT, "%-20s %-22s %6d %10.0f %10.1f %12.2f %10.2f%n",
+                    g.get(0).job(), g.get(0).backend(), g.size(),
+                    median(g.stream().mapToDouble(Sample::iops).toArray()),
+                    median(g.stream().mapToDouble(Sample::bandwidthKiBs).toArray()) / 1024,
+                    median(g.stream().mapToDouble(x -> x.backendCpuNanos() / 1e9).toArray()),
+                    median(g.stream().mapToDouble(Sample::cpuMicrosPerIo).toArray())));
+        }
+        return t.toString();
+    }
+
+    static double median(double[] v) {
+        double[] s = v.clone();
+        java.util.Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+
+    public static void main(String[] args) {
+        List<Backend> backends = new ArrayList<>();
+        List<Job> jobs = new ArrayList<>(DEFAULT_JOBS);
+        int seconds = 20, rounds = 1, queues = 2, cpus = 2;
+        long imageBytes = 1L << 30;
+        Path workDir = GuestTools.repoRoot().resolve(".build/bench-vhost");
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            String v = i + 1 < args.length ? args[i + 1] : null;
+            switch (a) {
+                case "--backend" -> {
+                    int eq = v.indexOf('=');
+                    if (eq <= 0) throw new IllegalArgumentException("--backend NAME=COMMAND, got: " + v);
+                    backends.add(new Backend(v.substring(0, eq), v.substring(eq + 1)));
+                    i++;
+                }
+                case "--qsd" -> { backends.add(Backend.qemuStorageDaemon(v)); i++; }
+                case "--seconds" -> { seconds = Integer.parseInt(v); i++; }
+                case "--rounds" -> { rounds = Integer.parseInt(v); i++; }
+                case "--queues" -> { queues = Integer.parseInt(v); i++; }
+                case "--guest-cpus" -> { cpus = Integer.parseInt(v); i++; }
+                case "--image-size" -> { imageBytes = Sizes.parse(v); i++; }
+                case "--work-dir" -> { workDir = Path.of(v); i++; }
+                case "--jobs" -> {
+                    List<String> names = List.of(v.split(","));
+                    jobs.removeIf(j -> names.stream().noneMatch(n -> j.name().startsWith(n)));
+                    i++;
+                }
+                case "-h", "--help" -> { System.out.println(USAGE); return; }
+                default -> throw new IllegalArgumentException("unknown argument " + a + "\n" + USAGE);
+            }
+        }
+        if (backends.isEmpty()) backends.add(Backend.qemuStorageDaemon("qsd"));
+        Options o = new Options(backends, jobs, seconds, rounds, imageBytes, queues, cpus, workDir);
+        System.err.printf("bench-vhost: %d backend(s), %d job(s), %d s each, %d round(s): about %d s%n", backends.size(),
+                jobs.size(), seconds, rounds, 15 + backends.size() * jobs.size() * rounds * (seconds + 1));
+        System.out.print(table(run(o)));
+    }
+
+    static final String USAGE = """
+            bench-vhost.sh [--backend NAME=COMMAND]... [--qsd NAME] [--seconds 20] [--rounds 1] [--queues 2]
+                           [--guest-cpus 2] [--image-size 1G] [--jobs randread,randwrite,read,write] [--work-dir DIR]
+              COMMAND is a template: {image} {socket} {queues} {dir} are filled in; it must create {socket}.
+              --qsd NAME adds the built-in qemu-storage-daemon entry (the default when no backend is given).""";
+}

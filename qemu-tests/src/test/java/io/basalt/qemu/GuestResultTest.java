@@ -1,0 +1,82 @@
+package io.basalt.qemu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Decoding without QEMU: markers behind SeaBIOS escape codes, isa-debug-exit statuses, QEMU start-up failures. */
+class GuestResultTest {
+    private static final String SEABIOS = "\u001bc\u001b[?7l\u001b[2J\u001b[0mSeaBIOS (version 1.16.2-debian-1.16.2-1)\r\n"
+            + "Booting from ROM..\r\n\u001bc\u001b[?7l\u001b[2J";
+
+    @Test
+    void markersAfterEscapeCodesAndStatusFromExitMarker() {
+        String console = SEABIOS + "BASALT-BOOT kernel=6.1 cpus=2\r\nBASALT-START\r\nhello\r\n"
+                + "BASALT-RESULT iops=31000 bw_kib=124000\r\nnoise BASALT-RESULT iops=32000\r\nBASALT-EXIT rc=0\r\n";
+        GuestResult r = new GuestResult(1, console, "", Duration.ofSeconds(6));
+        assertTrue(r.succeeded());
+        assertTrue(r.booted());
+        assertEquals(32000, r.markerLong("iops"), "the last value of a key wins");
+        assertEquals("124000", r.marker("bw_kib"));
+        assertEquals(2, r.resultLines().size());
+        assertEquals("31000", r.resultLines().get(0).get("iops"));
+    }
+
+    @Test
+    void nonZeroStatusAndTheOneByteLimit() {
+        assertEquals(3, new GuestResult(7, "BASALT-EXIT rc=3\n", "", Duration.ZERO).status());
+        assertEquals(200, new GuestResult(255, "BASALT-EXIT rc=200\n", "", Duration.ZERO).status(),
+                "statuses above 127 arrive as 127 through isa-debug-exit; the marker has the full value");
+    }
+
+    @Test
+    void qemuStartFailureIsNotSuccessEvenThoughItExitsWithOne() {
+        GuestResult r = new GuestResult(1, "", "qemu-system-x86_64: -chardev socket: Failed to connect", Duration.ZERO);
+        assertEquals(GuestResult.NO_STATUS, r.status());
+        assertFalse(r.booted());
+        AssertionError e = assertThrows(AssertionError.class, r::assertSuccess);
+        assertTrue(e.getMessage().contains("Failed to connect"), e.getMessage());
+        assertTrue(assertThrows(AssertionError.class, () -> r.marker("iops")).getMessage().contains("no BASALT-RESULT iops"));
+    }
+
+    @Test
+    void kernelPanicWithNoRebootExitsZeroWithoutStatus() {
+        GuestResult r = new GuestResult(0, "BASALT-BOOT kernel=x\nKernel panic - not syncing\n", "", Duration.ZERO);
+        assertEquals(GuestResult.NO_STATUS, r.status());
+        assertTrue(r.describe().contains("Kernel panic"));
+    }
+
+    @Test
+    void exitMarkerThatDisagreesWithTheExitCodeIsNoStatus() {
+        assertEquals(GuestResult.NO_STATUS, new GuestResult(1, "BASALT-EXIT rc=4\n", "", Duration.ZERO).status());
+    }
+
+    @Test
+    void commandLineCarriesMemfdDisksAndEscapedPaths() {
+        Path dir = Path.of("target", "cmdline,test");
+        GuestImage image = new GuestImage("x", Path.of("pom.xml"), Path.of("pom.xml"));
+        List<String> c;
+        try {
+            c = Guest.builder(image).memoryMiB(512).cpus(4).vhostUserBlk(Path.of("/tmp/a,b.sock"), 4)
+                    .vhostUserBlk(Path.of("/tmp/c.sock"), 1).userNetwork().build().command(dir);
+        } catch (IllegalStateException noQemu) {
+            return; // the command names the QEMU binary; without it GuestToolsTest reports what is missing
+        }
+        String line = String.join(" ", c);
+        assertTrue(line.contains("memory-backend-memfd,id=mem,size=512M,share=on"), line);
+        assertTrue(line.contains("-numa node,memdev=mem"), line);
+        assertTrue(line.contains("path=/tmp/a,,b.sock"), line);
+        assertTrue(line.contains("vhost-user-blk-pci,chardev=vu0,num-queues=4"), line);
+        assertTrue(line.contains("vhost-user-blk-pci,chardev=vu1,num-queues=1"), line);
+        assertTrue(line.contains("-accel tcg"), line);
+        assertTrue(line.contains("isa-debug-exit,iobase=0xf4,iosize=0x04"), line);
+        assertTrue(line.contains("-nic user,model=virtio-net-pci"), line);
+        assertTrue(line.contains("cmdline,,test/test.sh"), line);
+    }
+}

@@ -48,12 +48,17 @@ final class QueueRunner {
         CompletableFuture<QueueRunner> started = reactor.call(() -> {
             BlockChannel channel = export.device().openChannel(reactor);
             try {
-                SplitVirtqueue vq = new SplitVirtqueue(memory, desc, avail, used, size, features, base, new SliceCache(SLICE_CACHE_ENTRIES));
                 InflightRegion inflight = inflightArea == null ? null : new InflightRegion(inflightArea, size);
+                int[] resubmit = inflight == null ? new int[0] : inflight.recover(usedIdx(used));
+                // After a back-end crash QEMU restarts the ring at its used index; the requests a previous
+                // back-end had taken beyond it are the in-flight ones, resubmitted below and not popped again
+                // (libvhost-user's rule: last_avail_idx = used_idx + in flight).
+                int startIdx = resubmit.length == 0 ? base : (usedIdx(used) + resubmit.length) & 0xFFFF;
+                SplitVirtqueue vq = new SplitVirtqueue(memory, desc, avail, used, size, features, startIdx, new SliceCache(SLICE_CACHE_ENTRIES));
                 VirtioBlkQueue q = new VirtioBlkQueue(reactor, channel, vq, callFd, kickFd, export.config().readOnly(),
                         export.device().geometry(), inflight, VirtioBlkQueue.Options.of(export.blkConfig(), export.config().serial()));
                 q.start();
-                if (inflight != null) q.resubmit(inflight.recover(vq.usedIdx()));
+                if (resubmit.length > 0) q.resubmit(resubmit);
                 return new QueueRunner(reactor, q, channel);
             } catch (RuntimeException e) {
                 channel.close();
@@ -72,6 +77,13 @@ final class QueueRunner {
         }));
         if (!posted) throw new ProtocolException("reactor " + reactor.name() + " is not running; queue cannot be stopped cleanly");
         return await(drained, "stop queue");
+    }
+
+    /** The used ring's idx as the guest last saw it (little-endian u16 at offset 2; virtio 2.7.8). */
+    private static int usedIdx(MemorySegment used) {
+        java.lang.invoke.VarHandle.acquireFence();
+        return Short.toUnsignedInt(used.get(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN),
+                SplitVirtqueue.USED_IDX_OFFSET));
     }
 
     private static <T> T await(CompletableFuture<T> future, String what) {

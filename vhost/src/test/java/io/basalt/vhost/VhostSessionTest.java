@@ -164,6 +164,21 @@ class VhostSessionTest {
         assertFalse(export.connected(), "session ended");
     }
 
+    /**
+     * A front-end that connects while the previous session is still tearing down is refused, as a second QEMU
+     * would be; QEMU's reconnect=1 retries, and so does this.
+     */
+    private boolean servedAfterRetries() {
+        for (int attempt = 0; attempt < 5; attempt++) {
+            awaitNoSession();
+            try (TestFrontEnd fe = new TestFrontEnd(socketPath)) {
+                if (fe.send(VhostUser.GET_QUEUE_NUM, VhostUser.VERSION, 0) && fe.receive() && fe.message.u64(0) == 2) return true;
+            }
+            TestFrontEnd.sleep(50);
+        }
+        return false;
+    }
+
     private static int openFds() {
         String[] fds = new java.io.File("/proc/self/fd").list();
         return fds == null ? -1 : fds.length;
@@ -190,10 +205,7 @@ class VhostSessionTest {
                 }
             }
         }
-        awaitNoSession();
-        try (TestFrontEnd fe = new TestFrontEnd(socketPath)) {
-            assertEquals(2, fe.getU64(VhostUser.GET_QUEUE_NUM), "still serving after " + sent + " garbage messages in " + sessions + " sessions");
-        }
+        assertTrue(servedAfterRetries(), "still serving after " + sent + " garbage messages in " + sessions + " sessions");
         awaitNoSession();
         assertEquals(fdsBefore, openFds(), "no fd leaked");
         System.out.println("fuzz: " + sent + " messages, " + sessions + " sessions, protocol errors " + export.counters().protocolErrors.sum());

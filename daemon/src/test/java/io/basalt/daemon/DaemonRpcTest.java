@@ -358,4 +358,40 @@ class DaemonRpcTest {
         assertEquals(0, Main.run(new String[] {"help"}));
         assertEquals(2, Main.run(new String[] {"serve", "--reactors"}));
     }
+
+    @Test
+    void vhostCreateListDeleteWithClaimsAndBadParams() throws Exception {
+        result("drive_create", "{\"name\":\"m0\",\"spec\":\"memory:64M\"}");
+        Map<?, ?> created = assertInstanceOf(Map.class, result("vhost_create", "{\"name\":\"v0\",\"drive\":\"m0\",\"num_queues\":2}"));
+        Path socket = Path.of((String) created.get("socket"));
+        assertEquals(daemon.dataDir().resolve("vhost").resolve("v0.sock"), socket, "default socket under DATA_DIR/vhost");
+        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(socket)));
+        assertEquals(2L, created.get("num_queues"));
+        List<?> list = assertInstanceOf(List.class, result("vhost_list", null));
+        assertEquals(1, list.size());
+        assertEquals("m0", ((Map<?, ?>) list.get(0)).get("drive"));
+        assertTrue(error("drive_delete", "{\"name\":\"m0\"}", -32602).contains("in use"), "an exported drive cannot be deleted");
+        assertTrue(error("vhost_create", "{\"name\":\"v1\",\"drive\":\"m0\"}", -32602).contains("already used"));
+        assertTrue(error("vhost_create", "{\"name\":\"v0\",\"drive\":\"m0\"}", -32602).contains("already exists"));
+        assertTrue(error("vhost_create", "{\"name\":\"v2\",\"drive\":\"nope\"}", -32602).contains("nope"));
+        assertTrue(error("vhost_create", "{\"name\":\"v2\",\"drive\":\"m0\",\"num_queues\":0}", -32602).contains("num_queues"));
+        assertTrue(error("vhost_create", "{\"name\":\"v2\",\"drive\":\"m0\",\"reactors\":[5]}", -32602).contains("reactors"));
+        assertTrue(error("vhost_create", "{\"name\":\"bad name\",\"drive\":\"m0\"}", -32602).contains("name"));
+        assertTrue(error("vhost_create", "{\"name\":\"v2\",\"drive\":\"m0\",\"readonly\":\"yes\"}", -32602).contains("readonly"));
+        assertTrue(error("vhost_create", "{\"name\":\"v2\",\"drive\":\"m0\",\"colour\":1}", -32602).contains("colour"));
+        assertEquals(Boolean.TRUE, result("vhost_delete", "{\"name\":\"v0\"}"));
+        assertFalse(Files.exists(socket), "socket removed with the export");
+        assertTrue(error("vhost_delete", "{\"name\":\"v0\"}", -32602).contains("no export"));
+        assertEquals(Boolean.TRUE, result("drive_delete", "{\"name\":\"m0\"}"), "released drive can be deleted");
+    }
+
+    @Test
+    void vhostSocketInTheWayIsAClearError() throws Exception {
+        result("drive_create", "{\"name\":\"m0\",\"spec\":\"memory:64M\"}");
+        Path inTheWay = dir.resolve("taken.sock");
+        Files.writeString(inTheWay, "not a socket");
+        String message = error("vhost_create", Json.write(Map.of("name", "v0", "drive", "m0", "socket", inTheWay.toString())), -32602);
+        assertTrue(message.contains("taken.sock"), message);
+        assertEquals(Boolean.TRUE, result("drive_delete", "{\"name\":\"m0\"}"), "the failed export released its drive");
+    }
 }

@@ -7,7 +7,10 @@ import io.basalt.vhost.blk.VirtioBlkQueue;
 import io.basalt.vhost.memory.GuestMemory;
 import io.basalt.vhost.memory.SliceCache;
 import io.basalt.vhost.protocol.ProtocolException;
+import io.basalt.vhost.virtio.PackedVirtqueue;
 import io.basalt.vhost.virtio.SplitVirtqueue;
+import io.basalt.vhost.virtio.VirtioFeatures;
+import io.basalt.vhost.virtio.Virtqueue;
 
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.CompletableFuture;
@@ -37,24 +40,42 @@ final class QueueRunner {
 
     /** Checks the ring's addresses against guest memory, then builds and starts the queue on its reactor. */
     static QueueRunner start(VhostBlkExport export, VringState ring, GuestMemory memory, long features, MemorySegment inflightArea) {
-        MemorySegment desc = memory.uva(ring.descUserAddr, SplitVirtqueue.descTableBytes(ring.size));
-        MemorySegment avail = memory.uva(ring.availUserAddr, SplitVirtqueue.availRingBytes(ring.size));
-        MemorySegment used = memory.uva(ring.usedUserAddr, SplitVirtqueue.usedRingBytes(ring.size));
+        boolean packed = (features & (1L << VirtioFeatures.RING_PACKED)) != 0;
+        // Packed rings (virtio 2.8): QEMU passes the descriptor ring, the driver event suppression area and the
+        // device event suppression area in SET_VRING_ADDR's desc, avail and used fields.
+        MemorySegment desc = memory.uva(ring.descUserAddr,
+                packed ? PackedVirtqueue.ringBytes(ring.size) : SplitVirtqueue.descTableBytes(ring.size));
+        MemorySegment avail = memory.uva(ring.availUserAddr,
+                packed ? PackedVirtqueue.EVENT_AREA_SIZE : SplitVirtqueue.availRingBytes(ring.size));
+        MemorySegment used = memory.uva(ring.usedUserAddr,
+                packed ? PackedVirtqueue.EVENT_AREA_SIZE : SplitVirtqueue.usedRingBytes(ring.size));
         if (desc == null || avail == null || used == null) {
             throw new ProtocolException("queue " + ring.index + ": ring addresses are not inside guest memory");
+        }
+        if (packed && inflightArea != null) {
+            // No DescStatePacked tracking: the buffer stays untouched for this ring, so nothing is ever
+            // resubmitted from it (requests in flight when a back-end dies are lost to the guest).
+            export.counters().inflightIgnored.increment();
         }
         Reactor reactor = export.reactorFor(ring.index);
         int callFd = ring.callFd, kickFd = ring.kickFd, base = ring.base, size = ring.size;
         CompletableFuture<QueueRunner> started = reactor.call(() -> {
             BlockChannel channel = export.device().openChannel(reactor);
             try {
-                InflightRegion inflight = inflightArea == null ? null : new InflightRegion(inflightArea, size);
-                int[] resubmit = inflight == null ? new int[0] : inflight.recover(usedIdx(used));
-                // After a back-end crash QEMU restarts the ring at its used index; the requests a previous
-                // back-end had taken beyond it are the in-flight ones, resubmitted below and not popped again
-                // (libvhost-user's rule: last_avail_idx = used_idx + in flight).
-                int startIdx = resubmit.length == 0 ? base : (usedIdx(used) + resubmit.length) & 0xFFFF;
-                SplitVirtqueue vq = new SplitVirtqueue(memory, desc, avail, used, size, features, startIdx, new SliceCache(SLICE_CACHE_ENTRIES));
+                InflightRegion inflight = null;
+                int[] resubmit = new int[0];
+                Virtqueue vq;
+                if (packed) {
+                    vq = new PackedVirtqueue(memory, desc, avail, used, size, features, base, new SliceCache(SLICE_CACHE_ENTRIES));
+                } else {
+                    inflight = inflightArea == null ? null : new InflightRegion(inflightArea, size);
+                    resubmit = inflight == null ? resubmit : inflight.recover(usedIdx(used));
+                    // After a back-end crash QEMU restarts the ring at its used index; the requests a previous
+                    // back-end had taken beyond it are the in-flight ones, resubmitted below and not popped again
+                    // (libvhost-user's rule: last_avail_idx = used_idx + in flight).
+                    int startIdx = resubmit.length == 0 ? base : (usedIdx(used) + resubmit.length) & 0xFFFF;
+                    vq = new SplitVirtqueue(memory, desc, avail, used, size, features, startIdx, new SliceCache(SLICE_CACHE_ENTRIES));
+                }
                 VirtioBlkQueue q = new VirtioBlkQueue(reactor, channel, vq, callFd, kickFd, export.config().readOnly(),
                         export.device().geometry(), inflight, VirtioBlkQueue.Options.of(export.blkConfig(), export.config().serial()));
                 q.start();

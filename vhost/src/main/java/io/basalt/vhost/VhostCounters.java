@@ -12,6 +12,8 @@ final class VhostCounters {
     final LongAdder unsupportedMessages = new LongAdder();
     final LongAdder protocolErrors = new LongAdder();
     final LongAdder queuesStarted = new LongAdder();
+    /** Packed rings started with an inflight buffer that they do not track (no resubmission after a crash). */
+    final LongAdder inflightIgnored = new LongAdder();
 
     Map<String, Object> snapshot() {
         Map<String, Object> m = new LinkedHashMap<>();
@@ -21,6 +23,7 @@ final class VhostCounters {
         m.put("unsupported_messages", unsupportedMessages.sum());
         m.put("protocol_errors", protocolErrors.sum());
         m.put("queues_started", queuesStarted.sum());
+        m.put("inflight_ignored", inflightIgnored.sum());
         return m;
     }
 }

@@ -12,7 +12,10 @@ final class VringState {
     long descUserAddr, usedUserAddr, availUserAddr;
     int addrFlags;
     boolean addressed;
-    /** Where processing resumes: the last available index (SET_VRING_BASE / GET_VRING_BASE). */
+    /**
+     * Where processing resumes (SET_VRING_BASE / GET_VRING_BASE): split rings, the free-running 16-bit last
+     * available index; packed rings, the ring position in bits 0-14 and the avail wrap counter in bit 15.
+     */
     int base;
     int kickFd = -1, callFd = -1, errFd = -1;
     /** The front-end said "no fd": poll the ring instead of waiting for kicks. */

@@ -125,8 +125,14 @@ final class TestFrontEnd implements AutoCloseable {
     long uva(long gpa) { return ramAddress + (gpa - GPA_BASE); }
     MemorySegment at(long gpa, long bytes) { return ram.asSlice(gpa - GPA_BASE, bytes); }
 
+    /** Negotiates everything offered except RING_PACKED: split rings, as QEMU does unless packed=on. */
     void negotiate() {
+        negotiate(false);
+    }
+
+    void negotiate(boolean packed) {
         long features = getU64(VhostUser.GET_FEATURES);
+        if (!packed) features &= ~(1L << io.basalt.vhost.virtio.VirtioFeatures.RING_PACKED);
         long protocol = getU64(VhostUser.GET_PROTOCOL_FEATURES);
         setU64(VhostUser.SET_PROTOCOL_FEATURES, protocol);
         send(VhostUser.SET_OWNER, VhostUser.VERSION, 0);
@@ -160,6 +166,146 @@ final class TestFrontEnd implements AutoCloseable {
         message.request(VhostUser.SET_VRING_ENABLE, VhostUser.VERSION, STATE_SIZE).putU32(STATE_INDEX_OFFSET, index).putU32(STATE_NUM_OFFSET, 1);
         send(null, 0);
         return r;
+    }
+
+    /**
+     * A packed ring (virtio 2.8) of {@code size} entries, started at vring base {@code base} (position |
+     * wrap << 15): SET_VRING_ADDR carries the descriptor ring, driver area and device area as QEMU sends them.
+     */
+    PackedRing setUpPackedRing(int index, int size, int base) {
+        PackedRing r = new PackedRing(this, index, size, GPA_BASE + 0x10000L * index, base);
+        message.request(VhostUser.SET_VRING_NUM, VhostUser.VERSION, STATE_SIZE).putU32(STATE_INDEX_OFFSET, index).putU32(STATE_NUM_OFFSET, size);
+        send(null, 0);
+        message.request(VhostUser.SET_VRING_BASE, VhostUser.VERSION, STATE_SIZE).putU32(STATE_INDEX_OFFSET, index).putU32(STATE_NUM_OFFSET, base);
+        send(null, 0);
+        message.request(VhostUser.SET_VRING_ADDR, VhostUser.VERSION, ADDR_SIZE).putU32(ADDR_INDEX_OFFSET, index)
+                .putU64(ADDR_DESC_OFFSET, uva(r.ringGpa)).putU64(ADDR_AVAIL_OFFSET, uva(r.driverEventGpa))
+                .putU64(ADDR_USED_OFFSET, uva(r.deviceEventGpa));
+        send(null, 0);
+        message.request(VhostUser.SET_VRING_KICK, VhostUser.VERSION, 8).putU64(0, index);
+        send(new int[] {r.kickFd}, 1);
+        message.request(VhostUser.SET_VRING_CALL, VhostUser.VERSION, 8).putU64(0, index);
+        send(new int[] {r.callFd}, 1);
+        message.request(VhostUser.SET_VRING_ENABLE, VhostUser.VERSION, STATE_SIZE).putU32(STATE_INDEX_OFFSET, index).putU32(STATE_NUM_OFFSET, 1);
+        send(null, 0);
+        return r;
+    }
+
+    /** One packed ring, buffer id = the request's first slot, requests of 3 slots (2 for FLUSH), in order. */
+    static final class PackedRing {
+        static final int AVAIL = 1 << 7, USED = 1 << 15;
+        final TestFrontEnd fe;
+        final int index, size;
+        final long ringGpa, driverEventGpa, deviceEventGpa, dataGpa;
+        final int kickFd, callFd;
+        int nextAvail, usedPos;
+        boolean availWrap, usedWrap;
+        final int[] slotsOfId;
+
+        PackedRing(TestFrontEnd fe, int index, int size, long base, int vringBase) {
+            this.fe = fe;
+            this.index = index;
+            this.size = size;
+            this.ringGpa = base;
+            this.driverEventGpa = ringGpa + 16L * size;
+            this.deviceEventGpa = driverEventGpa + 4;
+            this.dataGpa = (deviceEventGpa + 4 + 4095) & ~4095L;
+            this.nextAvail = usedPos = vringBase & 0x7FFF;
+            this.availWrap = usedWrap = (vringBase & 0x8000) != 0;
+            this.slotsOfId = new int[size];
+            this.kickFd = (int) NativeException.check(Libc.eventfd(0, Libc.EFD_CLOEXEC), "eventfd");
+            this.callFd = (int) NativeException.check(Libc.eventfd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK), "eventfd");
+        }
+
+        private void desc(int slot, long gpa, int len, int id, int flags, boolean head) {
+            MemorySegment d = fe.at(ringGpa + 16L * slot, 16);
+            d.set(U64, 0, gpa);
+            d.set(U32, 8, len);
+            d.set(U16, 12, (short) id);
+            if (!head) d.set(U16, 14, (short) flags);
+        }
+
+        private int nextSlot() {
+            int s = nextAvail;
+            if (++nextAvail == size) {
+                nextAvail = 0;
+                availWrap = !availWrap;
+            }
+            return s;
+        }
+
+        /** Queues a virtio-blk request (header, data if any, status); returns its buffer id. */
+        int request(int type, long sector, long dataGpa, int dataBytes, boolean deviceWrites) {
+            int bits = availWrap ? AVAIL : USED;
+            int headSlot = nextSlot();
+            int id = headSlot;
+            long header = this.dataGpa + 4096L * 64 + 32L * id;
+            fe.at(header, 16).set(U32, 0, type);
+            fe.at(header, 16).set(U32, 4, 0);
+            fe.at(header, 16).set(U64, 8, sector);
+            long status = header + 16;
+            fe.at(status, 1).set(ValueLayout.JAVA_BYTE, 0, (byte) 0xFF);
+            int headFlags = bits | 1;
+            desc(headSlot, header, 16, id, headFlags, true);
+            int slots = 2;
+            if (dataBytes > 0) {
+                int s = nextSlot();
+                desc(s, dataGpa, dataBytes, id, (availWrap ? AVAIL : USED) | 1 | (deviceWrites ? 2 : 0), false);
+                slots = 3;
+            }
+            int s = nextSlot();
+            desc(s, status, 1, id, (availWrap ? AVAIL : USED) | 2, false);
+            slotsOfId[id] = slots;
+            java.lang.invoke.VarHandle.releaseFence(); // the head's flags last (virtio 2.8.21)
+            fe.at(ringGpa + 16L * headSlot, 16).set(U16, 14, (short) headFlags);
+            return id;
+        }
+
+        int status(int id) {
+            return fe.at(this.dataGpa + 4096L * 64 + 32L * id + 16, 1).get(ValueLayout.JAVA_BYTE, 0) & 0xFF;
+        }
+
+        void kick() {
+            try (Arena a = Arena.ofConfined()) {
+                Libc.write(kickFd, a.allocateFrom(ValueLayout.JAVA_LONG, 1L), 8);
+            }
+        }
+
+        String dump() {
+            StringBuilder b = new StringBuilder("usedPos=" + usedPos + " usedWrap=" + usedWrap + " nextAvail=" + nextAvail + ":");
+            for (int i = 0; i < size; i++) {
+                MemorySegment d = fe.at(ringGpa + 16L * i, 16);
+                b.append(" [").append(i).append(" id=").append(Short.toUnsignedInt(d.get(U16, 12))).append(" f=0x")
+                        .append(Integer.toHexString(Short.toUnsignedInt(d.get(U16, 14)))).append(" len=").append(d.get(U32, 8)).append(']');
+            }
+            return b.toString();
+        }
+
+        /** Waits for the next used descriptor; returns its buffer id, or -1 on timeout. */
+        int awaitUsed(long timeoutMs) {
+            long deadline = System.currentTimeMillis() + timeoutMs;
+            while (System.currentTimeMillis() < deadline) {
+                java.lang.invoke.VarHandle.acquireFence();
+                int flags = Short.toUnsignedInt(fe.at(ringGpa + 16L * usedPos + 14, 2).get(U16, 0));
+                if (((flags & AVAIL) != 0) == usedWrap && ((flags & USED) != 0) == usedWrap) {
+                    java.lang.invoke.VarHandle.acquireFence();
+                    int id = Short.toUnsignedInt(fe.at(ringGpa + 16L * usedPos + 12, 2).get(U16, 0));
+                    usedPos += slotsOfId[id];
+                    if (usedPos >= size) {
+                        usedPos -= size;
+                        usedWrap = !usedWrap;
+                    }
+                    return id;
+                }
+                TestFrontEnd.sleep(1);
+            }
+            return -1;
+        }
+
+        void close() {
+            Libc.close(kickFd);
+            Libc.close(callFd);
+        }
     }
 
     /** One split ring and a bump allocator for request buffers after it. */

@@ -124,6 +124,58 @@ class VhostSessionTest {
     }
 
     @Test
+    void ringPackedIsNotOfferedYet() {
+        try (TestFrontEnd fe = new TestFrontEnd(socketPath)) {
+            long offered = fe.getU64(VhostUser.GET_FEATURES);
+            assertEquals(0, offered & (1L << io.basalt.vhost.virtio.VirtioFeatures.RING_PACKED));
+        }
+    }
+
+    /**
+     * Open issue: through a running session (reactor thread, kick eventfd, EVENT_IDX), the second write on a
+     * ring of 8 started at 6 | wrap comes back with a stale buffer id (see the ring dump in the message),
+     * although the same device code passes the VirtioBlkQueue-level packed tests. RING_PACKED stays
+     * unoffered until this passes; enable it together with the offer in BlkConfigSpace.deviceFeatures.
+     */
+    @org.junit.jupiter.api.Disabled("packed ring through the session: stale buffer id on the second request; RING_PACKED not offered")
+    @Test
+    void packedRingNegotiatedThroughTheSession() {
+        try (TestFrontEnd fe = new TestFrontEnd(socketPath)) {
+            long offered = fe.getU64(VhostUser.GET_FEATURES);
+            assertTrue((offered & (1L << io.basalt.vhost.virtio.VirtioFeatures.RING_PACKED)) != 0, "RING_PACKED offered");
+            fe.negotiate(true);
+            fe.setMemTable();
+            // Ring of 8 from position 6, wrap counter 1: the first request already crosses the ring's end.
+            TestFrontEnd.PackedRing ring = fe.setUpPackedRing(0, 8, 6 | 0x8000);
+            long data = ring.dataGpa;
+            MemorySegment buffer = fe.at(data, 8192);
+            for (int i = 0; i < 8192; i++) buffer.set(ValueLayout.JAVA_BYTE, i, (byte) (i * 13 + 5));
+            long back = data + 16384;
+            for (int round = 0; round < 5; round++) {
+                int w = ring.request(1 /* OUT */, 16 + 16L * round, data, 8192, false);
+                ring.kick();
+                String before = ring.dump();
+                assertEquals(w, ring.awaitUsed(5000), "write " + round + " completed " + before + " / " + ring.dump());
+                assertEquals(0, ring.status(w));
+                fe.at(back, 8192).fill((byte) 0);
+                int r = ring.request(0 /* IN */, 16 + 16L * round, back, 8192, true);
+                ring.kick();
+                assertEquals(r, ring.awaitUsed(5000), "read " + round + " completed");
+                assertEquals(0, ring.status(r));
+                assertEquals(-1, buffer.mismatch(fe.at(back, 8192)), "read back what was written");
+            }
+            int f = ring.request(4 /* FLUSH */, 0, data, 0, false);
+            ring.kick();
+            assertEquals(f, ring.awaitUsed(5000));
+            // 10 requests x 3 slots + 2 = 32 slots from 6 on a ring of 8: position 6, wrap flipped 4 times.
+            fe.message.request(VhostUser.GET_VRING_BASE, VhostUser.VERSION, VhostUserMessage.STATE_SIZE).putU32(0, 0);
+            assertTrue(fe.send(null, 0) && fe.receive());
+            assertEquals(6 | 0x8000, fe.message.u32(VhostUserMessage.STATE_NUM_OFFSET), "position | avail wrap counter << 15");
+            ring.close();
+        }
+    }
+
+    @Test
     void malformedMessageClosesThatSessionOnlyAndTheNextOneWorks() {
         try (TestFrontEnd fe = new TestFrontEnd(socketPath)) {
             fe.message.request(VhostUser.GET_FEATURES, VhostUser.VERSION, 0);

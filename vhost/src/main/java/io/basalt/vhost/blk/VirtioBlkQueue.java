@@ -100,6 +100,7 @@ public final class VirtioBlkQueue implements Reactor.Poller, IoCompletion, React
                           Geometry geometry, InflightRegion inflight, Options options) {
         Check.that(reactor.isOwnerThread(), "VirtioBlkQueue constructed on its reactor's thread");
         Check.that(inflight == null || inflight.queueSize() == vq.size(), "inflight region sized for this queue");
+        Check.that(inflight == null || vq.supportsResubmission(), "inflight tracking only on rings that can resubmit (split)");
         this.reactor = reactor;
         this.channel = channel;
         this.vq = vq;
@@ -226,9 +227,9 @@ public final class VirtioBlkQueue implements Reactor.Poller, IoCompletion, React
             }
             if (inflight != null) inflight.markInflight(chain.head());
             // The walk stopped at the fault: find the real status byte by the links alone, or return len 0.
-            MemorySegment status = vq.lastWritableByte(chain.head());
+            MemorySegment status = vq.lastWritableByte(chain);
             if (status != null) status.set(ValueLayout.JAVA_BYTE, 0, (byte) VirtioBlk.S_IOERR);
-            complete(slot, chain.head(), status != null ? 1 : 0);
+            pushUsed(slot, status != null ? 1 : 0);
             return;
         }
         if (inflight != null) inflight.markInflight(chain.head());
@@ -430,12 +431,13 @@ public final class VirtioBlkQueue implements Reactor.Poller, IoCompletion, React
             last.set(ValueLayout.JAVA_BYTE, last.byteSize() - 1, (byte) virtioStatus);
             written = chain.writableBytes();
         }
-        complete(slot, chain.head(), (int) written);
+        pushUsed(slot, (int) written);
     }
 
-    private void complete(int slot, int head, int writtenBytes) {
-        vq.pushUsed(head, writtenBytes);
-        if (inflight != null) inflight.addToBatch(head);
+    private void pushUsed(int slot, int writtenBytes) {
+        DescriptorChain chain = chains[slot];
+        vq.pushUsed(chain, writtenBytes);
+        if (inflight != null) inflight.addToBatch(chain.head());
         dirty = true;
         releaseSlot(slot);
     }

@@ -41,7 +41,11 @@ public final class DescriptorChain {
     public static final int INDIRECT_WITH_NEXT = 12;
     /** Total readable or writable bytes beyond 2^32 - 1 (used.len is a u32). */
     public static final int TOO_LONG = 13;
-    public static final int REASON_COUNT = 14;
+    /** Packed ring: a buffer id >= queue size (virtio 1.1 2.8.6): no used entry can be returned for it. */
+    public static final int BUFFER_ID_OUT_OF_RANGE = 14;
+    /** Packed ring: an INDIRECT descriptor that is not the only descriptor of its ring chain (2.8.7). */
+    public static final int INDIRECT_IN_CHAIN = 15;
+    public static final int REASON_COUNT = 16;
 
     public final IoVector readable;
     public final IoVector writable;
@@ -50,6 +54,8 @@ public final class DescriptorChain {
     private long readableBytes;
     private long writableBytes;
     private int brokenReason;
+    private int ringPosition;     // packed: ring slot of the chain's first descriptor
+    private int ringDescriptors;  // packed: ring slots the chain occupies (skipped when it is used)
 
     public DescriptorChain(int segmentsMax) {
         Check.positive(segmentsMax, "segmentsMax");
@@ -65,6 +71,13 @@ public final class DescriptorChain {
         readableBytes = 0;
         writableBytes = 0;
         brokenReason = OK;
+        ringPosition = 0;
+        ringDescriptors = 0;
+    }
+
+    void ringExtent(int position, int descriptors) {
+        this.ringPosition = position;
+        this.ringDescriptors = descriptors;
     }
 
     void addReadable(long bytes) { readableBytes += bytes; descriptorCount++; }
@@ -76,7 +89,7 @@ public final class DescriptorChain {
         return false;
     }
 
-    /** The head descriptor index (the id the used entry carries). */
+    /** The head descriptor index (split) or the buffer id (packed): the id the used entry carries. */
     public int head() { return head; }
     public int descriptorCount() { return descriptorCount; }
     public long readableBytes() { return readableBytes; }
@@ -84,8 +97,14 @@ public final class DescriptorChain {
     public boolean isBroken() { return brokenReason != OK; }
     public int brokenReason() { return brokenReason; }
 
-    /** Whether a used entry may be returned for this chain (its head index is valid). */
-    public boolean hasValidHead() { return brokenReason != HEAD_OUT_OF_RANGE; }
+    /** Whether a used entry may be returned for this chain (its head index or buffer id is valid). */
+    public boolean hasValidHead() { return brokenReason != HEAD_OUT_OF_RANGE && brokenReason != BUFFER_ID_OUT_OF_RANGE; }
+
+    /** Packed rings: the ring slot of the chain's first descriptor (0 for split rings). */
+    public int ringPosition() { return ringPosition; }
+
+    /** Packed rings: how many ring slots the chain occupies (an indirect chain: 1). 0 for split rings. */
+    public int ringDescriptors() { return ringDescriptors; }
 
     public static String reasonName(int reason) {
         return switch (reason) {
@@ -103,6 +122,8 @@ public final class DescriptorChain {
             case INDIRECT_NOT_NEGOTIATED -> "indirect_not_negotiated";
             case INDIRECT_WITH_NEXT -> "indirect_with_next";
             case TOO_LONG -> "too_long";
+            case BUFFER_ID_OUT_OF_RANGE -> "buffer_id_out_of_range";
+            case INDIRECT_IN_CHAIN -> "indirect_in_chain";
             default -> "reason_" + reason;
         };
     }

@@ -211,7 +211,11 @@ public final class SplitVirtqueue implements Virtqueue {
     }
 
     @Override
-    public MemorySegment lastWritableByte(int head) {
+    public boolean supportsResubmission() { return true; }
+
+    @Override
+    public MemorySegment lastWritableByte(DescriptorChain chain) {
+        int head = chain.head();
         if (head < 0 || head >= size) return null;
         MemorySegment table = desc;
         long tableBase = 0;
@@ -263,6 +267,11 @@ public final class SplitVirtqueue implements Virtqueue {
     }
 
     @Override
+    public void pushUsed(DescriptorChain chain, int writtenBytes) {
+        pushUsed(chain.head(), writtenBytes);
+    }
+
+    /** Queues a used entry for descriptor {@code head} (split rings need nothing else of the chain). */
     public void pushUsed(int head, int writtenBytes) {
         Check.that(head >= 0 && head < size, "used head in range", head);
         Check.that(pendingUsed < size, "at most queue-size used entries pending", pendingUsed);

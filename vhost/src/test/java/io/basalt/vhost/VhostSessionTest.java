@@ -139,7 +139,7 @@ class VhostSessionTest {
      */
     @org.junit.jupiter.api.Disabled("packed ring through the session: stale buffer id on the second request; RING_PACKED not offered")
     @Test
-    void packedRingNegotiatedThroughTheSession() {
+    void packedRingThroughTheSessionSkippedUntilTheStaleBufferIdBugIsFixed() {
         try (TestFrontEnd fe = new TestFrontEnd(socketPath)) {
             long offered = fe.getU64(VhostUser.GET_FEATURES);
             assertTrue((offered & (1L << io.basalt.vhost.virtio.VirtioFeatures.RING_PACKED)) != 0, "RING_PACKED offered");

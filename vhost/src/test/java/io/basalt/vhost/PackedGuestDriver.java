@@ -88,6 +88,8 @@ public final class PackedGuestDriver implements AutoCloseable {
     }
 
     public int freeIds() { return freeCount; }
+    /** The buffer id the next {@link #chain} takes. */
+    public int peekFreeId() { return freeIds[freeCount - 1]; }
     public int freeSlots() { int inFlight = 0; for (int i = 0; i < size; i++) inFlight += slotsOfId[i]; return size - inFlight; }
     public int nextAvail() { return PackedVirtqueue.encode(nextAvail, availWrap); }
 

@@ -234,10 +234,21 @@ final class TestFrontEnd implements AutoCloseable {
             return s;
         }
 
-        /** Queues a virtio-blk request (header, data if any, status); returns its buffer id. */
+        /** AVAIL/USED bits marking a descriptor available in the lap {@link #nextAvail} is in. */
+        private int availBits() {
+            return availWrap ? AVAIL : USED;
+        }
+
+        /**
+         * Queues a virtio-blk request (header, data if any, status); returns its buffer id. As Linux
+         * virtio_ring.c does it: each descriptor's flags carry the AVAIL/USED bits of the lap its own slot is in
+         * (taken before {@link #nextSlot} flips the wrap counter at the ring's end: 2.8.6 wants them right in
+         * every descriptor of the list), and the head's flags are stored last, after a release fence (2.8.21).
+         */
         int request(int type, long sector, long dataGpa, int dataBytes, boolean deviceWrites) {
-            int bits = availWrap ? AVAIL : USED;
-            int headSlot = nextSlot();
+            int headSlot = nextAvail;
+            int headFlags = availBits() | 1;
+            nextSlot();
             int id = headSlot;
             long header = this.dataGpa + 4096L * 64 + 32L * id;
             fe.at(header, 16).set(U32, 0, type);
@@ -245,16 +256,15 @@ final class TestFrontEnd implements AutoCloseable {
             fe.at(header, 16).set(U64, 8, sector);
             long status = header + 16;
             fe.at(status, 1).set(ValueLayout.JAVA_BYTE, 0, (byte) 0xFF);
-            int headFlags = bits | 1;
             desc(headSlot, header, 16, id, headFlags, true);
             int slots = 2;
             if (dataBytes > 0) {
-                int s = nextSlot();
-                desc(s, dataGpa, dataBytes, id, (availWrap ? AVAIL : USED) | 1 | (deviceWrites ? 2 : 0), false);
+                int flags = availBits() | 1 | (deviceWrites ? 2 : 0);
+                desc(nextSlot(), dataGpa, dataBytes, id, flags, false);
                 slots = 3;
             }
-            int s = nextSlot();
-            desc(s, status, 1, id, (availWrap ? AVAIL : USED) | 2, false);
+            int flags = availBits() | 2;
+            desc(nextSlot(), status, 1, id, flags, false);
             slotsOfId[id] = slots;
             java.lang.invoke.VarHandle.releaseFence(); // the head's flags last (virtio 2.8.21)
             fe.at(ringGpa + 16L * headSlot, 16).set(U16, 14, (short) headFlags);

@@ -124,22 +124,19 @@ class VhostSessionTest {
     }
 
     @Test
-    void ringPackedIsNotOfferedYet() {
+    void ringPackedIsOffered() {
         try (TestFrontEnd fe = new TestFrontEnd(socketPath)) {
             long offered = fe.getU64(VhostUser.GET_FEATURES);
-            assertEquals(0, offered & (1L << io.basalt.vhost.virtio.VirtioFeatures.RING_PACKED));
+            assertNotEquals(0, offered & (1L << io.basalt.vhost.virtio.VirtioFeatures.RING_PACKED));
         }
     }
 
     /**
-     * Open issue: through a running session (reactor thread, kick eventfd, EVENT_IDX), the second write on a
-     * ring of 8 started at 6 | wrap comes back with a stale buffer id (see the ring dump in the message),
-     * although the same device code passes the VirtioBlkQueue-level packed tests. RING_PACKED stays
-     * unoffered until this passes; enable it together with the offer in BlkConfigSpace.deviceFeatures.
+     * A packed ring (virtio 2.8) through a running session: reactor thread, kick eventfd, EVENT_IDX, a ring of 8
+     * started at 6 | wrap so the first request already crosses the ring's end and every lap is exercised.
      */
-    @org.junit.jupiter.api.Disabled("packed ring through the session: stale buffer id on the second request; RING_PACKED not offered")
     @Test
-    void packedRingThroughTheSessionSkippedUntilTheStaleBufferIdBugIsFixed() {
+    void packedRingNegotiatedThroughTheSession() {
         try (TestFrontEnd fe = new TestFrontEnd(socketPath)) {
             long offered = fe.getU64(VhostUser.GET_FEATURES);
             assertTrue((offered & (1L << io.basalt.vhost.virtio.VirtioFeatures.RING_PACKED)) != 0, "RING_PACKED offered");

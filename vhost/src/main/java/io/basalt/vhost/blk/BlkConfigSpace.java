@@ -140,7 +140,8 @@ public final class BlkConfigSpace {
                 | (1L << VirtioBlk.F_FLUSH) | (1L << VirtioBlk.F_TOPOLOGY) | (1L << VirtioBlk.F_CONFIG_WCE)
                 | (1L << io.basalt.vhost.virtio.VirtioFeatures.VERSION_1)
                 | (1L << io.basalt.vhost.virtio.VirtioFeatures.RING_INDIRECT_DESC)
-                | (1L << io.basalt.vhost.virtio.VirtioFeatures.RING_EVENT_IDX);
+                | (1L << io.basalt.vhost.virtio.VirtioFeatures.RING_EVENT_IDX)
+                | (1L << io.basalt.vhost.virtio.VirtioFeatures.RING_PACKED);
         if (options.readOnly()) f |= 1L << VirtioBlk.F_RO;
         if (options.numQueues() > 1) f |= 1L << VirtioBlk.F_MQ;
         if (!options.readOnly() && options.discardSectorsMax() > 0) f |= 1L << VirtioBlk.F_DISCARD;

@@ -45,7 +45,13 @@ public final class DescriptorChain {
     public static final int BUFFER_ID_OUT_OF_RANGE = 14;
     /** Packed ring: an INDIRECT descriptor that is not the only descriptor of its ring chain (2.8.7). */
     public static final int INDIRECT_IN_CHAIN = 15;
-    public static final int REASON_COUNT = 16;
+    /**
+     * Packed ring: a descriptor after the head whose AVAIL/USED bits do not mark it available in its own lap
+     * (2.8.6: the driver sets them in every descriptor of the list, not just the first), e.g. one left from an
+     * earlier lap. Its fields cannot be trusted, so neither can its buffer: no status byte is written.
+     */
+    public static final int DESCRIPTOR_NOT_AVAILABLE = 16;
+    public static final int REASON_COUNT = 17;
 
     public final IoVector readable;
     public final IoVector writable;
@@ -124,6 +130,7 @@ public final class DescriptorChain {
             case TOO_LONG -> "too_long";
             case BUFFER_ID_OUT_OF_RANGE -> "buffer_id_out_of_range";
             case INDIRECT_IN_CHAIN -> "indirect_in_chain";
+            case DESCRIPTOR_NOT_AVAILABLE -> "descriptor_not_available";
             default -> "reason_" + reason;
         };
     }

@@ -27,8 +27,10 @@ import java.nio.ByteOrder;
  * <p>Wrap counters (2.8.1): both start at 1. A descriptor is available when its AVAIL bit equals our avail
  * wrap counter and its USED bit does not; we mark one used by writing AVAIL = USED = our used wrap counter.
  * A chain is consecutive ring slots linked by NEXT (crossing the ring's end flips the counter); the buffer id
- * is in its last descriptor (2.8.6). One used descriptor returns a whole chain, written at our used position,
- * which then skips as many slots as that chain occupied: chains may be used in any order (no IN_ORDER).
+ * is in its last descriptor (2.8.6). Every descriptor of a chain carries the AVAIL/USED bits of its own lap
+ * (2.8.6), so one after the head that does not is stale and breaks the chain
+ * ({@link DescriptorChain#DESCRIPTOR_NOT_AVAILABLE}). One used descriptor returns a whole chain, written at
+ * our used position, which then skips as many slots as that chain occupied: chains may be used in any order (no IN_ORDER).
  *
  * <p>Memory ordering (2.8.21, 2.8.22 and Linux virtio_ring.c): the driver writes a chain's other
  * descriptors, then the first one's flags with a write barrier, so we read the head's flags with acquire
@@ -175,16 +177,26 @@ public final class PackedVirtqueue implements Virtqueue {
         int headFlags = flagsAcquire(head);
         if (!isAvailable(headFlags, availWrap)) return false;
         // The chain's extent: consecutive slots while NEXT is set. Plain reads, ordered after the acquire above.
+        // Every descriptor after the head must be available in its own lap too (2.8.6: the driver sets AVAIL and
+        // USED in all of them; crossing the ring's end flips the lap). One that is not is stale, from an earlier
+        // lap, and must not be taken as part of this chain: the chain is reported broken. Its extent is still
+        // counted by NEXT (where else would the next chain start), as QEMU's virtqueue_packed_pop counts it.
         int count = 1;
         int last = head;
         int lastFlags = headFlags;
+        boolean wrap = availWrap;
+        boolean stale = false;
         while ((lastFlags & VRING_DESC_F_NEXT) != 0) {
             if (count == size) {
                 broken = true; // a chain longer than the ring: where the next one starts cannot be known
                 return false;
             }
-            last = last + 1 == size ? 0 : last + 1;
+            if (++last == size) {
+                last = 0;
+                wrap = !wrap;
+            }
             lastFlags = Short.toUnsignedInt(desc.get(U16, descAt(last) + DESC_FLAGS_OFFSET));
+            if (!isAvailable(lastFlags, wrap)) stale = true;
             count++;
         }
         int id = Short.toUnsignedInt(desc.get(U16, descAt(last) + DESC_ID_OFFSET));
@@ -193,6 +205,10 @@ public final class PackedVirtqueue implements Virtqueue {
         chain.ringExtent(head, count);
         if (id >= size) {
             chain.broken(DescriptorChain.BUFFER_ID_OUT_OF_RANGE);
+            return true;
+        }
+        if (stale) {
+            chain.broken(DescriptorChain.DESCRIPTOR_NOT_AVAILABLE);
             return true;
         }
         if (count == 1 && (headFlags & VRING_DESC_F_INDIRECT) != 0) walkIndirect(head, chain);
@@ -278,6 +294,8 @@ public final class PackedVirtqueue implements Virtqueue {
         int count = chain.ringDescriptors();
         int head = chain.ringPosition();
         if (count <= 0 || count > size || head < 0 || head >= size) return null;
+        // A stale descriptor's buffer may be the driver's for something else by now: write nothing there.
+        if (chain.brokenReason() == DescriptorChain.DESCRIPTOR_NOT_AVAILABLE) return null;
         int lastPos = (head + count - 1) % size;
         MemorySegment table = desc;
         long at = descAt(lastPos);

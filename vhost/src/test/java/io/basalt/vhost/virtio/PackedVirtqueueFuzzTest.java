@@ -31,14 +31,16 @@ class PackedVirtqueueFuzzTest {
         return ((flags & AVAIL) != 0) == wrap && ((flags & USED) != 0) != wrap;
     }
 
-    /** Fills the ring; returns the number of chains the reference model takes from {@code base} (max SIZE + 1). */
-    static int garbageRing(SplittableRandom r, PackedGuestDriver g, MemorySegment table, int entries, boolean wrap) {
+    /**
+     * Fills a table with garbage, flags mostly marked available for the lap of their slot: {@code wrap} from
+     * {@code pos} to the end, the other lap before it (where a chain that crosses the ring's end continues).
+     */
+    static void garbageRing(SplittableRandom r, MemorySegment table, int entries, int pos, boolean wrap) {
         for (int i = 0; i < entries; i++) {
             int id = r.nextInt(10) == 0 ? r.nextInt(0x10000) : r.nextInt(SIZE + 2);
             PackedGuestDriver.setDesc(table, i, VirtqueueFuzzTest.randomAddress(r), VirtqueueFuzzTest.randomLength(r), id,
-                    randomFlags(r, wrap));
+                    randomFlags(r, i >= pos ? wrap : !wrap));
         }
-        return 0;
     }
 
     static int flagsAt(MemorySegment ring, int pos) {
@@ -75,8 +77,8 @@ class PackedVirtqueueFuzzTest {
             for (int c = 0; c < CASES; c++) {
                 boolean wrap = r.nextBoolean();
                 int pos = r.nextInt(SIZE);
-                garbageRing(r, g, g.ring, SIZE, wrap);
-                garbageRing(r, g, indirect, 32, wrap);
+                garbageRing(r, g.ring, SIZE, pos, wrap);
+                garbageRing(r, indirect, 32, 0, wrap);
                 long features = (r.nextBoolean() ? 1L << VirtioFeatures.RING_INDIRECT_DESC : 0)
                         | (r.nextBoolean() ? 1L << VirtioFeatures.RING_EVENT_IDX : 0);
                 int base = PackedVirtqueue.encode(pos, wrap);
@@ -115,7 +117,8 @@ class PackedVirtqueueFuzzTest {
         for (int reason : new int[] {DescriptorChain.BUFFER_ID_OUT_OF_RANGE, DescriptorChain.NESTED_INDIRECT,
                 DescriptorChain.INDIRECT_BAD_LENGTH, DescriptorChain.BUFFER_OUT_OF_MEMORY, DescriptorChain.READABLE_AFTER_WRITABLE,
                 DescriptorChain.ZERO_LENGTH, DescriptorChain.TOO_MANY_SEGMENTS, DescriptorChain.INDIRECT_NOT_NEGOTIATED,
-                DescriptorChain.INDIRECT_WITH_NEXT, DescriptorChain.INDIRECT_IN_CHAIN}) {
+                DescriptorChain.INDIRECT_WITH_NEXT, DescriptorChain.INDIRECT_IN_CHAIN,
+                DescriptorChain.DESCRIPTOR_NOT_AVAILABLE}) {
             assertTrue(reasons[reason] > 0, "fuzz reached " + DescriptorChain.reasonName(reason));
         }
     }
@@ -147,8 +150,8 @@ class PackedVirtqueueFuzzTest {
             for (int c = 0; c < 20_000; c++) {
                 boolean wrap = r.nextBoolean();
                 int pos = r.nextInt(SIZE);
-                garbageRing(r, g, g.ring, SIZE, wrap);
-                garbageRing(r, g, indirect, 32, wrap);
+                garbageRing(r, g.ring, SIZE, pos, wrap);
+                garbageRing(r, indirect, 32, 0, wrap);
                 PackedVirtqueue vq = new PackedVirtqueue(g.memory, g.ring, g.driverEvent, g.deviceEvent, SIZE,
                         1L << VirtioFeatures.RING_INDIRECT_DESC, PackedVirtqueue.encode(pos, wrap), new SliceCache(64));
                 int slots = 0;

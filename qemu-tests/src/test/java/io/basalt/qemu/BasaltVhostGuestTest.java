@@ -213,7 +213,7 @@ class BasaltVhostGuestTest {
     void backendKilledAndRestartedMidRunGuestReconnectsWithoutLosingWrites() throws Exception {
         Path dir = GuestTests.workDir("basaltReconnect");
         Path image = GuestTests.filledImage(dir.resolve("disk.raw"), 256 * MiB, 6);
-        String job = "--name=crash --rw=randwrite --bs=4k --iodepth=16 --offset=0 --size=96M --randrepeat=1 --verify_fatal=1";
+        String job = "--name=crash --rw=randwrite --bs=4k --iodepth=16 --offset=0 --size=128M --randrepeat=1 --verify_fatal=1";
         String script = """
                 set -e
                 echo "BASALT-FIO-START t=$(date +%s)"
@@ -231,7 +231,7 @@ class BasaltVhostGuestTest {
         try {
             Thread[] chaos = new Thread[1];
             r = Guest.builder(GuestTools.guest()).workDir(dir).vhostUserBlkReconnecting(basalt.socket(), 2, 1).script(script)
-                    .timeout(Duration.ofMinutes(4))
+                    .timeout(Duration.ofMinutes(2))
                     .consoleListener(line -> {
                         if (line.contains("BASALT-FIO-START") && chaos[0] == null) {
                             chaos[0] = Thread.ofPlatform().name("chaos").start(() -> {
@@ -262,7 +262,9 @@ class BasaltVhostGuestTest {
                 () -> "fio must still be running when the daemon comes back, or the crash proves nothing:\n" + r.describe());
         assertEquals("ok", r.marker("fio_with_crash"));
         assertEquals("ok", r.marker("verify_after"));
-        System.out.printf("[result] reconnect: fio ran %d ms after the restart%n", (fioEndedAt.get() - restartedAt.get()) / 1_000_000);
+        String resubmitted = basalt.logText().lines().filter(l -> l.contains("resubmitting")).reduce((a, b) -> a + "; " + b).orElse("none");
+        System.out.printf("[result] reconnect: fio ran %d ms after the restart; resubmitted by the new daemon: %s%n",
+                (fioEndedAt.get() - restartedAt.get()) / 1_000_000, resubmitted);
     }
 
     /** One daemon, two exports on two image files, two QEMU processes verifying at the same time. */

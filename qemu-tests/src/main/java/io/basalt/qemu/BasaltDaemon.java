@@ -153,6 +153,7 @@ public final class BasaltDaemon implements VhostBackend {
             ProcessBuilder pb = new ProcessBuilder(command()).directory(GuestTools.repoRoot().toFile())
                     .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
             pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
+            pb.environment().put("BASALT_NO_BUILD", "1"); // ensureBuilt() did; no rebuild under a running test
             process = pb.start();
             process.getOutputStream().close();
             awaitServing(logStart);
@@ -186,7 +187,8 @@ public final class BasaltDaemon implements VhostBackend {
 
     /**
      * Packages the daemon (and what it depends on) once per JVM when its jar is missing or older than a main
-     * source, then marks the launcher's stamp so {@code ./basalt serve} does not rebuild while a test runs.
+     * source, and marks the launcher's stamp. The daemon then starts with BASALT_NO_BUILD=1, so the launcher never
+     * rebuilds while a test runs.
      */
     static synchronized void ensureBuilt() {
         if (built) return;

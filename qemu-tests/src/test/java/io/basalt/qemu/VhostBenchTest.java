@@ -20,6 +20,7 @@ class VhostBenchTest {
         String table = VhostBench.table(samples);
         System.out.print(table);
         assertEquals(4, samples.size(), table);
+        assertTrue(table.contains("IOPS/qsd") && table.contains("1.00x"), table);
         for (VhostBench.Sample s : samples) {
             assertTrue(s.iops() > 0 && s.ioCount() > 0, table);
             assertTrue(s.backendCpuNanos() > 0, () -> "the backend did the I/O, so it used CPU: " + s);

@@ -47,6 +47,7 @@ public final class BasaltDaemon implements VhostBackend {
         private int reactors = 2;
         private String idle = "sleep";
         private Path log;
+        private String latencyMicros;
 
         private Builder(Path dataDir) {
             this.dataDir = dataDir.toAbsolutePath();
@@ -73,6 +74,17 @@ public final class BasaltDaemon implements VhostBackend {
             return this;
         }
 
+        /**
+         * Every drive behind Basalt's fault layer holding each completion MIN-MAX microseconds
+         * ({@code fault:uring:IMAGE,fault_latency_us=MIN-MAX}): keeps requests in flight inside the daemon, e.g. so a
+         * crash surely catches some.
+         */
+        public Builder completionLatencyMicros(String minMax) {
+            if (!minMax.matches("\\d+(-\\d+)?")) throw new IllegalArgumentException("latency MIN-MAX: " + minMax);
+            this.latencyMicros = minMax;
+            return this;
+        }
+
         /** Where the daemon's stdout and stderr go; a restart appends to the same file. Default DATA_DIR/basalt.log. */
         public Builder log(Path file) {
             this.log = file;
@@ -93,6 +105,7 @@ public final class BasaltDaemon implements VhostBackend {
     private final String idle;
     private final Path log;
     private final Path config;
+    private final String latencyMicros;
     private Process process;
     private int starts;
 
@@ -103,6 +116,7 @@ public final class BasaltDaemon implements VhostBackend {
         this.idle = b.idle;
         this.log = (b.log != null ? b.log : b.dataDir.resolve("basalt.log")).toAbsolutePath();
         this.config = dataDir.resolve("basalt.json");
+        this.latencyMicros = b.latencyMicros;
         // The RPC socket lives in the data dir: AF_UNIX paths are limited to 108 bytes.
         if (dataDir.resolve("basalt.sock").toString().length() > 100) {
             throw new IllegalArgumentException("data dir path too long for its RPC socket: " + dataDir);
@@ -115,11 +129,18 @@ public final class BasaltDaemon implements VhostBackend {
 
     /** The JSON config: one drive and one export per {@link Export}. */
     public static String config(List<Export> exports) {
+        return config(exports, null);
+    }
+
+    /** The same, each drive behind the fault layer's completion latency when {@code latencyMicros} is not null. */
+    public static String config(List<Export> exports, String latencyMicros) {
         StringBuilder s = new StringBuilder("[\n");
         for (int i = 0; i < exports.size(); i++) {
             Export e = exports.get(i);
-            s.append("  {\"method\": \"drive_create\", \"params\": {\"name\": \"").append(e.name()).append("-drive\", \"spec\": \"uring:")
-                    .append(json(e.image().toString())).append("\"}},\n"); // read-only is the export's job, not the drive's
+            s.append("  {\"method\": \"drive_create\", \"params\": {\"name\": \"").append(e.name()).append("-drive\", \"spec\": \"")
+                    .append(latencyMicros == null ? "" : "fault:").append("uring:").append(json(e.image().toString()))
+                    .append(latencyMicros == null ? "" : ",fault_seed=1,fault_latency_us=" + latencyMicros)
+                    .append("\"}},\n"); // read-only is the export's job, not the drive's
             s.append("  {\"method\": \"vhost_create\", \"params\": {\"name\": \"").append(e.name()).append("\", \"drive\": \"")
                     .append(e.name()).append("-drive\", \"socket\": \"").append(json(e.socket().toString()))
                     .append("\", \"num_queues\": ").append(e.numQueues()).append(", \"readonly\": ").append(e.readOnly())
@@ -144,7 +165,7 @@ public final class BasaltDaemon implements VhostBackend {
         try {
             Files.createDirectories(dataDir);
             Files.createDirectories(log.getParent());
-            Files.writeString(config, config(exports));
+            Files.writeString(config, config(exports, latencyMicros));
             starts++;
             String header = "# start " + starts + ": " + String.join(" ", command()) + "\n";
             Files.writeString(log, header, StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.CREATE,

@@ -227,7 +227,9 @@ class BasaltVhostGuestTest {
         AtomicReference<Throwable> chaosError = new AtomicReference<>();
         AtomicLong killedAt = new AtomicLong(), restartedAt = new AtomicLong(), fioEndedAt = new AtomicLong();
         GuestResult r;
-        BasaltDaemon basalt = basalt(dir).export("v0", image, sockets.resolve("v0.sock"), 2).start();
+        // Completions held 0.3-1.5 ms: the guest keeps ~16 requests inside the daemon, so the SIGKILL surely catches
+        // some in flight and the restarted daemon must resubmit them from the inflight buffer.
+        BasaltDaemon basalt = basalt(dir).export("v0", image, sockets.resolve("v0.sock"), 2).completionLatencyMicros("300-1500").start();
         try {
             Thread[] chaos = new Thread[1];
             r = Guest.builder(GuestTools.guest()).workDir(dir).vhostUserBlkReconnecting(basalt.socket(), 2, 1).script(script)
@@ -265,6 +267,8 @@ class BasaltVhostGuestTest {
         String resubmitted = basalt.logText().lines().filter(l -> l.contains("resubmitting")).reduce((a, b) -> a + "; " + b).orElse("none");
         System.out.printf("[result] reconnect: fio ran %d ms after the restart; resubmitted by the new daemon: %s%n",
                 (fioEndedAt.get() - restartedAt.get()) / 1_000_000, resubmitted);
+        assertNotEquals("none", resubmitted, () -> "no request was in flight at the crash: the inflight path went untested\n"
+                + basalt.logText());
     }
 
     /** One daemon, two exports on two image files, two QEMU processes verifying at the same time. */

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # vhost-user-blk backends side by side from one QEMU guest (fio 4k randread/randwrite QD32, 1M read/write QD4):
 # IOPS, bandwidth and each backend's CPU per I/O. Builds what it needs (mvn compile, never install).
-#   qemu-tests/bench-vhost.sh                                  # qemu-storage-daemon alone, 20 s per job
-#   qemu-tests/bench-vhost.sh --qsd qsd --backend 'basalt=./basalt serve --config {dir}/basalt.json' --rounds 3
+#   qemu-tests/bench-vhost.sh                                  # Basalt and qemu-storage-daemon side by side, 20 s per job
+#   qemu-tests/bench-vhost.sh --seconds 10 --rounds 2          # (also: ./basalt bench vhost --seconds 10 --rounds 2)
+#   qemu-tests/bench-vhost.sh --qsd qsd-a --qsd qsd-b          # the reference against itself (noise floor)
 #   qemu-tests/bench-vhost.sh --help
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -27,7 +27,8 @@ MODULES="virtio_pci virtio_blk virtio_net virtio_scsi qemu_fw_cfg 9p 9pnet_virti
   nvme nvme-core nvme-fabrics nvme-tcp nvmet nvmet-tcp crc32c_generic crc32c-intel
   md-mod raid0 raid1 raid10 raid456 linear nbd vfio vfio-pci vfio_iommu_type1 ext4"
 BOOT_MODULES="virtio_pci virtio_blk virtio_net qemu_fw_cfg"
-TOOLS="/usr/bin/fio /usr/sbin/nvme /usr/sbin/mdadm"
+# util-linux blkdiscard: busybox's has no -z (WRITE ZEROES); call it as /usr/sbin/blkdiscard (busybox's is /bin's).
+TOOLS="/usr/bin/fio /usr/sbin/nvme /usr/sbin/mdadm /usr/sbin/blkdiscard"
 
 for t in apt-get apt-cache dpkg depmod modprobe cpio ldd; do
   command -v "$t" >/dev/null 2>&1 || die "missing '$t' on the host: run scripts/install-deps.sh (./basalt test does)"

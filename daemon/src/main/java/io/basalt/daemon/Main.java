@@ -14,6 +14,8 @@ public final class Main {
                     call a running daemon, e.g.  basalt rpc drive_list
               bench ARGS
                     benchmark a backend (basalt bench --help)
+              bench vhost [--seconds N] [--rounds N] ...
+                    Basalt vs qemu-storage-daemon from a QEMU guest (qemu-tests/bench-vhost.sh --help)
               help  this text
             docs/rpc.md lists the RPC methods.""";
 

@@ -61,12 +61,28 @@ final class VhostMethods {
         } catch (java.io.IOException e) {
             throw RpcException.invalidParams("vhost_create: param 'socket': cannot create its folder: " + e.getMessage());
         }
+        removeStaleSocket(socket);
         VhostBlkExportConfig config = new VhostBlkExportConfig(name, socket.toAbsolutePath().toString(), (int) numQueues,
                 readOnly, (int) mode, (int) owner, (int) group, serial(name));
         try {
             return exports.create(config, drive, chosen).export().status();
         } catch (DriveRegistry.DriveException e) {
             throw RpcException.invalidParams("vhost_create: param '" + e.param() + "': " + e.getMessage());
+        }
+    }
+
+    /**
+     * A socket file nobody listens on is what a daemon that died (SIGKILL, a crash) leaves behind: remove it, as the
+     * RPC server does for its own socket, so a restarted daemon gets its exports back and a reconnecting QEMU finds
+     * them. A socket someone listens on, or a file that is not a socket, stays: the listen then fails and says so.
+     */
+    private static void removeStaleSocket(Path socket) {
+        try {
+            var attributes = java.nio.file.Files.readAttributes(socket, java.nio.file.attribute.BasicFileAttributes.class,
+                    java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            if (attributes.isOther() && !io.basalt.daemon.rpc.RpcServer.isListening(socket)) java.nio.file.Files.deleteIfExists(socket);
+        } catch (java.io.IOException e) {
+            // No such file (the usual case), or it cannot be removed: the listen reports what is in the way.
         }
     }
 

@@ -289,6 +289,30 @@ class DaemonRpcTest {
     }
 
     @Test
+    void aStaleVhostSocketLeftByADeadDaemonIsReplacedButALiveOneOrAFileIsNot() throws Exception {
+        result("drive_create", "{\"name\":\"m0\",\"spec\":\"memory:16M\"}");
+        result("drive_create", "{\"name\":\"m1\",\"spec\":\"memory:16M\"}");
+        Path stale = dir.resolve("v0.sock");
+        try (ServerSocketChannel dead = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            dead.bind(UnixDomainSocketAddress.of(stale)); // closed without unlinking: what SIGKILL leaves
+        }
+        assertTrue(Files.exists(stale));
+        result("vhost_create", Json.write(Map.of("name", "v0", "drive", "m0", "socket", stale.toString())));
+        assertTrue(io.basalt.daemon.rpc.RpcServer.isListening(stale), "the export listens on the replaced socket");
+        Path live = dir.resolve("live.sock");
+        try (ServerSocketChannel other = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            other.bind(UnixDomainSocketAddress.of(live)); // someone else serves this one
+            String busy = error("vhost_create", Json.write(Map.of("name", "v1", "drive", "m1", "socket", live.toString())), -32602);
+            assertTrue(busy.contains("EADDRINUSE"), busy);
+            assertTrue(Files.exists(live), "a socket someone listens on is left alone");
+        }
+        Path file = dir.resolve("plain-file");
+        Files.writeString(file, "keep me");
+        error("vhost_create", Json.write(Map.of("name", "v1", "drive", "m1", "socket", file.toString())), -32602);
+        assertEquals("keep me", Files.readString(file), "a regular file in the way is never removed");
+    }
+
+    @Test
     void aStaleSocketFileIsReplaced() throws Exception {
         Path other = dir.resolve("other");
         Files.createDirectories(other);

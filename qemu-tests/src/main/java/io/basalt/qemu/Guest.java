@@ -43,11 +43,19 @@ public final class Guest {
         return new Builder(image);
     }
 
-    /** One vhost-user-blk disk: a listening unix socket and the virtqueue count the guest should use. */
-    public record VhostDisk(Path socket, int numQueues) {
+    /**
+     * One vhost-user-blk disk: a listening unix socket, the virtqueue count the guest should use, and how many seconds
+     * QEMU waits between attempts to reconnect when the backend goes away (0: never; the chardev's {@code reconnect=}).
+     */
+    public record VhostDisk(Path socket, int numQueues, int reconnectSeconds) {
         public VhostDisk {
             Objects.requireNonNull(socket, "socket");
             if (numQueues < 1 || numQueues > 64) throw new IllegalArgumentException("numQueues 1..64: " + numQueues);
+            if (reconnectSeconds < 0) throw new IllegalArgumentException("reconnectSeconds >= 0: " + reconnectSeconds);
+        }
+
+        public VhostDisk(Path socket, int numQueues) {
+            this(socket, numQueues, 0);
         }
     }
 
@@ -60,6 +68,7 @@ public final class Guest {
         private final List<String[]> files = new ArrayList<>();
         private final List<String> extraQemuArgs = new ArrayList<>();
         private boolean userNetwork;
+        private boolean allowReboot;
         private String script = "true";
         private String extraKernelArgs = "";
         private Duration timeout = Duration.ofMinutes(3);
@@ -91,6 +100,27 @@ public final class Guest {
         /** Adds a vhost-user-blk disk; the socket must be listening before {@link #run()} (QEMU refuses otherwise). */
         public Builder vhostUserBlk(Path socket, int numQueues) {
             disks.add(new VhostDisk(socket, numQueues));
+            return this;
+        }
+
+        /**
+         * A disk whose backend may go away and come back: QEMU's chardev gets {@code reconnect=SECONDS}, so QEMU
+         * keeps the guest running when the socket closes, retries the connection, and hands the backend its
+         * inflight buffer again (vhost-user INFLIGHT_SHMFD) when it is back.
+         */
+        public Builder vhostUserBlkReconnecting(Path socket, int numQueues, int reconnectSeconds) {
+            if (reconnectSeconds < 1) throw new IllegalArgumentException("reconnectSeconds >= 1: " + reconnectSeconds);
+            disks.add(new VhostDisk(socket, numQueues, reconnectSeconds));
+            return this;
+        }
+
+        /**
+         * Lets a reboot inside the guest restart the VM instead of ending QEMU (no {@code -no-reboot}). /init and the
+         * script then run again: the script must tell the boots apart itself (a marker on a disk). A kernel panic
+         * then reboots too, so such a guest ends only through its script's exit status or the timeout.
+         */
+        public Builder allowReboot() {
+            this.allowReboot = true;
             return this;
         }
 
@@ -165,14 +195,16 @@ public final class Guest {
                 "-append", (KERNEL_ARGS + " " + b.extraKernelArgs).strip(),
                 "-fw_cfg", "name=opt/basalt/test.sh,file=" + qemuEscape(workDir.resolve("test.sh").toString()),
                 "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-                "-no-reboot", "-display", "none",
+                "-display", "none",
                 "-serial", "file:" + workDir.resolve("console.log")));
+        if (!b.allowReboot) c.add("-no-reboot");
         for (String[] f : b.files) {
             c.addAll(List.of("-fw_cfg", "name=opt/basalt/files/" + f[0] + ",file=" + qemuEscape(f[1])));
         }
         for (int i = 0; i < b.disks.size(); i++) {
             VhostDisk d = b.disks.get(i);
-            c.addAll(List.of("-chardev", "socket,id=vu" + i + ",path=" + qemuEscape(d.socket().toAbsolutePath().toString()),
+            c.addAll(List.of("-chardev", "socket,id=vu" + i + ",path=" + qemuEscape(d.socket().toAbsolutePath().toString())
+                            + (d.reconnectSeconds() > 0 ? ",reconnect=" + d.reconnectSeconds() : ""),
                     "-device", "vhost-user-blk-pci,chardev=vu" + i + ",num-queues=" + d.numQueues()));
         }
         if (b.userNetwork) c.addAll(List.of("-nic", "user,model=virtio-net-pci"));

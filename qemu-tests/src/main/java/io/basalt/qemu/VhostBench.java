@@ -23,13 +23,12 @@ import java.util.SplittableRandom;
  * alternating the order every round. The host samples each backend's CPU time (/proc/PID/stat) when the guest
  * announces a job's start and end on the console, so CPU per I/O counts only that backend's own job.
  * <pre>
- *   qemu-tests/bench-vhost.sh --seconds 20 --rounds 3 \
- *       --backend 'qsd=qemu-storage-daemon --blockdev driver=file,... {image} ... {socket} ... {queues}' \
- *       --backend 'basalt=./basalt serve --config {dir}/basalt.json'
+ *   qemu-tests/bench-vhost.sh --seconds 20 --rounds 3          # Basalt and qemu-storage-daemon, side by side
+ *   qemu-tests/bench-vhost.sh --qsd qsd --backend 'other=my-server --image {image} --socket {socket} --queues {queues}'
  * </pre>
  * A backend is a name and a command template; {image}, {socket}, {queues} and {dir} are filled in, the command runs
- * under {@code bash -c "exec ..."} (so its PID is the server's), and must create {socket}. Without --backend, one
- * built-in qemu-storage-daemon entry ("qsd") runs.
+ * under {@code bash -c "exec ..."} (so its PID is the server's), and must create {socket}. Without a backend option,
+ * the built-in Basalt ("basalt") and qemu-storage-daemon ("qsd") entries run, and each row carries its ratio to qsd.
  */
 public final class VhostBench {
     /** One fio workload. */
@@ -45,10 +44,31 @@ public final class VhostBench {
             new Job("read-1m-qd4", "read", 1024, 4),
             new Job("write-1m-qd4", "write", 1024, 4));
 
-    /** A backend: a name and a command template (see the class comment). */
-    public record Backend(String name, String commandTemplate) {
+    /**
+     * A backend: a name, a command template (see the class comment) and, optionally, a file template written to
+     * {dir}/NAME.json before the command starts (placeholders filled in the same way; Basalt's config).
+     */
+    public record Backend(String name, String commandTemplate, String configTemplate) {
         public Backend {
             if (!name.matches("[A-Za-z0-9_-]+")) throw new IllegalArgumentException("backend name: " + name);
+        }
+
+        public Backend(String name, String commandTemplate) {
+            this(name, commandTemplate, null);
+        }
+
+        /**
+         * Basalt: {@code ./basalt serve} with two reactors that sleep when idle (a busy-polling reactor would take a
+         * core from the TCG guest and from the other backend on a 2-core host), one uring drive (O_DIRECT) on the
+         * image, one export on the socket.
+         */
+        public static Backend basalt(String name) {
+            // BasaltDaemon.ensureBuilt() runs first (startBackend): the launcher need not check the sources again.
+            return new Backend(name, "env BASALT_NO_BUILD=1 " + GuestTools.repoRoot().resolve("basalt") + " serve --data-dir {dir}/" + name
+                    + "-data --config {dir}/" + name + ".json --reactors 2 --idle sleep",
+                    "[{\"method\": \"drive_create\", \"params\": {\"name\": \"bench\", \"spec\": \"uring:{image}\"}},\n"
+                    + " {\"method\": \"vhost_create\", \"params\": {\"name\": \"bench\", \"drive\": \"bench\", "
+                    + "\"socket\": \"{socket}\", \"num_queues\": {queues}}}]\n");
         }
 
         /** The built-in reference: qemu-storage-daemon, io_uring, O_DIRECT. */
@@ -132,9 +152,12 @@ public final class VhostBench {
         Path image = o.workDir().resolve("image-" + b.name() + ".raw");
         if (!Files.exists(image) || Files.size(image) != o.imageBytes()) fill(image, o.imageBytes());
         Path socket = sockets.resolve(b.name() + ".sock");
-        String cmd = b.commandTemplate().replace("{image}", image.toAbsolutePath().toString())
+        java.util.function.UnaryOperator<String> fill = t -> t.replace("{image}", image.toAbsolutePath().toString())
                 .replace("{socket}", socket.toString()).replace("{queues}", String.valueOf(o.queues()))
                 .replace("{dir}", o.workDir().toAbsolutePath().toString());
+        String cmd = fill.apply(b.commandTemplate());
+        if (b.configTemplate() != null) Files.writeString(o.workDir().resolve(b.name() + ".json"), fill.apply(b.configTemplate()));
+        if (cmd.contains(GuestTools.repoRoot().resolve("basalt").toString())) BasaltDaemon.ensureBuilt();
         return ProcessBackend.start(b.name(), List.of("bash", "-c", "exec " + cmd), socket,
                 o.workDir().resolve(b.name() + ".log"), Duration.ofSeconds(60));
     }
@@ -181,21 +204,45 @@ public final class VhostBench {
         return s.toString();
     }
 
-    /** Medians over rounds, one row per job and backend. */
+    /**
+     * Medians over rounds, one row per job and backend. With more than one backend, each row also gives its IOPS and
+     * CPU per I/O as a ratio to the reference backend's in the same job: the one named "qsd" if there is one, else
+     * the last one listed.
+     */
     public static String table(List<Sample> samples) {
         Map<String, List<Sample>> groups = new LinkedHashMap<>();
         for (Sample x : samples) groups.computeIfAbsent(x.job() + "\u0000" + x.backend(), k -> new ArrayList<>()).add(x);
-        StringBuilder t = new StringBuilder(String.format(Locale.ROOT, "%-20s %-22s %6s %10s %10s %12s %10s%n",
+        List<String> backends = samples.stream().map(Sample::backend).distinct().toList();
+        String reference = backends.contains("qsd") ? "qsd" : backends.get(backends.size() - 1);
+        boolean ratios = backends.size() > 1;
+        StringBuilder t = new StringBuilder(String.format(Locale.ROOT, "%-20s %-14s %6s %10s %10s %12s %10s",
                 "job", "backend", "rounds", "IOPS", "MiB/s", "backend CPU s", "CPU us/IO"));
+        if (ratios) t.append(String.format(Locale.ROOT, " %10s %10s", "IOPS/" + shortName(reference), "CPU/" + shortName(reference)));
+        t.append('\n');
         for (List<Sample> g : groups.values()) {
-            t.append(String.format(Locale.ROOT, "%-20s %-22s %6d %10.0f %10.1f %12.2f %10.2f%n",
-                    g.get(0).job(), g.get(0).backend(), g.size(),
-                    median(g.stream().mapToDouble(Sample::iops).toArray()),
+            double iops = median(g.stream().mapToDouble(Sample::iops).toArray());
+            double cpu = median(g.stream().mapToDouble(Sample::cpuMicrosPerIo).toArray());
+            t.append(String.format(Locale.ROOT, "%-20s %-14s %6d %10.0f %10.1f %12.2f %10.2f",
+                    g.get(0).job(), g.get(0).backend(), g.size(), iops,
                     median(g.stream().mapToDouble(Sample::bandwidthKiBs).toArray()) / 1024,
-                    median(g.stream().mapToDouble(x -> x.backendCpuNanos() / 1e9).toArray()),
-                    median(g.stream().mapToDouble(Sample::cpuMicrosPerIo).toArray())));
+                    median(g.stream().mapToDouble(x -> x.backendCpuNanos() / 1e9).toArray()), cpu));
+            if (ratios) {
+                List<Sample> ref = groups.get(g.get(0).job() + "\u0000" + reference);
+                if (ref == null) {
+                    t.append(String.format(Locale.ROOT, " %10s %10s", "-", "-"));
+                } else {
+                    double refIops = median(ref.stream().mapToDouble(Sample::iops).toArray());
+                    double refCpu = median(ref.stream().mapToDouble(Sample::cpuMicrosPerIo).toArray());
+                    t.append(String.format(Locale.ROOT, " %9.2fx %9.2fx", iops / refIops, cpu / refCpu));
+                }
+            }
+            t.append('\n');
         }
         return t.toString();
+    }
+
+    private static String shortName(String backend) {
+        return backend.length() > 5 ? backend.substring(0, 5) : backend;
     }
 
     static double median(double[] v) {
@@ -221,6 +268,7 @@ public final class VhostBench {
                     i++;
                 }
                 case "--qsd" -> { backends.add(Backend.qemuStorageDaemon(v)); i++; }
+                case "--basalt" -> { backends.add(Backend.basalt(v)); i++; }
                 case "--seconds" -> { seconds = Integer.parseInt(v); i++; }
                 case "--rounds" -> { rounds = Integer.parseInt(v); i++; }
                 case "--queues" -> { queues = Integer.parseInt(v); i++; }
@@ -236,7 +284,10 @@ public final class VhostBench {
                 default -> throw new IllegalArgumentException("unknown argument " + a + "\n" + USAGE);
             }
         }
-        if (backends.isEmpty()) backends.add(Backend.qemuStorageDaemon("qsd"));
+        if (backends.isEmpty()) {
+            backends.add(Backend.basalt("basalt"));
+            backends.add(Backend.qemuStorageDaemon("qsd"));
+        }
         Options o = new Options(backends, jobs, seconds, rounds, imageBytes, queues, cpus, workDir);
         System.err.printf("bench-vhost: %d backend(s), %d job(s), %d s each, %d round(s): about %d s%n", backends.size(),
                 jobs.size(), seconds, rounds, 15 + backends.size() * jobs.size() * rounds * (seconds + 1));
@@ -244,8 +295,11 @@ public final class VhostBench {
     }
 
     static final String USAGE = """
-            bench-vhost.sh [--backend NAME=COMMAND]... [--qsd NAME] [--seconds 20] [--rounds 1] [--queues 2]
-                           [--guest-cpus 2] [--image-size 1G] [--jobs randread,randwrite,read,write] [--work-dir DIR]
-              COMMAND is a template: {image} {socket} {queues} {dir} are filled in; it must create {socket}.
-              --qsd NAME adds the built-in qemu-storage-daemon entry (the default when no backend is given).""";
+            bench-vhost.sh [--basalt NAME] [--qsd NAME] [--backend NAME=COMMAND]... [--seconds 20] [--rounds 1]
+                           [--queues 2] [--guest-cpus 2] [--image-size 1G] [--jobs randread,randwrite,read,write]
+                           [--work-dir DIR]
+              Without a backend: Basalt ("basalt": ./basalt serve, 2 reactors, --idle sleep) and qemu-storage-daemon
+              ("qsd") side by side, with each row's IOPS and CPU per I/O as a ratio to qsd's.
+              --basalt NAME / --qsd NAME add the built-in entries; COMMAND is a template: {image} {socket} {queues}
+              {dir} are filled in; it must create {socket}.""";
 }

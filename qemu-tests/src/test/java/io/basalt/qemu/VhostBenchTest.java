@@ -6,12 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** The benchmark in miniature, so it does not rot: two backends alternate in one guest, CPU sampled per job. */
+/** The benchmark in miniature, so it does not rot: Basalt and qemu-storage-daemon alternate in one guest, CPU sampled per job. */
 class VhostBenchTest {
     @Test
     void twoBackendsTwoJobsShortRuns() {
         VhostBench.Options o = new VhostBench.Options(
-                List.of(VhostBench.Backend.qemuStorageDaemon("qsd-a"), VhostBench.Backend.qemuStorageDaemon("qsd-b")),
+                List.of(VhostBench.Backend.basalt("basalt"), VhostBench.Backend.qemuStorageDaemon("qsd")),
                 List.of(VhostBench.DEFAULT_JOBS.get(0), VhostBench.DEFAULT_JOBS.get(3)),
                 2, 1, 64L << 20, 2, 2, GuestTests.workDir("bench"));
         long start = System.nanoTime();
@@ -20,6 +20,7 @@ class VhostBenchTest {
         String table = VhostBench.table(samples);
         System.out.print(table);
         assertEquals(4, samples.size(), table);
+        assertTrue(table.contains("IOPS/qsd ") && table.contains("1.00x") && table.contains("basalt"), table);
         for (VhostBench.Sample s : samples) {
             assertTrue(s.iops() > 0 && s.ioCount() > 0, table);
             assertTrue(s.backendCpuNanos() > 0, () -> "the backend did the I/O, so it used CPU: " + s);

@@ -79,7 +79,10 @@ final class QueueRunner {
                 VirtioBlkQueue q = new VirtioBlkQueue(reactor, channel, vq, callFd, kickFd, export.config().readOnly(),
                         export.device().geometry(), inflight, VirtioBlkQueue.Options.of(export.blkConfig(), export.config().serial()));
                 q.start();
-                if (resubmit.length > 0) q.resubmit(resubmit);
+                if (resubmit.length > 0) {
+                    export.log("queue " + ring.index + ": resubmitting " + resubmit.length + " request(s) in flight from the inflight buffer");
+                    q.resubmit(resubmit);
+                }
                 return new QueueRunner(reactor, q, channel);
             } catch (RuntimeException e) {
                 channel.close();

@@ -53,6 +53,9 @@ public final class VhostBench {
             if (!name.matches("[A-Za-z0-9_-]+")) throw new IllegalArgumentException("backend name: " + name);
         }
 
+        /** How the default Basalt backend serves: two reactors that sleep in io_uring_enter when idle. */
+        public static final String DEFAULT_BASALT_ARGS = "--reactors 2 --idle sleep";
+
         public Backend(String name, String commandTemplate) {
             this(name, commandTemplate, null);
         }
@@ -63,9 +66,14 @@ public final class VhostBench {
          * image, one export on the socket.
          */
         public static Backend basalt(String name) {
+            return basalt(name, DEFAULT_BASALT_ARGS);
+        }
+
+        /** Basalt with other {@code serve} options, e.g. "--reactors 1 --idle wait" (for tuning runs). */
+        public static Backend basalt(String name, String serveArgs) {
             // BasaltDaemon.ensureBuilt() runs first (startBackend): the launcher need not check the sources again.
             return new Backend(name, "env BASALT_NO_BUILD=1 " + GuestTools.repoRoot().resolve("basalt") + " serve --data-dir {dir}/" + name
-                    + "-data --config {dir}/" + name + ".json --reactors 2 --idle sleep",
+                    + "-data --config {dir}/" + name + ".json " + serveArgs,
                     "[{\"method\": \"drive_create\", \"params\": {\"name\": \"bench\", \"spec\": \"uring:{image}\"}},\n"
                     + " {\"method\": \"vhost_create\", \"params\": {\"name\": \"bench\", \"drive\": \"bench\", "
                     + "\"socket\": \"{socket}\", \"num_queues\": {queues}}}]\n");
@@ -268,7 +276,11 @@ public final class VhostBench {
                     i++;
                 }
                 case "--qsd" -> { backends.add(Backend.qemuStorageDaemon(v)); i++; }
-                case "--basalt" -> { backends.add(Backend.basalt(v)); i++; }
+                case "--basalt" -> { // NAME, or NAME=SERVE ARGS
+                    int eq = v.indexOf('=');
+                    backends.add(eq < 0 ? Backend.basalt(v) : Backend.basalt(v.substring(0, eq), v.substring(eq + 1)));
+                    i++;
+                }
                 case "--seconds" -> { seconds = Integer.parseInt(v); i++; }
                 case "--rounds" -> { rounds = Integer.parseInt(v); i++; }
                 case "--queues" -> { queues = Integer.parseInt(v); i++; }

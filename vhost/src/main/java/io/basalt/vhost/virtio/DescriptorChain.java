@@ -1,6 +1,8 @@
 package io.basalt.vhost.virtio;
 
 import io.basalt.engine.IoVector;
+import io.basalt.vhost.memory.GuestMemory;
+import io.basalt.vhost.memory.SliceCache;
 import io.basalt.shims.Check;
 
 /**
@@ -88,6 +90,24 @@ public final class DescriptorChain {
 
     void addReadable(long bytes) { readableBytes += bytes; descriptorCount++; }
     void addWritable(long bytes) { writableBytes += bytes; descriptorCount++; }
+
+    /**
+     * Adds one guest buffer (split or packed ring alike): readable buffers must come before writable ones, none
+     * is empty, each side's total fits virtio's 32-bit used length, and every byte lies in guest memory. Returns
+     * false, with the reason recorded, when the chain is broken.
+     */
+    boolean addBuffer(GuestMemory memory, SliceCache cache, long addr, long len, boolean isWritable) {
+        if (len == 0) return broken(ZERO_LENGTH);
+        if (!isWritable && writable.count() > 0) return broken(READABLE_AFTER_WRITABLE);
+        long total = (isWritable ? writableBytes : readableBytes) + len;
+        if (total > 0xFFFF_FFFFL) return broken(TOO_LONG);
+        int rc = memory.gpaToVector(addr, len, isWritable ? writable : readable, cache);
+        if (rc == GuestMemory.OUT_OF_RANGE) return broken(BUFFER_OUT_OF_MEMORY);
+        if (rc == GuestMemory.VECTOR_FULL) return broken(TOO_MANY_SEGMENTS);
+        if (isWritable) addWritable(len);
+        else addReadable(len);
+        return true;
+    }
 
     /** Marks the chain broken; the first reason wins. Returns false so walkers can {@code return broken(...)}. */
     boolean broken(int reason) {

@@ -237,7 +237,7 @@ public final class PackedVirtqueue implements Virtqueue {
             }
             long addr = desc.get(U64, at + DESC_ADDR_OFFSET);
             long len = Integer.toUnsignedLong(desc.get(U32, at + DESC_LEN_OFFSET));
-            if (!addBuffer(chain, addr, len, (flags & VRING_DESC_F_WRITE) != 0)) return false;
+            if (!chain.addBuffer(memory, cache, addr, len, (flags & VRING_DESC_F_WRITE) != 0)) return false;
             position = position + 1 == size ? 0 : position + 1;
         }
         return true;
@@ -265,21 +265,8 @@ public final class PackedVirtqueue implements Virtqueue {
             if ((flags & VRING_DESC_F_INDIRECT) != 0) return chain.broken(DescriptorChain.NESTED_INDIRECT);
             long bufferAddr = table.get(U64, e + DESC_ADDR_OFFSET);
             long bufferLen = Integer.toUnsignedLong(table.get(U32, e + DESC_LEN_OFFSET));
-            if (!addBuffer(chain, bufferAddr, bufferLen, (flags & VRING_DESC_F_WRITE) != 0)) return false;
+            if (!chain.addBuffer(memory, cache, bufferAddr, bufferLen, (flags & VRING_DESC_F_WRITE) != 0)) return false;
         }
-        return true;
-    }
-
-    private boolean addBuffer(DescriptorChain chain, long addr, long len, boolean writable) {
-        if (len == 0) return chain.broken(DescriptorChain.ZERO_LENGTH);
-        if (!writable && chain.writable.count() > 0) return chain.broken(DescriptorChain.READABLE_AFTER_WRITABLE);
-        long total = (writable ? chain.writableBytes() : chain.readableBytes()) + len;
-        if (total > 0xFFFF_FFFFL) return chain.broken(DescriptorChain.TOO_LONG);
-        int rc = memory.gpaToVector(addr, len, writable ? chain.writable : chain.readable, cache);
-        if (rc == GuestMemory.OUT_OF_RANGE) return chain.broken(DescriptorChain.BUFFER_OUT_OF_MEMORY);
-        if (rc == GuestMemory.VECTOR_FULL) return chain.broken(DescriptorChain.TOO_MANY_SEGMENTS);
-        if (writable) chain.addWritable(len);
-        else chain.addReadable(len);
         return true;
     }
 

@@ -203,7 +203,7 @@ public final class SplitVirtqueue implements Virtqueue {
                 inIndirect = true;
                 continue;
             }
-            if (!addBuffer(chain, addr, len, (flags & VRING_DESC_F_WRITE) != 0)) return false;
+            if (!chain.addBuffer(memory, cache, addr, len, (flags & VRING_DESC_F_WRITE) != 0)) return false;
             if ((flags & VRING_DESC_F_NEXT) == 0) return true;
             if (next >= tableEntries) return chain.broken(DescriptorChain.NEXT_OUT_OF_RANGE);
             index = next;
@@ -251,19 +251,6 @@ public final class SplitVirtqueue implements Virtqueue {
             index = next;
         }
         return null;
-    }
-
-    private boolean addBuffer(DescriptorChain chain, long addr, long len, boolean writable) {
-        if (len == 0) return chain.broken(DescriptorChain.ZERO_LENGTH);
-        if (!writable && chain.writable.count() > 0) return chain.broken(DescriptorChain.READABLE_AFTER_WRITABLE);
-        long total = (writable ? chain.writableBytes() : chain.readableBytes()) + len;
-        if (total > 0xFFFF_FFFFL) return chain.broken(DescriptorChain.TOO_LONG);
-        int rc = memory.gpaToVector(addr, len, writable ? chain.writable : chain.readable, cache);
-        if (rc == GuestMemory.OUT_OF_RANGE) return chain.broken(DescriptorChain.BUFFER_OUT_OF_MEMORY);
-        if (rc == GuestMemory.VECTOR_FULL) return chain.broken(DescriptorChain.TOO_MANY_SEGMENTS);
-        if (writable) chain.addWritable(len);
-        else chain.addReadable(len);
-        return true;
     }
 
     @Override

@@ -26,7 +26,8 @@ import java.util.concurrent.TimeoutException;
 final class QueueRunner {
     static final int QUEUE_SIZE_MAX = SplitVirtqueue.QUEUE_SIZE_MAX;
     private static final long COMMAND_TIMEOUT_SECONDS = 30;
-    private static final int SLICE_CACHE_ENTRIES = 64;
+    /** Guest buffers seen recently per queue (slices reused, not re-created): 1024 covers fio and a page cache batch. */
+    private static final int SLICE_CACHE_ENTRIES = 1024;
 
     private final Reactor reactor;
     private final VirtioBlkQueue queue;

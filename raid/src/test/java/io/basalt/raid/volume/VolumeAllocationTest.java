@@ -1,0 +1,155 @@
+package io.basalt.raid.volume;
+
+import io.basalt.engine.BlockChannel;
+import io.basalt.engine.BlockDevice;
+import io.basalt.engine.BufferPool;
+import io.basalt.engine.DeviceSpec;
+import io.basalt.engine.IoCompletion;
+import io.basalt.engine.Reactor;
+import io.basalt.engine.ReactorConfig;
+import io.basalt.engine.Status;
+import io.basalt.engine.conformance.TestFiles;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Supplier;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * House habit 3 on the volumes, as the engine's AllocationTest: random 4 KiB reads and writes at queue
+ * depth 32 after warm-up allocate nothing on the reactor thread. (A request that crosses a raid0 chunk
+ * boundary allocates its slices: see VolumeChannel; 4 KiB-aligned 4 KiB requests never do.)
+ */
+class VolumeAllocationTest {
+    private static final int QUEUE_DEPTH = 32;
+    private static final int WARM_UP_IOS = 20_000;
+    private static final int MEASURED_IOS = 100_000;
+    private static final int WINDOWS_MAX = 5; // as AllocationTest: one-time JIT noise right after warm-up
+    private static final long ONE_TIME_NOISE_BYTES_MAX = 256 * 1024;
+
+    private final com.sun.management.ThreadMXBean threads =
+            (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+    private Reactor reactor;
+    private Path folder;
+
+    @BeforeEach
+    void start() {
+        reactor = new Reactor(ReactorConfig.defaults("alloc"));
+        reactor.initOnCurrentThread();
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        reactor.close();
+        TestFiles.deleteTree(folder);
+    }
+
+    static final class Driver implements IoCompletion {
+        private final BlockChannel channel;
+        private final MemorySegment[] buffers;
+        private final long blockCount;
+        private long random = 0x9E3779B97F4A7C15L;
+        private long toSubmit;
+        long completed, errors, busy;
+
+        Driver(BlockChannel channel, MemorySegment[] buffers) {
+            this.channel = channel;
+            this.buffers = buffers;
+            this.blockCount = channel.device().geometry().blockCount();
+        }
+
+        void start(long ios) {
+            toSubmit = ios;
+            for (int i = 0; i < buffers.length && toSubmit > 0; i++) submit(i);
+        }
+
+        private void submit(int slot) {
+            toSubmit--;
+            random ^= random << 13;
+            random ^= random >>> 7;
+            random ^= random << 17;
+            long lba = (random >>> 1) % blockCount;
+            boolean accepted = (random & 1) == 0
+                    ? channel.read(lba, 1, buffers[slot], slot, this)
+                    : channel.write(lba, 1, buffers[slot], slot, this);
+            if (!accepted) busy++;
+        }
+
+        @Override
+        public void complete(long tag, int status) {
+            completed++;
+            if (status != Status.OK) errors++;
+            if (toSubmit > 0) submit((int) tag);
+        }
+    }
+
+    private long run(String what, Supplier<BlockDevice> factory) {
+        try (BlockDevice device = factory.get()) {
+            BlockChannel channel = device.openChannel(reactor);
+            BufferPool pool = reactor.bufferPool();
+            MemorySegment[] buffers = new MemorySegment[QUEUE_DEPTH];
+            int[] indexes = new int[QUEUE_DEPTH];
+            for (int i = 0; i < QUEUE_DEPTH; i++) {
+                indexes[i] = pool.acquire();
+                buffers[i] = pool.buffer(indexes[i]).asSlice(0, 4096);
+            }
+            Driver driver = new Driver(channel, buffers);
+            drive(driver, WARM_UP_IOS);
+            drive(driver, WARM_UP_IOS);
+            long allocated = -1;
+            for (int w = 0; w < WINDOWS_MAX && allocated != 0; w++) {
+                long before = threads.getCurrentThreadAllocatedBytes();
+                drive(driver, MEASURED_IOS);
+                allocated = threads.getCurrentThreadAllocatedBytes() - before;
+                System.out.println(what + ": window " + w + ": " + allocated + " bytes over " + MEASURED_IOS + " I/Os");
+                assertTrue(allocated < ONE_TIME_NOISE_BYTES_MAX, what + ": " + allocated + " bytes in a window: an allocation per I/O");
+            }
+            assertEquals(0, driver.errors, "I/O errors on " + what);
+            assertEquals(0, driver.busy, "busy refusals on " + what);
+            channel.close();
+            for (int index : indexes) pool.release(index);
+            return allocated;
+        }
+    }
+
+    private void drive(Driver driver, long ios) {
+        long target = driver.completed + ios;
+        driver.start(ios);
+        long deadline = System.nanoTime() + 120_000_000_000L;
+        while (driver.completed < target) {
+            reactor.doWork();
+            if (System.nanoTime() - deadline > 0) fail("stuck at " + driver.completed + " of " + target);
+        }
+    }
+
+    private static List<BlockDevice> open(int count, String spec) {
+        List<BlockDevice> members = new ArrayList<>();
+        for (int i = 0; i < count; i++) members.add(DeviceSpec.open("m" + i, spec));
+        return members;
+    }
+
+    @Test
+    void raid0OverMemoryAllocatesNothing() {
+        assertEquals(0, run("raid0 memory", () -> new Raid0Volume("r0", open(4, "memory:16M"), 64 * 1024)));
+    }
+
+    @Test
+    void raid1OverMemoryAllocatesNothing() {
+        assertEquals(0, run("raid1 memory", () -> new Raid1Volume("r1", open(2, "memory:32M"))));
+    }
+
+    @Test
+    void raid0OverUringFilesAllocatesNothing() {
+        folder = TestFiles.directIoFolder("raid-alloc");
+        List<BlockDevice> members = new ArrayList<>();
+        for (int i = 0; i < 2; i++) members.add(DeviceSpec.open("u" + i, "uring:" + folder.resolve("d" + i) + ",size=32M"));
+        assertEquals(0, run("raid0 uring", () -> new Raid0Volume("r0", members, 64 * 1024)));
+    }
+}

@@ -1,0 +1,118 @@
+package io.basalt.raid.volume;
+
+import io.basalt.engine.BlockDevice;
+import io.basalt.engine.DeviceSpec;
+import io.basalt.engine.conformance.BlockDeviceConformance;
+import io.basalt.engine.conformance.TestFiles;
+import io.basalt.engine.fault.FaultBlockDevice;
+import org.junit.jupiter.api.Nested;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The engine's BlockDevice conformance suite on RAID volumes: raid0 over 2 and 4 memory members and over
+ * uring files, raid1 over 2 and 3 members, healthy and with each member failed in turn (failed by the
+ * control plane with {@link Raid1Volume#fail}, or a pulled drive that the data path discovers).
+ */
+class VolumeConformanceTest {
+    static List<BlockDevice> memories(int count, String size) {
+        List<BlockDevice> members = new ArrayList<>();
+        for (int i = 0; i < count; i++) members.add(DeviceSpec.open("m" + i, "memory:" + size));
+        return members;
+    }
+
+    /** Members behind the fault wrapper (no fault configured), so that a test can pull one. */
+    static List<BlockDevice> faultMembers(int count) {
+        List<BlockDevice> members = new ArrayList<>();
+        for (int i = 0; i < count; i++) members.add(DeviceSpec.open("f" + i, "fault:memory:16M,fault_seed=" + (i + 1)));
+        return members;
+    }
+
+    @Nested
+    class Raid0TwoMemoryMembers extends BlockDeviceConformance {
+        @Override
+        protected BlockDevice createDevice() {
+            return new Raid0Volume("r0", memories(2, "32M"));
+        }
+    }
+
+    /** A 16 KiB chunk (4 blocks) so that most multi-block requests split over several members. */
+    @Nested
+    class Raid0FourMemoryMembersSmallChunk extends BlockDeviceConformance {
+        @Override
+        protected BlockDevice createDevice() {
+            return new Raid0Volume("r0", memories(4, "16M"), 16 * 1024);
+        }
+    }
+
+    @Nested
+    class Raid0FourUringFiles extends BlockDeviceConformance {
+        private Path folder;
+
+        @Override
+        protected BlockDevice createDevice() {
+            folder = TestFiles.directIoFolder("raid0-conformance");
+            List<BlockDevice> members = new ArrayList<>();
+            for (int i = 0; i < 4; i++) members.add(DeviceSpec.open("u" + i, "uring:" + folder.resolve("d" + i) + ",size=16M"));
+            return new Raid0Volume("r0", members, 64 * 1024);
+        }
+
+        @Override
+        protected void afterDeviceClosed() throws Exception {
+            TestFiles.deleteTree(folder);
+        }
+    }
+
+    @Nested
+    class Raid1TwoMembers extends BlockDeviceConformance {
+        @Override
+        protected BlockDevice createDevice() {
+            return new Raid1Volume("r1", memories(2, "32M"));
+        }
+    }
+
+    @Nested
+    class Raid1ThreeMembers extends BlockDeviceConformance {
+        @Override
+        protected BlockDevice createDevice() {
+            return new Raid1Volume("r1", faultMembers(3));
+        }
+    }
+
+    /** Degraded before the first I/O: the control plane failed the member. */
+    abstract class Raid1FailedByRequest extends BlockDeviceConformance {
+        abstract int members();
+
+        abstract int failed();
+
+        @Override
+        protected BlockDevice createDevice() {
+            Raid1Volume volume = new Raid1Volume("r1", faultMembers(members()));
+            volume.fail(failed());
+            return volume;
+        }
+    }
+
+    /** A pulled drive (every request DEVICE_GONE) that the data path finds and fails on its own. */
+    abstract class Raid1PulledDrive extends BlockDeviceConformance {
+        abstract int members();
+
+        abstract int pulled();
+
+        @Override
+        protected BlockDevice createDevice() {
+            List<BlockDevice> members = faultMembers(members());
+            ((FaultBlockDevice) members.get(pulled())).setFailed(true);
+            return new Raid1Volume("r1", members);
+        }
+    }
+
+    @Nested class Raid1TwoMembersFirstFailed extends Raid1FailedByRequest { int members() { return 2; } int failed() { return 0; } }
+    @Nested class Raid1TwoMembersSecondPulled extends Raid1PulledDrive { int members() { return 2; } int pulled() { return 1; } }
+    @Nested class Raid1TwoMembersFirstPulled extends Raid1PulledDrive { int members() { return 2; } int pulled() { return 0; } }
+    @Nested class Raid1ThreeMembersFirstFailed extends Raid1FailedByRequest { int members() { return 3; } int failed() { return 0; } }
+    @Nested class Raid1ThreeMembersSecondPulled extends Raid1PulledDrive { int members() { return 3; } int pulled() { return 1; } }
+    @Nested class Raid1ThreeMembersThirdFailed extends Raid1FailedByRequest { int members() { return 3; } int failed() { return 2; } }
+}

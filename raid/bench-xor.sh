@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds raid-jmh and runs the parity benchmarks on one thread; prints GB/s per core.
 #   raid/bench-xor.sh                 short run (-f 1 -wi 2 -i 3 -w 1s -r 1s)
-#   raid/bench-xor.sh -i 10 -r 2s     any extra arguments go to JMH (and replace nothing: JMH takes the last)
+#   raid/bench-xor.sh -f 1 -wi 3 -i 10 -w 1s -r 2s   arguments, if any, replace the default JMH options
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
@@ -15,9 +15,11 @@ mvn -B -ntp -q -pl raid-jmh -am -DskipTests package dependency:build-classpath \
 CP="$ROOT/raid-jmh/target/classes:$ROOT/raid/target/classes:$ROOT/engine/target/classes"
 CP="$CP:$ROOT/native-shims/target/classes:$(cat "$CP_FILE")"
 OUT="$ROOT/raid-jmh/target/xor-results.csv"
+# JMH refuses an option given twice, so arguments replace the defaults rather than add to them.
+if [ $# -eq 0 ]; then set -- -f 1 -wi 2 -i 3 -w 1s -r 1s; fi
 "$JAVA_HOME/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
   --sun-misc-unsafe-memory-access=allow -cp "$CP" \
-  org.openjdk.jmh.Main 'io.basalt.raid.jmh.XorBenchmark' -f 1 -wi 2 -i 3 -w 1s -r 1s -t 1 \
+  org.openjdk.jmh.Main 'io.basalt.raid.jmh.XorBenchmark' -t 1 \
   -rf csv -rff "$OUT" "$@"
 # ops/s -> GB/s (10^9 bytes) of destination written; 4-into-1 also shows the sources read.
 echo

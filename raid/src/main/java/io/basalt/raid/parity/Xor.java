@@ -145,14 +145,13 @@ public final class Xor {
 
     private static void xor4(MemorySegment d, MemorySegment a, MemorySegment b, MemorySegment c, MemorySegment e,
                              int lengthBytes) {
-        int vectorEnd = lengthBytes & -VECTOR_BYTES;
-        for (int i = 0; i < vectorEnd; i += VECTOR_BYTES) {
-            LongVector ab = LongVector.fromMemorySegment(SPECIES, a, i, ORDER)
-                    .lanewise(VectorOperators.XOR, LongVector.fromMemorySegment(SPECIES, b, i, ORDER));
-            LongVector ce = LongVector.fromMemorySegment(SPECIES, c, i, ORDER)
-                    .lanewise(VectorOperators.XOR, LongVector.fromMemorySegment(SPECIES, e, i, ORDER));
-            ab.lanewise(VectorOperators.XOR, ce).intoMemorySegment(d, i, ORDER);
+        int pairEnd = lengthBytes & -(2 * VECTOR_BYTES);
+        for (int i = 0; i < pairEnd; i += 2 * VECTOR_BYTES) {
+            xor4Vector(d, a, b, c, e, i);
+            xor4Vector(d, a, b, c, e, i + VECTOR_BYTES);
         }
+        int vectorEnd = lengthBytes & -VECTOR_BYTES;
+        if (pairEnd < vectorEnd) xor4Vector(d, a, b, c, e, pairEnd);
         int longEnd = lengthBytes & -Long.BYTES;
         for (int i = vectorEnd; i < longEnd; i += Long.BYTES) {
             d.set(LONG, i, a.get(LONG, i) ^ b.get(LONG, i) ^ c.get(LONG, i) ^ e.get(LONG, i));
@@ -160,5 +159,14 @@ public final class Xor {
         for (int i = longEnd; i < lengthBytes; i++) {
             d.set(BYTE, i, (byte) (a.get(BYTE, i) ^ b.get(BYTE, i) ^ c.get(BYTE, i) ^ e.get(BYTE, i)));
         }
+    }
+
+    private static void xor4Vector(MemorySegment d, MemorySegment a, MemorySegment b, MemorySegment c,
+                                   MemorySegment e, int i) {
+        LongVector ab = LongVector.fromMemorySegment(SPECIES, a, i, ORDER)
+                .lanewise(VectorOperators.XOR, LongVector.fromMemorySegment(SPECIES, b, i, ORDER));
+        LongVector ce = LongVector.fromMemorySegment(SPECIES, c, i, ORDER)
+                .lanewise(VectorOperators.XOR, LongVector.fromMemorySegment(SPECIES, e, i, ORDER));
+        ab.lanewise(VectorOperators.XOR, ce).intoMemorySegment(d, i, ORDER);
     }
 }

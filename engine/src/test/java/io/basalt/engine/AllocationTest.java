@@ -23,19 +23,12 @@ class AllocationTest {
     private static final int MEASURED_IOS = 100_000;
     private static final int BLOCK_BYTES = 4096;
     /**
-     * The measured window is repeated (at most this many times) until one allocates exactly 0 bytes. Why:
-     * the first windows after warm-up of the fault wrapper's path saw 48 then 608 bytes, then 0 for good;
-     * the engine's own paths (memory, null, uring) give 0 in the first window. We believe it is the JIT
-     * (recompilation / deoptimisation after warm-up), not identified for sure. It is not per I/O: An allocation per I/O shows in every window as at least {@code MEASURED_IOS} bytes.
+     * The measured window is repeated (at most this many times) until one allocates exactly 0 bytes; that
+     * window is the proof. Earlier windows may show one-time noise: right after warm-up, or under the load of
+     * the whole suite, some hot methods still run C1-compiled, where escape analysis does not remove the FFM
+     * downcall's temporary objects (seen: 48 B, 23 KB, 1 MB). An allocation per I/O can never give a 0 window.
      */
-    private static final int MEASURED_WINDOWS_MAX = 5;
-    /**
-     * A window may show one-time noise below this (once seen: 23 KB on the uring path, when a late
-     * recompilation ran the FFM downcall interpreted for a moment, where escape analysis does not remove its
-     * temporary objects). The bound stays far below what any per-I/O allocation costs: the smallest Java
-     * object is 16 bytes, so one per I/O is at least 1.6 MB per window. And one window must be exactly 0.
-     */
-    private static final long ONE_TIME_NOISE_BYTES_MAX = 256 * 1024;
+    private static final int MEASURED_WINDOWS_MAX = 8;
 
     private final com.sun.management.ThreadMXBean threads =
             (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
@@ -123,7 +116,6 @@ class AllocationTest {
                 drive(driver, MEASURED_IOS);
                 allocatedBytes = threads.getCurrentThreadAllocatedBytes() - before;
                 System.out.println(spec + ": window " + window + ": " + allocatedBytes + " bytes allocated over " + MEASURED_IOS + " I/Os");
-                assertTrue(allocatedBytes < ONE_TIME_NOISE_BYTES_MAX, spec + ": " + allocatedBytes + " bytes in one window: an allocation per I/O");
             }
             assertEquals(0, driver.errors, "I/O errors on " + spec);
             assertEquals(0, driver.busy, "busy refusals at queue depth " + QUEUE_DEPTH + " on " + spec);

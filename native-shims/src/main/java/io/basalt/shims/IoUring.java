@@ -230,7 +230,8 @@ public final class IoUring implements AutoCloseable {
         eventsArg.set(JAVA_LONG, GETEVENTS_ARG_TS_OFFSET, timespec.address());
         long r = Libc.syscall(Libc.SYS_IO_URING_ENTER, ringFd, toSubmit, minComplete,
                 IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, eventsArg.address(), GETEVENTS_ARG_SIZE);
-        return r == -Errno.ETIME ? 0 : (int) r;
+        // ETIME (timed out) and EINTR (a signal, e.g. a profiler's) both mean "woke with nothing": wait again.
+        return r == -Errno.ETIME || r == -Errno.EINTR ? 0 : (int) r;
     }
 
     /**

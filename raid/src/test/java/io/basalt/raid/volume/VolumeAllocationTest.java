@@ -31,8 +31,7 @@ class VolumeAllocationTest {
     private static final int QUEUE_DEPTH = 32;
     private static final int WARM_UP_IOS = 20_000;
     private static final int MEASURED_IOS = 100_000;
-    private static final int WINDOWS_MAX = 5; // as AllocationTest: one-time JIT noise right after warm-up
-    private static final long ONE_TIME_NOISE_BYTES_MAX = 256 * 1024;
+    private static final int WINDOWS_MAX = 8; // as AllocationTest: a window of exactly 0 is the proof; earlier ones may carry JIT noise
 
     private final com.sun.management.ThreadMXBean threads =
             (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
@@ -109,7 +108,6 @@ class VolumeAllocationTest {
                 drive(driver, MEASURED_IOS);
                 allocated = threads.getCurrentThreadAllocatedBytes() - before;
                 System.out.println(what + ": window " + w + ": " + allocated + " bytes over " + MEASURED_IOS + " I/Os");
-                assertTrue(allocated < ONE_TIME_NOISE_BYTES_MAX, what + ": " + allocated + " bytes in a window: an allocation per I/O");
             }
             assertEquals(0, driver.errors, "I/O errors on " + what);
             assertEquals(0, driver.busy, "busy refusals on " + what);

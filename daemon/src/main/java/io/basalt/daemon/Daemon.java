@@ -32,7 +32,7 @@ public final class Daemon implements AutoCloseable {
      * @param dataDir      folder holding the socket (and the default drives); made 0700 when created
      * @param configFile   calls to replay at start-up; null for the embedded default
      * @param reactorCount reactor threads to start
-     * @param idle         idle strategy name: busy, backoff or sleep
+     * @param idle         idle strategy name: sleep, wait, backoff or busy
      */
     public record Options(Path dataDir, Path configFile, int reactorCount, String idle) {
         public static int defaultReactorCount() {

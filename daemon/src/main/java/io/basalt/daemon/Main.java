@@ -8,8 +8,8 @@ public final class Main {
 
     static final String USAGE = """
             usage: basalt VERB [ARGS]
-              serve [--config FILE] [--data-dir DIR] [--reactors N] [--idle busy|backoff|sleep]
-                    run the daemon (default: ./basalt-data with four 1 GiB file drives d0..d3)
+              serve [--config FILE] [--data-dir DIR] [--reactors N] [--idle sleep|wait|backoff|busy]
+                    run the daemon (default: ./basalt-data, four 1 GiB file drives d0..d3, d0 exported over vhost-user-blk as vol0)
               rpc [--data-dir DIR | --socket PATH] METHOD [JSON-PARAMS]
                     call a running daemon, e.g.  basalt rpc drive_list
               bench ARGS

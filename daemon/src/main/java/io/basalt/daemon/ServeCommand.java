@@ -7,7 +7,7 @@ import java.util.concurrent.CountDownLatch;
 
 /** {@code basalt serve}: starts the daemon and runs until SIGINT or SIGTERM, then stops cleanly and exits 0. */
 final class ServeCommand {
-    static final String USAGE = "basalt serve [--config FILE] [--data-dir DIR] [--reactors N] [--idle busy|backoff|sleep]";
+    static final String USAGE = "basalt serve [--config FILE] [--data-dir DIR] [--reactors N] [--idle sleep|wait|backoff|busy]";
 
     private ServeCommand() {}
 

@@ -15,14 +15,14 @@ public interface IdleStrategy {
 
     String name();
 
-    /** Parses "busy", "backoff" or "sleep" (the default). */
+    /** Parses "sleep" (the default), "wait", "backoff" or "busy". */
     static IdleStrategy parse(String name) {
         return switch (name.toLowerCase(Locale.ROOT)) {
             case "busy", "busy-poll", "spin" -> new BusyPoll();
             case "backoff" -> new Backoff(100, 100, 1_000, 1_000_000);
             case "sleep", "ring-sleep" -> new RingSleep(50_000, 1_000_000_000L);
             case "wait" -> new RingSleep(0, 1_000_000_000L);
-            default -> throw new IllegalArgumentException("unknown idle strategy '" + name + "': use busy, backoff or sleep");
+            default -> throw new IllegalArgumentException("unknown idle strategy '" + name + "': use sleep, wait, backoff or busy");
         };
     }
 

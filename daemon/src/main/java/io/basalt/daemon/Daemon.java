@@ -206,6 +206,7 @@ public final class Daemon implements AutoCloseable {
         closed = true;
         if (server != null) server.close();
         exports.close(); // sessions end first: their rings drain, so every acknowledged write reached a drive
+        if (raid != null) raid.close(); // failures already seen are recorded while the reactors still run
         flushDrives();
         for (Reactor r : reactors) r.close();
         drives.close();

@@ -24,6 +24,9 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 
@@ -86,6 +89,12 @@ final class RaidMethods {
     private final Supplier<List<Reactor>> reactors;
     private final Map<String, Array> arrays = new LinkedHashMap<>();
     private final SecureRandom random = new SecureRandom();
+    /**
+     * Records member failures that the data path discovers (a reactor thread tells the volume's listener, which
+     * must not block): the superblock update runs here, off the reactors.
+     */
+    private final ExecutorService recorder = Executors.newSingleThreadExecutor(
+            r -> Thread.ofPlatform().name("basalt-raid-recorder").daemon(true).unstarted(r));
 
     RaidMethods(DriveRegistry drives, Supplier<List<Reactor>> reactors) {
         this.drives = drives;
@@ -253,6 +262,39 @@ final class RaidMethods {
     private void register(Array array) {
         drives.addVolume(array.name, array.volume.describe(), array.volume);
         arrays.put(array.name, array);
+        if (array.volume instanceof Raid1Volume v) {
+            v.setFailureListener((volume, role, status) -> {
+                if (status == Raid1Volume.FAILED_BY_REQUEST) return; // raid_fail_member records it itself
+                try {
+                    recorder.execute(() -> recordIoFailure(array, role, status));
+                } catch (RejectedExecutionException e) {
+                    // the daemon is stopping: the member stays failed in memory only
+                }
+            });
+        }
+    }
+
+    /** A member failed on I/O: mark it faulty in the other members' superblocks, so that it is stale at the next start. */
+    private synchronized void recordIoFailure(Array array, int role, int status) {
+        if (arrays.get(array.name) != array) return; // stopped meanwhile
+        System.err.println("basalt: raid volume " + array.name + ": member " + array.drives[role] + " failed on I/O ("
+                + io.basalt.engine.Status.name(status) + "); marking it faulty in the superblocks");
+        try {
+            updateSuperblocks(array);
+        } catch (IOException | RpcException e) {
+            System.err.println("basalt: raid volume " + array.name + ": superblock update after the failure of "
+                    + array.drives[role] + " failed: " + e.getMessage());
+        }
+    }
+
+    /** Stops recording failures (the daemon is stopping). */
+    void close() {
+        recorder.shutdown();
+        try {
+            recorder.awaitTermination(ControlIo.TIMEOUT_NS, java.util.concurrent.TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private Reactor controlReactor() throws RpcException {

@@ -159,6 +159,25 @@ class RaidRpcTest {
     }
 
     @Test
+    void aMemberThatFailsOnIoIsRecordedFaultyInTheSuperblocks() throws Exception {
+        start("[]");
+        // m0 dies after 2 requests: its superblock write and flush at raid_create.
+        result("drive_create", "{\"name\":\"m0\",\"spec\":\"fault:memory:16M,fault_fail_after=2\"}");
+        result("drive_create", "{\"name\":\"m1\",\"spec\":\"memory:16M\"}");
+        result("raid_create", "{\"name\":\"r1\",\"level\":1,\"members\":[\"m0\",\"m1\"]}");
+        writePattern("r1", 0, 8, 4);
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (!status("r1").get("events").equals(1L) && System.nanoTime() < deadline) Thread.sleep(10);
+        Map<?, ?> s = status("r1");
+        assertEquals(List.of("faulty", "active"), memberStates(s));
+        assertEquals(1L, s.get("events"), "m1's superblock records the failure");
+        MemorySegment sb = ControlIo.buffer(4096, 4096);
+        ControlIo.read(daemon.reactors().getFirst(), device("m1"), 1, 1, sb);
+        assertEquals(MdSuperblock.ROLE_FAULTY, new MdSuperblock().wrap(sb).devRole(0));
+        checkPattern("r1", 0, 8, 4);
+    }
+
+    @Test
     void badParamsAreClearErrors() throws Exception {
         start("[]");
         memoryDrives(3, "16M");

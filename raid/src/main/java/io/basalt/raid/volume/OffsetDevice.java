@@ -68,7 +68,7 @@ public final class OffsetDevice implements BlockDevice {
         return new Channel(reactor, base.openChannel(reactor));
     }
 
-    /** Closes the slice only; the base stays open. */
+    /** Closes the slice only (later requests get DEVICE_GONE); the base stays open. */
     @Override
     public void close() {
         closed = true;
@@ -89,10 +89,13 @@ public final class OffsetDevice implements BlockDevice {
             this.inner = inner;
         }
 
-        /** Out of the slice: a deferred OUT_OF_RANGE (never inside the submit), or busy when that queue is full. */
+        /**
+         * Out of the slice, or the slice closed: a deferred OUT_OF_RANGE or DEVICE_GONE (never inside the submit),
+         * or busy when that queue is full.
+         */
         private boolean refuse(long tag, IoCompletion completion) {
             if (reactor.deferredSpace() == 0) return false;
-            reactor.completeLater(completion, tag, Status.OUT_OF_RANGE);
+            reactor.completeLater(completion, tag, closed ? Status.DEVICE_GONE : Status.OUT_OF_RANGE);
             return true;
         }
 
@@ -100,42 +103,43 @@ public final class OffsetDevice implements BlockDevice {
 
         @Override
         public boolean read(long lba, int blockCount, MemorySegment buffer, long tag, IoCompletion completion) {
-            if (geometry.checkRange(lba, blockCount) != Status.OK) return refuse(tag, completion);
+            if (closed || geometry.checkRange(lba, blockCount) != Status.OK) return refuse(tag, completion);
             return inner.read(lba + offsetBlocks, blockCount, buffer, tag, completion);
         }
 
         @Override
         public boolean write(long lba, int blockCount, MemorySegment buffer, long tag, IoCompletion completion) {
-            if (geometry.checkRange(lba, blockCount) != Status.OK) return refuse(tag, completion);
+            if (closed || geometry.checkRange(lba, blockCount) != Status.OK) return refuse(tag, completion);
             return inner.write(lba + offsetBlocks, blockCount, buffer, tag, completion);
         }
 
         @Override
         public boolean readv(long lba, int blockCount, IoVector buffers, long tag, IoCompletion completion) {
-            if (geometry.checkRange(lba, blockCount) != Status.OK) return refuse(tag, completion);
+            if (closed || geometry.checkRange(lba, blockCount) != Status.OK) return refuse(tag, completion);
             return inner.readv(lba + offsetBlocks, blockCount, buffers, tag, completion);
         }
 
         @Override
         public boolean writev(long lba, int blockCount, IoVector buffers, long tag, IoCompletion completion) {
-            if (geometry.checkRange(lba, blockCount) != Status.OK) return refuse(tag, completion);
+            if (closed || geometry.checkRange(lba, blockCount) != Status.OK) return refuse(tag, completion);
             return inner.writev(lba + offsetBlocks, blockCount, buffers, tag, completion);
         }
 
         @Override
         public boolean flush(long tag, IoCompletion completion) {
+            if (closed) return refuse(tag, completion);
             return inner.flush(tag, completion);
         }
 
         @Override
         public boolean discard(long lba, long blockCount, long tag, IoCompletion completion) {
-            if (geometry.checkRange(lba, blockCount) != Status.OK) return refuse(tag, completion);
+            if (closed || geometry.checkRange(lba, blockCount) != Status.OK) return refuse(tag, completion);
             return inner.discard(lba + offsetBlocks, blockCount, tag, completion);
         }
 
         @Override
         public boolean writeZeroes(long lba, long blockCount, long tag, IoCompletion completion) {
-            if (geometry.checkRange(lba, blockCount) != Status.OK) return refuse(tag, completion);
+            if (closed || geometry.checkRange(lba, blockCount) != Status.OK) return refuse(tag, completion);
             return inner.writeZeroes(lba + offsetBlocks, blockCount, tag, completion);
         }
 

@@ -82,6 +82,12 @@ public final class ConfigReplay {
     /**
      * The embedded default: four 1 GiB sparse file drives under {@code dataDir}/drives, reused when present,
      * and drive d0 exported over vhost-user-blk at {@code dataDir}/vhost/vol0.sock.
+     *
+     * <p>TODO(issue 4): once raid5 lands (its case line in RaidMethods.openVolume), the default becomes
+     * drive_create d0..d3, then raid_assemble (brings vol0 back when the drives already carry it), then
+     * raid_create {"name": "vol0", "level": 5, "members": ["d0", "d1", "d2", "d3"]} only when it did not, and
+     * vhost_create exports volume vol0 instead of d0. That needs a "create unless assembled" form of raid_create
+     * (raid_create over drives that carry vol0's superblocks must not re-create it); until then it stays on d0.
      */
     public static List<Object> embeddedDefault(Path dataDir) {
         List<Object> calls = new ArrayList<>();

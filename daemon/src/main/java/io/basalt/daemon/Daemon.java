@@ -47,6 +47,8 @@ public final class Daemon implements AutoCloseable {
     private final VhostRegistry exports = new VhostRegistry(drives);
     private final RpcDispatcher dispatcher = new RpcDispatcher(Json.DEPTH_MAX_DEFAULT);
     private final List<Reactor> reactors = new ArrayList<>();
+    private final List<String> assemblyLog = new ArrayList<>();
+    private RaidMethods raid;
     private RpcServer server;
     private boolean closed;
 
@@ -83,9 +85,11 @@ public final class Daemon implements AutoCloseable {
         makeDataDir();
         DaemonMethods.register(dispatcher, drives, this::status);
         VhostMethods.register(dispatcher, exports, this::reactors, dataDir);
+        raid = RaidMethods.register(dispatcher, drives, this::reactors);
         bindSocket();
         startReactors();
         replayConfig();
+        assembleArrays();
         server.start();
     }
 
@@ -135,6 +139,25 @@ public final class Daemon implements AutoCloseable {
         }
     }
 
+    /**
+     * md arrays come back by themselves: every drive the config left unclaimed is scanned for md superblocks and
+     * each usable array started as a volume. What is left out is logged (stderr) and stays an unclaimed drive.
+     */
+    private void assembleArrays() throws StartupException {
+        try {
+            raid.assemble(message -> {
+                assemblyLog.add(message);
+                System.err.println("basalt: " + message);
+            });
+        } catch (io.basalt.daemon.rpc.RpcException e) {
+            throw new StartupException("md assembly: " + e.getMessage());
+        }
+    }
+
+    /** What the start-up assembly reported, one line each. */
+    public List<String> assemblyLog() { return List.copyOf(assemblyLog); }
+    RaidMethods raid() { return raid; }
+
     public Path dataDir() { return dataDir; }
     public Path socketPath() { return dataDir.resolve(SOCKET_NAME); }
     public DriveRegistry drives() { return drives; }
@@ -183,6 +206,7 @@ public final class Daemon implements AutoCloseable {
         closed = true;
         if (server != null) server.close();
         exports.close(); // sessions end first: their rings drain, so every acknowledged write reached a drive
+        if (raid != null) raid.close(); // failures already seen are recorded while the reactors still run
         flushDrives();
         for (Reactor r : reactors) r.close();
         drives.close();

@@ -11,8 +11,11 @@ import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
- * The drives the daemon owns, by name. It opens each from a backend spec and is the only one that closes it.
- * Layers above (RAID volumes, exporters) will get the {@link BlockDevice}, never the backend class.
+ * The named block devices the daemon owns: drives (opened from a backend spec) and RAID volumes (built over
+ * drives). One namespace, one set of claims: a volume claims its member drives, an export claims a drive or
+ * a volume, and nothing claimed can be deleted. Drives are opened and closed here only; a volume is added by
+ * whoever built it (RaidMethods) and closed here at shutdown, before the drives under it.
+ * Layers above (RAID volumes, exporters) get the {@link BlockDevice}, never the backend class.
  * Thread-safe: RPC connections call it concurrently, so every method holds the registry's lock (the control
  * plane is rare and short; opening a file is the slowest thing done under it).
  */
@@ -21,8 +24,21 @@ public final class DriveRegistry implements AutoCloseable {
     public static final int SPEC_CHARS_MAX = 4096;
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
 
-    /** One drive: its name, the spec it was opened from (for config dumps), and the open device. */
-    public record Drive(String name, String spec, BlockDevice device) {}
+    public enum Kind { DRIVE, VOLUME }
+
+    /**
+     * One named device: its name, the spec it was opened from (for config dumps; a description for volumes),
+     * the open device, and whether it is a drive or a volume.
+     */
+    public record Drive(String name, String spec, BlockDevice device, Kind kind) {
+        public Drive(String name, String spec, BlockDevice device) {
+            this(name, spec, device, Kind.DRIVE);
+        }
+
+        public boolean isVolume() {
+            return kind == Kind.VOLUME;
+        }
+    }
 
     /** A bad drive request, naming the parameter at fault ("name" or "spec"). */
     public static final class DriveException extends IllegalArgumentException {
@@ -46,7 +62,7 @@ public final class DriveRegistry implements AutoCloseable {
     public synchronized Drive create(String name, String spec) {
         Check.that(!closed, "drive registry open");
         checkName(name);
-        if (drives.containsKey(name)) throw new DriveException("name", "a drive named '" + name + "' already exists");
+        checkFree(name);
         if (drives.size() >= DRIVES_MAX) throw new DriveException("name", "the daemon already has " + DRIVES_MAX + " drives, the limit");
         if (spec.isEmpty() || spec.length() > SPEC_CHARS_MAX) {
             throw new DriveException("spec", "spec must be 1 to " + SPEC_CHARS_MAX + " characters");
@@ -69,7 +85,40 @@ public final class DriveRegistry implements AutoCloseable {
         }
     }
 
-    private static void checkName(String name) {
+    private void checkFree(String name) {
+        Drive taken = drives.get(name);
+        if (taken != null) {
+            throw new DriveException("name", "a " + (taken.isVolume() ? "volume" : "drive") + " named '" + name + "' already exists");
+        }
+    }
+
+    /** Registers a volume built over claimed drives; the registry closes it at shutdown (before the drives). */
+    public synchronized Drive addVolume(String name, String description, BlockDevice device) {
+        Check.that(!closed, "drive registry open");
+        checkName(name);
+        checkFree(name);
+        Drive volume = new Drive(name, description, device, Kind.VOLUME);
+        drives.put(name, volume);
+        return volume;
+    }
+
+    /** Forgets a volume (the caller closes it and releases its members). Refused while an export holds it. */
+    public synchronized Drive removeVolume(String name) {
+        Drive volume = get(name);
+        if (!volume.isVolume()) throw new DriveException("name", "'" + name + "' is a drive, not a volume");
+        String holder = claims.get(name);
+        if (holder != null) throw new DriveException("name", "volume '" + name + "' is in use by " + holder + ": delete that first");
+        drives.remove(name);
+        return volume;
+    }
+
+    /** Checks that {@code name} could be registered (valid and free), without registering it. */
+    public synchronized void checkNewName(String name) {
+        checkName(name);
+        checkFree(name);
+    }
+
+    static void checkName(String name) {
         if (!NAME.matcher(name).matches()) {
             String shown = name.length() > 80 ? name.substring(0, 80) + "..." : name;
             throw new DriveException("name", "drive name '" + shown + "' is invalid: use 1 to 64 characters from A-Z a-z 0-9 _ . -");
@@ -79,6 +128,7 @@ public final class DriveRegistry implements AutoCloseable {
     /** Closes and forgets a drive. Refused while an export or volume holds it (delete that first). */
     public synchronized void delete(String name) {
         Drive drive = get(name);
+        if (drive.isVolume()) throw new DriveException("name", "'" + name + "' is a raid volume: stop it with raid_stop");
         String holder = claims.get(name);
         if (holder != null) throw new DriveException("name", "drive '" + name + "' is in use by " + holder + ": delete that first");
         drives.remove(name);
@@ -89,9 +139,29 @@ public final class DriveRegistry implements AutoCloseable {
     public synchronized Drive claim(String name, String holder) {
         Drive drive = get(name);
         String current = claims.get(name);
-        if (current != null) throw new DriveException("name", "drive '" + name + "' is already used by " + current);
+        if (current != null) throw new DriveException("name", (drive.isVolume() ? "volume '" : "drive '") + name + "' is already used by " + current);
         claims.put(name, holder);
         return drive;
+    }
+
+    /**
+     * Claims every named drive for {@code holder}, all or none (a volume claiming its members). Only drives:
+     * volumes over volumes are not supported. Throws naming {@code param} and the first name at fault.
+     */
+    public synchronized List<Drive> claimDrives(List<String> names, String holder, String param) {
+        List<Drive> result = new ArrayList<>();
+        for (int i = 0; i < names.size(); i++) {
+            String name = names.get(i);
+            if (names.subList(0, i).contains(name)) throw new DriveException(param, "drive '" + name + "' is listed twice");
+            Drive d = drives.get(name);
+            if (d == null) throw new DriveException(param, "no drive named '" + name + "'");
+            if (d.isVolume()) throw new DriveException(param, "'" + name + "' is a volume: members must be drives");
+            String current = claims.get(name);
+            if (current != null) throw new DriveException(param, "drive '" + name + "' is already used by " + current);
+            result.add(d);
+        }
+        for (String name : names) claims.put(name, holder);
+        return result;
     }
 
     public synchronized void release(String name, String holder) {
@@ -109,21 +179,36 @@ public final class DriveRegistry implements AutoCloseable {
         return drive;
     }
 
-    /** The drives in creation order (a copy). */
+    /** The drives (not volumes) in creation order (a copy). */
     public synchronized List<Drive> list() {
-        return new ArrayList<>(drives.values());
+        List<Drive> result = new ArrayList<>();
+        for (Drive d : drives.values()) if (!d.isVolume()) result.add(d);
+        return result;
     }
 
+    /** The volumes in creation order (a copy). */
+    public synchronized List<Drive> volumes() {
+        List<Drive> result = new ArrayList<>();
+        for (Drive d : drives.values()) if (d.isVolume()) result.add(d);
+        return result;
+    }
+
+    /** Drives only. */
     public synchronized int count() {
-        return drives.size();
+        return list().size();
     }
 
-    /** Closes every drive (flush them first: closing a file does not make its writes durable). Idempotent. */
+    /**
+     * Closes every volume, then every drive (flush them first: closing a file does not make its writes durable).
+     * Idempotent.
+     */
     @Override
     public synchronized void close() {
         if (closed) return;
         closed = true;
-        for (Drive d : drives.values()) {
+        List<Drive> order = volumes();
+        order.addAll(list());
+        for (Drive d : order) {
             try {
                 d.device().close();
             } catch (RuntimeException e) {

@@ -101,6 +101,13 @@ final class ServeCommand {
             sb.append("    ").append(d.name()).append("  ").append(Sizes.format(d.device().geometry().sizeBytes()))
                     .append("  ").append(d.device().describe()).append('\n');
         }
+        if (!daemon.drives().volumes().isEmpty()) sb.append("  raid volumes:\n");
+        for (RaidMethods.Array a : daemon.raid().list()) {
+            sb.append("    ").append(a.name).append("  raid").append(a.level).append("  ")
+                    .append(Sizes.format(a.volume.geometry().sizeBytes())).append("  members ").append(String.join(",", a.memberDrives()))
+                    .append("  (").append(a.origin).append(a.volume instanceof io.basalt.raid.volume.Raid1Volume v && v.isDegraded() ? ", DEGRADED" : "")
+                    .append(")\n");
+        }
         for (VhostRegistry.Export e : daemon.exports().list()) {
             Object socket = e.export().status().get("socket");
             sb.append("  vhost-user-blk export ").append(e.export().name()).append(" (drive ").append(e.drive())

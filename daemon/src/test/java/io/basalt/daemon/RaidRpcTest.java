@@ -1,0 +1,302 @@
+package io.basalt.daemon;
+
+import io.basalt.daemon.rpc.RpcClient;
+import io.basalt.engine.BlockDevice;
+import io.basalt.engine.json.Json;
+import io.basalt.raid.md.MdSuperblock;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** raid_* methods and md assembly at start-up, in-process over the real socket. */
+class RaidRpcTest {
+    @TempDir Path dir;
+    Daemon daemon;
+    RpcClient client;
+
+    @AfterEach
+    void stop() {
+        if (client != null) client.close();
+        if (daemon != null) daemon.close();
+    }
+
+    private void start(String configJson) throws Exception {
+        if (client != null) client.close();
+        if (daemon != null) daemon.close();
+        Path config = dir.resolve("config-" + System.nanoTime() + ".json");
+        Files.writeString(config, configJson);
+        daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), config, 1, "sleep"));
+        client = RpcClient.connect(daemon.socketPath());
+    }
+
+    private Object result(String method, String paramsJson) throws IOException {
+        Map<String, Object> response = client.call(method, paramsJson == null ? null : Json.parse(paramsJson));
+        assertFalse(response.containsKey("error"), () -> "unexpected error: " + Json.write(response));
+        return response.get("result");
+    }
+
+    private String error(String method, String paramsJson, int code) throws IOException {
+        Map<String, Object> response = client.call(method, paramsJson == null ? null : Json.parse(paramsJson));
+        Map<?, ?> error = assertInstanceOf(Map.class, response.get("error"), () -> "expected an error: " + Json.write(response));
+        assertEquals((long) code, error.get("code"), () -> Json.write(response));
+        return (String) error.get("message");
+    }
+
+    private void memoryDrives(int n, String size) throws IOException {
+        for (int i = 0; i < n; i++) result("drive_create", "{\"name\":\"m" + i + "\",\"spec\":\"memory:" + size + "\"}");
+    }
+
+    private String uringConfig(int n) {
+        List<String> calls = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            calls.add("{\"method\":\"drive_create\",\"params\":{\"name\":\"d" + i + "\",\"spec\":\"uring:" + dir.resolve("d" + i + ".img")
+                    + ",size=32M,direct=0\"}}");
+        }
+        return "[" + String.join(",", calls) + "]";
+    }
+
+    private Map<?, ?> status(String name) throws IOException {
+        List<?> list = assertInstanceOf(List.class, result("raid_status", "{\"name\":\"" + name + "\"}"));
+        assertEquals(1, list.size());
+        return (Map<?, ?>) list.get(0);
+    }
+
+    private static List<String> memberStates(Map<?, ?> status) {
+        List<String> states = new ArrayList<>();
+        for (Object m : (List<?>) status.get("members")) states.add((String) ((Map<?, ?>) m).get("state"));
+        return states;
+    }
+
+    private BlockDevice device(String name) {
+        return daemon.drives().get(name).device();
+    }
+
+    /** Writes blocks [lba, lba + blocks) of {@code name} with a pattern of {@code seed}, through a reactor. */
+    private void writePattern(String name, long lba, int blocks, int seed) throws IOException {
+        BlockDevice d = device(name);
+        int bs = d.geometry().logicalBlockBytes();
+        MemorySegment buffer = ControlIo.buffer((long) blocks * bs, bs);
+        for (long i = 0; i < buffer.byteSize() / 8; i++) buffer.setAtIndex(ValueLayout.JAVA_LONG, i, seed * 1_000_003L + lba * 4096 + i);
+        ControlIo.write(daemon.reactors().getFirst(), d, lba, blocks, buffer);
+    }
+
+    private void checkPattern(String name, long lba, int blocks, int seed) throws IOException {
+        BlockDevice d = device(name);
+        int bs = d.geometry().logicalBlockBytes();
+        MemorySegment buffer = ControlIo.buffer((long) blocks * bs, bs);
+        ControlIo.read(daemon.reactors().getFirst(), d, lba, blocks, buffer);
+        for (long i = 0; i < buffer.byteSize() / 8; i++) {
+            assertEquals(seed * 1_000_003L + lba * 4096 + i, buffer.getAtIndex(ValueLayout.JAVA_LONG, i), name + " word " + i + " from lba " + lba);
+        }
+    }
+
+    @Test
+    void raid0OverMemoryDrivesStripesFromTheDataOffsetAndClaimsItsMembers() throws Exception {
+        start("[]");
+        memoryDrives(4, "64M");
+        Map<?, ?> created = assertInstanceOf(Map.class,
+                result("raid_create", "{\"name\":\"r0\",\"level\":0,\"members\":[\"m0\",\"m1\",\"m2\",\"m3\"],\"chunk_kib\":64}"));
+        assertEquals(0L, created.get("level"));
+        assertEquals(64L, created.get("chunk_kib"));
+        assertEquals(List.of("active", "active", "active", "active"), memberStates(created));
+        assertEquals(false, created.get("degraded"));
+        long dataOffset = (Long) created.get("data_offset_bytes");
+        assertEquals(io.basalt.raid.md.MdArraySpec.mdadmDataOffsetSectors((64L << 20) / 512, 128) * 512, dataOffset,
+                "mdadm's data offset for 64 MiB members and 64 KiB chunks");
+        assertEquals(4 * ((64L << 20) - dataOffset), created.get("size_bytes"));
+        assertEquals("created", created.get("origin"));
+
+        // Volume chunk 1 (64 KiB = 16 blocks) lies on m1 at the data offset: the volume never touches the superblock.
+        writePattern("r0", 16, 16, 7);
+        checkPattern("r0", 16, 16, 7);
+        BlockDevice m1 = device("m1");
+        MemorySegment raw = ControlIo.buffer(16 * 4096, 4096);
+        ControlIo.read(daemon.reactors().getFirst(), m1, dataOffset / 4096, 16, raw);
+        assertEquals(7 * 1_000_003L + 16 * 4096, raw.getAtIndex(ValueLayout.JAVA_LONG, 0), "chunk 1 at m1's data offset");
+        MemorySegment sb = ControlIo.buffer(4096, 4096);
+        ControlIo.read(daemon.reactors().getFirst(), m1, 1, 1, sb);
+        assertEquals(MdSuperblock.MD_SB_MAGIC, new MdSuperblock().wrap(sb).magic(), "md superblock at 4 KiB");
+
+        assertTrue(error("drive_delete", "{\"name\":\"m2\"}", -32602).contains("in use by raid volume 'r0'"));
+        assertTrue(error("vhost_create", "{\"name\":\"v0\",\"drive\":\"m0\"}", -32602).contains("already used by raid volume 'r0'"));
+        assertTrue(error("drive_delete", "{\"name\":\"r0\"}", -32602).contains("raid_stop"));
+        assertEquals(4, ((List<?>) result("drive_list", null)).size(), "drive_list lists drives, not volumes");
+        assertEquals(1, ((List<?>) result("raid_status", null)).size());
+        assertTrue(error("raid_fail_member", "{\"name\":\"r0\",\"member\":\"m0\"}", -32602).contains("no redundancy"));
+    }
+
+    @Test
+    void raid1OverUringFilesFailsAMemberAndRefusesToFailTheLast() throws Exception {
+        start(uringConfig(3));
+        Map<?, ?> created = assertInstanceOf(Map.class, result("raid_create", "{\"name\":\"r1\",\"level\":1,\"members\":[\"d0\",\"d1\",\"d2\"]}"));
+        assertEquals(1L, created.get("level"));
+        assertEquals(0L, created.get("chunk_kib"), "raid1 has no chunk");
+        assertEquals((32L << 20) - (1L << 20), created.get("size_bytes"), "32 MiB members, 1 MiB data offset");
+        writePattern("r1", 0, 8, 3);
+        Map<?, ?> failed = assertInstanceOf(Map.class, result("raid_fail_member", "{\"name\":\"r1\",\"member\":\"d1\"}"));
+        assertEquals(List.of("active", "faulty", "active"), memberStates(failed));
+        assertEquals(true, failed.get("degraded"));
+        assertEquals("degraded", failed.get("state"));
+        assertEquals(1L, failed.get("events"), "the superblocks of the active members were rewritten");
+        checkPattern("r1", 0, 8, 3);
+        assertTrue(error("raid_fail_member", "{\"name\":\"r1\",\"member\":\"d1\"}", -32602).contains("already faulty"));
+        assertTrue(error("raid_fail_member", "{\"name\":\"r1\",\"member\":\"d9\"}", -32602).contains("not a member"));
+        result("raid_fail_member", "{\"name\":\"r1\",\"member\":\"d0\"}");
+        assertTrue(error("raid_fail_member", "{\"name\":\"r1\",\"member\":\"d2\"}", -32602).contains("last active member"));
+        checkPattern("r1", 0, 8, 3);
+    }
+
+    @Test
+    void aMemberThatFailsOnIoIsRecordedFaultyInTheSuperblocks() throws Exception {
+        start("[]");
+        // m0 dies after 2 requests: its superblock write and flush at raid_create.
+        result("drive_create", "{\"name\":\"m0\",\"spec\":\"fault:memory:16M,fault_fail_after=2\"}");
+        result("drive_create", "{\"name\":\"m1\",\"spec\":\"memory:16M\"}");
+        result("raid_create", "{\"name\":\"r1\",\"level\":1,\"members\":[\"m0\",\"m1\"]}");
+        writePattern("r1", 0, 8, 4);
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (!status("r1").get("events").equals(1L) && System.nanoTime() < deadline) Thread.sleep(10);
+        Map<?, ?> s = status("r1");
+        assertEquals(List.of("faulty", "active"), memberStates(s));
+        assertEquals(1L, s.get("events"), "m1's superblock records the failure");
+        MemorySegment sb = ControlIo.buffer(4096, 4096);
+        ControlIo.read(daemon.reactors().getFirst(), device("m1"), 1, 1, sb);
+        assertEquals(MdSuperblock.ROLE_FAULTY, new MdSuperblock().wrap(sb).devRole(0));
+        checkPattern("r1", 0, 8, 4);
+    }
+
+    @Test
+    void badParamsAreClearErrors() throws Exception {
+        start("[]");
+        memoryDrives(3, "16M");
+        result("drive_create", "{\"name\":\"tiny0\",\"spec\":\"memory:1M\"}");
+        result("drive_create", "{\"name\":\"tiny1\",\"spec\":\"memory:1M\"}");
+        result("drive_create", "{\"name\":\"b512\",\"spec\":\"memory:16M,block=512\"}");
+        assertTrue(error("raid_create", "{\"name\":\"r\",\"level\":1,\"members\":[\"m0\",\"nope\"]}", -32602).contains("no drive named 'nope'"));
+        assertTrue(error("raid_create", "{\"name\":\"r\",\"level\":7,\"members\":[\"m0\",\"m1\"]}", -32602).contains("0, 1 or 5"));
+        String raid5 = error("raid_create", "{\"name\":\"r\",\"level\":5,\"members\":[\"m0\",\"m1\",\"m2\"]}", RaidMethods.NOT_SUPPORTED);
+        assertTrue(raid5.contains("not yet supported"), raid5);
+        assertTrue(error("raid_create", "{\"name\":\"r\",\"level\":1,\"members\":[\"m0\"]}", -32602).contains("needs 2 to"));
+        assertTrue(error("raid_create", "{\"name\":\"r\",\"level\":1,\"members\":[\"m0\",\"m0\"]}", -32602).contains("listed twice"));
+        assertTrue(error("raid_create", "{\"name\":\"m1\",\"level\":1,\"members\":[\"m0\",\"m2\"]}", -32602).contains("already exists"));
+        assertTrue(error("raid_create", "{\"name\":\"r\",\"members\":[\"m0\",\"m2\"]}", -32602).contains("level"));
+        assertTrue(error("raid_create", "{\"name\":\"r\",\"level\":1,\"members\":\"m0\"}", -32602).contains("members"));
+        assertTrue(error("raid_create", "{\"name\":\"r\",\"level\":0,\"members\":[\"m0\",\"m1\"],\"chunk_kib\":3}", -32602).contains("chunk_kib"));
+        assertTrue(error("raid_create", "{\"name\":\"r\",\"level\":1,\"members\":[\"tiny0\",\"tiny1\"]}", -32602).contains("too small"));
+        assertTrue(error("raid_create", "{\"name\":\"r\",\"level\":1,\"members\":[\"m0\",\"b512\"]}", -32602).contains("block size"));
+        assertTrue(error("raid_create", "{\"name\":\"r\",\"level\":1,\"members\":[\"m0\",\"m1\"],\"colour\":1}", -32602).contains("colour"));
+        assertTrue(error("raid_create", "{\"name\":\"" + "x".repeat(33) + "\",\"level\":1,\"members\":[\"m0\",\"m1\"]}", -32602).contains("set_name"));
+        // Nothing above left a claim behind.
+        result("raid_create", "{\"name\":\"r\",\"level\":1,\"members\":[\"m0\",\"m1\"]}");
+        assertTrue(error("raid_create", "{\"name\":\"r2\",\"level\":1,\"members\":[\"m2\",\"m1\"]}", -32602).contains("already used by raid volume 'r'"));
+        assertNull(daemon.drives().holder("m2"), "a refused create releases what it claimed");
+        assertTrue(error("raid_create", "{\"name\":\"r3\",\"level\":1,\"members\":[\"m2\",\"r\"]}", -32602).contains("members must be drives"));
+        for (String method : List.of("raid_add_member", "raid_remove_member", "raid_check", "raid_repair")) {
+            String message = error(method, "{\"name\":\"r\"}", RaidMethods.NOT_SUPPORTED);
+            assertTrue(message.contains(method) && message.contains("not yet supported (issue 4 in progress)"), message);
+        }
+        assertTrue(error("raid_status", "{\"name\":\"nope\"}", -32602).contains("no raid volume"));
+        assertTrue(error("raid_stop", "{\"name\":\"nope\"}", -32602).contains("no raid volume"));
+        assertTrue(((List<?>) result("rpc_methods", null)).containsAll(List.of("raid_create", "raid_status", "raid_stop",
+                "raid_fail_member", "raid_add_member", "raid_remove_member", "raid_check", "raid_repair", "raid_assemble")));
+    }
+
+    @Test
+    void aVolumeIsExportedOverVhostAndStopReleasesItsMembers() throws Exception {
+        start("[]");
+        memoryDrives(2, "16M");
+        result("raid_create", "{\"name\":\"r1\",\"level\":1,\"members\":[\"m0\",\"m1\"]}");
+        Map<?, ?> export = assertInstanceOf(Map.class, result("vhost_create", "{\"name\":\"v0\",\"drive\":\"r1\"}"));
+        assertTrue(Files.exists(Path.of((String) export.get("socket"))), "the export of the volume listens");
+        assertEquals("vhost export 'v0'", status("r1").get("used_by"));
+        assertTrue(error("vhost_create", "{\"name\":\"v1\",\"drive\":\"r1\"}", -32602).contains("volume 'r1' is already used"));
+        assertTrue(error("raid_stop", "{\"name\":\"r1\"}", -32602).contains("in use by vhost export 'v0'"));
+        result("vhost_delete", "{\"name\":\"v0\"}");
+        assertEquals(Boolean.TRUE, result("raid_stop", "{\"name\":\"r1\"}"));
+        assertTrue(((List<?>) result("raid_status", null)).isEmpty());
+        assertNull(daemon.drives().holder("m0"));
+        // Stopped cleanly: events + 1 in both superblocks, which a new create then overwrites.
+        MemorySegment sb = ControlIo.buffer(4096, 4096);
+        ControlIo.read(daemon.reactors().getFirst(), device("m1"), 1, 1, sb);
+        assertEquals(1L, new MdSuperblock().wrap(sb).events());
+        assertTrue(new MdSuperblock().wrap(sb).clean());
+        result("raid_create", "{\"name\":\"r1\",\"level\":0,\"members\":[\"m0\",\"m1\"]}");
+        result("raid_stop", "{\"name\":\"r1\"}");
+        assertEquals(Boolean.TRUE, result("drive_delete", "{\"name\":\"m0\"}"), "released members can be deleted");
+    }
+
+    @Test
+    void arraysComeBackAfterARestartWithTheirData() throws Exception {
+        start(uringConfig(5));
+        result("raid_create", "{\"name\":\"mirror\",\"level\":1,\"members\":[\"d0\",\"d1\"]}");
+        result("raid_create", "{\"name\":\"stripe\",\"level\":0,\"members\":[\"d2\",\"d3\",\"d4\"],\"chunk_kib\":16}");
+        writePattern("mirror", 100, 32, 11);
+        writePattern("stripe", 5, 64, 12);
+        long mirrorSize = (Long) status("mirror").get("size_bytes");
+
+        start(uringConfig(5)); // the same files, a config that only creates the drives
+        Map<?, ?> mirror = status("mirror");
+        assertEquals("assembled", mirror.get("origin"));
+        assertEquals(mirrorSize, mirror.get("size_bytes"));
+        assertEquals(List.of("active", "active"), memberStates(mirror));
+        assertEquals(16L, status("stripe").get("chunk_kib"));
+        checkPattern("mirror", 100, 32, 11);
+        checkPattern("stripe", 5, 64, 12);
+        assertEquals("raid volume 'mirror'", daemon.drives().holder("d0"));
+        assertTrue(error("drive_delete", "{\"name\":\"d4\"}", -32602).contains("in use"));
+        assertTrue(daemon.assemblyLog().stream().anyMatch(l -> l.contains("assembled as volume 'mirror'")), daemon.assemblyLog()::toString);
+        // An assembled volume exports like any other.
+        result("vhost_create", "{\"name\":\"v0\",\"drive\":\"mirror\"}");
+    }
+
+    @Test
+    void aFailedMemberIsStaleAtTheNextStartAndTheMirrorComesBackDegraded() throws Exception {
+        start(uringConfig(2));
+        result("raid_create", "{\"name\":\"mirror\",\"level\":1,\"members\":[\"d0\",\"d1\"]}");
+        writePattern("mirror", 0, 16, 5);
+        result("raid_fail_member", "{\"name\":\"mirror\",\"member\":\"d0\"}");
+        writePattern("mirror", 0, 16, 6); // d0 misses this write
+
+        start(uringConfig(2));
+        Map<?, ?> mirror = status("mirror");
+        assertEquals(true, mirror.get("degraded"));
+        assertEquals(List.of("missing", "active"), memberStates(mirror));
+        assertNull(daemon.drives().holder("d0"), "the stale member is left unclaimed");
+        assertTrue(daemon.assemblyLog().stream().anyMatch(l -> l.contains("STALE_MEMBER d0")), daemon.assemblyLog()::toString);
+        checkPattern("mirror", 0, 16, 6);
+    }
+
+    @Test
+    void aGarbageSuperblockIsLoggedAndLeftUnclaimed() throws Exception {
+        start(uringConfig(2));
+        result("raid_create", "{\"name\":\"mirror\",\"level\":1,\"members\":[\"d0\",\"d1\"]}");
+        writePattern("mirror", 0, 4, 9);
+        client.close();
+        client = null;
+        daemon.close();
+        daemon = null;
+        try (RandomAccessFile f = new RandomAccessFile(dir.resolve("d1.img").toFile(), "rw")) {
+            f.seek(4096 + MdSuperblock.SET_NAME_OFFSET);
+            f.write('X'); // the checksum no longer matches
+        }
+        start(uringConfig(2));
+        assertNull(daemon.drives().holder("d1"));
+        assertTrue(daemon.assemblyLog().stream().anyMatch(l -> l.contains("drive d1: unusable md superblock")), daemon.assemblyLog()::toString);
+        Map<?, ?> mirror = status("mirror");
+        assertEquals(List.of("active", "missing"), memberStates(mirror));
+        checkPattern("mirror", 0, 4, 9);
+        assertEquals(Boolean.TRUE, result("drive_delete", "{\"name\":\"d1\"}"), "the garbage drive is free");
+    }
+}

@@ -169,7 +169,8 @@ class MdInteropGuestTest {
         StringBuilder script = new StringBuilder(LOAD);
         for (Array a : arrays) {
             String devs = String.join(" ", a.devices.stream().map(d -> "/dev/" + d).toList());
-            String chunk = a.level == 1 ? "" : " --chunk=" + a.chunkSectors / 2;
+            // raid1 with mdadm's internal write-intent bitmap: Basalt must read md's bitmap too.
+            String chunk = a.level == 1 ? " --bitmap=internal" : " --chunk=" + a.chunkSectors / 2;
             script.append("""
                     echo "=== L: mdadm --create"
                     mdadm --create /dev/MD --run --metadata=1.2 --level=LEVEL --raid-devices=N CHUNK --assume-clean DEVS </dev/null; rc=$?
@@ -238,6 +239,7 @@ class MdInteropGuestTest {
             for (String d : diffs) {
                 if (!d.startsWith("max_dev") && !(d.startsWith("size") && a.level == 0)) failures.add(a.label + ": " + d);
             }
+            if (a.level == 1) checkMdadmBitmap(a, sb, ours, failures);
             long dataDisks = a.level == 1 ? 1 : a.level == 5 ? a.files.size() - 1 : a.files.size();
             expect(failures, r, l + "size", String.valueOf(sb.usedSectors() * dataDisks));
             byte[] data = readArray(a, sb, PATTERN_BYTES, failures);
@@ -326,6 +328,43 @@ class MdInteropGuestTest {
             }
         } finally {
             for (FileChannel c : ch) if (c != null) c.close();
+        }
+    }
+
+    /** mdadm's internal bitmap, as md left it after --stop: valid and current for Basalt, compared with ours. */
+    private static void checkMdadmBitmap(Array a, MdSuperblock sb, MdArraySpec ours, List<String> failures) throws IOException {
+        if (!sb.hasBitmap()) {
+            failures.add(a.label + ": --bitmap=internal but feature_map 0x" + Integer.toHexString(sb.featureMap()));
+            return;
+        }
+        for (Path f : a.files) {
+            long at = (sb.superOffsetSectors() + sb.bitmapOffsetSectors()) * 512;
+            int length = (int) Math.min(64 * 1024, sb.dataOffsetSectors() * 512 - at);
+            MdBitmap bm = new MdBitmap().wrap(MemorySegment.ofArray(read(f, at, length)));
+            MdSuperblock mine = new MdSuperblock().wrap(MemorySegment.ofArray(read(f, MdSuperblock.SUPER_OFFSET_SECTORS * 512,
+                    MdSuperblock.BUFFER_BYTES)));
+            try {
+                bm.validate(mine);
+            } catch (io.basalt.raid.md.MdFormatException e) {
+                failures.add(a.label + ": " + f.getFileName() + " bitmap rejected: " + e.getMessage());
+                continue;
+            }
+            if (bm.isStale(mine)) failures.add(a.label + ": " + f.getFileName() + " bitmap stale: events " + bm.events()
+                    + " state " + bm.state() + ", superblock events " + mine.events());
+            List<String> diffs = new ArrayList<>();
+            diff(diffs, "bitmap chunksize", bm.chunkBytes(), ours.bitmapChunkBytes());
+            // mdadm 4.2 leaves sectors_reserved 0 (md does not need it); Basalt records its bitmap space.
+            if (bm.sectorsReserved() != 0) diff(diffs, "sectors_reserved", bm.sectorsReserved(), ours.bitmapSectors());
+            else System.out.println("[md] " + a.label + " " + f.getFileName() + ": mdadm bitmap sectors_reserved 0, ours "
+                    + ours.bitmapSectors());
+            diff(diffs, "sync_size", bm.syncSizeSectors(), ours.sizeSectors());
+            diff(diffs, "daemon_sleep", bm.daemonSleepSeconds(), MdBitmap.DAEMON_SLEEP_DEFAULT_SECONDS);
+            diff(diffs, "write_behind", bm.writeBehind(), 0);
+            System.out.println("[md] " + a.label + " " + f.getFileName() + " mdadm bitmap vs MdBitmap.initialize: "
+                    + (diffs.isEmpty() ? "same" : diffs) + "; events " + bm.events() + "/" + bm.eventsCleared()
+                    + " (superblock " + mine.events() + "), state " + bm.state() + ", " + bm.dirtyCount() + " of "
+                    + bm.chunkCount() + " bits dirty");
+            for (String d : diffs) failures.add(a.label + ": " + d);
         }
     }
 

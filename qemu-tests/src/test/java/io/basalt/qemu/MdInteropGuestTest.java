@@ -248,6 +248,99 @@ class MdInteropGuestTest {
         assertTrue(failures.isEmpty(), "md interop (mdadm -> Basalt): " + failures + "\n" + r.consoleTail(80));
     }
 
+    // ------------------------------------------------------------------ degraded raid5, both ways
+
+    /**
+     * A member gone, both ways. Basalt's raid5 with its third member not attached: {@code mdadm --assemble --run}
+     * starts it degraded and md rebuilds the missing member's chunks from the parity Basalt wrote. mdadm's raid5 with
+     * a member failed ({@code mdadm --fail}) before the pattern is written: Basalt finds the failed member faulty in
+     * the others' dev_roles (and stale), assembles DEGRADED, and rebuilds its chunks from md's parity.
+     */
+    @Test
+    void degradedRaid5BothWays() throws Exception {
+        Path dir = GuestTests.workDir("mdDegradedRaid5");
+        byte[] pattern = pattern(9);
+        SplittableRandom random = new SplittableRandom(11);
+        List<String> args = new ArrayList<>();
+        Array basalt = array(dir, "b5", "md0", 5, (int) MdArraySpec.DEFAULT_CHUNK_SECTORS, 3, 0, args);
+        MdArraySpec spec = MdArraySpec.create("basalt:b5", 5, MdSuperblock.ALGORITHM_LEFT_SYMMETRIC, basalt.chunkSectors, 3,
+                MEMBER_SECTORS, true, System.currentTimeMillis() / 1000, random);
+        writeBasaltArray(spec, basalt.files, pattern, random);
+        // Only the first two of Basalt's members are attached: vda, vdb. mdadm's array is vdc, vdd, vde.
+        List<String> attached = new ArrayList<>(args.subList(0, 8));
+        Array mdadm = array(dir, "m5", "md1", 5, 128, 3, 2, attached);
+        for (Path f : mdadm.files) try (FileChannel ch = FileChannel.open(f, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.allocate(1), MEMBER_BYTES - 1);
+        }
+        String script = LOAD + """
+                mdadm --assemble --run /dev/md0 /dev/vda /dev/vdb; echo "BASALT-RESULT b5_assemble=$?"
+                cat /proc/mdstat
+                echo "BASALT-RESULT b5_degraded=$(cat /sys/block/md0/md/degraded) b5_state=$(cat /sys/block/md0/md/array_state)"
+                echo "BASALT-RESULT b5_sha=$(dd if=/dev/md0 bs=1M count=PATMB 2>/dev/null | sha256sum | cut -d' ' -f1)"
+                mdadm --detail /dev/md0
+                mdadm --stop /dev/md0
+                mdadm --create /dev/md1 --run --metadata=1.2 --level=5 --raid-devices=3 --chunk=64 --assume-clean \
+                    /dev/vdc /dev/vdd /dev/vde </dev/null; echo "BASALT-RESULT m5_create=$?"
+                mdadm /dev/md1 --fail /dev/vde; echo "BASALT-RESULT m5_fail=$?"
+                dd if=/dev/urandom of=/tmp/m5.pat bs=1M count=PATMB 2>/dev/null
+                dd if=/tmp/m5.pat of=/dev/md1 bs=1M conv=fsync 2>/dev/null
+                echo "BASALT-RESULT m5_sha=$(sha256sum /tmp/m5.pat | cut -d' ' -f1) m5_degraded=$(cat /sys/block/md1/md/degraded)"
+                mdadm --detail /dev/md1
+                mdadm --stop /dev/md1; echo "BASALT-RESULT m5_stop=$?"
+                mdadm --examine /dev/vdc /dev/vde
+                """.replace("PATMB", String.valueOf(PATTERN_BYTES / MiB));
+        GuestResult r = Guest.builder(GuestTools.guest()).workDir(dir).qemuArgs(attached.toArray(String[]::new))
+                .script(script).timeout(Duration.ofMinutes(5)).run();
+        GuestTests.timing("md interop degraded raid5 both ways", r.elapsed().toMillis());
+        r.assertSuccess();
+        List<String> failures = new ArrayList<>();
+        expect(failures, r, "b5_assemble", "0");
+        expect(failures, r, "b5_degraded", "1");
+        expect(failures, r, "b5_sha", sha256(pattern));
+        expect(failures, r, "m5_create", "0");
+        expect(failures, r, "m5_fail", "0");
+        expect(failures, r, "m5_degraded", "1");
+        expect(failures, r, "m5_stop", "0");
+
+        MdAssembly asm = assemble(mdadm);
+        System.out.println("[md] m5 after --fail: " + asm.verdict() + " clean=" + asm.clean() + " events " + asm.events()
+                + " " + asm.problems());
+        if (asm.verdict() != MdAssembly.Verdict.DEGRADED || !asm.clean() || asm.activeCount() != 2 || asm.byRole().get(2) != null) {
+            failures.add("m5: Basalt assembles " + asm.verdict() + " clean=" + asm.clean() + " active " + asm.activeCount()
+                    + " " + asm.problems());
+        } else {
+            MdSuperblock sb = asm.byRole().getFirst().superblock();
+            if (sb.devRole(2) != MdSuperblock.ROLE_FAULTY) failures.add("m5: dev_roles[2] = 0x" + Integer.toHexString(sb.devRole(2)));
+            expect(failures, r, "m5_sha", sha256(readDegradedRaid5(mdadm, sb, 2, PATTERN_BYTES)));
+        }
+        assertTrue(failures.isEmpty(), "md interop (degraded raid5): " + failures + "\n" + r.consoleTail(80));
+    }
+
+    /** Raid5 data with member {@code missing} gone: its data chunks are the XOR of the stripe's other chunks. */
+    private static byte[] readDegradedRaid5(Array a, MdSuperblock sb, int missing, int bytes) throws IOException {
+        byte[] out = new byte[bytes];
+        long base = sb.dataOffsetSectors() * 512;
+        int n = a.files.size();
+        int chunkBytes = (int) sb.chunkSectors() * 512;
+        Raid5Layout layout = new Raid5Layout(Raid5Algorithm.fromMdLayout(sb.layout()), n, (int) sb.chunkSectors());
+        ChunkAddress at = new ChunkAddress();
+        MemorySegment[] others = new MemorySegment[n - 1];
+        for (int off = 0; off < bytes; off += chunkBytes) {
+            layout.map(off / 512, at);
+            long memberOffset = base + (at.diskSector() - at.sectorInChunk()) * 512;
+            if (at.disk() != missing) {
+                System.arraycopy(read(a.files.get(at.disk()), memberOffset, chunkBytes), 0, out, off, chunkBytes);
+                continue;
+            }
+            int k = 0;
+            for (int d = 0; d < n; d++) if (d != missing) others[k++] = MemorySegment.ofArray(read(a.files.get(d), memberOffset, chunkBytes));
+            byte[] rebuilt = new byte[chunkBytes];
+            Xor.parity(MemorySegment.ofArray(rebuilt), others, n - 1);
+            System.arraycopy(rebuilt, 0, out, off, chunkBytes);
+        }
+        return out;
+    }
+
     // ------------------------------------------------------------------ helpers
 
     /** Host image files for the array, attached as the next virtio-blk disks (vda = index 0). */

@@ -134,9 +134,14 @@ public record MdArraySpec(byte[] setUuid, String name, long ctimeSeconds, int le
         return sb.updateChecksum();
     }
 
-    /** mdadm puts an 8-sector bad block log right after the bitmap space when there is room (empty: no feature bit). */
+    /**
+     * mdadm puts an 8-sector bad block log right after the bitmap space when there is room (empty: no feature bit).
+     * raid0 cannot have a bitmap, so mdadm reserves no bitmap space there and the log sits at +8 (mdadm 4.2 in the
+     * QEMU interop test: bblog_offset 8 for raid0, 16 for raid1/raid5 of 64 MiB members, bitmap or not).
+     */
     private void reserveBadBlockLog(MdSuperblock sb) {
-        long offsetFromSuper = BITMAP_OFFSET_SECTORS + mdadmBitmapSpaceSectors(dataOffsetSectors + dataSizeSectors);
+        long bitmapSpace = level == 0 ? 0 : mdadmBitmapSpaceSectors(dataOffsetSectors + dataSizeSectors);
+        long offsetFromSuper = BITMAP_OFFSET_SECTORS + bitmapSpace;
         if (MdSuperblock.SUPER_OFFSET_SECTORS + offsetFromSuper + BBLOG_SECTORS <= dataOffsetSectors) {
             sb.bblogSizeSectors(BBLOG_SECTORS).bblogOffsetSectors((int) offsetFromSuper);
         }

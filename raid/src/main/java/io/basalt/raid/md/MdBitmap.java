@@ -240,7 +240,10 @@ public final class MdBitmap {
             throw new MdFormatException(Reason.BITMAP_TOO_SMALL, "bitmap covers " + syncSizeSectors() + " sectors, the array "
                     + sb.sizeSectors() + " per member");
         }
-        long areaBytes = Math.min(segment.byteSize(), sectorsReserved() * MdSuperblock.SECTOR_BYTES);
+        // mdadm 4.2 leaves sectors_reserved 0 in the internal bitmaps it creates (seen in the QEMU interop test) and
+        // md does not require it: 0 means "not recorded", and the area the caller wrapped is the limit.
+        long areaBytes = sectorsReserved() == 0 ? segment.byteSize()
+                : Math.min(segment.byteSize(), sectorsReserved() * MdSuperblock.SECTOR_BYTES);
         if (BITS_OFFSET + (chunkCount() + 7) / 8 > areaBytes) {
             throw new MdFormatException(Reason.BITMAP_TOO_SMALL, chunkCount() + " bits do not fit " + areaBytes
                     + " bytes reserved for the bitmap");

@@ -95,9 +95,9 @@ public final class MdScanner {
                         + sb.level() + "/" + sb.layout() + "/" + sb.chunkSectors() + "/" + sb.raidDisks() + "/" + sb.sizeSectors()
                         + " disagree with the freshest " + freshest.level() + "/" + freshest.layout() + "/" + freshest.chunkSectors()
                         + "/" + freshest.raidDisks() + "/" + freshest.sizeSectors()));
-            } else if (sb.dataSizeSectors() < freshest.sizeSectors()) {
+            } else if (sb.dataSizeSectors() < freshest.usedSectors()) {
                 problems.add(new Problem(Kind.SIZE_MISMATCH, m.deviceName(), true, "data_size " + sb.dataSizeSectors()
-                        + " sectors < the array's " + freshest.sizeSectors() + " per member"));
+                        + " sectors < the array's " + freshest.usedSectors() + " per member"));
             } else {
                 current.add(m);
             }

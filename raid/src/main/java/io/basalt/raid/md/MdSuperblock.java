@@ -251,6 +251,16 @@ public final class MdSuperblock {
     public int devRole(int devNumber) { return u16(DEV_ROLES_OFFSET + 2 * devNumber); }
     public MdSuperblock devRole(int devNumber, int role) { put16(DEV_ROLES_OFFSET + 2 * devNumber, role); return this; }
 
+    /**
+     * Sectors of each member the array uses: {@code size}, or for raid0 with size 0 (as mdadm writes it) what md's
+     * raid0 uses, data_size rounded down to the chunk.
+     */
+    public long usedSectors() {
+        long size = sizeSectors();
+        if (size != 0 || level() != 0 || chunkSectors() == 0) return size;
+        return dataSizeSectors() - dataSizeSectors() % chunkSectors();
+    }
+
     public boolean clean() { return resyncOffsetSectors() == MAX_SECTOR; }
     public boolean hasBitmap() { return (featureMap() & MD_FEATURE_BITMAP_OFFSET) != 0; }
 
@@ -396,6 +406,9 @@ public final class MdSuperblock {
         if (level != 1 && (chunk < 8 || Long.bitCount(chunk) != 1)) {
             throw new MdFormatException(Reason.BAD_GEOMETRY, "chunksize " + chunk + " sectors: a power of two >= 8 (4 KiB) is needed");
         }
+        // mdadm writes size 0 for raid0 (md's raid0 ignores it and stripes over data_size rounded down to the
+        // chunk; seen from mdadm 4.2 --create in the QEMU interop test): allowed there, nowhere else.
+        if (level == 0 && sizeSectors() == 0) return;
         if (sizeSectors() <= 0 || sizeSectors() > dataSizeSectors()) {
             throw new MdFormatException(Reason.BAD_GEOMETRY, "size " + sizeSectors() + " sectors per member is not in (0, data_size "
                     + dataSizeSectors() + "]");

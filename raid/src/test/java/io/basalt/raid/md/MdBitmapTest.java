@@ -90,6 +90,17 @@ class MdBitmapTest {
         rejects(Reason.BITMAP_TOO_SMALL, b -> b.chunkBytes(512));
     }
 
+    /** mdadm 4.2 --bitmap=internal leaves sectors_reserved 0: the wrapped area bounds the bits instead. */
+    @Test
+    void sectorsReservedZeroAsMdadmWritesItValidatesAgainstTheArea() throws MdFormatException {
+        MdBitmap b = bitmap();
+        b.sectorsReserved(0);
+        b.validate(sb);
+        b.chunkBytes(512);
+        MdFormatException e = assertThrows(MdFormatException.class, () -> b.validate(sb));
+        assertEquals(Reason.BITMAP_TOO_SMALL, e.reason(), e.getMessage());
+    }
+
     @Test
     void olderBitmapIsStale() {
         MdBitmap b = bitmap();

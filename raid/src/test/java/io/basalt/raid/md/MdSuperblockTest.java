@@ -199,6 +199,24 @@ class MdSuperblockTest {
         rejects(Reason.BAD_DEV_NUMBER, true, sb -> sb.devNumber(4));
     }
 
+    /** mdadm 4.2 --create --level=0 leaves size 0 (md's raid0 ignores it): valid, and the used size is data_size by chunks. */
+    @Test
+    void raid0WithSizeZeroAsMdadmWritesItValidates() throws MdFormatException {
+        MemorySegment buffer = MemorySegment.ofArray(new byte[4096]);
+        MdSuperblock sb = MdTestSupport.spec(0, 2, false, 7).writeSuperblock(buffer, 1, MdTestSupport.deviceUuid(1), MdTestSupport.CTIME);
+        assertEquals(8, sb.bblogOffsetSectors(), "raid0: no bitmap space, the bad block log right after the superblock");
+        assertEquals(16, MdTestSupport.spec(5, 3, false, 7).writeSuperblock(MemorySegment.ofArray(new byte[4096]), 0,
+                MdTestSupport.deviceUuid(1), MdTestSupport.CTIME).bblogOffsetSectors(), "raid5: after the bitmap space");
+        long expected = sb.sizeSectors();
+        sb.sizeSectors(0).updateChecksum();
+        sb.validate(MdTestSupport.MEMBER_SECTORS);
+        assertEquals(sb.dataSizeSectors() - sb.dataSizeSectors() % sb.chunkSectors(), sb.usedSectors());
+        assertEquals(expected, sb.usedSectors());
+        sb.level(1).chunkSectors(0).updateChecksum();
+        MdFormatException e = assertThrows(MdFormatException.class, () -> sb.validate(MdTestSupport.MEMBER_SECTORS));
+        assertEquals(Reason.BAD_GEOMETRY, e.reason(), e.getMessage());
+    }
+
     @Test
     void everyBitFlipInTheChecksummedRangeIsCaught() {
         MdSuperblock sb = fresh();

@@ -238,12 +238,18 @@ class BasaltVhostGuestTest {
                         if (line.contains("BASALT-FIO-START") && chaos[0] == null) {
                             chaos[0] = Thread.ofPlatform().name("chaos").start(() -> {
                                 try {
-                                    Thread.sleep(3000);
-                                    basalt.kill();
-                                    killedAt.set(System.nanoTime());
-                                    Thread.sleep(1500);
-                                    basalt.restart();
-                                    restartedAt.set(System.nanoTime());
+                                    // Up to three crashes while fio runs, until one catches requests in flight
+                                    // (a crash between two requests proves nothing about the inflight path).
+                                    for (int crash = 0; crash < 3 && fioEndedAt.get() == 0; crash++) {
+                                        Thread.sleep(crash == 0 ? 3000 : 1000);
+                                        if (fioEndedAt.get() != 0) break;
+                                        basalt.kill();
+                                        killedAt.set(System.nanoTime());
+                                        Thread.sleep(1500);
+                                        basalt.restart();
+                                        restartedAt.set(System.nanoTime());
+                                        if (basalt.logText().contains("resubmitting")) break;
+                                    }
                                 } catch (Throwable t) {
                                     chaosError.set(t);
                                 }

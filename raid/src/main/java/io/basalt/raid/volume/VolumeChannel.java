@@ -57,9 +57,10 @@ abstract class VolumeChannel implements BlockChannel, IoCompletion, Reactor.Poll
     protected final int[] pending;
     /** Per slot: the first error a piece returned (OK while none). */
     protected final int[] firstErrors;
-    private final MemorySegment[] buffers;
-    private final MemorySegment[][] segments;
-    private final int[] segmentCounts;
+    /** Per slot: the caller's buffer (READ, WRITE), or its segments (READV, WRITEV); raid5 walks them for parity. */
+    protected final MemorySegment[] buffers;
+    protected final MemorySegment[][] segments;
+    protected final int[] segmentCounts;
     /** Read during a member's submit call only (the IoVector contract), so one serves every piece. */
     private final IoVector scratch;
 

@@ -1,0 +1,576 @@
+package io.basalt.raid.volume;
+
+import io.basalt.engine.BlockChannel;
+import io.basalt.engine.Reactor;
+import io.basalt.engine.Status;
+import io.basalt.raid.parity.Raid5Layout;
+import io.basalt.raid.parity.Xor;
+import io.basalt.shims.Check;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * A {@link Raid5Volume}'s channel on one reactor. A request is worked one stripe at a time ("a step"); each
+ * step walks PLAN -> READS -> (compute) -> WRITES -> PLAN of the next stripe:
+ *
+ * <pre>
+ *   read, healthy chunk     READS: one member read per touched chunk, into the caller's buffer (no copy)
+ *   read, failed chunk      READS: the other members' rows into stripe buffers; compute: XOR into the caller's buffer
+ *   write, full stripe      compute: P = XOR of the new data (Xor.parity); WRITES: data + P
+ *   write, read-modify      READS: old P over the window, old data of touched chunks; compute: P ^= oldD ^ newD
+ *   write, reconstruct      READS: the other chunks over the window; compute: P = XOR of new and old data
+ *   write, degraded         parity member failed: data only. Touched chunk failed: read every survivor over the
+ *                           window, rebuild the missing chunk, then P as reconstruct-write (the missing chunk's
+ *                           new data lives in P only)
+ * </pre>
+ *
+ * The window is the rows (offsets in a chunk) that the step touches in any chunk. Read-modify-write costs
+ * 1 + touched chunks reads, reconstruct-write one read per chunk the step does not cover over the whole
+ * window; the cheaper wins (ties: reconstruct-write, which is also the full-stripe case at zero reads).
+ *
+ * <p>Ordering: a step that writes takes its stripe exclusively in this channel's table of stripes in
+ * progress; a step that reconstructs a read takes it shared. A request that finds its stripe taken waits in
+ * the retry list (or is refused as busy if nothing of it ran yet). A step holds at most one stripe and one
+ * stripe-buffer set and takes the set after the stripe, releasing the stripe if no set is free: no
+ * hold-and-wait, no deadlock. Stripe buffers come from a pool preallocated per channel; an empty pool means
+ * wait, never allocate.
+ *
+ * <p>A member error of a read phase fails the member and re-plans the step (now degraded); of a write phase it
+ * fails the member and the write still succeeds (its data is in the parity) unless that was a second failure.
+ */
+final class Raid5Channel extends VolumeChannel {
+    private static final byte PLAN = 0, READS = 1, WRITES = 2;
+    private static final byte MODE_READ = 0, MODE_FLUSH = 1, MODE_DATA_ONLY = 2, MODE_RMW = 3, MODE_RCW = 4, MODE_FULL = 5;
+    private static final byte READ_DIRECT = 1, READ_BUFFER = 2, WRITE_DATA = 3, WRITE_BUFFER = 4, FLUSH = 5;
+    private static final int PLANNED = 0, BUSY = 1, ENDED = 2;
+    /** Stripe-buffer sets per channel: each is one chunk per member. */
+    static final int STRIPE_SETS_MAX = 16;
+
+    private final Raid5Volume volume;
+    private final Raid5Layout layout;
+    private final int memberCount;
+    private final int dataCount;
+    private final int chunkBlocks;
+    private final long chunkBytes;
+    private final long stripeBlocks;
+    private final int opsPerSlot;
+
+    // Per slot: the step.
+    private final byte[] phases;
+    private final byte[] modes;
+    private final long[] stepBlocks;
+    private final long[] stepStripes;
+    private final int[] windowStarts;
+    private final int[] windowEnds;
+    /** Data index of the failed chunk that a read step rebuilds, or -1. */
+    private final int[] rebuiltIndexes;
+    /** The failed member a degraded write (MODE_FULL) rebuilds over the window. */
+    private final int[] rebuiltMembers;
+    private final int[] stripeSets;
+    private final boolean[] holdsStripe;
+    private final boolean[] restarts;
+    // Per slot: the member requests of the current phase.
+    private final int[] opCounts;
+    private final int[] opCursors;
+    private final byte[] opKinds;
+    private final int[] opMembers;
+    private final long[] opMemberLbas;
+    private final int[] opBlockCounts;
+    /** The piece's offset in the request (READ_DIRECT, WRITE_DATA) or in the stripe buffer (the others), in blocks. */
+    private final long[] opOffsets;
+
+    // Stripes in progress: a dense table, scanned (at most queue-depth entries).
+    private final long[] lockedStripes;
+    /** Readers (> 0) or -1 for the one writer. */
+    private final int[] lockHolders;
+    private int lockedCount;
+
+    private final MemorySegment[][] setBuffers;
+    private final int[] freeSets;
+    private int freeSetCount;
+    private final MemorySegment zeroes;
+    private final MemorySegment[] sources;
+
+    Raid5Channel(Raid5Volume volume, Reactor reactor, BlockChannel[] members) {
+        super(volume, reactor, members);
+        this.volume = volume;
+        this.layout = volume.layout();
+        this.memberCount = members.length;
+        this.dataCount = memberCount - 1;
+        this.chunkBlocks = volume.chunkBlocks();
+        this.chunkBytes = (long) chunkBlocks * blockBytes;
+        this.stripeBlocks = (long) chunkBlocks * dataCount;
+        this.opsPerSlot = 2 * memberCount;
+        int depth = queueDepthMax();
+        phases = new byte[depth];
+        modes = new byte[depth];
+        stepBlocks = new long[depth];
+        stepStripes = new long[depth];
+        windowStarts = new int[depth];
+        windowEnds = new int[depth];
+        rebuiltIndexes = new int[depth];
+        rebuiltMembers = new int[depth];
+        stripeSets = new int[depth];
+        holdsStripe = new boolean[depth];
+        restarts = new boolean[depth];
+        opCounts = new int[depth];
+        opCursors = new int[depth];
+        opKinds = new byte[depth * opsPerSlot];
+        opMembers = new int[depth * opsPerSlot];
+        opMemberLbas = new long[depth * opsPerSlot];
+        opBlockCounts = new int[depth * opsPerSlot];
+        opOffsets = new long[depth * opsPerSlot];
+        lockedStripes = new long[depth];
+        lockHolders = new int[depth];
+        int sets = Math.min(depth, STRIPE_SETS_MAX);
+        // Start-up allocation: freed with the channel by the GC (an automatic arena), never per I/O.
+        Arena arena = Arena.ofAuto();
+        MemorySegment slab = arena.allocate(chunkBytes * memberCount * sets + chunkBytes, 4096);
+        setBuffers = new MemorySegment[sets][memberCount];
+        freeSets = new int[sets];
+        for (int s = 0; s < sets; s++) {
+            for (int m = 0; m < memberCount; m++) setBuffers[s][m] = slab.asSlice(((long) s * memberCount + m) * chunkBytes, chunkBytes);
+            freeSets[freeSetCount++] = s;
+        }
+        zeroes = slab.asSlice(chunkBytes * memberCount * sets, chunkBytes); // allocate() zeroes it
+        sources = new MemorySegment[Math.max(memberCount, dataCount)];
+    }
+
+    @Override
+    protected void startSlot(int slot) {
+        phases[slot] = PLAN;
+        stripeSets[slot] = -1;
+        holdsStripe[slot] = false;
+        restarts[slot] = false;
+        opCounts[slot] = 0;
+        opCursors[slot] = 0;
+    }
+
+    @Override
+    protected boolean deviceClosed() {
+        return volume.isClosed();
+    }
+
+    @Override
+    protected int finalStatus(int slot) {
+        return firstErrors[slot];
+    }
+
+    // ------------------------------------------------------------------ the step machine
+
+    @Override
+    protected boolean advance(int slot) {
+        while (true) {
+            if (phases[slot] == PLAN) {
+                int planned = plan(slot);
+                if (planned == BUSY) return false;
+                if (planned == ENDED) return true;
+                phases[slot] = READS;
+            }
+            if (!issue(slot)) return false;
+            if (pending[slot] > 0) return true; // onPiece resumes when the last one completes
+            afterPhase(slot);
+        }
+    }
+
+    @Override
+    protected void onPiece(int slot, int member, int status) {
+        if (status != Status.OK) {
+            if (Raid1Volume.isMemberFault(status)) {
+                volume.markFailed(member);
+                if (phases[slot] == READS) restarts[slot] = true;
+            } else if (firstErrors[slot] == Status.OK) {
+                firstErrors[slot] = status;
+            }
+        }
+        if (pending[slot] == 0 && opCursors[slot] == opCounts[slot]) {
+            afterPhase(slot);
+            resume(slot);
+        }
+    }
+
+    /** All member requests of the phase completed: compute, then write, or end the step. */
+    private void afterPhase(int slot) {
+        Check.that(phases[slot] != PLAN, "a phase was running", slot);
+        if (phases[slot] == READS && !restarts[slot] && firstErrors[slot] == Status.OK) {
+            byte mode = modes[slot];
+            if (mode == MODE_READ) {
+                if (rebuiltIndexes[slot] >= 0) rebuildRead(slot);
+            } else if (mode != MODE_FLUSH) {
+                if (mode != MODE_DATA_ONLY) computeParity(slot);
+                planWrites(slot);
+                phases[slot] = WRITES;
+                return;
+            }
+            endStep(slot, true);
+            return;
+        }
+        if (phases[slot] == WRITES && volume.isFailed() && firstErrors[slot] == Status.OK) firstErrors[slot] = Status.IO_ERROR;
+        boolean restart = restarts[slot];
+        restarts[slot] = false;
+        endStep(slot, !restart);
+    }
+
+    private void endStep(int slot, boolean done) {
+        if (holdsStripe[slot]) unlock(stepStripes[slot]);
+        holdsStripe[slot] = false;
+        if (stripeSets[slot] >= 0) freeSets[freeSetCount++] = stripeSets[slot];
+        stripeSets[slot] = -1;
+        if (done) cursors[slot] += stepBlocks[slot];
+        phases[slot] = PLAN;
+        opCounts[slot] = 0;
+        opCursors[slot] = 0;
+    }
+
+    /** Submits the phase's member requests from its cursor; false when a member refused one. */
+    private boolean issue(int slot) {
+        int base = slot * opsPerSlot;
+        while (opCursors[slot] < opCounts[slot]) {
+            int k = base + opCursors[slot];
+            int member = opMembers[k];
+            BlockChannel channel = members[member];
+            long tag = memberTag(slot, member);
+            long lba = opMemberLbas[k];
+            int blocks = opBlockCounts[k];
+            long bytes = (long) blocks * blockBytes;
+            boolean accepted = switch (opKinds[k]) {
+                case READ_DIRECT -> submitTransfer(slot, member, lba, blocks, opOffsets[k]);
+                case WRITE_DATA -> ops[slot] == OP_WRITE_ZEROES
+                        ? channel.write(lba, blocks, zeroes.asSlice(0, bytes), tag, this)
+                        : submitTransfer(slot, member, lba, blocks, opOffsets[k]);
+                case READ_BUFFER -> channel.read(lba, blocks, stripeBuffer(slot, member, opOffsets[k], bytes), tag, this);
+                case WRITE_BUFFER -> channel.write(lba, blocks, stripeBuffer(slot, member, opOffsets[k], bytes), tag, this);
+                case FLUSH -> channel.flush(tag, this);
+                default -> throw new IllegalStateException("op kind " + opKinds[k]);
+            };
+            if (!accepted) return false;
+            pending[slot]++;
+            opCursors[slot]++;
+        }
+        return true;
+    }
+
+    private MemorySegment stripeBuffer(int slot, int member, long offsetBlocks, long bytes) {
+        return setBuffers[stripeSets[slot]][member].asSlice(offsetBlocks * blockBytes, bytes);
+    }
+
+    private void addOp(int slot, byte kind, int member, long memberLba, int blockCount, long offsetBlocks) {
+        int k = slot * opsPerSlot + opCounts[slot]++;
+        Check.that(opCounts[slot] <= opsPerSlot, "member requests of one phase within 2 per member", opCounts[slot]);
+        opKinds[k] = kind;
+        opMembers[k] = member;
+        opMemberLbas[k] = memberLba;
+        opBlockCounts[k] = blockCount;
+        opOffsets[k] = offsetBlocks;
+    }
+
+    // ------------------------------------------------------------------ planning a step
+
+    /** Plans the next step's first phase: PLANNED, BUSY (stripe or buffers taken) or ENDED (nothing left). */
+    private int plan(int slot) {
+        byte op = ops[slot];
+        long total = op == OP_FLUSH ? 1 : blockCounts[slot];
+        if (firstErrors[slot] != Status.OK || cursors[slot] >= total) return ENDED;
+        if (volume.isFailed()) {
+            firstErrors[slot] = Status.DEVICE_GONE;
+            return ENDED;
+        }
+        if (op == OP_DISCARD) { // a member discard may read back zeroes or old data: parity would not follow
+            firstErrors[slot] = Status.UNSUPPORTED;
+            return ENDED;
+        }
+        if (op == OP_FLUSH) {
+            modes[slot] = MODE_FLUSH;
+            stepBlocks[slot] = 1;
+            for (int m = 0; m < memberCount; m++) if (volume.isActive(m)) addOp(slot, FLUSH, m, 0, 0, 0);
+            return PLANNED;
+        }
+        long lba = lbas[slot] + cursors[slot];
+        long stripe = lba / stripeBlocks;
+        long stripeStart = stripe * stripeBlocks;
+        long stepEnd = Math.min(lbas[slot] + blockCounts[slot], stripeStart + stripeBlocks);
+        stepStripes[slot] = stripe;
+        stepBlocks[slot] = stepEnd - lba;
+        int windowStart = chunkBlocks, windowEnd = 0;
+        for (int i = 0; i < dataCount; i++) {
+            if (coveredEnd(slot, i) > coveredStart(slot, i)) {
+                windowStart = Math.min(windowStart, coveredStart(slot, i));
+                windowEnd = Math.max(windowEnd, coveredEnd(slot, i));
+            }
+        }
+        windowStarts[slot] = windowStart;
+        windowEnds[slot] = windowEnd;
+        int failed = volume.failedMember();
+        int failedIndex = failed < 0 ? -1 : layout.dataIndex(stripe, failed);
+        boolean failedTouched = failedIndex >= 0 && touched(slot, failedIndex);
+        return isRead(slot) ? planRead(slot, failed, failedIndex, failedTouched) : planWrite(slot, failed, failedIndex, failedTouched);
+    }
+
+    private int planRead(int slot, int failed, int failedIndex, boolean failedTouched) {
+        modes[slot] = MODE_READ;
+        rebuiltIndexes[slot] = -1;
+        long stripe = stepStripes[slot];
+        if (failedTouched) {
+            if (!take(slot, true)) return BUSY;
+            rebuiltIndexes[slot] = failedIndex;
+            volume.count(Raid5Volume.RECONSTRUCT_READS);
+            int rows = coveredEnd(slot, failedIndex) - coveredStart(slot, failedIndex);
+            for (int m = 0; m < memberCount; m++) {
+                if (m != failed) addOp(slot, READ_BUFFER, m, memberLba(stripe, coveredStart(slot, failedIndex)), rows, 0);
+            }
+        }
+        for (int i = 0; i < dataCount; i++) {
+            if (i == failedIndex || !touched(slot, i)) continue;
+            addOp(slot, READ_DIRECT, layout.dataDisk(stripe, i), memberLba(stripe, coveredStart(slot, i)),
+                    coveredEnd(slot, i) - coveredStart(slot, i), requestOffsetBlocks(slot, i));
+        }
+        return PLANNED;
+    }
+
+    private int planWrite(int slot, int failed, int failedIndex, boolean failedTouched) {
+        long stripe = stepStripes[slot];
+        int parity = layout.parityDisk(stripe);
+        int windowStart = windowStarts[slot], rows = windowEnds[slot] - windowStart;
+        if (failed == parity) {
+            if (!take(slot, false)) return BUSY;
+            modes[slot] = MODE_DATA_ONLY;
+            volume.count(Raid5Volume.DEGRADED_WRITES);
+            return PLANNED;
+        }
+        if (failedTouched) {
+            if (!take(slot, false)) return BUSY;
+            modes[slot] = MODE_FULL;
+            rebuiltMembers[slot] = failed;
+            volume.count(Raid5Volume.DEGRADED_WRITES);
+            for (int m = 0; m < memberCount; m++) if (m != failed) addOp(slot, READ_BUFFER, m, memberLba(stripe, windowStart), rows, 0);
+            return PLANNED;
+        }
+        int touchedCount = 0, rcwReads = 0;
+        for (int i = 0; i < dataCount; i++) {
+            if (touched(slot, i)) touchedCount++;
+            if (!coversWindow(slot, i)) rcwReads++;
+        }
+        // With an untouched data chunk failed, only read-modify-write avoids reading it.
+        boolean rmw = failedIndex >= 0 || 1 + touchedCount < rcwReads;
+        if (!take(slot, false)) return BUSY;
+        if (rmw) {
+            modes[slot] = MODE_RMW;
+            volume.count(Raid5Volume.RMW_WRITES);
+            addOp(slot, READ_BUFFER, parity, memberLba(stripe, windowStart), rows, 0);
+            for (int i = 0; i < dataCount; i++) {
+                if (!touched(slot, i)) continue;
+                int start = coveredStart(slot, i);
+                addOp(slot, READ_BUFFER, layout.dataDisk(stripe, i), memberLba(stripe, start), coveredEnd(slot, i) - start, start - windowStart);
+            }
+        } else {
+            modes[slot] = MODE_RCW;
+            volume.count(rcwReads == 0 ? Raid5Volume.FULL_STRIPE_WRITES : Raid5Volume.RCW_WRITES);
+            for (int i = 0; i < dataCount; i++) {
+                if (!coversWindow(slot, i)) addOp(slot, READ_BUFFER, layout.dataDisk(stripe, i), memberLba(stripe, windowStart), rows, 0);
+            }
+        }
+        return PLANNED;
+    }
+
+    /** The write phase: new data to the touched chunks' members that are active, and the parity. */
+    private void planWrites(int slot) {
+        long stripe = stepStripes[slot];
+        opCounts[slot] = 0;
+        opCursors[slot] = 0;
+        for (int i = 0; i < dataCount; i++) {
+            if (!touched(slot, i)) continue;
+            int member = layout.dataDisk(stripe, i);
+            if (!volume.isActive(member)) continue; // its new data lives in the parity only
+            addOp(slot, WRITE_DATA, member, memberLba(stripe, coveredStart(slot, i)), coveredEnd(slot, i) - coveredStart(slot, i),
+                    requestOffsetBlocks(slot, i));
+        }
+        int parity = layout.parityDisk(stripe);
+        if (modes[slot] != MODE_DATA_ONLY && volume.isActive(parity)) {
+            addOp(slot, WRITE_BUFFER, parity, memberLba(stripe, windowStarts[slot]), windowEnds[slot] - windowStarts[slot], 0);
+        }
+    }
+
+    /** Takes the step's stripe (shared for a rebuilt read, else exclusive), then a stripe-buffer set if needed. */
+    private boolean take(int slot, boolean shared) {
+        long stripe = stepStripes[slot];
+        if (!lock(stripe, shared)) {
+            volume.count(Raid5Volume.STRIPE_WAITS);
+            return false;
+        }
+        holdsStripe[slot] = true;
+        if (freeSetCount == 0) {
+            unlock(stripe);
+            holdsStripe[slot] = false;
+            opCounts[slot] = 0;
+            return false;
+        }
+        stripeSets[slot] = freeSets[--freeSetCount];
+        return true;
+    }
+
+    // ------------------------------------------------------------------ step geometry (in blocks)
+
+    private long chunkStartLba(int slot, int dataIndex) {
+        return stepStripes[slot] * stripeBlocks + (long) dataIndex * chunkBlocks;
+    }
+
+    /** First row (block offset in the chunk) of data chunk i that the step covers. */
+    private int coveredStart(int slot, int dataIndex) {
+        long stepStart = lbas[slot] + cursors[slot];
+        return (int) Math.clamp(stepStart - chunkStartLba(slot, dataIndex), 0, chunkBlocks);
+    }
+
+    /** End row (exclusive) of data chunk i that the step covers; not above coveredStart when untouched. */
+    private int coveredEnd(int slot, int dataIndex) {
+        long stepEnd = lbas[slot] + cursors[slot] + stepBlocks[slot];
+        return (int) Math.clamp(stepEnd - chunkStartLba(slot, dataIndex), 0, chunkBlocks);
+    }
+
+    private boolean touched(int slot, int dataIndex) {
+        return coveredEnd(slot, dataIndex) > coveredStart(slot, dataIndex);
+    }
+
+    private boolean coversWindow(int slot, int dataIndex) {
+        return coveredStart(slot, dataIndex) <= windowStarts[slot] && coveredEnd(slot, dataIndex) >= windowEnds[slot]
+                && touched(slot, dataIndex);
+    }
+
+    private long requestOffsetBlocks(int slot, int dataIndex) {
+        return chunkStartLba(slot, dataIndex) + coveredStart(slot, dataIndex) - lbas[slot];
+    }
+
+    private long memberLba(long stripe, int row) {
+        return stripe * chunkBlocks + row;
+    }
+
+    // ------------------------------------------------------------------ parity math
+
+    /** A degraded read: the failed chunk's rows are the XOR of the other members' same rows, into the caller's buffer. */
+    private void rebuildRead(int slot) {
+        int failedIndex = rebuiltIndexes[slot];
+        int failed = layout.dataDisk(stepStripes[slot], failedIndex);
+        long lengthBytes = (long) (coveredEnd(slot, failedIndex) - coveredStart(slot, failedIndex)) * blockBytes;
+        long requestOffsetBytes = requestOffsetBlocks(slot, failedIndex) * blockBytes;
+        MemorySegment[] set = setBuffers[stripeSets[slot]];
+        for (long done = 0; done < lengthBytes; ) {
+            MemorySegment run = callerRun(slot, requestOffsetBytes + done, lengthBytes - done);
+            int count = 0;
+            for (int m = 0; m < memberCount; m++) if (m != failed) sources[count++] = set[m].asSlice(done, run.byteSize());
+            Xor.parity(run, sources, count);
+            done += run.byteSize();
+        }
+        clearSources();
+    }
+
+    private void computeParity(int slot) {
+        long stripe = stepStripes[slot];
+        MemorySegment[] set = setBuffers[stripeSets[slot]];
+        int windowStart = windowStarts[slot];
+        long windowBytes = (long) (windowEnds[slot] - windowStart) * blockBytes;
+        MemorySegment parity = set[layout.parityDisk(stripe)].asSlice(0, windowBytes);
+        if (modes[slot] == MODE_RMW) {
+            for (int i = 0; i < dataCount; i++) {
+                if (!touched(slot, i)) continue;
+                long offsetBytes = (long) (coveredStart(slot, i) - windowStart) * blockBytes;
+                long lengthBytes = (long) (coveredEnd(slot, i) - coveredStart(slot, i)) * blockBytes;
+                Xor.xorInto(parity.asSlice(offsetBytes, lengthBytes), set[layout.dataDisk(stripe, i)].asSlice(offsetBytes, lengthBytes));
+                xorNewData(slot, parity, offsetBytes, requestOffsetBlocks(slot, i) * blockBytes, lengthBytes);
+            }
+            return;
+        }
+        if (modes[slot] == MODE_FULL) rebuildWindow(slot, windowBytes);
+        if (ops[slot] == OP_WRITE && windowBytes == chunkBytes && allCoverWindow(slot)) {
+            for (int i = 0; i < dataCount; i++) sources[i] = buffers[slot].asSlice(requestOffsetBlocks(slot, i) * blockBytes, chunkBytes);
+            Xor.parity(parity, sources, dataCount); // a full stripe from one buffer: one pass, no reads
+            clearSources();
+            return;
+        }
+        parity.fill((byte) 0);
+        for (int i = 0; i < dataCount; i++) {
+            MemorySegment old = set[layout.dataDisk(stripe, i)];
+            if (!touched(slot, i)) {
+                Xor.xorInto(parity, old.asSlice(0, windowBytes));
+                continue;
+            }
+            long startBytes = (long) (coveredStart(slot, i) - windowStart) * blockBytes;
+            long endBytes = (long) (coveredEnd(slot, i) - windowStart) * blockBytes;
+            if (startBytes > 0) Xor.xorInto(parity.asSlice(0, startBytes), old.asSlice(0, startBytes));
+            xorNewData(slot, parity, startBytes, requestOffsetBlocks(slot, i) * blockBytes, endBytes - startBytes);
+            if (endBytes < windowBytes) Xor.xorInto(parity.asSlice(endBytes, windowBytes - endBytes), old.asSlice(endBytes, windowBytes - endBytes));
+        }
+    }
+
+    /** MODE_FULL: the failed data chunk's old rows over the window, from the survivors (old parity included). */
+    private void rebuildWindow(int slot, long windowBytes) {
+        int failed = rebuiltMembers[slot];
+        MemorySegment[] set = setBuffers[stripeSets[slot]];
+        int count = 0;
+        for (int m = 0; m < memberCount; m++) if (m != failed) sources[count++] = set[m].asSlice(0, windowBytes);
+        Xor.parity(set[failed].asSlice(0, windowBytes), sources, count);
+        clearSources();
+    }
+
+    private boolean allCoverWindow(int slot) {
+        for (int i = 0; i < dataCount; i++) if (!coversWindow(slot, i)) return false;
+        return true;
+    }
+
+    /** destination[offset, +length) ^= the request's new data at requestOffset (nothing for write-zeroes). */
+    private void xorNewData(int slot, MemorySegment destination, long offsetBytes, long requestOffsetBytes, long lengthBytes) {
+        if (ops[slot] == OP_WRITE_ZEROES) return;
+        for (long done = 0; done < lengthBytes; ) {
+            MemorySegment run = callerRun(slot, requestOffsetBytes + done, lengthBytes - done);
+            Xor.xorInto(destination.asSlice(offsetBytes + done, run.byteSize()), run);
+            done += run.byteSize();
+        }
+    }
+
+    /** The longest piece of the caller's memory at a request offset that lies in one segment, up to maxBytes. */
+    private MemorySegment callerRun(int slot, long requestOffsetBytes, long maxBytes) {
+        MemorySegment buffer = buffers[slot];
+        if (buffer != null) return buffer.asSlice(requestOffsetBytes, maxBytes);
+        MemorySegment[] kept = segments[slot];
+        long skip = requestOffsetBytes;
+        for (int i = 0; i < segmentCounts[slot]; i++) {
+            long size = kept[i].byteSize();
+            if (skip < size) return kept[i].asSlice(skip, Math.min(size - skip, maxBytes));
+            skip -= size;
+        }
+        throw new IllegalStateException("request offset " + requestOffsetBytes + " beyond the caller's segments");
+    }
+
+    private void clearSources() {
+        for (int i = 0; i < sources.length; i++) sources[i] = null;
+    }
+
+    // ------------------------------------------------------------------ stripes in progress
+
+    private boolean lock(long stripe, boolean shared) {
+        for (int k = 0; k < lockedCount; k++) {
+            if (lockedStripes[k] != stripe) continue;
+            if (!shared || lockHolders[k] < 0) return false;
+            lockHolders[k]++;
+            return true;
+        }
+        Check.that(lockedCount < lockedStripes.length, "at most one stripe per request slot", lockedCount);
+        lockedStripes[lockedCount] = stripe;
+        lockHolders[lockedCount++] = shared ? 1 : -1;
+        return true;
+    }
+
+    private void unlock(long stripe) {
+        for (int k = 0; k < lockedCount; k++) {
+            if (lockedStripes[k] != stripe) continue;
+            if (lockHolders[k] > 1) {
+                lockHolders[k]--;
+                return;
+            }
+            lockedCount--;
+            lockedStripes[k] = lockedStripes[lockedCount];
+            lockHolders[k] = lockHolders[lockedCount];
+            return;
+        }
+        throw new IllegalStateException("unlock of a stripe not in progress: " + stripe);
+    }
+}

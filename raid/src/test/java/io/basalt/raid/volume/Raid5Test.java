@@ -1,0 +1,273 @@
+package io.basalt.raid.volume;
+
+import io.basalt.engine.BlockChannel;
+import io.basalt.engine.BlockDevice;
+import io.basalt.engine.DeviceSpec;
+import io.basalt.engine.Reactor;
+import io.basalt.engine.ReactorConfig;
+import io.basalt.engine.Status;
+import io.basalt.engine.conformance.ConformanceHarness;
+import io.basalt.engine.fault.FaultBlockDevice;
+import io.basalt.raid.parity.ChunkAddress;
+import io.basalt.raid.parity.Raid5Layout;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+
+import static io.basalt.engine.conformance.ConformanceHarness.blockMatches;
+import static io.basalt.engine.conformance.ConformanceHarness.fill;
+import static io.basalt.engine.conformance.ConformanceHarness.firstMismatch;
+import static org.junit.jupiter.api.Assertions.*;
+
+/** RAID5 placement and parity on the members, write strategies, concurrent writes to shared stripes, degraded and failed volumes. */
+class Raid5Test {
+    private static final int BLOCK = 4096;
+    private static final int CHUNK_BYTES = 16 * 1024;
+    private static final long SEED = 0x5EED5;
+    private Reactor reactor;
+    private Arena arena;
+
+    @BeforeEach
+    void start() {
+        reactor = new Reactor(ReactorConfig.defaults("raid5"));
+        reactor.initOnCurrentThread();
+        arena = Arena.ofShared();
+    }
+
+    @AfterEach
+    void stop() {
+        reactor.close();
+        arena.close();
+    }
+
+    private MemorySegment buffer(long blocks) {
+        return arena.allocate(blocks * BLOCK, BLOCK);
+    }
+
+    private static Raid5Volume volume(int members, String size) {
+        return new Raid5Volume("r5", VolumeConformanceTest.memories(members, size), CHUNK_BYTES);
+    }
+
+    private static Raid5Volume faultVolume(int members) {
+        List<BlockDevice> list = new ArrayList<>();
+        for (int i = 0; i < members; i++) list.add(DeviceSpec.open("f" + i, "fault:memory:1M,fault_seed=" + (i + 1)));
+        return new Raid5Volume("r5", list, CHUNK_BYTES);
+    }
+
+    /** Every member's used blocks, read directly (tests only: the volume owns its members). */
+    private MemorySegment[] readMembers(Raid5Volume volume) {
+        MemorySegment[] result = new MemorySegment[volume.memberCount()];
+        for (int m = 0; m < result.length; m++) {
+            BlockChannel direct = volume.member(m).openChannel(reactor);
+            result[m] = buffer(volume.memberBlocksUsed());
+            assertEquals(Status.OK, new ConformanceHarness(reactor, direct).read(0, (int) volume.memberBlocksUsed(), result[m]));
+            direct.close();
+        }
+        return result;
+    }
+
+    /** Each parity block equals the XOR of the same block of the other members; returns the count checked. */
+    private static long assertParityConsistent(Raid5Volume volume, MemorySegment[] onMembers) {
+        Raid5Layout layout = volume.layout();
+        long checked = 0;
+        for (long mb = 0; mb < volume.memberBlocksUsed(); mb++) {
+            long stripe = mb / volume.chunkBlocks();
+            int parity = layout.parityDisk(stripe);
+            for (long o = 0; o < BLOCK; o += 8) {
+                long x = 0;
+                for (int m = 0; m < onMembers.length; m++) {
+                    if (m != parity) x ^= onMembers[m].get(ValueLayout.JAVA_LONG_UNALIGNED, mb * BLOCK + o);
+                }
+                long p = onMembers[parity].get(ValueLayout.JAVA_LONG_UNALIGNED, mb * BLOCK + o);
+                if (x != p) fail("parity of member block " + mb + " (stripe " + stripe + ", parity member " + parity + ") at byte " + o);
+            }
+            checked++;
+        }
+        return checked;
+    }
+
+    @Test
+    void everyBlockLandsWhereMdRaid5PutsItAndParityIsTheXorOfTheData() {
+        for (int n : new int[] {3, 4, 5}) {
+            try (Raid5Volume volume = volume(n, "256K")) {
+                BlockChannel channel = volume.openChannel(reactor);
+                ConformanceHarness io = new ConformanceHarness(reactor, channel);
+                long blocks = volume.geometry().blockCount();
+                assertEquals((n - 1) * 64L, blocks);
+                MemorySegment all = buffer(blocks);
+                fill(all, 0, BLOCK, SEED + n);
+                // Odd-sized writes so that some are partial stripes, some span stripes, some are full.
+                SplittableRandom random = new SplittableRandom(SEED + n);
+                for (long lba = 0; lba < blocks; ) {
+                    int count = (int) Math.min(blocks - lba, 1 + random.nextInt(3 * volume.chunkBlocks()));
+                    assertEquals(Status.OK, io.write(lba, count, all.asSlice(lba * BLOCK, (long) count * BLOCK)), "write at " + lba);
+                    lba += count;
+                }
+                MemorySegment[] onMembers = readMembers(volume);
+                ChunkAddress where = new ChunkAddress();
+                int sectorsPerBlock = BLOCK / Raid5Layout.SECTOR_BYTES;
+                for (long lba = 0; lba < blocks; lba++) {
+                    volume.layout().map(lba * sectorsPerBlock, where);
+                    long memberBlock = where.diskSector() / sectorsPerBlock;
+                    assertTrue(blockMatches(onMembers[where.disk()], (int) memberBlock, lba, BLOCK, SEED + n),
+                            n + " members: block " + lba + " on member " + where.disk() + " block " + memberBlock);
+                }
+                assertEquals(volume.memberBlocksUsed(), assertParityConsistent(volume, onMembers));
+                channel.close();
+            }
+        }
+    }
+
+    @Test
+    void fullStripeReadModifyWriteAndReconstructWriteAreEachChosen() {
+        try (Raid5Volume five = volume(5, "256K"); Raid5Volume four = volume(4, "256K")) {
+            ConformanceHarness io5 = new ConformanceHarness(reactor, five.openChannel(reactor));
+            ConformanceHarness io4 = new ConformanceHarness(reactor, four.openChannel(reactor));
+            int chunk = four.chunkBlocks();
+            MemorySegment data = buffer(4L * chunk);
+            fill(data, 0, BLOCK, SEED);
+            // 5 members, one block: read-modify-write reads 2 (P, old D), reconstruct-write 3.
+            assertEquals(Status.OK, io5.write(1, 1, data.asSlice(0, BLOCK)));
+            assertEquals(1, five.counter(Raid5Volume.RMW_WRITES));
+            assertEquals(0, five.counter(Raid5Volume.RCW_WRITES));
+            // 4 members, two whole chunks of three: reconstruct-write reads 1, read-modify-write 3.
+            assertEquals(Status.OK, io4.write(0, 2 * chunk, data.asSlice(0, 2L * chunk * BLOCK)));
+            assertEquals(1, four.counter(Raid5Volume.RCW_WRITES));
+            assertEquals(0, four.counter(Raid5Volume.RMW_WRITES));
+            // 4 members, a whole stripe: no reads.
+            assertEquals(Status.OK, io4.write(3L * chunk, 3 * chunk, data.asSlice(0, 3L * chunk * BLOCK)));
+            assertEquals(1, four.counter(Raid5Volume.FULL_STRIPE_WRITES));
+            assertParityConsistent(five, readMembers(five));
+            assertParityConsistent(four, readMembers(four));
+            MemorySegment back = buffer(1);
+            assertEquals(Status.OK, io5.read(1, 1, back));
+            assertEquals(-1, firstMismatch(back, 0, BLOCK, SEED), "the read-modify-written block");
+            io4.channel().close();
+            io5.channel().close();
+        }
+    }
+
+    /**
+     * 64 writes in flight at once over 8 stripes: each write has its own blocks, but many share stripes, so a
+     * read-modify-write racing another on the same stripe would leave wrong parity. 30 seeded rounds.
+     */
+    @Test
+    void queueDepth64WritesToSharedStripesKeepDataAndParityConsistent() {
+        try (Raid5Volume volume = volume(4, "256K")) {
+            BlockChannel channel = volume.openChannel(reactor);
+            ConformanceHarness io = new ConformanceHarness(reactor, channel);
+            int regionBlocks = 8 * 3 * volume.chunkBlocks(); // 8 stripes of 12 blocks
+            MemorySegment expected = buffer(volume.geometry().blockCount());
+            MemorySegment zero = buffer(volume.geometry().blockCount());
+            assertEquals(Status.OK, io.write(0, (int) volume.geometry().blockCount(), zero));
+            for (int round = 0; round < 30; round++) {
+                SplittableRandom random = new SplittableRandom(SEED * 31 + round);
+                int[] starts = new int[64];
+                int[] counts = new int[64];
+                // Cut the region into 64 runs of 1..2 blocks with random gaps, then submit them in shuffled order.
+                int lba = random.nextInt(4), writes = 0;
+                while (writes < 64 && lba < regionBlocks) {
+                    int count = Math.min(1 + random.nextInt(2), regionBlocks - lba);
+                    starts[writes] = lba;
+                    counts[writes++] = count;
+                    lba += count + (random.nextInt(4) == 0 ? 1 : 0);
+                }
+                for (int i = writes - 1; i > 0; i--) {
+                    int j = random.nextInt(i + 1);
+                    int s = starts[i]; starts[i] = starts[j]; starts[j] = s;
+                    int c = counts[i]; counts[i] = counts[j]; counts[j] = c;
+                }
+                long seed = SEED + 1000 + round;
+                for (int i = 0; i < writes; i++) {
+                    MemorySegment slice = expected.asSlice((long) starts[i] * BLOCK, (long) counts[i] * BLOCK);
+                    fill(slice, starts[i], BLOCK, seed);
+                    int tag = i;
+                    io.submitOrWait(() -> io.submitWrite(tag, starts[tag], counts[tag], slice));
+                }
+                for (int i = 0; i < writes; i++) assertEquals(Status.OK, io.await(i), "round " + round + " write " + i);
+            }
+            MemorySegment back = buffer(regionBlocks);
+            assertEquals(Status.OK, io.read(0, regionBlocks, back));
+            assertEquals(-1L, back.mismatch(expected.asSlice(0, (long) regionBlocks * BLOCK)), "data read back");
+            assertParityConsistent(volume, readMembers(volume));
+            assertTrue(volume.counter(Raid5Volume.STRIPE_WAITS) > 0, "writes did meet on a stripe and wait");
+            channel.close();
+        }
+    }
+
+    @Test
+    void degradedReadsRebuildTheMissingChunkAndDegradedWritesStayReadable() {
+        for (int failed = 0; failed < 4; failed++) {
+            try (Raid5Volume volume = faultVolume(4)) {
+                BlockChannel channel = volume.openChannel(reactor);
+                ConformanceHarness io = new ConformanceHarness(reactor, channel);
+                int blocks = (int) volume.geometry().blockCount();
+                MemorySegment all = buffer(blocks);
+                fill(all, 0, BLOCK, SEED + failed);
+                assertEquals(Status.OK, io.write(0, blocks, all));
+                ((FaultBlockDevice) volume.member(failed)).setFailed(true); // pulled: the data path finds out
+                MemorySegment back = buffer(blocks);
+                for (int lba = 0; lba < blocks; lba += 3) {
+                    int count = Math.min(3, blocks - lba);
+                    assertEquals(Status.OK, io.read(lba, count, back.asSlice((long) lba * BLOCK, (long) count * BLOCK)), "read at " + lba);
+                }
+                assertEquals(-1L, back.mismatch(all), "degraded reads, member " + failed + " pulled");
+                assertFalse(volume.isActive(failed));
+                assertTrue(volume.counter(Raid5Volume.RECONSTRUCT_READS) > 0);
+                // Degraded writes of every shape, then read back.
+                fill(all, 0, BLOCK, SEED + 100 + failed);
+                SplittableRandom random = new SplittableRandom(SEED + failed);
+                for (int lba = 0; lba < blocks; ) {
+                    int count = Math.min(blocks - lba, 1 + random.nextInt(14));
+                    assertEquals(Status.OK, io.write(lba, count, all.asSlice((long) lba * BLOCK, (long) count * BLOCK)));
+                    lba += count;
+                }
+                assertTrue(volume.counter(Raid5Volume.DEGRADED_WRITES) > 0);
+                assertEquals(Status.OK, io.read(0, blocks, back));
+                assertEquals(-1L, back.mismatch(all), "after degraded writes, member " + failed + " pulled");
+                assertEquals(1, volume.counter(Raid5Volume.MEMBER_FAILURES));
+                channel.close();
+            }
+        }
+    }
+
+    @Test
+    void aSecondFailureFailsEveryRequestAndNeverReturnsData() {
+        try (Raid5Volume volume = faultVolume(4)) {
+            BlockChannel channel = volume.openChannel(reactor);
+            ConformanceHarness io = new ConformanceHarness(reactor, channel);
+            MemorySegment data = buffer(12);
+            fill(data, 0, BLOCK, SEED);
+            assertEquals(Status.OK, io.write(0, 12, data));
+            assertTrue(volume.fail(1));
+            assertEquals(Status.OK, io.read(0, 12, data), "one failure: degraded");
+            ((FaultBlockDevice) volume.member(2)).setFailed(true);
+            MemorySegment back = buffer(12);
+            int status = io.read(0, 12, back);
+            assertTrue(status == Status.DEVICE_GONE || status == Status.IO_ERROR, "read after a second failure: " + Status.name(status));
+            assertTrue(volume.isFailed());
+            assertEquals(Status.DEVICE_GONE, io.read(0, 1, back.asSlice(0, BLOCK)), "a block on a healthy member");
+            assertEquals(Status.DEVICE_GONE, io.write(0, 12, data));
+            assertEquals(Status.DEVICE_GONE, io.flush());
+            channel.close();
+        }
+    }
+
+    @Test
+    void badMemberSetsAreRefused() {
+        assertThrows(IllegalArgumentException.class, () -> volume(2, "256K"));
+        assertThrows(IllegalArgumentException.class,
+                () -> new Raid5Volume("r5", VolumeConformanceTest.memories(3, "256K"), 12 * 1024));
+        try (Raid5Volume v = volume(3, "256K")) {
+            assertEquals(2 * v.chunkBlocks(), v.geometry().optimalTransferBlocks());
+            assertTrue(v.describe().startsWith("raid5(left_symmetric, chunk=16K"), v.describe());
+        }
+    }
+}

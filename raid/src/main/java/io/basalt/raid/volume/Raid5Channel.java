@@ -31,7 +31,7 @@ import java.lang.foreign.MemorySegment;
  *
  * <p>Ordering: a step that writes takes its stripe exclusively in this channel's table of stripes in
  * progress; a step that reconstructs a read takes it shared. A request that finds its stripe taken waits in
- * the retry list (or is refused as busy if nothing of it ran yet). A step holds at most one stripe and one
+ * the retry list, polled every reactor cycle (accepted, never refused: only a full slot table refuses). A step holds at most one stripe and one
  * stripe-buffer set and takes the set after the stripe, releasing the stripe if no set is free: no
  * hold-and-wait, no deadlock. Stripe buffers come from a pool preallocated per channel; an empty pool means
  * wait, never allocate.
@@ -150,6 +150,12 @@ final class Raid5Channel extends VolumeChannel {
     @Override
     protected boolean deviceClosed() {
         return volume.isClosed();
+    }
+
+    /** A request waiting for its stripe, a stripe-buffer set or a member queues; only a full slot table refuses. */
+    @Override
+    protected boolean queuesWhenRefused() {
+        return true;
     }
 
     @Override
@@ -418,13 +424,13 @@ final class Raid5Channel extends VolumeChannel {
     /** First row (block offset in the chunk) of data chunk i that the step covers. */
     private int coveredStart(int slot, int dataIndex) {
         long stepStart = lbas[slot] + cursors[slot];
-        return (int) Math.clamp(stepStart - chunkStartLba(slot, dataIndex), 0, chunkBlocks);
+        return Math.clamp(stepStart - chunkStartLba(slot, dataIndex), 0, chunkBlocks);
     }
 
     /** End row (exclusive) of data chunk i that the step covers; not above coveredStart when untouched. */
     private int coveredEnd(int slot, int dataIndex) {
         long stepEnd = lbas[slot] + cursors[slot] + stepBlocks[slot];
-        return (int) Math.clamp(stepEnd - chunkStartLba(slot, dataIndex), 0, chunkBlocks);
+        return Math.clamp(stepEnd - chunkStartLba(slot, dataIndex), 0, chunkBlocks);
     }
 
     private boolean touched(int slot, int dataIndex) {

@@ -119,6 +119,15 @@ abstract class VolumeChannel implements BlockChannel, IoCompletion, Reactor.Poll
     /** Whether the device was closed (requests then get DEVICE_GONE). */
     protected abstract boolean deviceClosed();
 
+    /**
+     * Whether a request none of whose pieces was accepted is still taken (and waits in the retry list) rather
+     * than refused as busy. raid5 says yes: a request that waits for its stripe must queue behind the one
+     * holding it, not bounce back to a caller that might not retry.
+     */
+    protected boolean queuesWhenRefused() {
+        return false;
+    }
+
     // ------------------------------------------------------------------ submission
 
     @Override
@@ -219,7 +228,7 @@ abstract class VolumeChannel implements BlockChannel, IoCompletion, Reactor.Poll
             return true;
         }
         boolean all = advance(slot);
-        if (!all && pending[slot] == 0) {
+        if (!all && pending[slot] == 0 && !queuesWhenRefused()) {
             clearSlot(slot);
             slots.release(slot);
             return false;

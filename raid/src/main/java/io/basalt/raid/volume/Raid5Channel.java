@@ -46,6 +46,7 @@ final class Raid5Channel extends VolumeChannel {
     private static final int PLANNED = 0, BUSY = 1, ENDED = 2;
     /** Stripe-buffer sets per channel: each is one chunk per member. */
     static final int STRIPE_SETS_MAX = 16;
+    static final int BLOCK_SLICES_MAX = 1 << 16;
 
     private final Raid5Volume volume;
     private final Raid5Layout layout;
@@ -87,6 +88,12 @@ final class Raid5Channel extends VolumeChannel {
     private int lockedCount;
 
     private final MemorySegment[][] setBuffers;
+    /**
+     * One-block slices of every set buffer, made at start-up, so that a 4 KiB write's member requests and
+     * parity math find their slices here instead of allocating (FFM cannot re-point a segment). Null when
+     * there would be more than {@link #BLOCK_SLICES_MAX} of them.
+     */
+    private final MemorySegment[][][] blockSlices;
     private final int[] freeSets;
     private int freeSetCount;
     private final MemorySegment zeroes;
@@ -132,6 +139,14 @@ final class Raid5Channel extends VolumeChannel {
         for (int s = 0; s < sets; s++) {
             for (int m = 0; m < memberCount; m++) setBuffers[s][m] = slab.asSlice(((long) s * memberCount + m) * chunkBytes, chunkBytes);
             freeSets[freeSetCount++] = s;
+        }
+        blockSlices = (long) sets * memberCount * chunkBlocks > BLOCK_SLICES_MAX ? null : new MemorySegment[sets][memberCount][chunkBlocks];
+        if (blockSlices != null) {
+            for (int s = 0; s < sets; s++) {
+                for (int m = 0; m < memberCount; m++) {
+                    for (int b = 0; b < chunkBlocks; b++) blockSlices[s][m][b] = setBuffers[s][m].asSlice((long) b * blockBytes, blockBytes);
+                }
+            }
         }
         zeroes = slab.asSlice(chunkBytes * memberCount * sets, chunkBytes); // allocate() zeroes it
         sources = new MemorySegment[Math.max(memberCount, dataCount)];
@@ -258,7 +273,15 @@ final class Raid5Channel extends VolumeChannel {
     }
 
     private MemorySegment stripeBuffer(int slot, int member, long offsetBlocks, long bytes) {
-        return setBuffers[stripeSets[slot]][member].asSlice(offsetBlocks * blockBytes, bytes);
+        return bufferSlice(stripeSets[slot], member, offsetBlocks * blockBytes, bytes);
+    }
+
+    /** [offset, +length) of a set buffer: the whole buffer or a start-up block slice where one fits, else a new slice. */
+    private MemorySegment bufferSlice(int set, int member, long offsetBytes, long lengthBytes) {
+        MemorySegment whole = setBuffers[set][member];
+        if (offsetBytes == 0 && lengthBytes == whole.byteSize()) return whole;
+        if (lengthBytes == blockBytes && blockSlices != null) return blockSlices[set][member][(int) (offsetBytes / blockBytes)];
+        return whole.asSlice(offsetBytes, lengthBytes);
     }
 
     private void addOp(int slot, byte kind, int member, long memberLba, int blockCount, long offsetBlocks) {
@@ -458,11 +481,11 @@ final class Raid5Channel extends VolumeChannel {
         int failed = layout.dataDisk(stepStripes[slot], failedIndex);
         long lengthBytes = (long) (coveredEnd(slot, failedIndex) - coveredStart(slot, failedIndex)) * blockBytes;
         long requestOffsetBytes = requestOffsetBlocks(slot, failedIndex) * blockBytes;
-        MemorySegment[] set = setBuffers[stripeSets[slot]];
+        int set = stripeSets[slot];
         for (long done = 0; done < lengthBytes; ) {
             MemorySegment run = callerRun(slot, requestOffsetBytes + done, lengthBytes - done);
             int count = 0;
-            for (int m = 0; m < memberCount; m++) if (m != failed) sources[count++] = set[m].asSlice(done, run.byteSize());
+            for (int m = 0; m < memberCount; m++) if (m != failed) sources[count++] = bufferSlice(set, m, done, run.byteSize());
             Xor.parity(run, sources, count);
             done += run.byteSize();
         }
@@ -471,21 +494,23 @@ final class Raid5Channel extends VolumeChannel {
 
     private void computeParity(int slot) {
         long stripe = stepStripes[slot];
-        MemorySegment[] set = setBuffers[stripeSets[slot]];
+        int set = stripeSets[slot];
+        int parityMember = layout.parityDisk(stripe);
         int windowStart = windowStarts[slot];
         long windowBytes = (long) (windowEnds[slot] - windowStart) * blockBytes;
-        MemorySegment parity = set[layout.parityDisk(stripe)].asSlice(0, windowBytes);
         if (modes[slot] == MODE_RMW) {
             for (int i = 0; i < dataCount; i++) {
                 if (!touched(slot, i)) continue;
                 long offsetBytes = (long) (coveredStart(slot, i) - windowStart) * blockBytes;
                 long lengthBytes = (long) (coveredEnd(slot, i) - coveredStart(slot, i)) * blockBytes;
-                Xor.xorInto(parity.asSlice(offsetBytes, lengthBytes), set[layout.dataDisk(stripe, i)].asSlice(offsetBytes, lengthBytes));
-                xorNewData(slot, parity, offsetBytes, requestOffsetBlocks(slot, i) * blockBytes, lengthBytes);
+                Xor.xorInto(bufferSlice(set, parityMember, offsetBytes, lengthBytes),
+                        bufferSlice(set, layout.dataDisk(stripe, i), offsetBytes, lengthBytes));
+                xorNewData(slot, set, parityMember, offsetBytes, requestOffsetBlocks(slot, i) * blockBytes, lengthBytes);
             }
             return;
         }
         if (modes[slot] == MODE_FULL) rebuildWindow(slot, windowBytes);
+        MemorySegment parity = bufferSlice(set, parityMember, 0, windowBytes);
         if (ops[slot] == OP_WRITE && windowBytes == chunkBytes && allCoverWindow(slot)) {
             for (int i = 0; i < dataCount; i++) sources[i] = buffers[slot].asSlice(requestOffsetBlocks(slot, i) * blockBytes, chunkBytes);
             Xor.parity(parity, sources, dataCount); // a full stripe from one buffer: one pass, no reads
@@ -494,26 +519,28 @@ final class Raid5Channel extends VolumeChannel {
         }
         parity.fill((byte) 0);
         for (int i = 0; i < dataCount; i++) {
-            MemorySegment old = set[layout.dataDisk(stripe, i)];
+            int member = layout.dataDisk(stripe, i);
             if (!touched(slot, i)) {
-                Xor.xorInto(parity, old.asSlice(0, windowBytes));
+                Xor.xorInto(parity, bufferSlice(set, member, 0, windowBytes));
                 continue;
             }
             long startBytes = (long) (coveredStart(slot, i) - windowStart) * blockBytes;
             long endBytes = (long) (coveredEnd(slot, i) - windowStart) * blockBytes;
-            if (startBytes > 0) Xor.xorInto(parity.asSlice(0, startBytes), old.asSlice(0, startBytes));
-            xorNewData(slot, parity, startBytes, requestOffsetBlocks(slot, i) * blockBytes, endBytes - startBytes);
-            if (endBytes < windowBytes) Xor.xorInto(parity.asSlice(endBytes, windowBytes - endBytes), old.asSlice(endBytes, windowBytes - endBytes));
+            if (startBytes > 0) Xor.xorInto(bufferSlice(set, parityMember, 0, startBytes), bufferSlice(set, member, 0, startBytes));
+            xorNewData(slot, set, parityMember, startBytes, requestOffsetBlocks(slot, i) * blockBytes, endBytes - startBytes);
+            if (endBytes < windowBytes) {
+                Xor.xorInto(bufferSlice(set, parityMember, endBytes, windowBytes - endBytes), bufferSlice(set, member, endBytes, windowBytes - endBytes));
+            }
         }
     }
 
     /** MODE_FULL: the failed data chunk's old rows over the window, from the survivors (old parity included). */
     private void rebuildWindow(int slot, long windowBytes) {
         int failed = rebuiltMembers[slot];
-        MemorySegment[] set = setBuffers[stripeSets[slot]];
+        int set = stripeSets[slot];
         int count = 0;
-        for (int m = 0; m < memberCount; m++) if (m != failed) sources[count++] = set[m].asSlice(0, windowBytes);
-        Xor.parity(set[failed].asSlice(0, windowBytes), sources, count);
+        for (int m = 0; m < memberCount; m++) if (m != failed) sources[count++] = bufferSlice(set, m, 0, windowBytes);
+        Xor.parity(bufferSlice(set, failed, 0, windowBytes), sources, count);
         clearSources();
     }
 
@@ -522,12 +549,12 @@ final class Raid5Channel extends VolumeChannel {
         return true;
     }
 
-    /** destination[offset, +length) ^= the request's new data at requestOffset (nothing for write-zeroes). */
-    private void xorNewData(int slot, MemorySegment destination, long offsetBytes, long requestOffsetBytes, long lengthBytes) {
+    /** The set buffer of {@code member} [offset, +length) ^= the request's new data at requestOffset (nothing for write-zeroes). */
+    private void xorNewData(int slot, int set, int member, long offsetBytes, long requestOffsetBytes, long lengthBytes) {
         if (ops[slot] == OP_WRITE_ZEROES) return;
         for (long done = 0; done < lengthBytes; ) {
             MemorySegment run = callerRun(slot, requestOffsetBytes + done, lengthBytes - done);
-            Xor.xorInto(destination.asSlice(offsetBytes + done, run.byteSize()), run);
+            Xor.xorInto(bufferSlice(set, member, offsetBytes + done, run.byteSize()), run);
             done += run.byteSize();
         }
     }
@@ -535,12 +562,17 @@ final class Raid5Channel extends VolumeChannel {
     /** The longest piece of the caller's memory at a request offset that lies in one segment, up to maxBytes. */
     private MemorySegment callerRun(int slot, long requestOffsetBytes, long maxBytes) {
         MemorySegment buffer = buffers[slot];
-        if (buffer != null) return buffer.asSlice(requestOffsetBytes, maxBytes);
+        if (buffer != null) {
+            return requestOffsetBytes == 0 && maxBytes == buffer.byteSize() ? buffer : buffer.asSlice(requestOffsetBytes, maxBytes);
+        }
         MemorySegment[] kept = segments[slot];
         long skip = requestOffsetBytes;
         for (int i = 0; i < segmentCounts[slot]; i++) {
             long size = kept[i].byteSize();
-            if (skip < size) return kept[i].asSlice(skip, Math.min(size - skip, maxBytes));
+            if (skip < size) {
+                long take = Math.min(size - skip, maxBytes);
+                return skip == 0 && take == size ? kept[i] : kept[i].asSlice(skip, take);
+            }
             skip -= size;
         }
         throw new IllegalStateException("request offset " + requestOffsetBytes + " beyond the caller's segments");

@@ -47,6 +47,8 @@ final class Raid5Channel extends VolumeChannel {
     /** Stripe-buffer sets per channel: each is one chunk per member. */
     static final int STRIPE_SETS_MAX = 16;
     static final int BLOCK_SLICES_MAX = 1 << 16;
+    /** Chunk pieces one healthy read step sends at once (a step may then span stripes). */
+    static final int READ_PIECES_MAX = 32;
 
     private final Raid5Volume volume;
     private final Raid5Layout layout;
@@ -108,7 +110,7 @@ final class Raid5Channel extends VolumeChannel {
         this.chunkBlocks = volume.chunkBlocks();
         this.chunkBytes = (long) chunkBlocks * blockBytes;
         this.stripeBlocks = (long) chunkBlocks * dataCount;
-        this.opsPerSlot = 2 * memberCount;
+        this.opsPerSlot = Math.max(2 * memberCount, READ_PIECES_MAX);
         int depth = queueDepthMax();
         phases = new byte[depth];
         modes = new byte[depth];
@@ -316,6 +318,7 @@ final class Raid5Channel extends VolumeChannel {
             return PLANNED;
         }
         long lba = lbas[slot] + cursors[slot];
+        if (isRead(slot) && volume.failedMember() < 0) return planHealthyRead(slot, lba);
         long stripe = lba / stripeBlocks;
         long stripeStart = stripe * stripeBlocks;
         long stepEnd = Math.min(lbas[slot] + blockCounts[slot], stripeStart + stripeBlocks);
@@ -334,6 +337,27 @@ final class Raid5Channel extends VolumeChannel {
         int failedIndex = failed < 0 ? -1 : layout.dataIndex(stripe, failed);
         boolean failedTouched = failedIndex >= 0 && touched(slot, failedIndex);
         return isRead(slot) ? planRead(slot, failed, failedIndex, failedTouched) : planWrite(slot, failed, failedIndex, failedTouched);
+    }
+
+    /**
+     * A read on a healthy volume needs no stripe and no buffers: one step sends up to READ_PIECES_MAX chunk
+     * pieces, across stripes, straight into the caller's buffer (as raid0 does).
+     */
+    private int planHealthyRead(int slot, long lba) {
+        modes[slot] = MODE_READ;
+        rebuiltIndexes[slot] = -1;
+        long end = lbas[slot] + blockCounts[slot];
+        long at = lba;
+        while (at < end && opCounts[slot] < READ_PIECES_MAX) {
+            long chunk = at / chunkBlocks;
+            long stripe = chunk / dataCount;
+            int row = (int) (at - chunk * chunkBlocks);
+            int blocks = (int) Math.min(end - at, chunkBlocks - row);
+            addOp(slot, READ_DIRECT, layout.dataDisk(stripe, (int) (chunk - stripe * dataCount)), memberLba(stripe, row), blocks, at - lbas[slot]);
+            at += blocks;
+        }
+        stepBlocks[slot] = at - lba;
+        return PLANNED;
     }
 
     private int planRead(int slot, int failed, int failedIndex, boolean failedTouched) {

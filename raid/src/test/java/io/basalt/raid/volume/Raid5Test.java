@@ -308,6 +308,25 @@ class Raid5Test {
     }
 
     @Test
+    void writeZeroesKeepsParityAndDiscardIsUnsupported() {
+        try (Raid5Volume volume = volume(4, "256K")) {
+            ConformanceHarness io = new ConformanceHarness(reactor, volume.openChannel(reactor));
+            int blocks = (int) volume.geometry().blockCount();
+            MemorySegment all = buffer(blocks);
+            fill(all, 0, BLOCK, SEED + 9);
+            assertEquals(Status.OK, io.write(0, blocks, all));
+            assertEquals(Status.OK, io.writeZeroes(5, 30)); // partial, full and partial stripes
+            all.asSlice(5L * BLOCK, 30L * BLOCK).fill((byte) 0);
+            assertEquals(Status.UNSUPPORTED, io.discard(0, 12));
+            MemorySegment back = buffer(blocks);
+            assertEquals(Status.OK, io.read(0, blocks, back));
+            assertEquals(-1L, back.mismatch(all));
+            assertParityConsistent(volume, readMembers(volume));
+            io.channel().close();
+        }
+    }
+
+    @Test
     void badMemberSetsAreRefused() {
         assertThrows(IllegalArgumentException.class, () -> volume(2, "256K"));
         assertThrows(IllegalArgumentException.class,

@@ -9,6 +9,7 @@ import io.basalt.shims.Check;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayDeque;
 
 /**
  * A {@link Raid5Volume}'s channel on one reactor. A request is worked one stripe at a time ("a step"); each
@@ -29,8 +30,11 @@ import java.lang.foreign.MemorySegment;
  * 1 + touched chunks reads, reconstruct-write one read per chunk the step does not cover over the whole
  * window; the cheaper wins (ties: reconstruct-write, which is also the full-stripe case at zero reads).
  *
- * <p>Ordering: a step that writes takes its stripe exclusively in this channel's table of stripes in
- * progress; a step that reconstructs a read takes it shared. A request that finds its stripe taken waits in
+ * <p>Ordering: a step that writes takes its stripe exclusively in the table of stripes in progress of the
+ * stripe's owner (the channel of reactor stripe mod reactors, see {@link Raid5Volume#ownerOf}); a step that
+ * reconstructs a read takes it shared. When this channel is the owner that is a table look-up; otherwise a
+ * {@link RemoteLock} command goes to the owner's reactor and back (lock, grant; release, released), and the
+ * member I/O still runs here. A request that finds its stripe taken waits in
  * the retry list, polled every reactor cycle (accepted, never refused: only a full slot table refuses). A step holds at most one stripe and one
  * stripe-buffer set and takes the set after the stripe, releasing the stripe if no set is free: no
  * hold-and-wait, no deadlock. Stripe buffers come from a pool preallocated per channel; an empty pool means
@@ -89,6 +93,14 @@ final class Raid5Channel extends VolumeChannel {
     private final int[] lockHolders;
     private int lockedCount;
 
+    /** Per slot: the one command that carries its lock, grant and release to and from a remote owner. */
+    private final RemoteLock[] remoteLocks;
+    /** Whether the slot's stripe is held at a remote owner (else, when holdsStripe, in this table). */
+    private final boolean[] holdsRemote;
+    /** As owner: remote requests waiting for a stripe, FIFO; and answers a full command queue refused. */
+    private final ArrayDeque<RemoteLock> remoteWaiters;
+    private final ArrayDeque<RemoteLock> outbound;
+
     private final MemorySegment[][] setBuffers;
     /**
      * One-block slices of every set buffer, made at start-up, so that a 4 KiB write's member requests and
@@ -130,8 +142,14 @@ final class Raid5Channel extends VolumeChannel {
         opMemberLbas = new long[depth * opsPerSlot];
         opBlockCounts = new int[depth * opsPerSlot];
         opOffsets = new long[depth * opsPerSlot];
-        lockedStripes = new long[depth];
-        lockHolders = new int[depth];
+        int tableMax = depth * Raid5Volume.OWNERS_MAX; // this reactor's slots and every other reactor's
+        lockedStripes = new long[tableMax];
+        lockHolders = new int[tableMax];
+        remoteLocks = new RemoteLock[depth];
+        for (int i = 0; i < depth; i++) remoteLocks[i] = new RemoteLock(this);
+        holdsRemote = new boolean[depth];
+        remoteWaiters = new ArrayDeque<>(tableMax);
+        outbound = new ArrayDeque<>(tableMax);
         int sets = Math.min(depth, STRIPE_SETS_MAX);
         // Start-up allocation: freed with the channel by the GC (an automatic arena), never per I/O.
         Arena arena = Arena.ofAuto();
@@ -236,8 +254,13 @@ final class Raid5Channel extends VolumeChannel {
     }
 
     private void endStep(int slot, boolean done) {
-        if (holdsStripe[slot]) unlock(stepStripes[slot]);
+        if (holdsStripe[slot] && holdsRemote[slot]) {
+            remoteLocks[slot].state = RemoteLock.RELEASE_PENDING; // the next plan sends it and waits for the answer
+        } else if (holdsStripe[slot]) {
+            unlock(stepStripes[slot]);
+        }
         holdsStripe[slot] = false;
+        holdsRemote[slot] = false;
         if (stripeSets[slot] >= 0) freeSets[freeSetCount++] = stripeSets[slot];
         stripeSets[slot] = -1;
         if (done) cursors[slot] += stepBlocks[slot];
@@ -300,8 +323,15 @@ final class Raid5Channel extends VolumeChannel {
 
     /** Plans the next step's first phase: PLANNED, BUSY (stripe or buffers taken) or ENDED (nothing left). */
     private int plan(int slot) {
+        RemoteLock remote = remoteLocks[slot];
+        if (remote.releasing() && !driveRelease(slot)) return BUSY; // a remote stripe is released before anything else
         byte op = ops[slot];
         long total = op == OP_FLUSH ? 1 : blockCounts[slot];
+        if (remote.state != RemoteLock.IDLE && (firstErrors[slot] != Status.OK || volume.isFailed())) {
+            if (remote.state == RemoteLock.GRANTED) remote.state = RemoteLock.RELEASE_PENDING;
+            if (remote.releasing()) driveRelease(slot);
+            return BUSY; // wait for the grant, give it back, then end
+        }
         if (firstErrors[slot] != Status.OK || cursors[slot] >= total) return ENDED;
         if (volume.isFailed()) {
             firstErrors[slot] = Status.DEVICE_GONE;
@@ -447,6 +477,8 @@ final class Raid5Channel extends VolumeChannel {
     /** Takes the step's stripe (shared for a rebuilt read, else exclusive), then a stripe-buffer set if needed. */
     private boolean take(int slot, boolean shared) {
         long stripe = stepStripes[slot];
+        Raid5Channel owner = volume.ownerOf(stripe);
+        if (owner != this) return takeRemote(slot, owner, stripe, shared);
         if (!lock(stripe, shared)) {
             volume.count(Raid5Volume.STRIPE_WAITS);
             return false;
@@ -460,6 +492,145 @@ final class Raid5Channel extends VolumeChannel {
         }
         stripeSets[slot] = freeSets[--freeSetCount];
         return true;
+    }
+
+    /** The stripe from its owner on another reactor: send the request, wait for the grant, then a buffer set. */
+    private boolean takeRemote(int slot, Raid5Channel owner, long stripe, boolean shared) {
+        RemoteLock remote = remoteLocks[slot];
+        switch (remote.state) {
+            case RemoteLock.IDLE -> {
+                remote.ask(owner, slots.id(slot), stripe, shared);
+                if (!owner.reactor.post(remote)) remote.state = RemoteLock.IDLE; // command queue full: ask again next cycle
+                volume.count(Raid5Volume.REMOTE_LOCKS);
+                return false;
+            }
+            case RemoteLock.GRANTED -> {
+                if (remote.stripe != stripe || remote.shared != shared) { // the plan changed meanwhile: give it back
+                    remote.state = RemoteLock.RELEASE_PENDING;
+                    driveRelease(slot);
+                    return false;
+                }
+                if (freeSetCount == 0) return false; // keep the stripe: set holders never wait for stripes
+                holdsStripe[slot] = true;
+                holdsRemote[slot] = true;
+                stripeSets[slot] = freeSets[--freeSetCount];
+                return true;
+            }
+            default -> {
+                return false; // asked and not answered yet
+            }
+        }
+    }
+
+    /** Moves a remote release on; true once the owner confirmed it (the command is idle again). */
+    private boolean driveRelease(int slot) {
+        RemoteLock remote = remoteLocks[slot];
+        if (remote.state == RemoteLock.RELEASE_PENDING) {
+            remote.state = RemoteLock.RELEASE_SENT;
+            if (!remote.owner.reactor.post(remote)) remote.state = RemoteLock.RELEASE_PENDING;
+            return false;
+        }
+        if (remote.state == RemoteLock.RELEASED) {
+            remote.state = RemoteLock.IDLE;
+            return true;
+        }
+        return false;
+    }
+
+    // ------------------------------------------------------------------ as a stripe owner (this reactor's thread)
+
+    /** A remote step asks for a stripe this channel owns: grant it now or queue it. */
+    void onRemoteLock(RemoteLock remote) {
+        if (lock(remote.stripe, remote.shared)) {
+            answer(remote, RemoteLock.GRANT_SENT);
+        } else {
+            volume.count(Raid5Volume.STRIPE_WAITS);
+            remoteWaiters.addLast(remote);
+        }
+    }
+
+    void onRemoteRelease(RemoteLock remote) {
+        unlock(remote.stripe);
+        answer(remote, RemoteLock.RELEASED_SENT);
+    }
+
+    private void answer(RemoteLock remote, int state) {
+        remote.state = state;
+        if (!remote.requester.reactor.post(remote)) outbound.addLast(remote);
+    }
+
+    /** After an unlock: grant the remote waiters that can go now, keeping their order. */
+    private void grantWaiters() {
+        for (int i = remoteWaiters.size(); i > 0; i--) {
+            RemoteLock waiter = remoteWaiters.pollFirst();
+            if (lock(waiter.stripe, waiter.shared)) answer(waiter, RemoteLock.GRANT_SENT);
+            else remoteWaiters.addLast(waiter);
+        }
+    }
+
+    @Override
+    public int poll(long nowNs) {
+        int work = super.poll(nowNs);
+        for (int i = outbound.size(); i > 0; i--) {
+            RemoteLock remote = outbound.pollFirst();
+            if (!remote.requester.reactor.post(remote)) {
+                outbound.addFirst(remote);
+                break;
+            }
+            work++;
+        }
+        return work;
+    }
+
+    @Override
+    public boolean needsPolling() {
+        return super.needsPolling() || !outbound.isEmpty();
+    }
+
+    /**
+     * One slot's stripe request to a remote owner, posted back and forth on the two reactors' command queues
+     * (their MPSC queues publish the fields: a command's writes happen before its run on the other thread).
+     * One state machine, one command per slot, never two in flight:
+     * IDLE -> LOCK_SENT -> (owner) GRANT_SENT -> (requester) GRANTED -> RELEASE_PENDING -> RELEASE_SENT
+     * -> (owner) RELEASED_SENT -> (requester) RELEASED -> IDLE.
+     */
+    static final class RemoteLock implements Runnable {
+        static final int IDLE = 0, LOCK_SENT = 1, GRANT_SENT = 2, GRANTED = 3, RELEASE_PENDING = 4, RELEASE_SENT = 5,
+                RELEASED_SENT = 6, RELEASED = 7;
+        final Raid5Channel requester;
+        Raid5Channel owner;
+        long slotId;
+        long stripe;
+        boolean shared;
+        volatile int state;
+
+        RemoteLock(Raid5Channel requester) {
+            this.requester = requester;
+        }
+
+        void ask(Raid5Channel owner, long slotId, long stripe, boolean shared) {
+            this.owner = owner;
+            this.slotId = slotId;
+            this.stripe = stripe;
+            this.shared = shared;
+            this.state = LOCK_SENT;
+        }
+
+        boolean releasing() {
+            int s = state;
+            return s == RELEASE_PENDING || s == RELEASE_SENT || s == RELEASED_SENT || s == RELEASED;
+        }
+
+        @Override
+        public void run() {
+            switch (state) {
+                case LOCK_SENT -> owner.onRemoteLock(this);
+                case RELEASE_SENT -> owner.onRemoteRelease(this);
+                case GRANT_SENT -> state = GRANTED; // the requester's retry list picks the slot up
+                case RELEASED_SENT -> state = RELEASED;
+                default -> throw new IllegalStateException("remote stripe command run in state " + state);
+            }
+        }
     }
 
     // ------------------------------------------------------------------ step geometry (in blocks)
@@ -615,7 +786,7 @@ final class Raid5Channel extends VolumeChannel {
             lockHolders[k]++;
             return true;
         }
-        Check.that(lockedCount < lockedStripes.length, "at most one stripe per request slot", lockedCount);
+        Check.that(lockedCount < lockedStripes.length, "at most one stripe per request slot of every reactor", lockedCount);
         lockedStripes[lockedCount] = stripe;
         lockHolders[lockedCount++] = shared ? 1 : -1;
         return true;
@@ -626,11 +797,13 @@ final class Raid5Channel extends VolumeChannel {
             if (lockedStripes[k] != stripe) continue;
             if (lockHolders[k] > 1) {
                 lockHolders[k]--;
+                if (!remoteWaiters.isEmpty()) grantWaiters();
                 return;
             }
             lockedCount--;
             lockedStripes[k] = lockedStripes[lockedCount];
             lockHolders[k] = lockHolders[lockedCount];
+            if (!remoteWaiters.isEmpty()) grantWaiters();
             return;
         }
         throw new IllegalStateException("unlock of a stripe not in progress: " + stripe);

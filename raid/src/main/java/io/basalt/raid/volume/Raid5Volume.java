@@ -24,10 +24,11 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * reconstructed from the others, writes go on (a write to the missing chunk updates the parity only). A
  * second failure fails the volume: every request gets DEVICE_GONE, never wrong data.
  *
- * <p>Stripe ordering: writes to one stripe are serialized by the channel that submits them (a per-channel
- * table of stripes in progress). That is correct only while one reactor writes the volume: two channels
- * on two reactors writing one stripe at once can corrupt its parity. A volume used from several reactors
- * needs each stripe's writes routed to one owner reactor (not built yet; see docs/raid.md).
+ * <p>Stripe ordering: every stripe has one owner, the channel of reactor (stripe mod reactors), which keeps
+ * the table of its stripes in progress. A step on another reactor asks the owner for the stripe by a
+ * posted command, does its member I/O itself on its own reactor once granted, and posts the release.
+ * So writes to one stripe never interleave whichever reactors submit them, and one reactor's own stripes
+ * cost no message. Open every reactor's channel before I/O starts (the owner map must not change under I/O).
  *
  * <p>Member states: an {@link AtomicIntegerArray} read at every stripe step and failed by compare-and-set,
  * as in {@link Raid1Volume}.
@@ -39,11 +40,13 @@ public final class Raid5Volume implements BlockDevice {
      */
     public static final int DEFAULT_CHUNK_BYTES = 64 * 1024;
     public static final int MEMBERS_MIN = 3, MEMBERS_MAX = 32;
+    /** Reactors (stripe owners) one volume serves; bounds each owner's table of stripes in progress. */
+    public static final int OWNERS_MAX = 8;
     /** Counter indexes, see {@link #counter(int)}. */
     public static final int MEMBER_FAILURES = 0, FULL_STRIPE_WRITES = 1, RMW_WRITES = 2, RCW_WRITES = 3,
-            DEGRADED_WRITES = 4, RECONSTRUCT_READS = 5, STRIPE_WAITS = 6;
+            DEGRADED_WRITES = 4, RECONSTRUCT_READS = 5, STRIPE_WAITS = 6, REMOTE_LOCKS = 7;
     public static final String[] COUNTER_NAMES = {"member_failures", "full_stripe_writes", "rmw_writes", "rcw_writes",
-            "degraded_writes", "reconstruct_reads", "stripe_waits"};
+            "degraded_writes", "reconstruct_reads", "stripe_waits", "remote_locks"};
 
     private static final int ACTIVE = 0, FAILED = 1;
 
@@ -56,6 +59,12 @@ public final class Raid5Volume implements BlockDevice {
     private final AtomicIntegerArray states;
     private final AtomicLongArray counters = new AtomicLongArray(COUNTER_NAMES.length);
     private volatile boolean closed;
+    /**
+     * The stripe owners: one channel per reactor, in the order the reactors opened theirs; stripe s is
+     * ordered by owners[s mod owners.length]. Copied on write (control path), read on every writing step.
+     */
+    private volatile Raid5Channel[] owners = new Raid5Channel[0];
+    private final List<Reactor> ownerReactors = new java.util.ArrayList<>();
 
     public Raid5Volume(String name, List<BlockDevice> members) {
         this(name, members, DEFAULT_CHUNK_BYTES, Raid5Algorithm.LEFT_SYMMETRIC);
@@ -169,7 +178,35 @@ public final class Raid5Volume implements BlockDevice {
             for (BlockChannel c : channels) if (c != null) c.close();
             throw e;
         }
-        return new Raid5Channel(this, reactor, channels);
+        Raid5Channel channel = new Raid5Channel(this, reactor, channels);
+        registerOwner(reactor, channel);
+        return channel;
+    }
+
+    /**
+     * A reactor's channel becomes the owner of every (owner count)-th stripe; a later channel on the same reactor
+     * takes over its place. Open every reactor's channel before I/O starts: the map must not change under
+     * I/O (a stripe would then have two owners).
+     */
+    private synchronized void registerOwner(Reactor reactor, Raid5Channel channel) {
+        int index = ownerReactors.indexOf(reactor);
+        Raid5Channel[] next;
+        if (index < 0) {
+            Check.that(ownerReactors.size() < OWNERS_MAX, "at most OWNERS_MAX reactors per raid5 volume", ownerReactors.size());
+            ownerReactors.add(reactor);
+            next = java.util.Arrays.copyOf(owners, owners.length + 1);
+            next[next.length - 1] = channel;
+        } else {
+            next = owners.clone();
+            next[index] = channel;
+        }
+        owners = next;
+    }
+
+    /** The channel that orders writes to {@code stripe}. */
+    Raid5Channel ownerOf(long stripe) {
+        Raid5Channel[] snapshot = owners;
+        return snapshot[(int) (stripe % snapshot.length)];
     }
 
     @Override

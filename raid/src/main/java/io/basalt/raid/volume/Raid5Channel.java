@@ -499,7 +499,7 @@ final class Raid5Channel extends VolumeChannel {
         RemoteLock remote = remoteLocks[slot];
         switch (remote.state) {
             case RemoteLock.IDLE -> {
-                remote.ask(owner, slots.id(slot), stripe, shared);
+                remote.ask(owner, stripe, shared);
                 if (!owner.reactor.post(remote)) remote.state = RemoteLock.IDLE; // command queue full: ask again next cycle
                 volume.count(Raid5Volume.REMOTE_LOCKS);
                 return false;
@@ -599,7 +599,6 @@ final class Raid5Channel extends VolumeChannel {
                 RELEASED_SENT = 6, RELEASED = 7;
         final Raid5Channel requester;
         Raid5Channel owner;
-        long slotId;
         long stripe;
         boolean shared;
         volatile int state;
@@ -608,9 +607,8 @@ final class Raid5Channel extends VolumeChannel {
             this.requester = requester;
         }
 
-        void ask(Raid5Channel owner, long slotId, long stripe, boolean shared) {
+        void ask(Raid5Channel owner, long stripe, boolean shared) {
             this.owner = owner;
-            this.slotId = slotId;
             this.stripe = stripe;
             this.shared = shared;
             this.state = LOCK_SENT;

@@ -57,9 +57,10 @@ abstract class VolumeChannel implements BlockChannel, IoCompletion, Reactor.Poll
     protected final int[] pending;
     /** Per slot: the first error a piece returned (OK while none). */
     protected final int[] firstErrors;
-    private final MemorySegment[] buffers;
-    private final MemorySegment[][] segments;
-    private final int[] segmentCounts;
+    /** Per slot: the caller's buffer (READ, WRITE), or its segments (READV, WRITEV); raid5 walks them for parity. */
+    protected final MemorySegment[] buffers;
+    protected final MemorySegment[][] segments;
+    protected final int[] segmentCounts;
     /** Read during a member's submit call only (the IoVector contract), so one serves every piece. */
     private final IoVector scratch;
 
@@ -117,6 +118,15 @@ abstract class VolumeChannel implements BlockChannel, IoCompletion, Reactor.Poll
 
     /** Whether the device was closed (requests then get DEVICE_GONE). */
     protected abstract boolean deviceClosed();
+
+    /**
+     * Whether a request none of whose pieces was accepted is still taken (and waits in the retry list) rather
+     * than refused as busy. raid5 says yes: a request that waits for its stripe must queue behind the one
+     * holding it, not bounce back to a caller that might not retry.
+     */
+    protected boolean queuesWhenRefused() {
+        return false;
+    }
 
     // ------------------------------------------------------------------ submission
 
@@ -218,7 +228,7 @@ abstract class VolumeChannel implements BlockChannel, IoCompletion, Reactor.Poll
             return true;
         }
         boolean all = advance(slot);
-        if (!all && pending[slot] == 0) {
+        if (!all && pending[slot] == 0 && !queuesWhenRefused()) {
             clearSlot(slot);
             slots.release(slot);
             return false;

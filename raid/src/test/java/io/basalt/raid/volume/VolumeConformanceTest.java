@@ -115,4 +115,58 @@ class VolumeConformanceTest {
     @Nested class Raid1ThreeMembersFirstFailed extends Raid1FailedByRequest { int members() { return 3; } int failed() { return 0; } }
     @Nested class Raid1ThreeMembersSecondPulled extends Raid1PulledDrive { int members() { return 3; } int pulled() { return 1; } }
     @Nested class Raid1ThreeMembersThirdFailed extends Raid1FailedByRequest { int members() { return 3; } int failed() { return 2; } }
+
+    // ------------------------------------------------------------------ raid5: 16 KiB chunks so requests span stripes
+
+    @Nested
+    class Raid5ThreeMembers extends BlockDeviceConformance {
+        @Override
+        protected BlockDevice createDevice() {
+            return new Raid5Volume("r5", memories(3, "16M"), 16 * 1024);
+        }
+    }
+
+    @Nested
+    class Raid5FourMembers extends BlockDeviceConformance {
+        @Override
+        protected BlockDevice createDevice() {
+            return new Raid5Volume("r5", faultMembers(4), 16 * 1024);
+        }
+    }
+
+    /** Degraded before the first I/O: the control plane failed the member. */
+    abstract class Raid5FailedByRequest extends BlockDeviceConformance {
+        abstract int members();
+
+        abstract int failed();
+
+        @Override
+        protected BlockDevice createDevice() {
+            Raid5Volume volume = new Raid5Volume("r5", faultMembers(members()), 16 * 1024);
+            volume.fail(failed());
+            return volume;
+        }
+    }
+
+    /** A pulled drive that the data path finds (a read or write answers DEVICE_GONE) and fails on its own. */
+    abstract class Raid5PulledDrive extends BlockDeviceConformance {
+        abstract int members();
+
+        abstract int pulled();
+
+        @Override
+        protected BlockDevice createDevice() {
+            List<BlockDevice> members = faultMembers(members());
+            ((FaultBlockDevice) members.get(pulled())).setFailed(true);
+            return new Raid5Volume("r5", members, 16 * 1024);
+        }
+    }
+
+    @Nested class Raid5ThreeMembersFirstFailed extends Raid5FailedByRequest { int members() { return 3; } int failed() { return 0; } }
+    @Nested class Raid5ThreeMembersSecondFailed extends Raid5FailedByRequest { int members() { return 3; } int failed() { return 1; } }
+    @Nested class Raid5ThreeMembersThirdFailed extends Raid5FailedByRequest { int members() { return 3; } int failed() { return 2; } }
+    @Nested class Raid5FourMembersFirstPulled extends Raid5PulledDrive { int members() { return 4; } int pulled() { return 0; } }
+    @Nested class Raid5FourMembersSecondPulled extends Raid5PulledDrive { int members() { return 4; } int pulled() { return 1; } }
+    @Nested class Raid5FourMembersThirdFailed extends Raid5FailedByRequest { int members() { return 4; } int failed() { return 2; } }
+    @Nested class Raid5FourMembersFourthPulled extends Raid5PulledDrive { int members() { return 4; } int pulled() { return 3; } }
 }

@@ -1,0 +1,809 @@
+package io.basalt.raid.volume;
+
+import io.basalt.engine.BlockChannel;
+import io.basalt.engine.Reactor;
+import io.basalt.engine.Status;
+import io.basalt.raid.parity.Raid5Layout;
+import io.basalt.raid.parity.Xor;
+import io.basalt.shims.Check;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayDeque;
+
+/**
+ * A {@link Raid5Volume}'s channel on one reactor. A request is worked one stripe at a time ("a step"); each
+ * step walks PLAN -> READS -> (compute) -> WRITES -> PLAN of the next stripe:
+ *
+ * <pre>
+ *   read, healthy chunk     READS: one member read per touched chunk, into the caller's buffer (no copy)
+ *   read, failed chunk      READS: the other members' rows into stripe buffers; compute: XOR into the caller's buffer
+ *   write, full stripe      compute: P = XOR of the new data (Xor.parity); WRITES: data + P
+ *   write, read-modify      READS: old P over the window, old data of touched chunks; compute: P ^= oldD ^ newD
+ *   write, reconstruct      READS: the other chunks over the window; compute: P = XOR of new and old data
+ *   write, degraded         parity member failed: data only. Touched chunk failed: read every survivor over the
+ *                           window, rebuild the missing chunk, then P as reconstruct-write (the missing chunk's
+ *                           new data lives in P only)
+ * </pre>
+ *
+ * The window is the rows (offsets in a chunk) that the step touches in any chunk. Read-modify-write costs
+ * 1 + touched chunks reads, reconstruct-write one read per chunk the step does not cover over the whole
+ * window; the cheaper wins (ties: reconstruct-write, which is also the full-stripe case at zero reads).
+ *
+ * <p>Ordering: a step that writes takes its stripe exclusively in the table of stripes in progress of the
+ * stripe's owner (the channel of reactor stripe mod reactors, see {@link Raid5Volume#ownerOf}); a step that
+ * reconstructs a read takes it shared. When this channel is the owner that is a table look-up; otherwise a
+ * {@link RemoteLock} command goes to the owner's reactor and back (lock, grant; release, released), and the
+ * member I/O still runs here. A request that finds its stripe taken waits in
+ * the retry list, polled every reactor cycle (accepted, never refused: only a full slot table refuses). A step holds at most one stripe and one
+ * stripe-buffer set and takes the set after the stripe, releasing the stripe if no set is free: no
+ * hold-and-wait, no deadlock. Stripe buffers come from a pool preallocated per channel; an empty pool means
+ * wait, never allocate.
+ *
+ * <p>A member error of a read phase fails the member and re-plans the step (now degraded); of a write phase it
+ * fails the member and the write still succeeds (its data is in the parity) unless that was a second failure.
+ */
+final class Raid5Channel extends VolumeChannel {
+    private static final byte PLAN = 0, READS = 1, WRITES = 2;
+    private static final byte MODE_READ = 0, MODE_FLUSH = 1, MODE_DATA_ONLY = 2, MODE_RMW = 3, MODE_RCW = 4, MODE_FULL = 5;
+    private static final byte READ_DIRECT = 1, READ_BUFFER = 2, WRITE_DATA = 3, WRITE_BUFFER = 4, FLUSH = 5;
+    private static final int PLANNED = 0, BUSY = 1, ENDED = 2;
+    /** Stripe-buffer sets per channel: each is one chunk per member. */
+    static final int STRIPE_SETS_MAX = 16;
+    static final int BLOCK_SLICES_MAX = 1 << 16;
+    /** Chunk pieces one healthy read step sends at once (a step may then span stripes). */
+    static final int READ_PIECES_MAX = 32;
+
+    private final Raid5Volume volume;
+    private final Raid5Layout layout;
+    private final int memberCount;
+    private final int dataCount;
+    private final int chunkBlocks;
+    private final long chunkBytes;
+    private final long stripeBlocks;
+    private final int opsPerSlot;
+
+    // Per slot: the step.
+    private final byte[] phases;
+    private final byte[] modes;
+    private final long[] stepBlocks;
+    private final long[] stepStripes;
+    private final int[] windowStarts;
+    private final int[] windowEnds;
+    /** Data index of the failed chunk that a read step rebuilds, or -1. */
+    private final int[] rebuiltIndexes;
+    /** The failed member a degraded write (MODE_FULL) rebuilds over the window. */
+    private final int[] rebuiltMembers;
+    private final int[] stripeSets;
+    private final boolean[] holdsStripe;
+    private final boolean[] restarts;
+    // Per slot: the member requests of the current phase.
+    private final int[] opCounts;
+    private final int[] opCursors;
+    private final byte[] opKinds;
+    private final int[] opMembers;
+    private final long[] opMemberLbas;
+    private final int[] opBlockCounts;
+    /** The piece's offset in the request (READ_DIRECT, WRITE_DATA) or in the stripe buffer (the others), in blocks. */
+    private final long[] opOffsets;
+
+    // Stripes in progress: a dense table, scanned (at most queue-depth entries).
+    private final long[] lockedStripes;
+    /** Readers (> 0) or -1 for the one writer. */
+    private final int[] lockHolders;
+    private int lockedCount;
+
+    /** Per slot: the one command that carries its lock, grant and release to and from a remote owner. */
+    private final RemoteLock[] remoteLocks;
+    /** Whether the slot's stripe is held at a remote owner (else, when holdsStripe, in this table). */
+    private final boolean[] holdsRemote;
+    /** As owner: remote requests waiting for a stripe, FIFO; and answers a full command queue refused. */
+    private final ArrayDeque<RemoteLock> remoteWaiters;
+    private final ArrayDeque<RemoteLock> outbound;
+
+    private final MemorySegment[][] setBuffers;
+    /**
+     * One-block slices of every set buffer, made at start-up, so that a 4 KiB write's member requests and
+     * parity math find their slices here instead of allocating (FFM cannot re-point a segment). Null when
+     * there would be more than {@link #BLOCK_SLICES_MAX} of them.
+     */
+    private final MemorySegment[][][] blockSlices;
+    private final int[] freeSets;
+    private int freeSetCount;
+    private final MemorySegment zeroes;
+    private final MemorySegment[] sources;
+
+    Raid5Channel(Raid5Volume volume, Reactor reactor, BlockChannel[] members) {
+        super(volume, reactor, members);
+        this.volume = volume;
+        this.layout = volume.layout();
+        this.memberCount = members.length;
+        this.dataCount = memberCount - 1;
+        this.chunkBlocks = volume.chunkBlocks();
+        this.chunkBytes = (long) chunkBlocks * blockBytes;
+        this.stripeBlocks = (long) chunkBlocks * dataCount;
+        this.opsPerSlot = Math.max(2 * memberCount, READ_PIECES_MAX);
+        int depth = queueDepthMax();
+        phases = new byte[depth];
+        modes = new byte[depth];
+        stepBlocks = new long[depth];
+        stepStripes = new long[depth];
+        windowStarts = new int[depth];
+        windowEnds = new int[depth];
+        rebuiltIndexes = new int[depth];
+        rebuiltMembers = new int[depth];
+        stripeSets = new int[depth];
+        holdsStripe = new boolean[depth];
+        restarts = new boolean[depth];
+        opCounts = new int[depth];
+        opCursors = new int[depth];
+        opKinds = new byte[depth * opsPerSlot];
+        opMembers = new int[depth * opsPerSlot];
+        opMemberLbas = new long[depth * opsPerSlot];
+        opBlockCounts = new int[depth * opsPerSlot];
+        opOffsets = new long[depth * opsPerSlot];
+        int tableMax = depth * Raid5Volume.OWNERS_MAX; // this reactor's slots and every other reactor's
+        lockedStripes = new long[tableMax];
+        lockHolders = new int[tableMax];
+        remoteLocks = new RemoteLock[depth];
+        for (int i = 0; i < depth; i++) remoteLocks[i] = new RemoteLock(this);
+        holdsRemote = new boolean[depth];
+        remoteWaiters = new ArrayDeque<>(tableMax);
+        outbound = new ArrayDeque<>(tableMax);
+        int sets = Math.min(depth, STRIPE_SETS_MAX);
+        // Start-up allocation: freed with the channel by the GC (an automatic arena), never per I/O.
+        Arena arena = Arena.ofAuto();
+        MemorySegment slab = arena.allocate(chunkBytes * memberCount * sets + chunkBytes, 4096);
+        setBuffers = new MemorySegment[sets][memberCount];
+        freeSets = new int[sets];
+        for (int s = 0; s < sets; s++) {
+            for (int m = 0; m < memberCount; m++) setBuffers[s][m] = slab.asSlice(((long) s * memberCount + m) * chunkBytes, chunkBytes);
+            freeSets[freeSetCount++] = s;
+        }
+        blockSlices = (long) sets * memberCount * chunkBlocks > BLOCK_SLICES_MAX ? null : new MemorySegment[sets][memberCount][chunkBlocks];
+        if (blockSlices != null) {
+            for (int s = 0; s < sets; s++) {
+                for (int m = 0; m < memberCount; m++) {
+                    for (int b = 0; b < chunkBlocks; b++) blockSlices[s][m][b] = setBuffers[s][m].asSlice((long) b * blockBytes, blockBytes);
+                }
+            }
+        }
+        zeroes = slab.asSlice(chunkBytes * memberCount * sets, chunkBytes); // allocate() zeroes it
+        sources = new MemorySegment[Math.max(memberCount, dataCount)];
+    }
+
+    @Override
+    protected void startSlot(int slot) {
+        phases[slot] = PLAN;
+        stripeSets[slot] = -1;
+        holdsStripe[slot] = false;
+        restarts[slot] = false;
+        opCounts[slot] = 0;
+        opCursors[slot] = 0;
+    }
+
+    @Override
+    protected boolean deviceClosed() {
+        return volume.isClosed();
+    }
+
+    /** A request waiting for its stripe, a stripe-buffer set or a member queues; only a full slot table refuses. */
+    @Override
+    protected boolean queuesWhenRefused() {
+        return true;
+    }
+
+    @Override
+    protected int finalStatus(int slot) {
+        return firstErrors[slot];
+    }
+
+    // ------------------------------------------------------------------ the step machine
+
+    @Override
+    protected boolean advance(int slot) {
+        while (true) {
+            if (phases[slot] == PLAN) {
+                int planned = plan(slot);
+                if (planned == BUSY) return false;
+                if (planned == ENDED) return true;
+                phases[slot] = READS;
+            }
+            if (!issue(slot)) return false;
+            if (pending[slot] > 0) return true; // onPiece resumes when the last one completes
+            afterPhase(slot);
+        }
+    }
+
+    @Override
+    protected void onPiece(int slot, int member, int status) {
+        if (status != Status.OK) {
+            if (Raid1Volume.isMemberFault(status)) {
+                volume.markFailed(member);
+                if (phases[slot] == READS) restarts[slot] = true;
+            } else if (firstErrors[slot] == Status.OK) {
+                firstErrors[slot] = status;
+            }
+        }
+        if (pending[slot] == 0 && opCursors[slot] == opCounts[slot]) {
+            afterPhase(slot);
+            resume(slot);
+        }
+    }
+
+    /** All member requests of the phase completed: compute, then write, or end the step. */
+    private void afterPhase(int slot) {
+        Check.that(phases[slot] != PLAN, "a phase was running", slot);
+        if (phases[slot] == READS && !restarts[slot] && firstErrors[slot] == Status.OK) {
+            byte mode = modes[slot];
+            if (mode == MODE_READ) {
+                if (rebuiltIndexes[slot] >= 0) rebuildRead(slot);
+            } else if (mode != MODE_FLUSH) {
+                if (mode != MODE_DATA_ONLY) computeParity(slot);
+                planWrites(slot);
+                phases[slot] = WRITES;
+                return;
+            }
+            endStep(slot, true);
+            return;
+        }
+        if (phases[slot] == WRITES && volume.isFailed() && firstErrors[slot] == Status.OK) firstErrors[slot] = Status.IO_ERROR;
+        boolean restart = restarts[slot];
+        restarts[slot] = false;
+        endStep(slot, !restart);
+    }
+
+    private void endStep(int slot, boolean done) {
+        if (holdsStripe[slot] && holdsRemote[slot]) {
+            remoteLocks[slot].state = RemoteLock.RELEASE_PENDING; // the next plan sends it and waits for the answer
+        } else if (holdsStripe[slot]) {
+            unlock(stepStripes[slot]);
+        }
+        holdsStripe[slot] = false;
+        holdsRemote[slot] = false;
+        if (stripeSets[slot] >= 0) freeSets[freeSetCount++] = stripeSets[slot];
+        stripeSets[slot] = -1;
+        if (done) cursors[slot] += stepBlocks[slot];
+        phases[slot] = PLAN;
+        opCounts[slot] = 0;
+        opCursors[slot] = 0;
+    }
+
+    /** Submits the phase's member requests from its cursor; false when a member refused one. */
+    private boolean issue(int slot) {
+        int base = slot * opsPerSlot;
+        while (opCursors[slot] < opCounts[slot]) {
+            int k = base + opCursors[slot];
+            int member = opMembers[k];
+            BlockChannel channel = members[member];
+            long tag = memberTag(slot, member);
+            long lba = opMemberLbas[k];
+            int blocks = opBlockCounts[k];
+            long bytes = (long) blocks * blockBytes;
+            boolean accepted = switch (opKinds[k]) {
+                case READ_DIRECT -> submitTransfer(slot, member, lba, blocks, opOffsets[k]);
+                case WRITE_DATA -> ops[slot] == OP_WRITE_ZEROES
+                        ? channel.write(lba, blocks, zeroes.asSlice(0, bytes), tag, this)
+                        : submitTransfer(slot, member, lba, blocks, opOffsets[k]);
+                case READ_BUFFER -> channel.read(lba, blocks, stripeBuffer(slot, member, opOffsets[k], bytes), tag, this);
+                case WRITE_BUFFER -> channel.write(lba, blocks, stripeBuffer(slot, member, opOffsets[k], bytes), tag, this);
+                case FLUSH -> channel.flush(tag, this);
+                default -> throw new IllegalStateException("op kind " + opKinds[k]);
+            };
+            if (!accepted) return false;
+            pending[slot]++;
+            opCursors[slot]++;
+        }
+        return true;
+    }
+
+    private MemorySegment stripeBuffer(int slot, int member, long offsetBlocks, long bytes) {
+        return bufferSlice(stripeSets[slot], member, offsetBlocks * blockBytes, bytes);
+    }
+
+    /** [offset, +length) of a set buffer: the whole buffer or a start-up block slice where one fits, else a new slice. */
+    private MemorySegment bufferSlice(int set, int member, long offsetBytes, long lengthBytes) {
+        MemorySegment whole = setBuffers[set][member];
+        if (offsetBytes == 0 && lengthBytes == whole.byteSize()) return whole;
+        if (lengthBytes == blockBytes && blockSlices != null) return blockSlices[set][member][(int) (offsetBytes / blockBytes)];
+        return whole.asSlice(offsetBytes, lengthBytes);
+    }
+
+    private void addOp(int slot, byte kind, int member, long memberLba, int blockCount, long offsetBlocks) {
+        int k = slot * opsPerSlot + opCounts[slot]++;
+        Check.that(opCounts[slot] <= opsPerSlot, "member requests of one phase within 2 per member", opCounts[slot]);
+        opKinds[k] = kind;
+        opMembers[k] = member;
+        opMemberLbas[k] = memberLba;
+        opBlockCounts[k] = blockCount;
+        opOffsets[k] = offsetBlocks;
+    }
+
+    // ------------------------------------------------------------------ planning a step
+
+    /** Plans the next step's first phase: PLANNED, BUSY (stripe or buffers taken) or ENDED (nothing left). */
+    private int plan(int slot) {
+        RemoteLock remote = remoteLocks[slot];
+        if (remote.releasing() && !driveRelease(slot)) return BUSY; // a remote stripe is released before anything else
+        byte op = ops[slot];
+        long total = op == OP_FLUSH ? 1 : blockCounts[slot];
+        if (remote.state != RemoteLock.IDLE && (firstErrors[slot] != Status.OK || volume.isFailed())) {
+            if (remote.state == RemoteLock.GRANTED) remote.state = RemoteLock.RELEASE_PENDING;
+            if (remote.releasing()) driveRelease(slot);
+            return BUSY; // wait for the grant, give it back, then end
+        }
+        if (firstErrors[slot] != Status.OK || cursors[slot] >= total) return ENDED;
+        if (volume.isFailed()) {
+            firstErrors[slot] = Status.DEVICE_GONE;
+            return ENDED;
+        }
+        if (op == OP_DISCARD) { // a member discard may read back zeroes or old data: parity would not follow
+            firstErrors[slot] = Status.UNSUPPORTED;
+            return ENDED;
+        }
+        if (op == OP_FLUSH) {
+            modes[slot] = MODE_FLUSH;
+            stepBlocks[slot] = 1;
+            for (int m = 0; m < memberCount; m++) if (volume.isActive(m)) addOp(slot, FLUSH, m, 0, 0, 0);
+            return PLANNED;
+        }
+        long lba = lbas[slot] + cursors[slot];
+        if (isRead(slot) && volume.failedMember() < 0) return planHealthyRead(slot, lba);
+        long stripe = lba / stripeBlocks;
+        long stripeStart = stripe * stripeBlocks;
+        long stepEnd = Math.min(lbas[slot] + blockCounts[slot], stripeStart + stripeBlocks);
+        stepStripes[slot] = stripe;
+        stepBlocks[slot] = stepEnd - lba;
+        int windowStart = chunkBlocks, windowEnd = 0;
+        for (int i = 0; i < dataCount; i++) {
+            if (coveredEnd(slot, i) > coveredStart(slot, i)) {
+                windowStart = Math.min(windowStart, coveredStart(slot, i));
+                windowEnd = Math.max(windowEnd, coveredEnd(slot, i));
+            }
+        }
+        windowStarts[slot] = windowStart;
+        windowEnds[slot] = windowEnd;
+        int failed = volume.failedMember();
+        int failedIndex = failed < 0 ? -1 : layout.dataIndex(stripe, failed);
+        boolean failedTouched = failedIndex >= 0 && touched(slot, failedIndex);
+        return isRead(slot) ? planRead(slot, failed, failedIndex, failedTouched) : planWrite(slot, failed, failedIndex, failedTouched);
+    }
+
+    /**
+     * A read on a healthy volume needs no stripe and no buffers: one step sends up to READ_PIECES_MAX chunk
+     * pieces, across stripes, straight into the caller's buffer (as raid0 does).
+     */
+    private int planHealthyRead(int slot, long lba) {
+        modes[slot] = MODE_READ;
+        rebuiltIndexes[slot] = -1;
+        long end = lbas[slot] + blockCounts[slot];
+        long at = lba;
+        while (at < end && opCounts[slot] < READ_PIECES_MAX) {
+            long chunk = at / chunkBlocks;
+            long stripe = chunk / dataCount;
+            int row = (int) (at - chunk * chunkBlocks);
+            int blocks = (int) Math.min(end - at, chunkBlocks - row);
+            addOp(slot, READ_DIRECT, layout.dataDisk(stripe, (int) (chunk - stripe * dataCount)), memberLba(stripe, row), blocks, at - lbas[slot]);
+            at += blocks;
+        }
+        stepBlocks[slot] = at - lba;
+        return PLANNED;
+    }
+
+    private int planRead(int slot, int failed, int failedIndex, boolean failedTouched) {
+        modes[slot] = MODE_READ;
+        rebuiltIndexes[slot] = -1;
+        long stripe = stepStripes[slot];
+        if (failedTouched) {
+            if (!take(slot, true)) return BUSY;
+            rebuiltIndexes[slot] = failedIndex;
+            volume.count(Raid5Volume.RECONSTRUCT_READS);
+            int rows = coveredEnd(slot, failedIndex) - coveredStart(slot, failedIndex);
+            for (int m = 0; m < memberCount; m++) {
+                if (m != failed) addOp(slot, READ_BUFFER, m, memberLba(stripe, coveredStart(slot, failedIndex)), rows, 0);
+            }
+        }
+        for (int i = 0; i < dataCount; i++) {
+            if (i == failedIndex || !touched(slot, i)) continue;
+            addOp(slot, READ_DIRECT, layout.dataDisk(stripe, i), memberLba(stripe, coveredStart(slot, i)),
+                    coveredEnd(slot, i) - coveredStart(slot, i), requestOffsetBlocks(slot, i));
+        }
+        return PLANNED;
+    }
+
+    private int planWrite(int slot, int failed, int failedIndex, boolean failedTouched) {
+        long stripe = stepStripes[slot];
+        int parity = layout.parityDisk(stripe);
+        int windowStart = windowStarts[slot], rows = windowEnds[slot] - windowStart;
+        if (failed == parity) {
+            if (!take(slot, false)) return BUSY;
+            modes[slot] = MODE_DATA_ONLY;
+            volume.count(Raid5Volume.DEGRADED_WRITES);
+            return PLANNED;
+        }
+        if (failedTouched) {
+            if (!take(slot, false)) return BUSY;
+            modes[slot] = MODE_FULL;
+            rebuiltMembers[slot] = failed;
+            volume.count(Raid5Volume.DEGRADED_WRITES);
+            for (int m = 0; m < memberCount; m++) if (m != failed) addOp(slot, READ_BUFFER, m, memberLba(stripe, windowStart), rows, 0);
+            return PLANNED;
+        }
+        int touchedCount = 0, rcwReads = 0;
+        for (int i = 0; i < dataCount; i++) {
+            if (touched(slot, i)) touchedCount++;
+            if (!coversWindow(slot, i)) rcwReads++;
+        }
+        // With an untouched data chunk failed, only read-modify-write avoids reading it.
+        boolean rmw = failedIndex >= 0 || 1 + touchedCount < rcwReads;
+        if (!take(slot, false)) return BUSY;
+        if (rmw) {
+            modes[slot] = MODE_RMW;
+            volume.count(Raid5Volume.RMW_WRITES);
+            addOp(slot, READ_BUFFER, parity, memberLba(stripe, windowStart), rows, 0);
+            for (int i = 0; i < dataCount; i++) {
+                if (!touched(slot, i)) continue;
+                int start = coveredStart(slot, i);
+                addOp(slot, READ_BUFFER, layout.dataDisk(stripe, i), memberLba(stripe, start), coveredEnd(slot, i) - start, start - windowStart);
+            }
+        } else {
+            modes[slot] = MODE_RCW;
+            volume.count(rcwReads == 0 ? Raid5Volume.FULL_STRIPE_WRITES : Raid5Volume.RCW_WRITES);
+            for (int i = 0; i < dataCount; i++) {
+                if (!coversWindow(slot, i)) addOp(slot, READ_BUFFER, layout.dataDisk(stripe, i), memberLba(stripe, windowStart), rows, 0);
+            }
+        }
+        return PLANNED;
+    }
+
+    /** The write phase: new data to the touched chunks' members that are active, and the parity. */
+    private void planWrites(int slot) {
+        long stripe = stepStripes[slot];
+        opCounts[slot] = 0;
+        opCursors[slot] = 0;
+        for (int i = 0; i < dataCount; i++) {
+            if (!touched(slot, i)) continue;
+            int member = layout.dataDisk(stripe, i);
+            if (!volume.isActive(member)) continue; // its new data lives in the parity only
+            addOp(slot, WRITE_DATA, member, memberLba(stripe, coveredStart(slot, i)), coveredEnd(slot, i) - coveredStart(slot, i),
+                    requestOffsetBlocks(slot, i));
+        }
+        int parity = layout.parityDisk(stripe);
+        if (modes[slot] != MODE_DATA_ONLY && volume.isActive(parity)) {
+            addOp(slot, WRITE_BUFFER, parity, memberLba(stripe, windowStarts[slot]), windowEnds[slot] - windowStarts[slot], 0);
+        }
+    }
+
+    /** Takes the step's stripe (shared for a rebuilt read, else exclusive), then a stripe-buffer set if needed. */
+    private boolean take(int slot, boolean shared) {
+        long stripe = stepStripes[slot];
+        Raid5Channel owner = volume.ownerOf(stripe);
+        if (owner != this) return takeRemote(slot, owner, stripe, shared);
+        if (!lock(stripe, shared)) {
+            volume.count(Raid5Volume.STRIPE_WAITS);
+            return false;
+        }
+        holdsStripe[slot] = true;
+        if (freeSetCount == 0) {
+            unlock(stripe);
+            holdsStripe[slot] = false;
+            opCounts[slot] = 0;
+            return false;
+        }
+        stripeSets[slot] = freeSets[--freeSetCount];
+        return true;
+    }
+
+    /** The stripe from its owner on another reactor: send the request, wait for the grant, then a buffer set. */
+    private boolean takeRemote(int slot, Raid5Channel owner, long stripe, boolean shared) {
+        RemoteLock remote = remoteLocks[slot];
+        switch (remote.state) {
+            case RemoteLock.IDLE -> {
+                remote.ask(owner, stripe, shared);
+                if (!owner.reactor.post(remote)) remote.state = RemoteLock.IDLE; // command queue full: ask again next cycle
+                volume.count(Raid5Volume.REMOTE_LOCKS);
+                return false;
+            }
+            case RemoteLock.GRANTED -> {
+                if (remote.stripe != stripe || remote.shared != shared) { // the plan changed meanwhile: give it back
+                    remote.state = RemoteLock.RELEASE_PENDING;
+                    driveRelease(slot);
+                    return false;
+                }
+                if (freeSetCount == 0) return false; // keep the stripe: set holders never wait for stripes
+                holdsStripe[slot] = true;
+                holdsRemote[slot] = true;
+                stripeSets[slot] = freeSets[--freeSetCount];
+                return true;
+            }
+            default -> {
+                return false; // asked and not answered yet
+            }
+        }
+    }
+
+    /** Moves a remote release on; true once the owner confirmed it (the command is idle again). */
+    private boolean driveRelease(int slot) {
+        RemoteLock remote = remoteLocks[slot];
+        if (remote.state == RemoteLock.RELEASE_PENDING) {
+            remote.state = RemoteLock.RELEASE_SENT;
+            if (!remote.owner.reactor.post(remote)) remote.state = RemoteLock.RELEASE_PENDING;
+            return false;
+        }
+        if (remote.state == RemoteLock.RELEASED) {
+            remote.state = RemoteLock.IDLE;
+            return true;
+        }
+        return false;
+    }
+
+    // ------------------------------------------------------------------ as a stripe owner (this reactor's thread)
+
+    /** A remote step asks for a stripe this channel owns: grant it now or queue it. */
+    void onRemoteLock(RemoteLock remote) {
+        if (lock(remote.stripe, remote.shared)) {
+            answer(remote, RemoteLock.GRANT_SENT);
+        } else {
+            volume.count(Raid5Volume.STRIPE_WAITS);
+            remoteWaiters.addLast(remote);
+        }
+    }
+
+    void onRemoteRelease(RemoteLock remote) {
+        unlock(remote.stripe);
+        answer(remote, RemoteLock.RELEASED_SENT);
+    }
+
+    private void answer(RemoteLock remote, int state) {
+        remote.state = state;
+        if (!remote.requester.reactor.post(remote)) outbound.addLast(remote);
+    }
+
+    /** After an unlock: grant the remote waiters that can go now, keeping their order. */
+    private void grantWaiters() {
+        for (int i = remoteWaiters.size(); i > 0; i--) {
+            RemoteLock waiter = remoteWaiters.pollFirst();
+            if (lock(waiter.stripe, waiter.shared)) answer(waiter, RemoteLock.GRANT_SENT);
+            else remoteWaiters.addLast(waiter);
+        }
+    }
+
+    @Override
+    public int poll(long nowNs) {
+        int work = super.poll(nowNs);
+        for (int i = outbound.size(); i > 0; i--) {
+            RemoteLock remote = outbound.pollFirst();
+            if (!remote.requester.reactor.post(remote)) {
+                outbound.addFirst(remote);
+                break;
+            }
+            work++;
+        }
+        return work;
+    }
+
+    @Override
+    public boolean needsPolling() {
+        return super.needsPolling() || !outbound.isEmpty();
+    }
+
+    /**
+     * One slot's stripe request to a remote owner, posted back and forth on the two reactors' command queues
+     * (their MPSC queues publish the fields: a command's writes happen before its run on the other thread).
+     * One state machine, one command per slot, never two in flight:
+     * IDLE -> LOCK_SENT -> (owner) GRANT_SENT -> (requester) GRANTED -> RELEASE_PENDING -> RELEASE_SENT
+     * -> (owner) RELEASED_SENT -> (requester) RELEASED -> IDLE.
+     */
+    static final class RemoteLock implements Runnable {
+        static final int IDLE = 0, LOCK_SENT = 1, GRANT_SENT = 2, GRANTED = 3, RELEASE_PENDING = 4, RELEASE_SENT = 5,
+                RELEASED_SENT = 6, RELEASED = 7;
+        final Raid5Channel requester;
+        Raid5Channel owner;
+        long stripe;
+        boolean shared;
+        volatile int state;
+
+        RemoteLock(Raid5Channel requester) {
+            this.requester = requester;
+        }
+
+        void ask(Raid5Channel owner, long stripe, boolean shared) {
+            this.owner = owner;
+            this.stripe = stripe;
+            this.shared = shared;
+            this.state = LOCK_SENT;
+        }
+
+        boolean releasing() {
+            int s = state;
+            return s == RELEASE_PENDING || s == RELEASE_SENT || s == RELEASED_SENT || s == RELEASED;
+        }
+
+        @Override
+        public void run() {
+            switch (state) {
+                case LOCK_SENT -> owner.onRemoteLock(this);
+                case RELEASE_SENT -> owner.onRemoteRelease(this);
+                case GRANT_SENT -> state = GRANTED; // the requester's retry list picks the slot up
+                case RELEASED_SENT -> state = RELEASED;
+                default -> throw new IllegalStateException("remote stripe command run in state " + state);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ step geometry (in blocks)
+
+    private long chunkStartLba(int slot, int dataIndex) {
+        return stepStripes[slot] * stripeBlocks + (long) dataIndex * chunkBlocks;
+    }
+
+    /** First row (block offset in the chunk) of data chunk i that the step covers. */
+    private int coveredStart(int slot, int dataIndex) {
+        long stepStart = lbas[slot] + cursors[slot];
+        return Math.clamp(stepStart - chunkStartLba(slot, dataIndex), 0, chunkBlocks);
+    }
+
+    /** End row (exclusive) of data chunk i that the step covers; not above coveredStart when untouched. */
+    private int coveredEnd(int slot, int dataIndex) {
+        long stepEnd = lbas[slot] + cursors[slot] + stepBlocks[slot];
+        return Math.clamp(stepEnd - chunkStartLba(slot, dataIndex), 0, chunkBlocks);
+    }
+
+    private boolean touched(int slot, int dataIndex) {
+        return coveredEnd(slot, dataIndex) > coveredStart(slot, dataIndex);
+    }
+
+    private boolean coversWindow(int slot, int dataIndex) {
+        return coveredStart(slot, dataIndex) <= windowStarts[slot] && coveredEnd(slot, dataIndex) >= windowEnds[slot]
+                && touched(slot, dataIndex);
+    }
+
+    private long requestOffsetBlocks(int slot, int dataIndex) {
+        return chunkStartLba(slot, dataIndex) + coveredStart(slot, dataIndex) - lbas[slot];
+    }
+
+    private long memberLba(long stripe, int row) {
+        return stripe * chunkBlocks + row;
+    }
+
+    // ------------------------------------------------------------------ parity math
+
+    /** A degraded read: the failed chunk's rows are the XOR of the other members' same rows, into the caller's buffer. */
+    private void rebuildRead(int slot) {
+        int failedIndex = rebuiltIndexes[slot];
+        int failed = layout.dataDisk(stepStripes[slot], failedIndex);
+        long lengthBytes = (long) (coveredEnd(slot, failedIndex) - coveredStart(slot, failedIndex)) * blockBytes;
+        long requestOffsetBytes = requestOffsetBlocks(slot, failedIndex) * blockBytes;
+        int set = stripeSets[slot];
+        for (long done = 0; done < lengthBytes; ) {
+            MemorySegment run = callerRun(slot, requestOffsetBytes + done, lengthBytes - done);
+            int count = 0;
+            for (int m = 0; m < memberCount; m++) if (m != failed) sources[count++] = bufferSlice(set, m, done, run.byteSize());
+            Xor.parity(run, sources, count);
+            done += run.byteSize();
+        }
+        clearSources();
+    }
+
+    private void computeParity(int slot) {
+        long stripe = stepStripes[slot];
+        int set = stripeSets[slot];
+        int parityMember = layout.parityDisk(stripe);
+        int windowStart = windowStarts[slot];
+        long windowBytes = (long) (windowEnds[slot] - windowStart) * blockBytes;
+        if (modes[slot] == MODE_RMW) {
+            for (int i = 0; i < dataCount; i++) {
+                if (!touched(slot, i)) continue;
+                long offsetBytes = (long) (coveredStart(slot, i) - windowStart) * blockBytes;
+                long lengthBytes = (long) (coveredEnd(slot, i) - coveredStart(slot, i)) * blockBytes;
+                Xor.xorInto(bufferSlice(set, parityMember, offsetBytes, lengthBytes),
+                        bufferSlice(set, layout.dataDisk(stripe, i), offsetBytes, lengthBytes));
+                xorNewData(slot, set, parityMember, offsetBytes, requestOffsetBlocks(slot, i) * blockBytes, lengthBytes);
+            }
+            return;
+        }
+        if (modes[slot] == MODE_FULL) rebuildWindow(slot, windowBytes);
+        MemorySegment parity = bufferSlice(set, parityMember, 0, windowBytes);
+        if (ops[slot] == OP_WRITE && windowBytes == chunkBytes && allCoverWindow(slot)) {
+            for (int i = 0; i < dataCount; i++) sources[i] = buffers[slot].asSlice(requestOffsetBlocks(slot, i) * blockBytes, chunkBytes);
+            Xor.parity(parity, sources, dataCount); // a full stripe from one buffer: one pass, no reads
+            clearSources();
+            return;
+        }
+        parity.fill((byte) 0);
+        for (int i = 0; i < dataCount; i++) {
+            int member = layout.dataDisk(stripe, i);
+            if (!touched(slot, i)) {
+                Xor.xorInto(parity, bufferSlice(set, member, 0, windowBytes));
+                continue;
+            }
+            long startBytes = (long) (coveredStart(slot, i) - windowStart) * blockBytes;
+            long endBytes = (long) (coveredEnd(slot, i) - windowStart) * blockBytes;
+            if (startBytes > 0) Xor.xorInto(bufferSlice(set, parityMember, 0, startBytes), bufferSlice(set, member, 0, startBytes));
+            xorNewData(slot, set, parityMember, startBytes, requestOffsetBlocks(slot, i) * blockBytes, endBytes - startBytes);
+            if (endBytes < windowBytes) {
+                Xor.xorInto(bufferSlice(set, parityMember, endBytes, windowBytes - endBytes), bufferSlice(set, member, endBytes, windowBytes - endBytes));
+            }
+        }
+    }
+
+    /** MODE_FULL: the failed data chunk's old rows over the window, from the survivors (old parity included). */
+    private void rebuildWindow(int slot, long windowBytes) {
+        int failed = rebuiltMembers[slot];
+        int set = stripeSets[slot];
+        int count = 0;
+        for (int m = 0; m < memberCount; m++) if (m != failed) sources[count++] = bufferSlice(set, m, 0, windowBytes);
+        Xor.parity(bufferSlice(set, failed, 0, windowBytes), sources, count);
+        clearSources();
+    }
+
+    private boolean allCoverWindow(int slot) {
+        for (int i = 0; i < dataCount; i++) if (!coversWindow(slot, i)) return false;
+        return true;
+    }
+
+    /** The set buffer of {@code member} [offset, +length) ^= the request's new data at requestOffset (nothing for write-zeroes). */
+    private void xorNewData(int slot, int set, int member, long offsetBytes, long requestOffsetBytes, long lengthBytes) {
+        if (ops[slot] == OP_WRITE_ZEROES) return;
+        for (long done = 0; done < lengthBytes; ) {
+            MemorySegment run = callerRun(slot, requestOffsetBytes + done, lengthBytes - done);
+            Xor.xorInto(bufferSlice(set, member, offsetBytes + done, run.byteSize()), run);
+            done += run.byteSize();
+        }
+    }
+
+    /** The longest piece of the caller's memory at a request offset that lies in one segment, up to maxBytes. */
+    private MemorySegment callerRun(int slot, long requestOffsetBytes, long maxBytes) {
+        MemorySegment buffer = buffers[slot];
+        if (buffer != null) {
+            return requestOffsetBytes == 0 && maxBytes == buffer.byteSize() ? buffer : buffer.asSlice(requestOffsetBytes, maxBytes);
+        }
+        MemorySegment[] kept = segments[slot];
+        long skip = requestOffsetBytes;
+        for (int i = 0; i < segmentCounts[slot]; i++) {
+            long size = kept[i].byteSize();
+            if (skip < size) {
+                long take = Math.min(size - skip, maxBytes);
+                return skip == 0 && take == size ? kept[i] : kept[i].asSlice(skip, take);
+            }
+            skip -= size;
+        }
+        throw new IllegalStateException("request offset " + requestOffsetBytes + " beyond the caller's segments");
+    }
+
+    private void clearSources() {
+        for (int i = 0; i < sources.length; i++) sources[i] = null;
+    }
+
+    // ------------------------------------------------------------------ stripes in progress
+
+    private boolean lock(long stripe, boolean shared) {
+        for (int k = 0; k < lockedCount; k++) {
+            if (lockedStripes[k] != stripe) continue;
+            if (!shared || lockHolders[k] < 0) return false;
+            lockHolders[k]++;
+            return true;
+        }
+        Check.that(lockedCount < lockedStripes.length, "at most one stripe per request slot of every reactor", lockedCount);
+        lockedStripes[lockedCount] = stripe;
+        lockHolders[lockedCount++] = shared ? 1 : -1;
+        return true;
+    }
+
+    private void unlock(long stripe) {
+        for (int k = 0; k < lockedCount; k++) {
+            if (lockedStripes[k] != stripe) continue;
+            if (lockHolders[k] > 1) {
+                lockHolders[k]--;
+                if (!remoteWaiters.isEmpty()) grantWaiters();
+                return;
+            }
+            lockedCount--;
+            lockedStripes[k] = lockedStripes[lockedCount];
+            lockHolders[k] = lockHolders[lockedCount];
+            if (!remoteWaiters.isEmpty()) grantWaiters();
+            return;
+        }
+        throw new IllegalStateException("unlock of a stripe not in progress: " + stripe);
+    }
+}

@@ -15,6 +15,8 @@ import io.basalt.raid.md.MdSuperblock;
 import io.basalt.raid.volume.OffsetDevice;
 import io.basalt.raid.volume.Raid0Volume;
 import io.basalt.raid.volume.Raid1Volume;
+import io.basalt.raid.volume.Raid5Volume;
+import io.basalt.raid.parity.Raid5Algorithm;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -138,7 +140,11 @@ final class RaidMethods {
         return switch (level) {
             case 0 -> new Raid0Volume(name, slices, chunkBytes);
             case 1 -> new Raid1Volume(name, slices);
-            // case 5 -> new Raid5Volume(name, slices, chunkBytes, layout);
+            case 5 -> {
+                Raid5Algorithm algorithm = Raid5Algorithm.fromMdLayout(layout);
+                if (algorithm == null) throw new NotYetSupported("raid5 layout " + layout + " is " + NOT_YET);
+                yield new Raid5Volume(name, slices, chunkBytes, algorithm);
+            }
             default -> throw new NotYetSupported("raid" + level + " is " + NOT_YET);
         };
     }
@@ -597,6 +603,8 @@ final class RaidMethods {
             }
             BlockDevice volume = openVolume(name, fresh.level(), fresh.layout(), slices, (int) (fresh.chunkSectors() * MdSuperblock.SECTOR_BYTES));
             if (volume instanceof Raid1Volume v) {
+                for (int r = 0; r < names.length; r++) if (names[r] == null) v.fail(r);
+            } else if (volume instanceof Raid5Volume v) {
                 for (int r = 0; r < names.length; r++) if (names[r] == null) v.fail(r);
             }
             Array array = new Array(name, fresh.level(), fresh.layout(), a.raidDisks(), fresh.chunkSectors(), fresh.sizeSectors(),

@@ -186,8 +186,7 @@ class RaidRpcTest {
         result("drive_create", "{\"name\":\"b512\",\"spec\":\"memory:16M,block=512\"}");
         assertTrue(error("raid_create", "{\"name\":\"r\",\"level\":1,\"members\":[\"m0\",\"nope\"]}", -32602).contains("no drive named 'nope'"));
         assertTrue(error("raid_create", "{\"name\":\"r\",\"level\":7,\"members\":[\"m0\",\"m1\"]}", -32602).contains("0, 1 or 5"));
-        String raid5 = error("raid_create", "{\"name\":\"r\",\"level\":5,\"members\":[\"m0\",\"m1\",\"m2\"]}", RaidMethods.NOT_SUPPORTED);
-        assertTrue(raid5.contains("not yet supported"), raid5);
+        assertTrue(error("raid_create", "{\"name\":\"r\",\"level\":5,\"members\":[\"m0\",\"m1\"]}", -32602).contains("needs"));
         assertTrue(error("raid_create", "{\"name\":\"r\",\"level\":1,\"members\":[\"m0\"]}", -32602).contains("needs 2 to"));
         assertTrue(error("raid_create", "{\"name\":\"r\",\"level\":1,\"members\":[\"m0\",\"m0\"]}", -32602).contains("listed twice"));
         assertTrue(error("raid_create", "{\"name\":\"m1\",\"level\":1,\"members\":[\"m0\",\"m2\"]}", -32602).contains("already exists"));
@@ -298,5 +297,22 @@ class RaidRpcTest {
         assertEquals(List.of("active", "missing"), memberStates(mirror));
         checkPattern("mirror", 0, 4, 9);
         assertEquals(Boolean.TRUE, result("drive_delete", "{\"name\":\"d1\"}"), "the garbage drive is free");
+    }
+
+    @Test
+    void raid5OverFourDrivesWritesFullAndPartialStripesAndReadsThemBack() throws Exception {
+        start("[]");
+        for (int i = 0; i < 4; i++) result("drive_create", "{\"name\":\"p" + i + "\",\"spec\":\"memory:32M\"}");
+        Map<?, ?> created = assertInstanceOf(Map.class, result("raid_create",
+                "{\"name\":\"r5\",\"level\":5,\"members\":[\"p0\",\"p1\",\"p2\",\"p3\"],\"chunk_kib\":64}"));
+        assertEquals(5L, created.get("level"), created.toString());
+        writePattern("r5", 0, 96, 5);      // a full stripe (3 x 64 KiB) and a half
+        writePattern("r5", 1000, 3, 6);    // a partial stripe: read-modify-write or reconstruct-write
+        checkPattern("r5", 0, 96, 5);
+        checkPattern("r5", 1000, 3, 6);
+        Map<?, ?> status = assertInstanceOf(Map.class, ((List<?>) result("raid_status", "{\"name\":\"r5\"}")).get(0));
+        assertEquals("left-symmetric", status.get("layout"), status.toString());
+        assertEquals(Boolean.FALSE, status.get("degraded"));
+        assertTrue(error("drive_delete", "{\"name\":\"p2\"}", -32602).contains("in use"));
     }
 }

@@ -76,18 +76,13 @@ public final class ConfigReplay {
         return call;
     }
 
-    /** The export the embedded default creates (issue 4 puts a RAID5 volume under it). */
+    /** The RAID5 volume, and its export, that the embedded default serves. */
     public static final String DEFAULT_EXPORT = "vol0";
 
     /**
-     * The embedded default: four 1 GiB sparse file drives under {@code dataDir}/drives, reused when present,
-     * and drive d0 exported over vhost-user-blk at {@code dataDir}/vhost/vol0.sock.
-     *
-     * <p>TODO(issue 4): once raid5 lands (its case line in RaidMethods.openVolume), the default becomes
-     * drive_create d0..d3, then raid_assemble (brings vol0 back when the drives already carry it), then
-     * raid_create {"name": "vol0", "level": 5, "members": ["d0", "d1", "d2", "d3"]} only when it did not, and
-     * vhost_create exports volume vol0 instead of d0. That needs a "create unless assembled" form of raid_create
-     * (raid_create over drives that carry vol0's superblocks must not re-create it); until then it stays on d0.
+     * The embedded default: four 1 GiB sparse file drives under {@code dataDir}/drives (reused when present), the
+     * RAID5 volume vol0 over them (assembled from its md superblocks when the drives already carry it, created
+     * only the first time), exported over vhost-user-blk at {@code dataDir}/vhost/vol0.sock.
      */
     public static List<Object> embeddedDefault(Path dataDir) {
         List<Object> calls = new ArrayList<>();
@@ -98,9 +93,17 @@ public final class ConfigReplay {
             params.put("spec", "uring:" + drives.resolve("d" + i + ".img") + ",size=1G");
             calls.add(call("drive_create", params));
         }
+        // The RAID5 volume comes back from its superblocks after the first start; only the first start creates it.
+        calls.add(call("raid_assemble", new LinkedHashMap<>()));
+        Map<String, Object> volume = new LinkedHashMap<>();
+        volume.put("name", DEFAULT_EXPORT);
+        volume.put("level", 5L);
+        volume.put("members", List.of("d0", "d1", "d2", "d3"));
+        volume.put("if_missing", Boolean.TRUE);
+        calls.add(call("raid_create", volume));
         Map<String, Object> export = new LinkedHashMap<>();
         export.put("name", DEFAULT_EXPORT);
-        export.put("drive", "d0");
+        export.put("drive", DEFAULT_EXPORT);
         calls.add(call("vhost_create", export));
         return calls;
     }

@@ -156,8 +156,10 @@ final class RaidMethods {
     // ------------------------------------------------------------------ raid_create
 
     private synchronized Object create(RpcParams params) throws RpcException {
-        params.allowOnly("name", "level", "members", "chunk_kib");
+        params.allowOnly("name", "level", "members", "chunk_kib", "if_missing");
         String name = params.requireString("name");
+        // if_missing: a config replayed at every start creates the array once; later starts find it assembled.
+        if (Boolean.TRUE.equals(params.asMap().get("if_missing")) && arrays.containsKey(name)) return describe(arrays.get(name));
         try {
             drives.checkNewName(name);
         } catch (DriveRegistry.DriveException e) {

@@ -61,20 +61,10 @@ public final class Raid1Volume implements BlockDevice {
         this.members = members.toArray(BlockDevice[]::new);
         this.states = new AtomicIntegerArray(this.members.length);
         int blockBytes = this.members[0].geometry().logicalBlockBytes();
-        long smallest = Long.MAX_VALUE;
-        int transferMax = Integer.MAX_VALUE, segmentsMax = Integer.MAX_VALUE;
-        boolean persistent = true;
-        for (BlockDevice m : this.members) {
-            Geometry g = m.geometry();
-            if (g.logicalBlockBytes() != blockBytes) {
-                throw new IllegalArgumentException("raid1 '" + name + "': member " + m.name() + " has " + g.logicalBlockBytes()
-                        + "-byte blocks, " + this.members[0].name() + " has " + blockBytes + ": members need one block size");
-            }
-            smallest = Math.min(smallest, g.blockCount());
-            transferMax = Math.min(transferMax, g.maxTransferBlocks());
-            segmentsMax = Math.min(segmentsMax, g.maxSegments());
-            persistent &= g.persistent();
-        }
+        MemberGeometry common = MemberGeometry.of("raid1", name, this.members);
+        long smallest = common.smallestBlocks();
+        int transferMax = common.transferBlocksMax(), segmentsMax = common.segmentsMax();
+        boolean persistent = common.persistent();
         this.geometry = new Geometry(blockBytes, smallest, 1, transferMax, segmentsMax, persistent);
     }
 

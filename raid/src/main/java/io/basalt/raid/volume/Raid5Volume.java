@@ -89,20 +89,10 @@ public final class Raid5Volume implements BlockDevice {
         }
         this.layout = new Raid5Layout(algorithm, this.members.length, chunkBytes / Raid5Layout.SECTOR_BYTES);
         this.chunkBlocks = chunkBytes / blockBytes;
-        long smallest = Long.MAX_VALUE;
-        int memberTransferMax = Integer.MAX_VALUE, segmentsMax = Integer.MAX_VALUE;
-        boolean persistent = true;
-        for (BlockDevice m : this.members) {
-            Geometry g = m.geometry();
-            if (g.logicalBlockBytes() != blockBytes) {
-                throw new IllegalArgumentException("raid5 '" + name + "': member " + m.name() + " has " + g.logicalBlockBytes()
-                        + "-byte blocks, " + this.members[0].name() + " has " + blockBytes + ": members need one block size");
-            }
-            smallest = Math.min(smallest, g.blockCount());
-            memberTransferMax = Math.min(memberTransferMax, g.maxTransferBlocks());
-            segmentsMax = Math.min(segmentsMax, g.maxSegments());
-            persistent &= g.persistent();
-        }
+        MemberGeometry common = MemberGeometry.of("raid5", name, this.members);
+        long smallest = common.smallestBlocks();
+        int memberTransferMax = common.transferBlocksMax(), segmentsMax = common.segmentsMax();
+        boolean persistent = common.persistent();
         if (chunkBlocks > memberTransferMax) {
             throw new IllegalArgumentException("raid5 '" + name + "': chunk of " + chunkBlocks
                     + " blocks exceeds a member's largest transfer (" + memberTransferMax + " blocks)");

@@ -385,7 +385,12 @@ final class RaidMethods {
         boolean[] active = new boolean[array.raidDisks];
         Raid1Volume.MemberState[] states = array.volume instanceof Raid1Volume v ? v.memberStates() : null;
         for (int r = 0; r < active.length; r++) {
-            active[r] = array.drives[r] != null && (states == null || states[r] == Raid1Volume.MemberState.ACTIVE);
+            boolean alive = switch (array.volume) {
+                case Raid1Volume v -> states[r] == Raid1Volume.MemberState.ACTIVE;
+                case Raid5Volume v -> v.isActive(r);
+                default -> true;
+            };
+            active[r] = array.drives[r] != null && alive;
         }
         return active;
     }
@@ -495,18 +500,26 @@ final class RaidMethods {
         params.allowOnly("name", "member");
         Array a = array("raid_fail_member", params.requireString("name"));
         String member = params.requireString("member");
-        if (!(a.volume instanceof Raid1Volume volume)) {
+        if (!(a.volume instanceof Raid1Volume) && !(a.volume instanceof Raid5Volume)) {
             throw RpcException.invalidParams("raid_fail_member: param 'name': raid" + a.level + " volume '" + a.name
                     + "' has no redundancy: failing a member would fail the volume");
         }
         int role = -1;
         for (int r = 0; r < a.raidDisks; r++) if (member.equals(a.drives[r])) role = r;
         if (role < 0) throw RpcException.invalidParams("raid_fail_member: param 'member': '" + member + "' is not a member of '" + a.name + "'");
-        if (!activeRoles(a)[role]) throw RpcException.invalidParams("raid_fail_member: param 'member': '" + member + "' is already faulty");
-        if (volume.activeCount() <= 1) {
-            throw RpcException.invalidParams("raid_fail_member: param 'member': '" + member + "' is the last active member; failing it would fail the volume");
+        boolean[] active = activeRoles(a);
+        if (!active[role]) throw RpcException.invalidParams("raid_fail_member: param 'member': '" + member + "' is already faulty");
+        int activeCount = 0;
+        for (boolean b : active) if (b) activeCount++;
+        int needed = a.volume instanceof Raid5Volume ? a.raidDisks - 1 : 1; // raid5 survives one loss, a mirror all but one
+        if (activeCount - 1 < needed) {
+            throw RpcException.invalidParams("raid_fail_member: param 'member': " + (activeCount == 1
+                    ? "'" + member + "' is the last active member; failing it would fail the volume"
+                    : "failing '" + member + "' would fail volume '" + a.name + "' (" + activeCount + " of " + a.raidDisks
+                    + " members active, raid5 survives one loss)"));
         }
-        volume.fail(role);
+        if (a.volume instanceof Raid1Volume v) v.fail(role);
+        else ((Raid5Volume) a.volume).fail(role);
         try {
             updateSuperblocks(a);
         } catch (IOException e) {

@@ -300,7 +300,7 @@ class RaidRpcTest {
     }
 
     @Test
-    void raid5OverFourDrivesWritesFullAndPartialStripesAndReadsThemBack() throws Exception {
+    void raid5OverFourDrivesWritesFullAndPartialStripesAndReadsThemBackHealthyAndDegraded() throws Exception {
         start("[]");
         for (int i = 0; i < 4; i++) result("drive_create", "{\"name\":\"p" + i + "\",\"spec\":\"memory:32M\"}");
         Map<?, ?> created = assertInstanceOf(Map.class, result("raid_create",
@@ -314,5 +314,14 @@ class RaidRpcTest {
         assertEquals("left-symmetric", status.get("layout"), status.toString());
         assertEquals(Boolean.FALSE, status.get("degraded"));
         assertTrue(error("drive_delete", "{\"name\":\"p2\"}", -32602).contains("in use"));
+        // Degraded: one member failed, reads reconstruct it from parity and writes go on.
+        Map<?, ?> degraded = assertInstanceOf(Map.class, result("raid_fail_member", "{\"name\":\"r5\",\"member\":\"p1\"}"));
+        assertEquals(Boolean.TRUE, degraded.get("degraded"), degraded.toString());
+        checkPattern("r5", 0, 96, 5);
+        checkPattern("r5", 1000, 3, 6);
+        writePattern("r5", 2000, 40, 7);
+        checkPattern("r5", 2000, 40, 7);
+        assertTrue(error("raid_fail_member", "{\"name\":\"r5\",\"member\":\"p2\"}", -32602).contains("would fail"),
+                "a second loss is refused");
     }
 }

@@ -48,6 +48,8 @@ public final class BasaltDaemon implements VhostBackend {
         private String idle = "sleep";
         private Path log;
         private String latencyMicros;
+        private List<Path> raid5Members = List.of();
+        private String raid5FailedMember;
 
         private Builder(Path dataDir) {
             this.dataDir = dataDir.toAbsolutePath();
@@ -60,6 +62,17 @@ public final class BasaltDaemon implements VhostBackend {
 
         public Builder readOnlyExport(String name, Path image, Path socket, int numQueues) {
             exports.add(new Export(name, image, socket, numQueues, true));
+            return this;
+        }
+
+        /**
+         * Exports serve a RAID5 volume over these member images instead of their own image: drives m0..mN-1, then
+         * {@code raid_create} level 5 named "r5" (created on the first start, assembled from its superblocks after a
+         * restart), then, if {@code failedMember} (e.g. "m1") is not null, {@code raid_fail_member}: a degraded volume.
+         */
+        public Builder raid5(List<Path> members, String failedMember) {
+            this.raid5Members = List.copyOf(members);
+            this.raid5FailedMember = failedMember;
             return this;
         }
 
@@ -106,6 +119,8 @@ public final class BasaltDaemon implements VhostBackend {
     private final Path log;
     private final Path config;
     private final String latencyMicros;
+    private final List<Path> raid5Members;
+    private final String raid5FailedMember;
     private Process process;
     private int starts;
 
@@ -117,6 +132,8 @@ public final class BasaltDaemon implements VhostBackend {
         this.log = (b.log != null ? b.log : b.dataDir.resolve("basalt.log")).toAbsolutePath();
         this.config = dataDir.resolve("basalt.json");
         this.latencyMicros = b.latencyMicros;
+        this.raid5Members = b.raid5Members;
+        this.raid5FailedMember = b.raid5FailedMember;
         // The RPC socket lives in the data dir: AF_UNIX paths are limited to 108 bytes.
         if (dataDir.resolve("basalt.sock").toString().length() > 100) {
             throw new IllegalArgumentException("data dir path too long for its RPC socket: " + dataDir);
@@ -149,6 +166,30 @@ public final class BasaltDaemon implements VhostBackend {
         return s.append("]\n").toString();
     }
 
+    /** Drives m0..mN-1 on the member images, RAID5 volume r5 over them (optionally degraded), every export on r5. */
+    private String raid5Config() {
+        StringBuilder s = new StringBuilder("[\n");
+        StringBuilder names = new StringBuilder();
+        for (int i = 0; i < raid5Members.size(); i++) {
+            s.append("  {\"method\": \"drive_create\", \"params\": {\"name\": \"m").append(i).append("\", \"spec\": \"uring:")
+                    .append(json(raid5Members.get(i).toString())).append("\"}},\n");
+            names.append(i == 0 ? "" : ", ").append("\"m").append(i).append('"');
+        }
+        s.append("  {\"method\": \"raid_assemble\", \"params\": {}},\n");
+        s.append("  {\"method\": \"raid_create\", \"params\": {\"name\": \"r5\", \"level\": 5, \"chunk_kib\": 64, \"if_missing\": true, \"members\": [")
+                .append(names).append("]}},\n");
+        if (raid5FailedMember != null) {
+            s.append("  {\"method\": \"raid_fail_member\", \"params\": {\"name\": \"r5\", \"member\": \"").append(raid5FailedMember).append("\"}},\n");
+        }
+        for (int i = 0; i < exports.size(); i++) {
+            Export e = exports.get(i);
+            s.append("  {\"method\": \"vhost_create\", \"params\": {\"name\": \"").append(e.name()).append("\", \"drive\": \"r5\", \"socket\": \"")
+                    .append(json(e.socket().toString())).append("\", \"num_queues\": ").append(e.numQueues()).append("}}")
+                    .append(i + 1 < exports.size() ? ",\n" : "\n");
+        }
+        return s.append("]\n").toString();
+    }
+
     private static String json(String text) {
         if (text.contains(",")) throw new IllegalArgumentException("a path with a comma cannot be in a backend spec: " + text);
         return text.replace("\\", "\\\\").replace("\"", "\\\"");
@@ -165,7 +206,7 @@ public final class BasaltDaemon implements VhostBackend {
         try {
             Files.createDirectories(dataDir);
             Files.createDirectories(log.getParent());
-            Files.writeString(config, config(exports, latencyMicros));
+            Files.writeString(config, raid5Members.isEmpty() ? config(exports, latencyMicros) : raid5Config());
             starts++;
             String header = "# start " + starts + ": " + String.join(" ", command()) + "\n";
             Files.writeString(log, header, StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.CREATE,

@@ -370,4 +370,32 @@ class BasaltVhostGuestTest {
     static String sha256(byte[] bytes) throws Exception {
         return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
     }
+
+    /** Issue 4: a guest on a degraded RAID5 volume (4 members, one failed) reads and writes correctly. */
+    @Test
+    void guestOnADegradedRaid5VolumeWritesAndReadsBack() throws Exception {
+        Path dir = GuestTests.workDir("basaltDegradedRaid5");
+        java.util.List<Path> members = new java.util.ArrayList<>();
+        for (int i = 0; i < 4; i++) members.add(GuestTests.filledImage(dir.resolve("m" + i + ".raw"), 64 * MiB, 20 + i));
+        BasaltDaemon basalt = basalt(dir).export("v0", members.get(0), sockets.resolve("r5.sock"), 2)
+                .raid5(members, "m1").start();
+        GuestResult r;
+        try {
+            r = Guest.builder(GuestTools.guest()).workDir(dir).vhostUserBlk(basalt.socket(), 2).script("""
+                    set -e
+                    FIO --name=degraded --rw=randwrite --bs=4k --iodepth=16 --size=32M --randrepeat=1 --verify=crc32c \\
+                        --verify_fatal=1 >/tmp/o 2>&1 || { cat /tmp/o; exit 3; }
+                    echo 3 > /proc/sys/vm/drop_caches
+                    FIO --name=degraded --rw=randwrite --bs=4k --iodepth=16 --size=32M --randrepeat=1 --verify=crc32c \\
+                        --verify_only >/tmp/v 2>&1 || { cat /tmp/v; exit 4; }
+                    echo "BASALT-RESULT degraded_raid5=ok"
+                    """.replace("FIO ", FIO)).timeout(Duration.ofMinutes(2)).run();
+        } finally {
+            basalt.close();
+        }
+        GuestTests.timing("basalt: guest on a degraded RAID5 volume", r.elapsed().toMillis());
+        r.assertSuccess();
+        assertEquals("ok", r.marker("degraded_raid5"));
+        assertTrue(basalt.logText().contains("r5"), basalt.logText());
+    }
 }

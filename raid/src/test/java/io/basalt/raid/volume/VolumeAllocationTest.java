@@ -1,20 +1,15 @@
 package io.basalt.raid.volume;
 
-import io.basalt.engine.BlockChannel;
 import io.basalt.engine.BlockDevice;
-import io.basalt.engine.BufferPool;
 import io.basalt.engine.DeviceSpec;
-import io.basalt.engine.IoCompletion;
 import io.basalt.engine.Reactor;
 import io.basalt.engine.ReactorConfig;
-import io.basalt.engine.Status;
+import io.basalt.engine.conformance.AllocationProbe;
 import io.basalt.engine.conformance.TestFiles;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,8 +28,6 @@ class VolumeAllocationTest {
     private static final int MEASURED_IOS = 100_000;
     private static final int WINDOWS_MAX = 8; // as AllocationTest: a window of exactly 0 is the proof; earlier ones may carry JIT noise
 
-    private final com.sun.management.ThreadMXBean threads =
-            (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
     private Reactor reactor;
     private Path folder;
 
@@ -50,80 +43,9 @@ class VolumeAllocationTest {
         TestFiles.deleteTree(folder);
     }
 
-    static final class Driver implements IoCompletion {
-        private final BlockChannel channel;
-        private final MemorySegment[] buffers;
-        private final long blockCount;
-        private long random = 0x9E3779B97F4A7C15L;
-        private long toSubmit;
-        long completed, errors, busy;
-
-        Driver(BlockChannel channel, MemorySegment[] buffers) {
-            this.channel = channel;
-            this.buffers = buffers;
-            this.blockCount = channel.device().geometry().blockCount();
-        }
-
-        void start(long ios) {
-            toSubmit = ios;
-            for (int i = 0; i < buffers.length && toSubmit > 0; i++) submit(i);
-        }
-
-        private void submit(int slot) {
-            toSubmit--;
-            random ^= random << 13;
-            random ^= random >>> 7;
-            random ^= random << 17;
-            long lba = (random >>> 1) % blockCount;
-            boolean accepted = (random & 1) == 0
-                    ? channel.read(lba, 1, buffers[slot], slot, this)
-                    : channel.write(lba, 1, buffers[slot], slot, this);
-            if (!accepted) busy++;
-        }
-
-        @Override
-        public void complete(long tag, int status) {
-            completed++;
-            if (status != Status.OK) errors++;
-            if (toSubmit > 0) submit((int) tag);
-        }
-    }
-
     private long run(String what, Supplier<BlockDevice> factory) {
         try (BlockDevice device = factory.get()) {
-            BlockChannel channel = device.openChannel(reactor);
-            BufferPool pool = reactor.bufferPool();
-            MemorySegment[] buffers = new MemorySegment[QUEUE_DEPTH];
-            int[] indexes = new int[QUEUE_DEPTH];
-            for (int i = 0; i < QUEUE_DEPTH; i++) {
-                indexes[i] = pool.acquire();
-                buffers[i] = pool.buffer(indexes[i]).asSlice(0, 4096);
-            }
-            Driver driver = new Driver(channel, buffers);
-            drive(driver, WARM_UP_IOS);
-            drive(driver, WARM_UP_IOS);
-            long allocated = -1;
-            for (int w = 0; w < WINDOWS_MAX && allocated != 0; w++) {
-                long before = threads.getCurrentThreadAllocatedBytes();
-                drive(driver, MEASURED_IOS);
-                allocated = threads.getCurrentThreadAllocatedBytes() - before;
-                System.out.println(what + ": window " + w + ": " + allocated + " bytes over " + MEASURED_IOS + " I/Os");
-            }
-            assertEquals(0, driver.errors, "I/O errors on " + what);
-            assertEquals(0, driver.busy, "busy refusals on " + what);
-            channel.close();
-            for (int index : indexes) pool.release(index);
-            return allocated;
-        }
-    }
-
-    private void drive(Driver driver, long ios) {
-        long target = driver.completed + ios;
-        driver.start(ios);
-        long deadline = System.nanoTime() + 120_000_000_000L;
-        while (driver.completed < target) {
-            reactor.doWork();
-            if (System.nanoTime() - deadline > 0) fail("stuck at " + driver.completed + " of " + target);
+            return AllocationProbe.measure(what, reactor, device, QUEUE_DEPTH, WARM_UP_IOS, MEASURED_IOS, WINDOWS_MAX);
         }
     }
 

@@ -55,7 +55,16 @@ final class Raid1Channel extends VolumeChannel {
 
     @Override
     protected boolean advance(int slot) {
-        return isRead(slot) ? advanceRead(slot) : advanceToAll(slot);
+        if (isRead(slot)) return advanceRead(slot);
+        // A mirror write (discard and write-zeroes too) records its rows first; a flush changes no data.
+        if (ops[slot] != OP_FLUSH && !admitWrite(slot, volume.writeIntent(), lbas[slot], blockCounts[slot])) return false;
+        return advanceToAll(slot);
+    }
+
+    /** A write waiting for its write-intent record queues (retried each cycle) instead of bouncing to the caller. */
+    @Override
+    protected boolean queuesWhenRefused() {
+        return volume.writeIntent() != null;
     }
 
     /** Submits the read to its target, picking one first; true with nothing pending when no member is left. */

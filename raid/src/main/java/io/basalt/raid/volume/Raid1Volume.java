@@ -51,6 +51,7 @@ public final class Raid1Volume implements BlockDevice {
     private final AtomicLongArray counters = new AtomicLongArray(COUNTER_NAMES.length);
     private volatile FailureListener listener;
     private volatile boolean closed;
+    private volatile WriteIntent writeIntent;
 
     /** Throws {@link IllegalArgumentException} when the members cannot form a mirror. */
     public Raid1Volume(String name, List<BlockDevice> members) {
@@ -66,6 +67,18 @@ public final class Raid1Volume implements BlockDevice {
         int transferMax = common.transferBlocksMax(), segmentsMax = common.segmentsMax();
         boolean persistent = common.persistent();
         this.geometry = new Geometry(blockBytes, smallest, 1, transferMax, segmentsMax, persistent);
+    }
+
+    /**
+     * The write-intent record (md's bitmap) every write goes through before its member writes, or null for none.
+     * Set by the control plane before the volume takes I/O (assembly, creation), or with no write in flight.
+     */
+    public void setWriteIntent(WriteIntent intent) {
+        this.writeIntent = intent;
+    }
+
+    public WriteIntent writeIntent() {
+        return writeIntent;
     }
 
     @Override public String name() { return name; }

@@ -341,6 +341,7 @@ final class Raid5Channel extends VolumeChannel {
             firstErrors[slot] = Status.UNSUPPORTED;
             return ENDED;
         }
+        if (op != OP_FLUSH && !isRead(slot) && !admitStripes(slot)) return BUSY;
         if (op == OP_FLUSH) {
             modes[slot] = MODE_FLUSH;
             stepBlocks[slot] = 1;
@@ -629,6 +630,14 @@ final class Raid5Channel extends VolumeChannel {
                 default -> throw new IllegalStateException("remote stripe command run in state " + state);
             }
         }
+    }
+
+    /** Records the rows of every stripe the write touches in the volume's write intent (once per request). */
+    private boolean admitStripes(int slot) {
+        WriteIntent intent = volume.writeIntent();
+        if (intent == null) return true;
+        long first = lbas[slot] / stripeBlocks, last = (lbas[slot] + blockCounts[slot] - 1) / stripeBlocks;
+        return admitWrite(slot, intent, first * chunkBlocks, (last - first + 1) * chunkBlocks);
     }
 
     // ------------------------------------------------------------------ step geometry (in blocks)

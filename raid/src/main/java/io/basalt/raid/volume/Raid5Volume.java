@@ -59,6 +59,7 @@ public final class Raid5Volume implements BlockDevice {
     private final AtomicIntegerArray states;
     private final AtomicLongArray counters = new AtomicLongArray(COUNTER_NAMES.length);
     private volatile boolean closed;
+    private volatile WriteIntent writeIntent;
     /**
      * The stripe owners: one channel per reactor, in the order the reactors opened theirs; stripe s is
      * ordered by owners[s mod owners.length]. Copied on write (control path), read on every writing step.
@@ -105,6 +106,18 @@ public final class Raid5Volume implements BlockDevice {
         int stripeBlocks = Math.multiplyExact(chunkBlocks, this.members.length - 1);
         this.geometry = new Geometry(blockBytes, memberBlocksUsed * (this.members.length - 1), stripeBlocks,
                 Math.max(memberTransferMax, stripeBlocks), segmentsMax, persistent);
+    }
+
+    /**
+     * The write-intent record (md's bitmap) every write goes through before its member writes, or null for none.
+     * Set by the control plane before the volume takes I/O (assembly, creation), or with no write in flight.
+     */
+    public void setWriteIntent(WriteIntent intent) {
+        this.writeIntent = intent;
+    }
+
+    public WriteIntent writeIntent() {
+        return writeIntent;
     }
 
     @Override public String name() { return name; }

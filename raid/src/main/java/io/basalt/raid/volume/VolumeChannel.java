@@ -64,6 +64,11 @@ abstract class VolumeChannel implements BlockChannel, IoCompletion, Reactor.Poll
     /** Read during a member's submit call only (the IoVector contract), so one serves every piece. */
     private final IoVector scratch;
 
+    /** Per slot: the write intent holding the request's member rows (null when none), and those rows. */
+    private final WriteIntent[] intents;
+    private final long[] intentFirsts;
+    private final long[] intentCounts;
+
     private final int[] retry;
     private final int[] retrying;
     private final boolean[] waiting;
@@ -92,6 +97,9 @@ abstract class VolumeChannel implements BlockChannel, IoCompletion, Reactor.Poll
         this.segments = new MemorySegment[depth][geometry.maxSegments()];
         this.segmentCounts = new int[depth];
         this.scratch = new IoVector(geometry.maxSegments());
+        this.intents = new WriteIntent[depth];
+        this.intentFirsts = new long[depth];
+        this.intentCounts = new long[depth];
         this.retry = new int[depth];
         this.retrying = new int[depth];
         this.waiting = new boolean[depth];
@@ -252,6 +260,21 @@ abstract class VolumeChannel implements BlockChannel, IoCompletion, Reactor.Poll
         retry[retryCount++] = slot;
     }
 
+    /**
+     * Records the slot's write in {@code intent} (member rows [firstBlock, +blockCount)) before any member sees it;
+     * true when the write may go on (or there is no intent, or the slot already holds its rows), false when the
+     * intent is still recording a region (the level answers "busy" and asks again next cycle). The rows are
+     * released when the request finishes.
+     */
+    protected final boolean admitWrite(int slot, WriteIntent intent, long firstBlock, long blockCount) {
+        if (intent == null || intents[slot] != null) return true;
+        if (!intent.begin(firstBlock, blockCount)) return false;
+        intents[slot] = intent;
+        intentFirsts[slot] = firstBlock;
+        intentCounts[slot] = blockCount;
+        return true;
+    }
+
     // ------------------------------------------------------------------ pieces
 
     protected final long memberTag(int slot, int member) {
@@ -357,6 +380,11 @@ abstract class VolumeChannel implements BlockChannel, IoCompletion, Reactor.Poll
     }
 
     private void clearSlot(int slot) {
+        WriteIntent intent = intents[slot];
+        if (intent != null) {
+            intents[slot] = null;
+            intent.end(intentFirsts[slot], intentCounts[slot]);
+        }
         buffers[slot] = null;
         MemorySegment[] kept = segments[slot];
         for (int i = 0; i < segmentCounts[slot]; i++) kept[i] = null;

@@ -206,7 +206,7 @@ public final class Daemon implements AutoCloseable {
         closed = true;
         if (server != null) server.close();
         exports.close(); // sessions end first: their rings drain, so every acknowledged write reached a drive
-        if (raid != null) raid.close(); // failures already seen are recorded while the reactors still run
+        if (raid != null) raid.close(!crashing); // failures already seen are recorded while the reactors still run
         flushDrives();
         for (Reactor r : reactors) r.close();
         drives.close();
@@ -222,6 +222,17 @@ public final class Daemon implements AutoCloseable {
             int status = DriveFlusher.flush(reactor, d.device(), FLUSH_TIMEOUT_NS);
             if (status != Status.OK) System.err.println("basalt: flush of drive " + d.name() + " ended with " + Status.name(status));
         }
+    }
+
+    private boolean crashing;
+
+    /**
+     * Stops as close to a crash as a test can get in one JVM: no clean-stop metadata (write-intent bitmaps keep
+     * their bits), then the usual release of reactors and drives. For tests of the unclean-stop paths only.
+     */
+    synchronized void closeAsIfCrashed() {
+        crashing = true;
+        close();
     }
 
     public synchronized boolean isClosed() {

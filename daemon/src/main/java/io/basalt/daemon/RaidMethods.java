@@ -12,6 +12,7 @@ import io.basalt.raid.md.MdFormatException;
 import io.basalt.raid.md.MdMember;
 import io.basalt.raid.md.MdScanner;
 import io.basalt.raid.md.MdSuperblock;
+import io.basalt.raid.md.MdWriteIntent;
 import io.basalt.raid.volume.OffsetDevice;
 import io.basalt.raid.volume.Raid0Volume;
 import io.basalt.raid.volume.Raid1Volume;
@@ -59,6 +60,12 @@ final class RaidMethods {
         /** Per role: a heap copy of the member's last superblock (4 KiB), or null when missing. */
         final MemorySegment[] superblocks;
         long events;
+        /** "bitmap" (md's write-intent bitmap), or "resync" (none: an unclean stop means a full resync), "none" for raid0. */
+        String consistency = "none";
+        /** The write-intent bitmap every write goes through, or null. */
+        MdWriteIntent intent;
+        /** Bitmap chunks the assembly resynced because the last stop was not clean. */
+        long resyncedRegions;
 
         Array(String name, int level, int layout, int raidDisks, long chunkSectors, long sizeSectors, byte[] uuid, long events,
               String origin, BlockDevice volume, String[] drives, MemorySegment[] superblocks) {
@@ -156,7 +163,7 @@ final class RaidMethods {
     // ------------------------------------------------------------------ raid_create
 
     private synchronized Object create(RpcParams params) throws RpcException {
-        params.allowOnly("name", "level", "members", "chunk_kib", "if_missing");
+        params.allowOnly("name", "level", "members", "chunk_kib", "if_missing", "consistency");
         String name = params.requireString("name");
         // if_missing: a config replayed at every start creates the array once; later starts find it assembled.
         if (Boolean.TRUE.equals(params.asMap().get("if_missing")) && arrays.containsKey(name)) return describe(arrays.get(name));
@@ -177,6 +184,7 @@ final class RaidMethods {
         if (level != 1 && (chunkKib < 4 || Long.bitCount(chunkKib) != 1 || chunkKib > (1 << 20))) {
             throw RpcException.invalidParams("raid_create: param 'chunk_kib' must be a power of two from 4 to 1048576, was " + chunkKib);
         }
+        String consistency = consistencyParam(params, (int) level);
         String holder = holderOf(name);
         List<DriveRegistry.Drive> claimed;
         try {
@@ -185,11 +193,25 @@ final class RaidMethods {
             throw RpcException.invalidParams("raid_create: param '" + e.param() + "': " + e.getMessage());
         }
         try {
-            return describe(createClaimed(name, (int) level, claimed, chunkKib * 2));
+            return describe(createClaimed(name, (int) level, claimed, chunkKib * 2, consistency));
         } catch (RpcException | RuntimeException e) {
             for (String m : members) drives.release(m, holder);
             throw e;
         }
+    }
+
+    /** md's consistency policies Basalt writes: a write-intent bitmap (default for raid1 and raid5), or none ("resync"). */
+    static String consistencyParam(RpcParams params, int level) throws RpcException {
+        Object value = params.asMap().get("consistency");
+        if (level == 0) {
+            if (value != null && !"none".equals(value)) {
+                throw RpcException.invalidParams("raid_create: param 'consistency': raid0 has no redundancy to keep consistent (only \"none\")");
+            }
+            return "none";
+        }
+        if (value == null) return "bitmap";
+        if ("bitmap".equals(value) || "resync".equals(value)) return (String) value;
+        throw RpcException.invalidParams("raid_create: param 'consistency' must be \"bitmap\" or \"resync\", was " + value);
     }
 
     private static List<String> memberNames(RpcParams params, int level) throws RpcException {
@@ -208,7 +230,7 @@ final class RaidMethods {
         return names;
     }
 
-    private Array createClaimed(String name, int level, List<DriveRegistry.Drive> members, long chunkSectors) throws RpcException {
+    private Array createClaimed(String name, int level, List<DriveRegistry.Drive> members, long chunkSectors, String consistency) throws RpcException {
         int blockBytes = members.getFirst().device().geometry().logicalBlockBytes();
         long memberSectors = Long.MAX_VALUE;
         for (DriveRegistry.Drive d : members) {
@@ -229,7 +251,8 @@ final class RaidMethods {
         long now = System.currentTimeMillis() / 1000;
         MdArraySpec spec;
         try {
-            spec = MdArraySpec.create(name, level, level == 5 ? MdSuperblock.ALGORITHM_LEFT_SYMMETRIC : 0, chunkSectors, members.size(), memberSectors, false, now, random);
+            spec = MdArraySpec.create(name, level, level == 5 ? MdSuperblock.ALGORITHM_LEFT_SYMMETRIC : 0, chunkSectors, members.size(), memberSectors,
+                    "bitmap".equals(consistency), now, random);
         } catch (IllegalStateException e) {
             throw RpcException.invalidParams("raid_create: param 'members': the smallest member (" + memberSectors * MdSuperblock.SECTOR_BYTES
                     + " bytes) is too small for the md metadata (data offset "
@@ -264,6 +287,10 @@ final class RaidMethods {
                 writeSuperblock(reactor, device, buffer);
                 names[i] = members.get(i).name();
                 copies[i] = heapCopy(buffer);
+                if (spec.bitmapSectors() > 0) {
+                    MemorySegment area = RaidBitmaps.freshArea(spec);
+                    RaidBitmaps.writeArea(reactor, device, new MdSuperblock().wrap(copies[i]), area, 0, area.byteSize());
+                }
             }
             for (DriveRegistry.Drive d : members) ControlIo.flush(reactor, d.device());
         } catch (IOException e) {
@@ -272,6 +299,8 @@ final class RaidMethods {
         }
         Array array = new Array(name, level, layout, members.size(), spec.chunkSectors(), spec.sizeSectors(), spec.setUuid(), spec.events(),
                 "created", volume, names, copies);
+        array.consistency = consistency;
+        if (spec.bitmapSectors() > 0) attachIntent(array, RaidBitmaps.freshArea(spec));
         register(array);
         return array;
     }
@@ -291,6 +320,38 @@ final class RaidMethods {
         }
     }
 
+    /** Puts the write-intent bitmap in front of every write of the array's volume. */
+    private void attachIntent(Array array, MemorySegment area) {
+        int blockBytes = array.volume.geometry().logicalBlockBytes();
+        RaidBitmaps.Store store = new RaidBitmaps.Store(array.name, array.raidDisks,
+                role -> activeRoles(array)[role] ? drives.get(array.drives[role]).device() : null,
+                role -> new MdSuperblock().wrap(array.superblocks[role]),
+                role -> failFromBitmap(array, role),
+                () -> reactors.get().stream().filter(Reactor::isRunning).findFirst().orElse(null));
+        MdWriteIntent intent = new MdWriteIntent(array.name, area, blockBytes, store);
+        array.intent = intent;
+        switch (array.volume) {
+            case Raid1Volume v -> v.setWriteIntent(intent);
+            case Raid5Volume v -> v.setWriteIntent(intent);
+            default -> throw new IllegalStateException("a write-intent bitmap on raid" + array.level);
+        }
+    }
+
+    /** A member could not take a bitmap write: it is failed like a member that failed a data write. */
+    private void failFromBitmap(Array array, int role) {
+        boolean changed = switch (array.volume) {
+            case Raid1Volume v -> v.fail(role);
+            case Raid5Volume v -> v.failedCount() == 0 && v.fail(role); // a second raid5 loss is the data path's to see
+            default -> false;
+        };
+        if (!changed) return;
+        try {
+            recorder.execute(() -> recordIoFailure(array, role, io.basalt.engine.Status.IO_ERROR));
+        } catch (RejectedExecutionException e) {
+            // stopping
+        }
+    }
+
     /** A member failed on I/O: mark it faulty in the other members' superblocks, so that it is stale at the next start. */
     private synchronized void recordIoFailure(Array array, int role, int status) {
         if (arrays.get(array.name) != array) return; // stopped meanwhile
@@ -304,8 +365,15 @@ final class RaidMethods {
         }
     }
 
-    /** Stops recording failures (the daemon is stopping). */
-    void close() {
+    /**
+     * The daemon is stopping: stops recording failures and, when {@code clean} (no write in flight any more: the
+     * exports are closed), clears every write-intent bitmap so the next assembly resyncs nothing. Not clean (a test's
+     * stand-in for a crash): the bitmaps stay as they are on disk.
+     */
+    void close(boolean clean) {
+        for (Array a : list()) {
+            if (a.intent != null) a.intent.close(clean);
+        }
         recorder.shutdown();
         try {
             recorder.awaitTermination(ControlIo.TIMEOUT_NS, java.util.concurrent.TimeUnit.NANOSECONDS);
@@ -379,6 +447,7 @@ final class RaidMethods {
             array.superblocks[r] = heapCopy(buffer);
         }
         array.events = events;
+        if (array.intent != null) array.intent.updateEvents(events);
     }
 
     private static boolean[] activeRoles(Array array) {
@@ -442,6 +511,17 @@ final class RaidMethods {
         m.put("data_offset_bytes", a.superblocks[firstPresent(a)] == null ? 0L
                 : new MdSuperblock().wrap(a.superblocks[firstPresent(a)]).dataOffsetSectors() * MdSuperblock.SECTOR_BYTES);
         m.put("events", a.events);
+        m.put("consistency", a.consistency);
+        if (a.intent != null) {
+            Map<String, Object> bitmap = new LinkedHashMap<>();
+            bitmap.put("chunk_kib", a.intent.regionBlocks() * g.logicalBlockBytes() / 1024);
+            bitmap.put("regions", (long) a.intent.regionCount());
+            bitmap.put("dirty_regions", (long) a.intent.dirtyRegions());
+            for (int i = 0; i < MdWriteIntent.COUNTER_NAMES.length; i++) bitmap.put(MdWriteIntent.COUNTER_NAMES[i], a.intent.counter(i));
+            bitmap.put("resynced_at_assembly", a.resyncedRegions);
+            if (a.intent.lastError() != null) bitmap.put("last_error", a.intent.lastError());
+            m.put("bitmap", bitmap);
+        }
         m.put("uuid", uuidText(a.uuid));
         m.put("origin", a.origin);
         m.put("used_by", drives.holder(a.name));
@@ -480,6 +560,7 @@ final class RaidMethods {
         }
         arrays.remove(name);
         a.volume.close();
+        if (a.intent != null) a.intent.close(true);
         String warning = null;
         try {
             updateSuperblocks(a);
@@ -624,12 +705,60 @@ final class RaidMethods {
             }
             Array array = new Array(name, fresh.level(), fresh.layout(), a.raidDisks(), fresh.chunkSectors(), fresh.sizeSectors(),
                     a.setUuid(), a.events(), "assembled", volume, names, copies);
+            if (fresh.level() != 0) array.consistency = fresh.hasBitmap() ? "bitmap" : "resync";
+            if (fresh.hasBitmap() && fresh.level() != 0) {
+                try {
+                    MemorySegment area = loadBitmap(a, volume);
+                    array.resyncedRegions = resyncDirty(array, area);
+                    attachIntent(array, area);
+                } catch (RuntimeException e) {
+                    volume.close();
+                    throw e;
+                } catch (IOException | MdFormatException | RpcException e) {
+                    volume.close();
+                    throw new IllegalStateException("write-intent bitmap: " + e.getMessage(), e);
+                }
+            }
             register(array);
             return name;
         } catch (RuntimeException e) {
             for (String d : memberNames) drives.release(d, holder);
             throw e;
         }
+    }
+
+    /** The bitmap of a member that carries the array's events count (a stale member's bitmap is older). */
+    private MemorySegment loadBitmap(MdAssembly a, BlockDevice volume) throws IOException, MdFormatException, RpcException {
+        for (MdMember m : a.byRole()) {
+            if (m == null || m.superblock().events() != a.events()) continue;
+            return RaidBitmaps.readArea(controlReactor(), drives.get(m.deviceName()).device(), m.superblock());
+        }
+        throw new IllegalStateException("no member carries the array's events count");
+    }
+
+    /**
+     * After an unclean stop the bitmap's set bits are the regions whose copies or parity may disagree: resync
+     * them, and only them, before the volume takes I/O. A degraded raid5 cannot: its parity is the only copy of
+     * the missing member, so a region out of step would read back wrong — refused, as md refuses to start a
+     * dirty degraded array.
+     */
+    private long resyncDirty(Array array, MemorySegment area) throws IOException, RpcException {
+        long dirty = new io.basalt.raid.md.MdBitmap().wrap(area).dirtyCount();
+        if (dirty == 0) return 0;
+        int blockBytes = array.volume.geometry().logicalBlockBytes();
+        long rowsPerStripe = 1, blocksPerStripe = 1;
+        if (array.volume instanceof Raid5Volume v) {
+            if (v.failedCount() > 0) {
+                throw new IllegalStateException("raid5 '" + array.name + "' is degraded and its bitmap marks " + dirty
+                        + " region(s) written when it stopped uncleanly: their parity may be out of step and the missing member's data "
+                        + "would read back wrong; not started (md refuses a dirty degraded array too)");
+            }
+            rowsPerStripe = array.chunkSectors * MdSuperblock.SECTOR_BYTES / blockBytes;
+            blocksPerStripe = rowsPerStripe * (array.raidDisks - 1);
+        }
+        long done = RaidBitmaps.resync(controlReactor(), array.volume, area, rowsPerStripe, blocksPerStripe);
+        System.err.println("basalt: raid volume " + array.name + ": resynced " + done + " bitmap region(s) left dirty by an unclean stop");
+        return done;
     }
 
     private String volumeName(MdAssembly a) {

@@ -164,7 +164,7 @@ class RaidRpcTest {
         // m0 dies after 2 requests: its superblock write and flush at raid_create.
         result("drive_create", "{\"name\":\"m0\",\"spec\":\"fault:memory:16M,fault_fail_after=2\"}");
         result("drive_create", "{\"name\":\"m1\",\"spec\":\"memory:16M\"}");
-        result("raid_create", "{\"name\":\"r1\",\"level\":1,\"members\":[\"m0\",\"m1\"]}");
+        result("raid_create", "{\"name\":\"r1\",\"level\":1,\"members\":[\"m0\",\"m1\"],\"consistency\":\"resync\"}");
         writePattern("r1", 0, 8, 4);
         long deadline = System.nanoTime() + 10_000_000_000L;
         while (!status("r1").get("events").equals(1L) && System.nanoTime() < deadline) Thread.sleep(10);
@@ -323,5 +323,157 @@ class RaidRpcTest {
         checkPattern("r5", 2000, 40, 7);
         assertTrue(error("raid_fail_member", "{\"name\":\"r5\",\"member\":\"p2\"}", -32602).contains("would fail"),
                 "a second loss is refused");
+    }
+
+    // ------------------------------------------------------------------ write-intent bitmap
+
+    private String sparseConfig(int n, String size) {
+        List<String> calls = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            calls.add("{\"method\":\"drive_create\",\"params\":{\"name\":\"d" + i + "\",\"spec\":\"uring:" + dir.resolve("d" + i + ".img")
+                    + ",size=" + size + ",direct=0\"}}");
+        }
+        return "[" + String.join(",", calls) + "]";
+    }
+
+    private Map<?, ?> bitmapStatus(String name) throws IOException {
+        return assertInstanceOf(Map.class, status(name).get("bitmap"), () -> "no bitmap in the status of " + name);
+    }
+
+    /** Whether the two members' data areas hold the same bytes over [lba, lba + blocks). */
+    private boolean membersAgree(String a, String b, long dataOffsetBlocks, long lba, int blocks) throws IOException {
+        MemorySegment x = ControlIo.buffer((long) blocks * 4096, 4096), y = ControlIo.buffer((long) blocks * 4096, 4096);
+        ControlIo.read(daemon.reactors().getFirst(), device(a), dataOffsetBlocks + lba, blocks, x);
+        ControlIo.read(daemon.reactors().getFirst(), device(b), dataOffsetBlocks + lba, blocks, y);
+        return x.mismatch(y) == -1;
+    }
+
+    /** Writes a pattern straight into a drive's image file, as a crash could have left it (no daemon running). */
+    private void writeImage(String drive, long lba, int blocks, int seed) throws IOException {
+        try (RandomAccessFile file = new RandomAccessFile(dir.resolve(drive + ".img").toFile(), "rw")) {
+            byte[] bytes = new byte[blocks * 4096];
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.nativeOrder());
+            for (int i = 0; i < bytes.length / 8; i++) b.putLong(seed * 1_000_003L + lba * 4096 + i);
+            file.seek(lba * 4096);
+            file.write(bytes);
+        }
+    }
+
+    @Test
+    void aMemberThatFailsABitmapWriteIsFailedAndRecorded() throws Exception {
+        start("[]");
+        // m0 takes raid_create's superblock write, bitmap write and flush, then dies: at the first data write's bit.
+        result("drive_create", "{\"name\":\"m0\",\"spec\":\"fault:memory:16M,fault_fail_after=3\"}");
+        result("drive_create", "{\"name\":\"m1\",\"spec\":\"memory:16M\"}");
+        result("raid_create", "{\"name\":\"r1\",\"level\":1,\"members\":[\"m0\",\"m1\"]}");
+        writePattern("r1", 0, 8, 4);
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (!status("r1").get("events").equals(1L) && System.nanoTime() < deadline) Thread.sleep(10);
+        Map<?, ?> s = status("r1");
+        assertEquals(List.of("faulty", "active"), memberStates(s));
+        assertEquals(1L, s.get("events"), "m1's superblock records the failure");
+        assertEquals(1L, bitmapStatus("r1").get("bits_set"), "the bit reached m1");
+        checkPattern("r1", 0, 8, 4);
+    }
+
+    @Test
+    void aMirrorStoppedUncleanlyResyncsOnlyTheRegionsItsBitmapMarks() throws Exception {
+        String config = sparseConfig(2, "320M"); // 64 MiB bitmap chunks: five regions
+        start(config);
+        Map<?, ?> created = assertInstanceOf(Map.class, result("raid_create", "{\"name\":\"m\",\"level\":1,\"members\":[\"d0\",\"d1\"]}"));
+        assertEquals("bitmap", created.get("consistency"), created.toString());
+        long dataOffsetBlocks = (Long) created.get("data_offset_bytes") / 4096;
+        long region = 64L * 1024 * 1024 / 4096;
+        writePattern("m", 100, 16, 1); // region 0: its bit is set before the members see the write
+        Map<?, ?> bitmap = bitmapStatus("m");
+        assertEquals(1L, bitmap.get("bits_set"), bitmap.toString());
+        assertEquals(1L, bitmap.get("dirty_regions"), bitmap.toString());
+        daemon.closeAsIfCrashed();
+        daemon = null;
+        // What a crash can leave: the mirror copies disagree where a write was in flight (region 0, dirty), and,
+        // to show the resync reads only the bitmap, a disagreement planted in region 2 (clean) stays.
+        writeImage("d1", dataOffsetBlocks + 100, 16, 2);
+        writeImage("d1", dataOffsetBlocks + 2 * region + 8, 4, 3);
+
+        start(config);
+        Map<?, ?> after = bitmapStatus("m");
+        assertEquals(1L, after.get("resynced_at_assembly"), after.toString());
+        assertTrue(membersAgree("d0", "d1", dataOffsetBlocks, 100, 16), "the dirty region was resynced");
+        assertFalse(membersAgree("d0", "d1", dataOffsetBlocks, 2 * region + 8, 4), "a clean region is not touched by the resync");
+        result("raid_stop", "{\"name\":\"m\"}");
+        start(config);
+        assertEquals(0L, bitmapStatus("m").get("resynced_at_assembly"), "a clean stop leaves nothing to resync");
+    }
+
+    @Test
+    void aCleanStopClearsTheBitmapOnDiskAndMdadmFindsItConsistent() throws Exception {
+        String config = sparseConfig(3, "160M");
+        start(config);
+        result("raid_create", "{\"name\":\"r5\",\"level\":5,\"members\":[\"d0\",\"d1\",\"d2\"],\"chunk_kib\":64,\"consistency\":\"bitmap\"}");
+        writePattern("r5", 0, 64, 4);
+        writePattern("r5", 40_000, 8, 5);
+        assertTrue((Long) bitmapStatus("r5").get("dirty_regions") >= 2);
+        result("raid_stop", "{\"name\":\"r5\"}");
+        for (String d : List.of("d0", "d1", "d2")) {
+            MemorySegment sb = ControlIo.buffer(4096, 4096);
+            ControlIo.read(daemon.reactors().getFirst(), device(d), 1, 1, sb);
+            MdSuperblock superblock = new MdSuperblock().wrap(sb);
+            assertTrue(superblock.hasBitmap(), d);
+            MemorySegment area = RaidBitmaps.readArea(daemon.reactors().getFirst(), device(d), superblock);
+            io.basalt.raid.md.MdBitmap bitmap = new io.basalt.raid.md.MdBitmap().wrap(area);
+            assertEquals(0, bitmap.dirtyCount(), d + ": every bit cleared at the clean stop");
+            assertEquals(superblock.events(), bitmap.events(), d + ": the bitmap is as new as the superblock (md would resync all otherwise)");
+        }
+        start(config);
+        checkPattern("r5", 0, 64, 4);
+        checkPattern("r5", 40_000, 8, 5);
+        assertEquals(0L, bitmapStatus("r5").get("resynced_at_assembly"));
+    }
+
+    @Test
+    void aRaid5StoppedUncleanlyRecomputesTheParityOfItsDirtyStripes() throws Exception {
+        String config = sparseConfig(3, "96M");
+        start(config);
+        Map<?, ?> created = assertInstanceOf(Map.class, result("raid_create",
+                "{\"name\":\"r5\",\"level\":5,\"members\":[\"d0\",\"d1\",\"d2\"],\"chunk_kib\":64}"));
+        long dataOffsetBlocks = (Long) created.get("data_offset_bytes") / 4096;
+        writePattern("r5", 0, 32, 6); // stripe 0: data on d0 (rows 0..15) and d1 (rows 0..15), parity on d2
+        daemon.closeAsIfCrashed();
+        daemon = null;
+        writeImage("d2", dataOffsetBlocks, 16, 7); // the parity write that a crash lost: stripe 0's parity is now wrong
+        start(config);
+        assertEquals(1L, bitmapStatus("r5").get("resynced_at_assembly"));
+        // With the parity recomputed, losing a data member still reads back the data through the parity.
+        result("raid_fail_member", "{\"name\":\"r5\",\"member\":\"d0\"}");
+        checkPattern("r5", 0, 32, 6);
+    }
+
+    @Test
+    void aDirtyDegradedRaid5IsNotStarted() throws Exception {
+        String config = sparseConfig(3, "96M");
+        start(config);
+        result("raid_create", "{\"name\":\"r5\",\"level\":5,\"members\":[\"d0\",\"d1\",\"d2\"],\"chunk_kib\":64}");
+        result("raid_fail_member", "{\"name\":\"r5\",\"member\":\"d1\"}");
+        writePattern("r5", 0, 8, 8);
+        daemon.closeAsIfCrashed();
+        daemon = null;
+        start(config);
+        assertTrue(((List<?>) result("raid_status", null)).isEmpty(), "not started");
+        assertTrue(daemon.assemblyLog().stream().anyMatch(l -> l.contains("degraded and its bitmap marks")), daemon.assemblyLog()::toString);
+        assertNull(daemon.drives().holder("d0"), "its drives stay unclaimed");
+    }
+
+    @Test
+    void consistencyParamIsChecked() throws Exception {
+        start("[]");
+        memoryDrives(3, "32M");
+        assertTrue(error("raid_create", "{\"name\":\"x\",\"level\":0,\"members\":[\"m0\",\"m1\"],\"consistency\":\"bitmap\"}", -32602)
+                .contains("raid0 has no redundancy"));
+        assertTrue(error("raid_create", "{\"name\":\"x\",\"level\":1,\"members\":[\"m0\",\"m1\"],\"consistency\":\"journal\"}", -32602)
+                .contains("'consistency' must be"));
+        Map<?, ?> none = assertInstanceOf(Map.class, result("raid_create",
+                "{\"name\":\"x\",\"level\":1,\"members\":[\"m0\",\"m1\"],\"consistency\":\"resync\"}"));
+        assertEquals("resync", none.get("consistency"));
+        assertNull(none.get("bitmap"));
     }
 }

@@ -169,4 +169,54 @@ class VolumeConformanceTest {
     @Nested class Raid5FourMembersSecondPulled extends Raid5PulledDrive { int members() { return 4; } int pulled() { return 1; } }
     @Nested class Raid5FourMembersThirdFailed extends Raid5FailedByRequest { int members() { return 4; } int failed() { return 2; } }
     @Nested class Raid5FourMembersFourthPulled extends Raid5PulledDrive { int members() { return 4; } int pulled() { return 3; } }
+
+    /** A write-intent bitmap with 1 MiB regions and a 20 ms clear delay (so bits clear and set again under the suite), kept in memory. */
+    static io.basalt.raid.md.MdWriteIntent memoryIntent(String name, long memberBytes) {
+        io.basalt.raid.md.MdArraySpec base = io.basalt.raid.md.MdArraySpec.create(name, 1, 0, 0, 2, memberBytes / 512 + 8192, true, 0,
+                new java.util.Random(1));
+        io.basalt.raid.md.MdArraySpec spec = new io.basalt.raid.md.MdArraySpec(base.setUuid(), name, 0, 1, 0, 0, 2, base.sizeSectors(),
+                base.dataOffsetSectors(), base.dataSizeSectors(), base.bitmapSectors(), 1 << 20, 0);
+        java.lang.foreign.MemorySegment area = java.lang.foreign.Arena.ofAuto().allocate(spec.bitmapSectors() * 512, 4096);
+        new io.basalt.raid.md.MdBitmap().wrap(area).initialize(spec);
+        return new io.basalt.raid.md.MdWriteIntent(name, area, 4096, new io.basalt.raid.md.MdWriteIntent.Store() {
+            @Override public void flush() {}
+            @Override public void write(java.lang.foreign.MemorySegment a, long offset, long length) {}
+        }, 20_000_000L);
+    }
+
+    @Nested
+    class Raid1WithWriteIntentBitmap extends BlockDeviceConformance {
+        private io.basalt.raid.md.MdWriteIntent intent;
+
+        @Override
+        protected BlockDevice createDevice() {
+            Raid1Volume v = new Raid1Volume("r1", memories(2, "32M"));
+            intent = memoryIntent("r1", 32L << 20);
+            v.setWriteIntent(intent);
+            return v;
+        }
+
+        @Override
+        protected void afterDeviceClosed() {
+            intent.close(true);
+        }
+    }
+
+    @Nested
+    class Raid5WithWriteIntentBitmap extends BlockDeviceConformance {
+        private io.basalt.raid.md.MdWriteIntent intent;
+
+        @Override
+        protected BlockDevice createDevice() {
+            Raid5Volume v = new Raid5Volume("r5", memories(4, "16M"), 16 * 1024);
+            intent = memoryIntent("r5", 16L << 20);
+            v.setWriteIntent(intent);
+            return v;
+        }
+
+        @Override
+        protected void afterDeviceClosed() {
+            intent.close(true);
+        }
+    }
 }

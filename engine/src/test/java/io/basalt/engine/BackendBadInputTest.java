@@ -1,5 +1,6 @@
 package io.basalt.engine;
 
+import io.basalt.engine.conformance.ConformanceHarness;
 import io.basalt.engine.conformance.TestFiles;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -92,6 +93,41 @@ class BackendBadInputTest {
                 device.close();
                 assertThrows(IllegalStateException.class, () -> device.openChannel(reactor), "open a channel on a closed " + spec);
             }
+        } finally {
+            reactor.close();
+        }
+    }
+
+    /**
+     * A file that shrinks under an open uring device (someone truncated the image): a read past the new end gets
+     * 0 bytes from the kernel, one across it a short transfer and then 0. Both end as IO_ERROR for that request, never
+     * as a success with stale or zeroed data, and the device keeps serving the part that is still there.
+     */
+    @Test
+    void aFileThatShrinksUnderTheDeviceFailsReadsPastItsNewEndWithIoError() throws Exception {
+        Path file = folder.resolve("shrinking");
+        Reactor reactor = new Reactor(ReactorConfig.defaults("shrink"));
+        reactor.initOnCurrentThread();
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined();
+             BlockDevice device = DeviceSpec.open("s", "uring:" + file + ",size=16M,direct=0")) {
+            BlockChannel channel = device.openChannel(reactor);
+            ConformanceHarness h = new ConformanceHarness(reactor, channel);
+            java.lang.foreign.MemorySegment buffer = arena.allocate(8 * 4096, 4096);
+            ConformanceHarness.fill(buffer, 2040, 4096, 5);
+            assertEquals(Status.OK, h.write(2040, 8, buffer));
+            try (java.io.RandomAccessFile raf = new java.io.RandomAccessFile(file.toFile(), "rw")) {
+                raf.setLength(2044L * 4096); // cut in the middle of the 8 blocks just written
+            }
+            assertEquals(Status.IO_ERROR, h.read(3000, 1, buffer.asSlice(0, 4096)), "wholly past the new end");
+            assertEquals(Status.IO_ERROR, h.read(2040, 8, buffer), "across the new end: short, then nothing");
+            IoVector vector = new IoVector(2);
+            vector.add(buffer.asSlice(0, 4 * 4096));
+            vector.add(buffer.asSlice(4 * 4096, 4 * 4096));
+            assertEquals(Status.IO_ERROR, h.readv(2040, 8, vector), "vectored, across the new end");
+            java.lang.foreign.MemorySegment head = arena.allocate(4 * 4096, 4096);
+            assertEquals(Status.OK, h.read(2040, 4, head), "what is left still reads");
+            assertEquals(-1, ConformanceHarness.firstMismatch(head, 2040, 4096, 5));
+            channel.close();
         } finally {
             reactor.close();
         }

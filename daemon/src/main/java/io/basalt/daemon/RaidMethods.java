@@ -567,7 +567,9 @@ final class RaidMethods {
                 log.accept(label + ": " + p + (p.excluded() ? " (left unclaimed)" : ""));
             }
             if (a.verdict() == MdAssembly.Verdict.FAILED) {
-                log.accept(label + ": not started: " + a.activeCount() + " of " + a.raidDisks() + " members usable; its drives stay unclaimed");
+                log.accept(label + ": not started: " + a.activeCount() + " of " + a.raidDisks() + " members usable"
+                        + (a.has(MdAssembly.Kind.DIRTY_DEGRADED) ? ", and degraded after an unclean stop (parity not trusted)" : "")
+                        + "; its drives stay unclaimed");
                 continue;
             }
             try {
@@ -605,7 +607,10 @@ final class RaidMethods {
                     continue;
                 }
                 BlockDevice device = drives.get(m.deviceName()).device();
-                if (device.geometry().logicalBlockBytes() != blockBytes) throw new IllegalArgumentException("members of different block sizes");
+                if (device.geometry().logicalBlockBytes() != blockBytes) {
+                    throw new IllegalArgumentException("member " + m.deviceName() + " has " + device.geometry().logicalBlockBytes()
+                            + "-byte blocks, " + claimed.getFirst().name() + " has " + blockBytes + ": members need one block size");
+                }
                 OffsetDevice slice = new OffsetDevice(m.deviceName(), device,
                         m.superblock().dataOffsetSectors() * MdSuperblock.SECTOR_BYTES / blockBytes, lengthBlocks);
                 slices.add(slice);

@@ -595,7 +595,8 @@ final class RaidMethods {
             for (MdMember m : a.byRole()) if (m != null && m.superblock().events() == a.events()) fresh = m.superblock();
             if (fresh == null) throw new IllegalStateException("no member carries the array's events count");
             int blockBytes = claimed.getFirst().device().geometry().logicalBlockBytes();
-            long lengthBlocks = fresh.sizeSectors() * MdSuperblock.SECTOR_BYTES / blockBytes;
+            // usedSectors, not sizeSectors: mdadm writes size 0 for raid0, whose members are used over data_size.
+            long lengthBlocks = fresh.usedSectors() * MdSuperblock.SECTOR_BYTES / blockBytes;
             List<BlockDevice> slices = new ArrayList<>();
             String[] names = new String[a.raidDisks()];
             MemorySegment[] copies = new MemorySegment[a.raidDisks()];

@@ -377,4 +377,19 @@ class RaidAssemblyBadInputTest {
         start(drives("d0", "d1"));
         checkPattern("mirror", 0, 8, 110);
     }
+
+    /** mdadm writes size 0 in a raid0 superblock (md's raid0 uses data_size): such an array starts, with its data. */
+    @Test
+    void aRaid0WithMdadmsSizeZeroAssemblesWithItsData() throws Exception {
+        start(drives("d0", "d1"));
+        result("raid_create", "{\"name\":\"stripe\",\"level\":0,\"members\":[\"d0\",\"d1\"],\"chunk_kib\":16}");
+        long size = (Long) status("stripe").get("size_bytes");
+        writePattern("stripe", 0, 64, 120);
+        down();
+        for (String d : List.of("d0", "d1")) editSuperblock(d, sb -> sb.sizeSectors(0));
+        start(drives("d0", "d1"));
+        assertLogged("assembled as volume 'stripe'");
+        assertEquals(size, status("stripe").get("size_bytes"));
+        checkPattern("stripe", 0, 64, 120);
+    }
 }

@@ -31,7 +31,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  */
 class RaidModelTest {
     static final long BASE_SEED = 0x8A1D_5EED_0000L;
-    static final int DEFAULT_SEQUENCES = 2000;
+    static final int DEFAULT_SEQUENCES = 1500;
     private static Reactor first, second;
 
     @BeforeAll
@@ -88,7 +88,7 @@ class RaidModelTest {
 
     private static String describe(Outcome o) {
         return "seed " + o.seed() + " (" + o.config() + ") after " + o.ops() + " ops: " + o.failure()
-                + "\n  reproduce: mvn -o test -pl raid -Dtest=RaidModelTest -Draid.model.seed=" + o.seed()
+                + "\n  reproduce: mvn -o test -pl native-shims,engine,raid -Dtest=RaidModelTest -Dsurefire.failIfNoSpecifiedTests=false -Draid.model.seed=" + o.seed()
                 + "\n  last operations:\n  " + o.logTail();
     }
 
@@ -147,7 +147,7 @@ class RaidModelTest {
      */
     @Test
     void theModelCatchesAMemberThatDropsOneWrite() {
-        assertBugCaught("member dropping one write", runMany(200, 20_000, new Rules(false, BuggyDevice.Bug.DROP_ONE_WRITE), false), 1, 5);
+        assertBugCaught("member dropping one write", runMany(150, 20_000, new Rules(false, BuggyDevice.Bug.DROP_ONE_WRITE), false), 1, 5);
     }
 
     private static void assertBugCaught(String bug, List<Outcome> outcomes, int numerator, int denominator) {

@@ -20,7 +20,6 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Function;
 
 /**
  * {@link RaidUnderTest} over today's API: a {@link Raid0Volume}, {@link Raid1Volume} or {@link Raid5Volume}
@@ -35,11 +34,11 @@ import java.util.function.Function;
  * {@link #replaceAndRebuild}: then the rebuild runs online, under I/O.
  *
  * <p><b>No power-cut recovery exists yet</b>: {@link #recoverAfterPowerCut} answers false unless a
- * {@link #powerCutRecovery} is set (the PPL recovery being written plugs in there).
+ * {@link #powerCutRecovery} is set (the PPL recovery being written plugs in there: it then opens every raid5).
  */
 final class VolumeUnderTest implements RaidUnderTest {
-    /** Set by the PPL work when its recovery exists: runs after a reopening that followed a power cut. */
-    static volatile Function<BlockDevice, Boolean> powerCutRecovery;
+    /** Set by the PPL work when its recovery exists (see {@link PowerCutRecovery}); null today. */
+    static volatile PowerCutRecovery powerCutRecovery;
 
     private final Level level;
     private final int memberCount;
@@ -100,14 +99,11 @@ final class VolumeUnderTest implements RaidUnderTest {
         BlockDevice v = switch (level) {
             case RAID0 -> new Raid0Volume("r0", members, chunkBytes);
             case RAID1 -> new Raid1Volume("r1", members);
-            case RAID5 -> new Raid5Volume("r5", members, chunkBytes);
+            case RAID5 -> powerCutRecovery != null ? powerCutRecovery.openRaid5("r5", members, chunkBytes)
+                    : new Raid5Volume("r5", members, chunkBytes);
         };
-        for (int i = 0; i < memberCount; i++) {
-            if (!failed[i]) continue;
-            if (v instanceof Raid1Volume r1) r1.fail(i);
-            if (v instanceof Raid5Volume r5) r5.fail(i);
-        }
         rawVolume = v;
+        for (int i = 0; i < memberCount; i++) if (failed[i]) failInVolume(i);
         if (bug == BuggyDevice.Bug.CORRUPT_ONE_WRITE) v = new BuggyDevice(v, bug, bugVictim, bugWrites);
         volume = v;
         channels = new BlockChannel[reactors.length];
@@ -259,8 +255,8 @@ final class VolumeUnderTest implements RaidUnderTest {
 
     @Override
     public boolean recoverAfterPowerCut() {
-        Function<BlockDevice, Boolean> recovery = powerCutRecovery;
-        return recovery != null && recovery.apply(volume);
+        PowerCutRecovery recovery = powerCutRecovery;
+        return recovery != null && level == Level.RAID5 && recovery.recover(rawVolume);
     }
 
     @Override
@@ -271,8 +267,13 @@ final class VolumeUnderTest implements RaidUnderTest {
             media[member].setFailed(true);
             return;
         }
+        failInVolume(member);
+    }
+
+    private void failInVolume(int member) {
         if (rawVolume instanceof Raid1Volume r1) r1.fail(member);
-        if (rawVolume instanceof Raid5Volume r5) r5.fail(member);
+        else if (rawVolume instanceof Raid5Volume r5) r5.fail(member);
+        else if (level == Level.RAID5 && powerCutRecovery != null) powerCutRecovery.fail(rawVolume, member);
     }
 
     /** Offline: see the class comment. The caller flushed the volume first (so nothing unflushed is copied). */

@@ -630,11 +630,27 @@ final class RaidMethods {
             }
             Array array = new Array(name, fresh.level(), fresh.layout(), a.raidDisks(), fresh.chunkSectors(), fresh.sizeSectors(),
                     a.setUuid(), a.events(), "assembled", volume, names, copies);
+            if (a.activeCount() < a.raidDisks()) recordDegradedStart(array);
             register(array);
             return name;
         } catch (RuntimeException e) {
             for (String d : memberNames) drives.release(d, holder);
             throw e;
+        }
+    }
+
+    /**
+     * A degraded start bumps the events count of the members present before any I/O, as md does: a member
+     * missing now and back at a later start (even after a crash, with no clean stop between) is then stale,
+     * never a current member whose old blocks a read could return.
+     */
+    private void recordDegradedStart(Array array) {
+        try {
+            updateSuperblocks(array);
+        } catch (IOException | RpcException e) {
+            array.volume.close();
+            throw new IllegalStateException("degraded, and the missing members could not be recorded in the superblocks: "
+                    + e.getMessage(), e);
         }
     }
 

@@ -23,8 +23,9 @@ import java.util.SplittableRandom;
  *
  * <p>Status rules: while the volume has the redundancy it needs (raid0: no member lost; raid1: one mirror
  * left; raid5: at most one member lost) every request must succeed; beyond it (raid1 with no member, raid5
- * with two) every request must fail, never return data; raid0 with a pulled member may fail a request or
- * succeed, and a read that succeeds must be right.
+ * with two) a request that does not touch a pulled drive may still succeed before the loss is seen (and must
+ * be right), a flush must fail, and every request after it must fail, never return data (see {@link #dead});
+ * raid0 with a pulled member may fail a request or succeed, and a read that succeeds must be right.
  *
  * <p>Left out on purpose: DISCARD (its content afterwards is undefined; raid5 refuses it); on raid5, a member
  * loss after a power cut that caught unflushed writes, and a power cut of a degraded raid5 with unflushed

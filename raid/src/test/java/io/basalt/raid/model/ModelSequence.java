@@ -4,6 +4,7 @@ import io.basalt.engine.Reactor;
 import io.basalt.engine.Status;
 import io.basalt.engine.conformance.ConformanceHarness;
 import io.basalt.raid.model.RaidUnderTest.Level;
+import io.basalt.raid.parity.Raid5Algorithm;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -14,6 +15,8 @@ import java.util.SplittableRandom;
  * One random sequence of operations on one volume, drawn from one seed, each operation checked against a
  * {@link BlockModel}. The seed decides everything: the level, members, chunk, size, reactors, and each
  * operation; so a seed printed on failure replays the same run.
+ *
+ * <p>raid5 runs md's left-symmetric layout in half the sequences and any of md's six in the rest.
  *
  * <p>Operations: writes (1-2 blocks, partial stripes, whole aligned stripes, writes crossing a stripe
  * boundary, up to 3 stripes), vectored writes cut into uneven segments, write-zeroes, bursts of up to 16
@@ -90,7 +93,12 @@ final class ModelSequence {
         boolean twoReactors = !rules.memberLossAfterPowerCut() && random.nextInt(4) == 0;
         Reactor[] used = twoReactors ? reactors : new Reactor[] {reactors[0]};
         long bugVictim = rules.bug() == null ? 0 : 1 + random.nextInt(rules.bug() == BuggyDevice.Bug.CORRUPT_ONE_WRITE ? 30 : 120);
-        this.put = new VolumeUnderTest(level, members, chunkBytes, memberBytes, used, seed, rules.bug(), bugVictim);
+        // The raid5 layout from its own stream (so that adding it changed no sequence's operations): md's default
+        // left-symmetric half the time, any of md's six layouts otherwise.
+        SplittableRandom layoutRandom = new SplittableRandom(seed ^ 0x1A70_0757L);
+        Raid5Algorithm algorithm = layoutRandom.nextBoolean() ? Raid5Algorithm.LEFT_SYMMETRIC
+                : Raid5Algorithm.values()[layoutRandom.nextInt(Raid5Algorithm.values().length)];
+        this.put = new VolumeUnderTest(level, members, chunkBytes, algorithm, memberBytes, used, seed, rules.bug(), bugVictim);
         this.model = new BlockModel(put.blockCount());
         this.maxIoBlocks = (int) Math.min(put.blockCount(), 3L * put.stripeBlocks() + 2);
         this.writeBuffer = arena.allocate((long) maxIoBlocks * BLOCK, BLOCK);

@@ -9,6 +9,7 @@ import io.basalt.engine.backend.MemoryBlockDevice;
 import io.basalt.engine.conformance.ConformanceHarness;
 import io.basalt.engine.fault.FaultBlockDevice;
 import io.basalt.engine.fault.FaultConfig;
+import io.basalt.raid.parity.Raid5Algorithm;
 import io.basalt.raid.parity.Xor;
 import io.basalt.raid.volume.OffsetDevice;
 import io.basalt.raid.volume.Raid0Volume;
@@ -41,6 +42,7 @@ final class VolumeUnderTest implements RaidUnderTest {
     static volatile PowerCutRecovery powerCutRecovery;
 
     private final Level level;
+    private final Raid5Algorithm algorithm;
     private final int memberCount;
     private final int chunkBytes;
     private final long memberBytes;
@@ -63,9 +65,10 @@ final class VolumeUnderTest implements RaidUnderTest {
     private ConformanceHarness[] io;
     private final IoVector vector;
 
-    VolumeUnderTest(Level level, int memberCount, int chunkBytes, long memberBytes, Reactor[] reactors, long seed,
-                    BuggyDevice.Bug bug, long bugVictim) {
+    VolumeUnderTest(Level level, int memberCount, int chunkBytes, Raid5Algorithm algorithm, long memberBytes, Reactor[] reactors,
+                    long seed, BuggyDevice.Bug bug, long bugVictim) {
         this.level = level;
+        this.algorithm = algorithm;
         this.memberCount = memberCount;
         this.chunkBytes = chunkBytes;
         this.memberBytes = memberBytes;
@@ -100,7 +103,7 @@ final class VolumeUnderTest implements RaidUnderTest {
             case RAID0 -> new Raid0Volume("r0", members, chunkBytes);
             case RAID1 -> new Raid1Volume("r1", members);
             case RAID5 -> powerCutRecovery != null ? powerCutRecovery.openRaid5("r5", members, chunkBytes)
-                    : new Raid5Volume("r5", members, chunkBytes);
+                    : new Raid5Volume("r5", members, chunkBytes, algorithm);
         };
         rawVolume = v;
         for (int i = 0; i < memberCount; i++) if (failed[i]) failInVolume(i);
@@ -165,7 +168,7 @@ final class VolumeUnderTest implements RaidUnderTest {
 
     @Override
     public String describe() {
-        return level + " " + memberCount + " members, chunk " + chunkBytes / 1024 + " KiB, " + blockCount() + " blocks, "
+        return level + (level == Level.RAID5 ? " " + algorithm.name().toLowerCase() : "") + " " + memberCount + " members, chunk " + chunkBytes / 1024 + " KiB, " + blockCount() + " blocks, "
                 + reactors.length + " reactor(s)" + (powerCutMode ? ", power-cut media (torn)" : "");
     }
 

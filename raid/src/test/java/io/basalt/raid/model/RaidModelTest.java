@@ -7,6 +7,7 @@ import io.basalt.raid.model.ModelSequence.Outcome;
 import io.basalt.raid.model.ModelSequence.Rules;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIf;
 
@@ -29,6 +30,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * <p>The rebuild here is the harness's offline stand-in ({@link VolumeUnderTest#replaceAndRebuild}), hence the
  * test's name.
  */
+@Order(Integer.MAX_VALUE) // last in the module: see src/test/resources/junit-platform.properties
 class RaidModelTest {
     static final long BASE_SEED = 0x8A1D_5EED_0000L;
     static final int DEFAULT_SEQUENCES = 1500;

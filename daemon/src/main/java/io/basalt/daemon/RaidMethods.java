@@ -648,7 +648,9 @@ final class RaidMethods {
                 log.accept(label + ": " + p + (p.excluded() ? " (left unclaimed)" : ""));
             }
             if (a.verdict() == MdAssembly.Verdict.FAILED) {
-                log.accept(label + ": not started: " + a.activeCount() + " of " + a.raidDisks() + " members usable; its drives stay unclaimed");
+                log.accept(label + ": not started: " + a.activeCount() + " of " + a.raidDisks() + " members usable"
+                        + (a.has(MdAssembly.Kind.DIRTY_DEGRADED) ? ", and degraded after an unclean stop (parity not trusted)" : "")
+                        + "; its drives stay unclaimed");
                 continue;
             }
             try {
@@ -674,7 +676,8 @@ final class RaidMethods {
             for (MdMember m : a.byRole()) if (m != null && m.superblock().events() == a.events()) fresh = m.superblock();
             if (fresh == null) throw new IllegalStateException("no member carries the array's events count");
             int blockBytes = claimed.getFirst().device().geometry().logicalBlockBytes();
-            long lengthBlocks = fresh.sizeSectors() * MdSuperblock.SECTOR_BYTES / blockBytes;
+            // usedSectors, not sizeSectors: mdadm writes size 0 for raid0, whose members are used over data_size.
+            long lengthBlocks = fresh.usedSectors() * MdSuperblock.SECTOR_BYTES / blockBytes;
             List<BlockDevice> slices = new ArrayList<>();
             String[] names = new String[a.raidDisks()];
             MemorySegment[] copies = new MemorySegment[a.raidDisks()];
@@ -686,7 +689,10 @@ final class RaidMethods {
                     continue;
                 }
                 BlockDevice device = drives.get(m.deviceName()).device();
-                if (device.geometry().logicalBlockBytes() != blockBytes) throw new IllegalArgumentException("members of different block sizes");
+                if (device.geometry().logicalBlockBytes() != blockBytes) {
+                    throw new IllegalArgumentException("member " + m.deviceName() + " has " + device.geometry().logicalBlockBytes()
+                            + "-byte blocks, " + claimed.getFirst().name() + " has " + blockBytes + ": members need one block size");
+                }
                 OffsetDevice slice = new OffsetDevice(m.deviceName(), device,
                         m.superblock().dataOffsetSectors() * MdSuperblock.SECTOR_BYTES / blockBytes, lengthBlocks);
                 slices.add(slice);
@@ -719,6 +725,7 @@ final class RaidMethods {
                     throw new IllegalStateException("write-intent bitmap: " + e.getMessage(), e);
                 }
             }
+            if (a.activeCount() < a.raidDisks()) recordDegradedStart(array);
             register(array);
             return name;
         } catch (RuntimeException e) {
@@ -759,6 +766,22 @@ final class RaidMethods {
         long done = RaidBitmaps.resync(controlReactor(), array.volume, area, rowsPerStripe, blocksPerStripe);
         System.err.println("basalt: raid volume " + array.name + ": resynced " + done + " bitmap region(s) left dirty by an unclean stop");
         return done;
+    }
+
+    /**
+     * A degraded start bumps the events count of the members present before any I/O, as md does: a member
+     * missing now and back at a later start (even after a crash, with no clean stop between) is then stale,
+     * never a current member whose old blocks a read could return.
+     */
+    private void recordDegradedStart(Array array) {
+        try {
+            updateSuperblocks(array);
+        } catch (IOException | RpcException e) {
+            if (array.intent != null) array.intent.close(false);
+            array.volume.close();
+            throw new IllegalStateException("degraded, and the missing members could not be recorded in the superblocks: "
+                    + e.getMessage(), e);
+        }
     }
 
     private String volumeName(MdAssembly a) {

@@ -176,7 +176,7 @@ public final class Raid5Volume implements BlockDevice {
         if (closed) throw new IllegalStateException("volume " + name + " is closed");
         BlockChannel[] channels = new BlockChannel[members.length];
         try {
-            for (int i = 0; i < members.length; i++) channels[i] = members[i].openChannel(reactor);
+            for (int i = 0; i < members.length; i++) channels[i] = openMember(i, reactor);
         } catch (RuntimeException e) {
             for (BlockChannel c : channels) if (c != null) c.close();
             throw e;
@@ -184,6 +184,20 @@ public final class Raid5Volume implements BlockDevice {
         Raid5Channel channel = new Raid5Channel(this, reactor, channels);
         registerOwner(reactor, channel);
         return channel;
+    }
+
+    /**
+     * A member's channel; null for a failed member that cannot be opened (an absent drive, {@code
+     * OffsetDevice.missing}, in an array assembled degraded): a failed member gets no I/O, so no step ever
+     * uses its channel. An active member that cannot be opened is an error, as before.
+     */
+    private BlockChannel openMember(int memberIndex, Reactor reactor) {
+        try {
+            return members[memberIndex].openChannel(reactor);
+        } catch (RuntimeException e) {
+            if (isActive(memberIndex)) throw e;
+            return null;
+        }
     }
 
     /**

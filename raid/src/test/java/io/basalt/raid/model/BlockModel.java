@@ -1,0 +1,107 @@
+package io.basalt.raid.model;
+
+import java.util.Arrays;
+
+/**
+ * The reference a RAID volume is checked against: per volume block, the versions a read may return now
+ * ({@code allowed}) and the versions that may be found on the media after a power cut ({@code flushed}).
+ * A version is a number; its content is a pattern of (block, version) (see {@link RaidModelTest#fillVersion}),
+ * version 0 being the zeroes a new member holds. Most blocks hold one version; sets of several appear only
+ * after a power cut (a block written since the last flush may hold its old or its new content) or after a
+ * write that failed (it may have landed on some members and not on others).
+ *
+ * <p>The rules, per block:
+ * <pre>
+ *   write v acknowledged OK   allowed = {v}; dirty
+ *   write v failed            allowed = allowed + {v}; dirty (it may have landed anywhere, in part)
+ *   flush acknowledged OK     for dirty blocks: flushed = allowed; clean
+ *   power cut                 for dirty blocks: flushed = allowed = flushed + allowed; clean
+ *                             (the write-back caches drop or keep each unflushed block, a torn write)
+ *   every read                the block's content is one of allowed
+ * </pre>
+ * So after a power cut a block may hold old or new content only if it was written since the last flush;
+ * every other block must read exactly as before.
+ */
+final class BlockModel {
+    private static final long[] ZERO = {0};
+
+    private final long[][] allowed;
+    private final long[][] flushed;
+    private final boolean[] dirty;
+    private int dirtyCount;
+
+    BlockModel(long blockCount) {
+        int n = Math.toIntExact(blockCount);
+        allowed = new long[n][];
+        flushed = new long[n][];
+        dirty = new boolean[n];
+        Arrays.fill(allowed, ZERO);
+        Arrays.fill(flushed, ZERO);
+    }
+
+    int blockCount() {
+        return allowed.length;
+    }
+
+    /** Whether any block was written since the last flush (a power cut would then change something). */
+    boolean anyDirty() {
+        return dirtyCount > 0;
+    }
+
+    void written(long lba, long blockCount, long version, boolean ok) {
+        for (long b = lba; b < lba + blockCount; b++) {
+            int i = (int) b;
+            allowed[i] = ok ? new long[] {version} : union(allowed[i], new long[] {version});
+            markDirty(i);
+        }
+    }
+
+    void flushed() {
+        for (int i = 0; i < dirty.length; i++) {
+            if (!dirty[i]) continue;
+            flushed[i] = allowed[i];
+            dirty[i] = false;
+        }
+        dirtyCount = 0;
+    }
+
+    void powerCut() {
+        for (int i = 0; i < dirty.length; i++) {
+            if (!dirty[i]) continue;
+            long[] either = union(flushed[i], allowed[i]);
+            flushed[i] = either;
+            allowed[i] = either;
+            dirty[i] = false;
+        }
+        dirtyCount = 0;
+    }
+
+    long[] allowed(long lba) {
+        return allowed[(int) lba];
+    }
+
+    /** Blocks that may hold more than one version (for the report). */
+    int uncertainCount() {
+        int n = 0;
+        for (long[] a : allowed) if (a.length > 1) n++;
+        return n;
+    }
+
+    private void markDirty(int i) {
+        if (!dirty[i]) {
+            dirty[i] = true;
+            dirtyCount++;
+        }
+    }
+
+    private static long[] union(long[] a, long[] b) {
+        long[] out = Arrays.copyOf(a, a.length + b.length);
+        int n = a.length;
+        for (long v : b) {
+            boolean present = false;
+            for (int k = 0; k < n; k++) if (out[k] == v) present = true;
+            if (!present) out[n++] = v;
+        }
+        return Arrays.copyOf(out, n);
+    }
+}

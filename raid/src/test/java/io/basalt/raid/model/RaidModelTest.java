@@ -1,0 +1,203 @@
+package io.basalt.raid.model;
+
+import io.basalt.engine.Reactor;
+import io.basalt.engine.ReactorConfig;
+import io.basalt.engine.conformance.ConformanceHarness;
+import io.basalt.raid.model.ModelSequence.Outcome;
+import io.basalt.raid.model.ModelSequence.Rules;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIf;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * The RAID model test: random sequences of writes, reads, flushes, power cuts, member failures and rebuilds on
+ * raid0, raid1 and raid5 volumes (one reactor, or two driven in turn), each checked against an in-memory
+ * reference ({@link BlockModel}); see {@link ModelSequence} for the operations and the rules.
+ *
+ * <p>Seeds: sequence i runs from seed {@code mix(BASE_SEED + i)}; a failure prints its seed and the tail of
+ * its log. {@code -Draid.model.seed=N} runs that one sequence, {@code -Draid.model.sequences=N} scales the run
+ * (default {@value #DEFAULT_SEQUENCES}).
+ *
+ * <p>The rebuild here is the harness's offline stand-in ({@link VolumeUnderTest#replaceAndRebuild}), hence the
+ * test's name.
+ */
+@Order(Integer.MAX_VALUE) // last in the module: see src/test/resources/junit-platform.properties
+class RaidModelTest {
+    static final long BASE_SEED = 0x8A1D_5EED_0000L;
+    static final int DEFAULT_SEQUENCES = 1500;
+    private static Reactor first, second;
+
+    @BeforeAll
+    static void startReactors() {
+        first = new Reactor(ReactorConfig.defaults("model-0"));
+        first.initOnCurrentThread();
+        second = new Reactor(ReactorConfig.defaults("model-1"));
+        second.initOnCurrentThread();
+    }
+
+    @AfterAll
+    static void stopReactors() {
+        second.close();
+        first.close();
+    }
+
+    private static Reactor[] reactors() {
+        return new Reactor[] {first, second};
+    }
+
+    static long sequenceSeed(long index) {
+        return ConformanceHarness.mix(BASE_SEED + index);
+    }
+
+    /** Runs sequences from {@code fromIndex}; stops at the first failure when {@code stopAtFailure}. */
+    private static List<Outcome> runMany(int count, long fromIndex, Rules rules, boolean stopAtFailure) {
+        List<Outcome> outcomes = new ArrayList<>();
+        for (long i = fromIndex; i < fromIndex + count; i++) {
+            Outcome o = ModelSequence.run(sequenceSeed(i), reactors(), rules);
+            outcomes.add(o);
+            if (!o.ok() && stopAtFailure) break;
+        }
+        return outcomes;
+    }
+
+    private static String report(String name, List<Outcome> outcomes, long elapsedNs) {
+        long ops = 0, blocks = 0;
+        int cuts = 0, failures = 0, rebuilds = 0, dead = 0, mismatches = 0, uncertain = 0;
+        for (Outcome o : outcomes) {
+            ops += o.ops();
+            blocks += o.blocksChecked();
+            cuts += o.powerCuts();
+            failures += o.failures();
+            rebuilds += o.rebuilds();
+            dead += o.deadVolumes();
+            uncertain += o.uncertainAfterCuts();
+            if (!o.ok()) mismatches++;
+        }
+        return name + ": " + outcomes.size() + " sequences, " + ops + " ops, " + mismatches + " mismatches ("
+                + blocks + " blocks checked, " + cuts + " power cuts leaving " + uncertain + " old-or-new blocks, "
+                + failures + " member failures, " + rebuilds + " rebuilds, " + dead + " volumes run past their redundancy) in "
+                + elapsedNs / 1_000_000 + " ms";
+    }
+
+    private static String describe(Outcome o) {
+        return "seed " + o.seed() + " (" + o.config() + ") after " + o.ops() + " ops: " + o.failure()
+                + "\n  reproduce: mvn -o test -pl native-shims,engine,raid -Dtest=RaidModelTest -Dsurefire.failIfNoSpecifiedTests=false -Draid.model.seed=" + o.seed()
+                + "\n  last operations:\n  " + o.logTail();
+    }
+
+    @Test
+    void randomSequencesMatchTheModel_offlineRebuild() {
+        String one = System.getProperty("raid.model.seed");
+        long start = System.nanoTime();
+        List<Outcome> outcomes;
+        if (one != null) {
+            outcomes = List.of(ModelSequence.run(Long.parseLong(one.trim()), reactors(), Rules.SAFE));
+        } else {
+            outcomes = runMany(Integer.getInteger("raid.model.sequences", DEFAULT_SEQUENCES), 0, Rules.SAFE, true);
+        }
+        System.out.println(report("RaidModelTest", outcomes, System.nanoTime() - start));
+        for (Outcome o : outcomes) if (!o.ok()) fail(describe(o));
+        if (one == null && outcomes.size() >= 200) { // the mix did reach every kind of operation
+            int cuts = 0, failures = 0, rebuilds = 0, dead = 0;
+            for (Outcome o : outcomes) {
+                cuts += o.powerCuts();
+                failures += o.failures();
+                rebuilds += o.rebuilds();
+                dead += o.deadVolumes();
+            }
+            assertTrue(cuts > 0 && failures > 0 && rebuilds > 0 && dead > 0,
+                    "power cuts " + cuts + ", failures " + failures + ", rebuilds " + rebuilds + ", lost volumes " + dead);
+        }
+    }
+
+    /** The same seed runs the same sequence: the same operations, the same outcome. */
+    @Test
+    void aSeedReplaysTheSameSequence() {
+        for (long i = 0; i < 20; i++) {
+            Outcome a = ModelSequence.run(sequenceSeed(i), reactors(), Rules.SAFE);
+            Outcome b = ModelSequence.run(sequenceSeed(i), reactors(), Rules.SAFE);
+            assertEquals(a.config(), b.config());
+            assertEquals(a.ops(), b.ops());
+            assertEquals(a.logTail(), b.logTail(), "sequence " + i);
+            assertEquals(a.blocksChecked(), b.blocksChecked());
+        }
+    }
+
+    /**
+     * The test can fail: a volume that corrupts one byte of one write (its n-th, n from the seed) is caught. Not
+     * every time: the block may be overwritten before anyone reads it, or the write lost to a power cut (then
+     * the old content is allowed). About 60% of the sequences where it fired find it; asserted: half.
+     */
+    @Test
+    void theModelCatchesAVolumeThatCorruptsOneWrite() {
+        assertBugCaught("corrupting volume", runMany(60, 10_000, new Rules(false, BuggyDevice.Bug.CORRUPT_ONE_WRITE), false), 1, 2);
+    }
+
+    /**
+     * The test can fail on a subtle bug: member 0 silently drops one of its writes (answers OK, writes nothing).
+     * A dropped data write shows on a read (raid1: on a read that goes to that mirror); a dropped parity write
+     * only when a member is lost and the stripe rebuilt from it; many are overwritten before anyone looks.
+     */
+    @Test
+    void theModelCatchesAMemberThatDropsOneWrite() {
+        assertBugCaught("member dropping one write", runMany(150, 20_000, new Rules(false, BuggyDevice.Bug.DROP_ONE_WRITE), false), 1, 5);
+    }
+
+    private static void assertBugCaught(String bug, List<Outcome> outcomes, int numerator, int denominator) {
+        int fired = 0, caught = 0;
+        for (Outcome o : outcomes) {
+            if (o.ok()) continue;
+            assertTrue(o.bugFired(), "a failure without the bug: " + describe(o));
+            assertTrue(o.failure().contains("holds none of the versions"), "a data mismatch: " + describe(o));
+            caught++;
+        }
+        for (Outcome o : outcomes) if (o.bugFired()) fired++;
+        System.out.println("RaidModelTest, " + bug + ": caught in " + caught + " of the " + fired + " sequences where the bug fired ("
+                + outcomes.size() + " sequences)");
+        assertTrue(fired > 0 && caught * denominator >= fired * numerator, bug + ": caught " + caught + " of " + fired);
+    }
+
+    /**
+     * Today's raid5 has no write-hole protection: a power cut that tears a stripe leaves its parity wrong, and a
+     * member lost afterwards is rebuilt from it. With member losses after power cuts allowed and no recovery,
+     * the model finds that corruption. (Once PPL recovery is wired in {@link VolumeUnderTest#powerCutRecovery},
+     * {@link #powerCutThenMemberLoss_needsPplRecovery} takes over and this one documents the raw volume.)
+     */
+    @Test
+    @EnabledIf("noPowerCutRecovery")
+    void powerCutThenMemberLoss_withoutPpl_theModelFindsTheWriteHole() {
+        List<Outcome> outcomes = runMany(300, 30_000, new Rules(true, null), true);
+        Outcome last = outcomes.getLast();
+        System.out.println("RaidModelTest, raid5 power cut then member loss, no recovery: "
+                + (last.ok() ? "no corruption found in " + outcomes.size() + " sequences" : "write hole found by sequence " + outcomes.size()
+                + ": " + last.failure()));
+        assertTrue(!last.ok() && last.failure().contains("holds none of the versions"),
+                "the write hole exists today and the model must see it; " + outcomes.size() + " sequences ran");
+    }
+
+    /** Enabled once a power-cut recovery (PPL) is plugged into the harness: then member loss after a cut must be exact. */
+    @Test
+    @EnabledIf("powerCutRecoveryWired")
+    void powerCutThenMemberLoss_needsPplRecovery() {
+        List<Outcome> outcomes = runMany(Integer.getInteger("raid.model.sequences", 300), 40_000, new Rules(true, null), true);
+        System.out.println(report("RaidModelTest, raid5 power cut then member loss, with recovery", outcomes, 0));
+        for (Outcome o : outcomes) if (!o.ok()) fail(describe(o));
+    }
+
+    static boolean powerCutRecoveryWired() {
+        return VolumeUnderTest.powerCutRecovery != null;
+    }
+
+    static boolean noPowerCutRecovery() {
+        return !powerCutRecoveryWired();
+    }
+}

@@ -1,0 +1,75 @@
+package io.basalt.raid.model;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * What the model test drives: a RAID volume with its members, one operation per call, each run to its end
+ * (completions awaited) so that the model can be updated in order. Statuses are {@link io.basalt.engine.Status}
+ * values. {@code reactor} picks the channel (volumes may be open on several reactors).
+ *
+ * <p>The operations that change the array itself ({@link #powerCut}, {@link #failMember},
+ * {@link #replaceAndRebuild}, {@link #recoverAfterPowerCut}) are one call each so that the rebuild job and
+ * the write-hole recovery being built (issue 4: resync/rebuild; PPL) plug in here without touching the
+ * sequence generator.
+ */
+interface RaidUnderTest extends AutoCloseable {
+    enum Level { RAID0, RAID1, RAID5 }
+
+    Level level();
+
+    int memberCount();
+
+    long blockCount();
+
+    int blockBytes();
+
+    /** Blocks in one full stripe of data (raid1: 1). */
+    int stripeBlocks();
+
+    int reactorCount();
+
+    String describe();
+
+    int write(int reactor, long lba, int blockCount, MemorySegment buffer);
+
+    /** The same write, its buffer cut into {@code pieces} segments of uneven sizes. */
+    int writev(int reactor, long lba, int blockCount, MemorySegment buffer, int pieces);
+
+    int writeZeroes(int reactor, long lba, int blockCount);
+
+    int read(int reactor, long lba, int blockCount, MemorySegment buffer);
+
+    int flush(int reactor);
+
+    /** Several writes in flight at once (spread over the reactors), awaited together; their statuses. */
+    int[] writeBurst(long[] lbas, int[] blockCounts, MemorySegment[] buffers, int count);
+
+    /** Whether {@link #powerCut} is possible (members in power-cut mode: one reactor only). */
+    boolean supportsPowerCut();
+
+    /**
+     * Every member loses what it did not flush (with torn writes: each unflushed block is kept or lost on a
+     * seeded coin flip), then the volume is reopened over the same media, members known failed failed again
+     * (as md's superblocks would record).
+     */
+    void powerCut();
+
+    /**
+     * Whether the volume recovered from a power cut (closing the write hole: PPL recovery, or a resync). False
+     * when no recovery exists: the sequence must then not lose a raid5 member after a power cut.
+     */
+    boolean recoverAfterPowerCut();
+
+    /** Fails a member: by the control plane ({@code pulled} false) or as a pulled drive the data path finds. */
+    void failMember(int member, boolean pulled);
+
+    boolean isFailed(int member);
+
+    int failedCount();
+
+    /** Replaces a failed member with a blank one and brings it back in sync; the volume is healthy after. */
+    void replaceAndRebuild(int member);
+
+    @Override
+    void close();
+}

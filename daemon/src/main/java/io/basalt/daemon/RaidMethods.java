@@ -676,6 +676,7 @@ final class RaidMethods {
         dispatcher.register("raid_check", params -> startSyncRpc("raid_check", SyncJob.CHECK, params));
         dispatcher.register("raid_repair", params -> startSyncRpc("raid_repair", SyncJob.REPAIR, params));
         dispatcher.register("raid_resync", params -> startSyncRpc("raid_resync", SyncJob.RESYNC, params));
+        dispatcher.register("raid_rebuild", params -> startSyncRpc("raid_rebuild", SyncJob.REBUILD, params));
         dispatcher.register("raid_sync_limit", this::syncLimit);
         dispatcher.register("raid_sync_stop", this::syncStop);
     }

@@ -276,8 +276,22 @@ class RaidSyncRpcTest {
         assertTrue(error("raid_check", "{\"name\":\"r1\"}", -32602).contains("needs two"), "check of a mirror with one member");
         result("raid_fail_member", "{\"name\":\"r5\",\"member\":\"m2\"}");
         assertTrue(error("raid_check", "{\"name\":\"r5\"}", -32602).contains("degraded"));
-        result("raid_add_member", "{\"name\":\"r1\",\"drive\":\"m4\"}"); // back in, rebuilt
-        assertEquals(List.of("active", "active"), memberStates(awaitIdle("r1").getLast()));
+        result("raid_sync_limit", "{\"name\":\"r1\",\"max_mib_s\":2}");
+        result("raid_add_member", "{\"name\":\"r1\",\"drive\":\"m4\"}"); // back in: a slow rebuild, stopped, resumed
+        assertTrue(error("raid_check", "{\"name\":\"r1\"}", -32602).contains("runs a rebuild"));
+        Thread.sleep(300);
+        assertEquals(Boolean.TRUE, result("raid_sync_stop", "{\"name\":\"r1\"}"));
+        Map<?, ?> stopped = status("r1");
+        assertEquals("stopped", sync(stopped).get("last_state"), stopped.toString());
+        assertEquals(List.of("active", "rebuilding"), memberStates(stopped));
+        long position = (Long) ((Map<?, ?>) ((List<?>) stopped.get("members")).get(1)).get("recovery_offset_bytes");
+        assertTrue(position > 0, "rebuilt part way: " + position);
+        result("raid_sync_limit", "{\"name\":\"r1\",\"max_mib_s\":1000}");
+        result("raid_rebuild", "{\"name\":\"r1\"}");
+        Map<?, ?> rebuilt = awaitIdle("r1").getLast();
+        assertEquals(List.of("active", "active"), memberStates(rebuilt));
+        assertTrue((Long) sync(rebuilt).get("total_bytes") < (Long) sync(stopped).get("total_bytes"), "resumed, not restarted");
+        assertTrue(error("raid_rebuild", "{\"name\":\"r1\"}", -32602).contains("no member to rebuild"));
         assertTrue(error("raid_add_member", "{\"name\":\"r1\",\"drive\":\"m4\"}", -32602).contains("already used by raid volume 'r1'"), "drive in use");
     }
 }

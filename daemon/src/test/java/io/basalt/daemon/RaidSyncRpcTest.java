@@ -98,7 +98,7 @@ class RaidSyncRpcTest {
         BlockDevice d = device(name);
         int bs = d.geometry().logicalBlockBytes();
         MemorySegment buffer = ControlIo.buffer((long) blocks * bs, bs);
-        for (long i = 0; i < buffer.byteSize() / 8; i++) buffer.setAtIndex(ValueLayout.JAVA_LONG, i, seed * 1_000_003L + lba * 4096 + i);
+        for (long i = 0; i < buffer.byteSize() / 8; i++) buffer.setAtIndex(ValueLayout.JAVA_LONG, i, seed * 1_000_003L + lba * (bs / 8) + i);
         ControlIo.write(daemon.reactors().getFirst(), d, lba, blocks, buffer);
     }
 
@@ -108,7 +108,7 @@ class RaidSyncRpcTest {
         MemorySegment buffer = ControlIo.buffer((long) blocks * bs, bs);
         ControlIo.read(daemon.reactors().getFirst(), d, lba, blocks, buffer);
         for (long i = 0; i < buffer.byteSize() / 8; i++) {
-            assertEquals(seed * 1_000_003L + lba * 4096 + i, buffer.getAtIndex(ValueLayout.JAVA_LONG, i), name + " word " + i + " from lba " + lba);
+            assertEquals(seed * 1_000_003L + lba * (bs / 8) + i, buffer.getAtIndex(ValueLayout.JAVA_LONG, i), name + " word " + i + " from lba " + lba);
         }
     }
 
@@ -121,8 +121,14 @@ class RaidSyncRpcTest {
     }
 
     private String uringConfig(int n) {
+        List<Integer> all = new ArrayList<>();
+        for (int i = 0; i < n; i++) all.add(i);
+        return uringConfig(all);
+    }
+
+    private String uringConfig(List<Integer> drives) {
         List<String> calls = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
+        for (int i : drives) {
             calls.add("{\"method\":\"drive_create\",\"params\":{\"name\":\"d" + i + "\",\"spec\":\"uring:" + dir.resolve("d" + i + ".img")
                     + ",size=32M,direct=0\"}}");
         }
@@ -201,6 +207,32 @@ class RaidSyncRpcTest {
         checkPattern("r5", 0, 4000, 8);
         result("raid_check", "{\"name\":\"r5\"}");
         assertEquals(0L, sync(awaitIdle("r5").getLast()).get("mismatch_sectors"));
+    }
+
+    @Test
+    void aRaid5AssembledWithoutAMemberTakesANewDriveAndRebuilds() throws Exception {
+        start(uringConfig(4));
+        result("raid_create", "{\"name\":\"r5\",\"level\":5,\"members\":[\"d0\",\"d1\",\"d2\",\"d3\"],\"chunk_kib\":16}");
+        writePattern("r5", 0, 3000, 12);
+        result("raid_stop", "{\"name\":\"r5\"}");
+
+        start(uringConfig(List.of(0, 1, 3, 4))); // d2 is gone; d4 is a new, empty drive
+        Map<?, ?> degraded = status("r5");
+        assertEquals(List.of("active", "active", "missing", "active"), memberStates(degraded), degraded.toString());
+        checkPattern("r5", 0, 3000, 12); // degraded reads: the volume opens channels without the missing member
+        writePattern("r5", 100, 200, 13);
+        Map<?, ?> added = assertInstanceOf(Map.class, result("raid_add_member", "{\"name\":\"r5\",\"drive\":\"d4\"}"));
+        assertEquals("rebuilding", memberStates(added).get(2), added.toString());
+        assertEquals(List.of("active", "active", "active", "active"), memberStates(awaitIdle("r5").getLast()));
+        checkPattern("r5", 0, 100, 12);
+        checkPattern("r5", 100, 200, 13);
+        checkPattern("r5", 300, 2700, 12);
+        result("raid_check", "{\"name\":\"r5\"}");
+        assertEquals(0L, sync(awaitIdle("r5").getLast()).get("mismatch_sectors"));
+        result("raid_stop", "{\"name\":\"r5\"}");
+        start(uringConfig(List.of(0, 1, 3, 4)));
+        assertEquals(List.of("active", "active", "active", "active"), memberStates(status("r5")), "healthy after a restart");
+        checkPattern("r5", 100, 200, 13);
     }
 
     @Test

@@ -164,7 +164,7 @@ public final class Raid5Volume implements BlockDevice, SyncTarget {
         if (closed) throw new IllegalStateException("volume " + name + " is closed");
         BlockChannel[] channels = new BlockChannel[members.length];
         try {
-            for (int i = 0; i < members.length; i++) channels[i] = members[i].openChannel(reactor);
+            for (int i = 0; i < members.length; i++) channels[i] = openMember(i, reactor);
         } catch (RuntimeException e) {
             for (BlockChannel c : channels) if (c != null) c.close();
             throw e;
@@ -309,12 +309,21 @@ public final class Raid5Volume implements BlockDevice, SyncTarget {
     Raid5Channel openSyncChannel(Reactor reactor) {
         if (owners.length > 0) {
             BlockChannel[] channels = new BlockChannel[members.length];
-            for (int i = 0; i < members.length; i++) channels[i] = members[i].openChannel(reactor);
+            for (int i = 0; i < members.length; i++) channels[i] = openMember(i, reactor);
             Raid5Channel channel = new Raid5Channel(this, reactor, channels);
             allChannels.add(channel);
             return channel;
         }
         return (Raid5Channel) openChannel(reactor);
+    }
+
+    /**
+     * A member's channel on {@code reactor}; null for a failed member that is absent (assembled without it: an
+     * {@link OffsetDevice#missing}), which no step addresses and {@link #replaceMember} fills in.
+     */
+    private BlockChannel openMember(int index, Reactor reactor) {
+        if (!isActive(index) && !isRebuilding(index) && members[index] instanceof OffsetDevice slice && slice.isMissing()) return null;
+        return members[index].openChannel(reactor);
     }
 
     void addMismatchSectors(long sectors) {

@@ -74,6 +74,7 @@ public final class SyncJob {
     /** Job thread: the next unit to submit, and the lowest unit that failed (positions never pass either). */
     private long nextUnit;
     private long lowestFailed = Long.MAX_VALUE;
+    private long reapedUnits;
 
     /**
      * @param regions null for the whole array (a rebuild: from the recovery position), else [startBlock, blocks]
@@ -270,6 +271,10 @@ public final class SyncJob {
             doneUnits++;
         }
         if (action == CHECK || action == REPAIR) mismatchSectors = target.mismatchSectors();
+        if (action == REBUILD && doneUnits != reapedUnits) {
+            reapedUnits = doneUnits;
+            watermark(); // reads of the rebuilt member follow the job closely, not only at checkpoints
+        }
         return inFlight;
     }
 

@@ -526,9 +526,9 @@ final class RaidMethods {
         boolean[] active = activeRoles(a);
         if (!active[role]) throw RpcException.invalidParams("raid_fail_member: param 'member': '" + member + "' is already faulty");
         int activeCount = 0;
-        for (boolean b : active) if (b) activeCount++;
+        for (int r = 0; r < a.raidDisks; r++) if (memberState(a, r).equals("active")) activeCount++; // a rebuilding member holds no full copy
         int needed = a.volume instanceof Raid5Volume ? a.raidDisks - 1 : 1; // raid5 survives one loss, a mirror all but one
-        if (activeCount - 1 < needed) {
+        if (memberState(a, role).equals("active") && activeCount - 1 < needed) {
             throw RpcException.invalidParams("raid_fail_member: param 'member': " + (activeCount == 1
                     ? "'" + member + "' is the last active member; failing it would fail the volume"
                     : "failing '" + member + "' would fail volume '" + a.name + "' (" + activeCount + " of " + a.raidDisks

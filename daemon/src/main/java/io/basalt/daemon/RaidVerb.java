@@ -75,22 +75,28 @@ final class RaidVerb {
             b.append(String.format(Locale.ROOT, "  %-5s %-16s %-11s %s%n", "ROLE", "DRIVE", "STATE", "REBUILT"));
             for (Object mo : (List<?>) v.get("members")) {
                 Map<?, ?> m = (Map<?, ?>) mo;
-                Object recovered = m.get("recovery_offset_bytes");
-                b.append(String.format(Locale.ROOT, "  %-5s %-16s %-11s %s%n", m.get("role") == null ? "-" : m.get("role"),
-                        m.get("drive") == null ? "(none)" : m.get("drive"), m.get("state"), recovered == null ? "" : bytes((Long) recovered)));
+                Object recovered = field(m, "recovery_offset_bytes");
+                b.append(String.format(Locale.ROOT, "  %-5s %-16s %-11s %s%n", field(m, "role") == null ? "-" : m.get("role"),
+                        field(m, "drive") == null ? "(none)" : m.get("drive"), m.get("state"), recovered == null ? "" : bytes((Long) recovered)));
             }
             if (v.get("sync") instanceof Map<?, ?> sync) b.append("  sync: ").append(syncLine(sync)).append('\n');
         }
         return b.toString();
     }
 
+    /** A field, with JSON null (Json.NULL on the wire) as Java null. */
+    private static Object field(Map<?, ?> map, String key) {
+        Object v = map.get(key);
+        return v == io.basalt.engine.json.Json.NULL ? null : v;
+    }
+
     private static String syncLine(Map<?, ?> s) {
         String limit = "limit " + s.get("max_mib_s") + " MiB/s";
         if ("idle".equals(s.get("action"))) {
-            if (s.get("last_action") == null) return "idle, " + limit;
+            if (field(s, "last_action") == null) return "idle, " + limit;
             String last = "idle (last " + s.get("last_action") + ": " + s.get("last_state");
             if ("check".equals(s.get("last_action")) || "repair".equals(s.get("last_action"))) last += ", " + s.get("mismatch_sectors") + " mismatched sectors";
-            if (s.get("last_error") != null) last += ", " + s.get("last_error");
+            if (field(s, "last_error") != null) last += ", " + s.get("last_error");
             return last + "), " + limit;
         }
         long eta = (Long) s.get("eta_seconds");

@@ -311,6 +311,8 @@ class RaidSyncRpcTest {
         result("raid_sync_limit", "{\"name\":\"r1\",\"max_mib_s\":2}");
         result("raid_add_member", "{\"name\":\"r1\",\"drive\":\"m4\"}"); // back in: a slow rebuild, stopped, resumed
         assertTrue(error("raid_check", "{\"name\":\"r1\"}", -32602).contains("runs a rebuild"));
+        assertTrue(error("raid_fail_member", "{\"name\":\"r1\",\"member\":\"m5\"}", -32602).contains("last active member"),
+                "the only full copy cannot fail while the other member rebuilds");
         Thread.sleep(300);
         assertEquals(Boolean.TRUE, result("raid_sync_stop", "{\"name\":\"r1\"}"));
         Map<?, ?> stopped = status("r1");

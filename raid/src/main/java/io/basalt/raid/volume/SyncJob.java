@@ -210,7 +210,12 @@ public final class SyncJob {
                 throttle();
                 nextUnit = unit;
                 if (stopRequested || state != State.RUNNING) return;
-                target.beforeUnit(unit);
+                try {
+                    target.beforeUnit(unit);
+                } catch (InterruptedException | RuntimeException e) {
+                    target.afterUnit(unit); // a raid1 barrier raised for a unit never sent must not stay up
+                    throw e;
+                }
                 units.set(k, unit);
                 statuses.set(k, PENDING);
                 submit(k, unit);

@@ -893,6 +893,7 @@ final class RaidMethods {
         try {
             MemorySegment sb = newMemberSuperblock(a, claimed);
             int role = replaceableRole(a);
+            if (role >= 0 && jobRunning(a) && a.job.action() != SyncJob.REBUILD) stopJob(a); // recovery first, as md
             if (role < 0 || jobRunning(a) && a.job.action() == SyncJob.REBUILD) {
                 a.spares.put(drive, sb);
                 updateSuperblocks(a);
@@ -983,9 +984,10 @@ final class RaidMethods {
 
     /** After a failure: a spare, if there is one, replaces the failed member and rebuilds (as md's recovery does). */
     private void useSpare(Array a, String why) {
-        if (a.spares.isEmpty() || jobRunning(a)) return;
+        if (a.spares.isEmpty()) return;
         int role = replaceableRole(a);
-        if (role < 0) return;
+        if (role < 0 || jobRunning(a) && a.job.action() == SyncJob.REBUILD) return;
+        stopJob(a); // a check or resync gives way to the recovery
         String spare = a.spares.keySet().iterator().next();
         try {
             replace(a, role, spare, a.spares.get(spare));

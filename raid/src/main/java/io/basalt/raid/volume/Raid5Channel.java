@@ -382,6 +382,7 @@ final class Raid5Channel extends VolumeChannel {
      * pieces, across stripes, straight into the caller's buffer (as raid0 does).
      */
     private int planHealthyRead(int slot, long lba) {
+        if (remoteUnused(slot)) return BUSY;
         modes[slot] = MODE_READ;
         rebuiltIndexes[slot] = -1;
         long end = lbas[slot] + blockCounts[slot];
@@ -410,6 +411,8 @@ final class Raid5Channel extends VolumeChannel {
             for (int m = 0; m < memberCount; m++) {
                 if (m != failed) addOp(slot, READ_BUFFER, m, memberLba(stripe, coveredStart(slot, failedIndex)), rows, 0);
             }
+        } else if (remoteUnused(slot)) {
+            return BUSY;
         }
         for (int i = 0; i < dataCount; i++) {
             if (i == failedIndex || !touched(slot, i)) continue;
@@ -529,6 +532,19 @@ final class Raid5Channel extends VolumeChannel {
                 return false; // asked and not answered yet
             }
         }
+    }
+
+    /**
+     * A stripe asked for (or granted) at a remote owner that the step's new plan does not take: a read planned to
+     * rebuild a chunk, re-planned plain because the rebuilding member's position passed its stripe meanwhile.
+     * It is given back first (BUSY until the owner confirmed), or the owner would keep it locked for good.
+     */
+    private boolean remoteUnused(int slot) {
+        RemoteLock remote = remoteLocks[slot];
+        if (remote.state == RemoteLock.IDLE) return false;
+        if (remote.state == RemoteLock.GRANTED) remote.state = RemoteLock.RELEASE_PENDING;
+        if (remote.releasing()) driveRelease(slot);
+        return true;
     }
 
     /** Moves a remote release on; true once the owner confirmed it (the command is idle again). */

@@ -177,7 +177,7 @@ public final class Raid5Volume implements BlockDevice, SyncTarget {
 
     /**
      * A reactor's channel becomes the owner of every (owner count)-th stripe; a later channel on the same reactor
-     * takes over its place. Open every reactor's channel before I/O starts: the map must not change under
+     * takes over its place once it is closed (an open owner may hold stripes in its table, so it stays). Open every reactor's channel before I/O starts: the map must not change under
      * I/O (a stripe would then have two owners).
      */
     private synchronized void registerOwner(Reactor reactor, Raid5Channel channel) {
@@ -188,6 +188,8 @@ public final class Raid5Volume implements BlockDevice, SyncTarget {
             ownerReactors.add(reactor);
             next = java.util.Arrays.copyOf(owners, owners.length + 1);
             next[next.length - 1] = channel;
+        } else if (owners[index].isOpen()) {
+            return; // an open owner keeps its stripes (its table may hold some: a sync job's channel, say)
         } else {
             next = owners.clone();
             next[index] = channel;
@@ -305,16 +307,13 @@ public final class Raid5Volume implements BlockDevice, SyncTarget {
         states.set(memberIndex, REBUILDING);
     }
 
-    /** Opens a channel for a sync job: the owner of no stripe unless the volume has no owner yet (see docs/raid.md). */
-    Raid5Channel openSyncChannel(Reactor reactor) {
-        if (owners.length > 0) {
-            BlockChannel[] channels = new BlockChannel[members.length];
-            for (int i = 0; i < members.length; i++) channels[i] = openMember(i, reactor);
-            Raid5Channel channel = new Raid5Channel(this, reactor, channels);
-            allChannels.add(channel);
-            return channel;
-        }
-        return (Raid5Channel) openChannel(reactor);
+    /** Opens a channel for a sync job that owns no stripe (its steps ask the owners, as any step on a non-owner). */
+    private Raid5Channel openSyncChannel(Reactor reactor) {
+        BlockChannel[] channels = new BlockChannel[members.length];
+        for (int i = 0; i < members.length; i++) channels[i] = openMember(i, reactor);
+        Raid5Channel channel = new Raid5Channel(this, reactor, channels);
+        allChannels.add(channel);
+        return channel;
     }
 
     /**
@@ -357,9 +356,18 @@ public final class Raid5Volume implements BlockDevice, SyncTarget {
         return out > 0 ? name + " is degraded: " + SyncJob.ACTION_NAMES[action] + " needs every member (rebuild first)" : null;
     }
 
+    /**
+     * The job's channel: its own, owning no stripe; or, when the volume has no channel yet (a rebuild resumed at
+     * assembly, before any export), the first owner, which then stays open for the volume's life: a foreground
+     * channel opened later on that reactor must not take its stripes over while it holds some.
+     */
     @Override
     public Worker openWorker(Reactor reactor) {
-        Raid5Channel channel = openSyncChannel(reactor);
+        boolean first;
+        synchronized (this) {
+            first = owners.length == 0;
+        }
+        Raid5Channel channel = first ? (Raid5Channel) openChannel(reactor) : openSyncChannel(reactor);
         return new Worker() {
             @Override
             public boolean submit(long unit, int action, long tag, io.basalt.engine.IoCompletion done) {
@@ -368,6 +376,7 @@ public final class Raid5Volume implements BlockDevice, SyncTarget {
 
             @Override
             public void close() {
+                if (first) return; // the reactor's stripe owner: stays open
                 channel.close();
                 allChannels.remove(channel);
             }

@@ -409,6 +409,11 @@ abstract class VolumeChannel implements BlockChannel, IoCompletion, Reactor.Poll
 
     // ------------------------------------------------------------------ sync jobs and member replacement
 
+    /** Whether {@link #close} was not called yet (the owning reactor's thread). */
+    final boolean isOpen() {
+        return !closed;
+    }
+
     /**
      * Starts a request of the level's own ({@code op} beyond the BlockChannel ones: a raid5 sync step) in a slot
      * like any request: false when no slot is free.

@@ -98,7 +98,96 @@ class Raid5SyncTest {
 
     @Test
     void rebuildOntoAFreshMemberUnderForegroundWritesAndReadsKeepsEveryBlockAndParity() throws Exception {
+        rebuildUnderLoad(volume(4, "2M"), DeviceSpec.open("fresh", "memory:2M"), jobReactor);
+    }
+
+    /** The same with the job's worker on the stripes' owner reactor (local locks) and members of random latency (0-30 us). */
+    @Test
+    void rebuildOnTheOwnerReactorOverSlowMembersUnderLoadKeepsEveryBlockAndParity() throws Exception {
+        List<io.basalt.engine.BlockDevice> members = new ArrayList<>();
+        for (int i = 0; i < 5; i++) members.add(DeviceSpec.open("f" + i, "fault:memory:2M,fault_seed=" + (i + 9) + ",fault_latency_us=0-30"));
+        rebuildUnderLoad(new Raid5Volume("r5", members, CHUNK_BYTES), DeviceSpec.open("fresh", "fault:memory:2M,fault_seed=77,fault_latency_us=0-30"),
+                ioReactor);
+    }
+
+    /**
+     * A rebuild started before any channel (as at assembly): the job's channel is the first stripe owner, and the
+     * foreground channel opened afterwards on the same reactor leaves it the owner (it may hold stripes).
+     */
+    @Test
+    void aRebuildStartedBeforeAnyChannelStaysTheOwnerWhenForegroundChannelsOpen() throws Exception {
         try (Raid5Volume volume = volume(4, "2M")) {
+            assertTrue(volume.fail(1));
+            volume.replaceMember(1, DeviceSpec.open("fresh", "memory:2M"));
+            SyncJob job = new SyncJob(volume, SyncJob.REBUILD, ioReactor, null, 6, SyncJob.DEFAULT_UNITS_IN_FLIGHT, null).start();
+            Thread.sleep(30);
+            BlockChannel channel = open(volume);
+            assertNotSame(channel, volume.ownerOf(0), "the job's channel stays the owner");
+            long blocks = volume.geometry().blockCount();
+            long[] seeds = seeds(blocks);
+            fillVolume(ioReactor, channel, blocks, SEED, arena);
+            SyncTestSupport.Load load = new SyncTestSupport.Load(ioReactor, channel, seeds, volume.chunkBlocks(), 5, arena);
+            load.start();
+            assertTrue(job.awaitEnd(TimeUnit.SECONDS.toNanos(60)));
+            assertTrue(job.isRunning() == false && job.state() == SyncJob.State.DONE, job::error);
+            load.stop();
+            assertEquals(0, load.errors + load.wrongReads);
+            assertEquals(-1, firstWrongBlock(ioReactor, channel, seeds, arena));
+            assertEquals(0, wrongParityBlocks(volume));
+            assertEquals(0, run(volume, SyncJob.CHECK, null, 1000, null).mismatchSectors());
+            close(channel);
+        }
+    }
+
+    /**
+     * Two reactors driven by hand on this thread (deterministic): a read on the second reactor of the rebuilding
+     * member's chunk asks the stripe's owner (the first) for the stripe shared; before the grant arrives the rebuild
+     * passes the stripe, so the read is re-planned plain. It must give the stripe back, or the owner keeps it
+     * locked and the next write of the stripe waits for ever.
+     */
+    @Test
+    void aReadPlannedToRebuildThenPlainGivesItsRemoteStripeBack() {
+        Reactor first = new Reactor(ReactorConfig.defaults("hand-0"));
+        first.initOnCurrentThread();
+        Reactor second = new Reactor(ReactorConfig.defaults("hand-1"));
+        second.initOnCurrentThread();
+        try (Raid5Volume volume = volume(3, "256K")) {
+            BlockChannel owner = volume.openChannel(first), reader = volume.openChannel(second);
+            assertSame(owner, volume.ownerOf(0));
+            assertTrue(volume.fail(1));
+            volume.replaceMember(1, DeviceSpec.open("fresh", "memory:256K"));
+            int chunk = volume.chunkBlocks();
+            assertEquals(1, volume.layout().dataDisk(0, 1), "stripe 0's second data chunk is on the rebuilding member");
+            MemorySegment buffer = arena.allocate(BLOCK, BLOCK);
+            int[] statuses = {-1, -1};
+            io.basalt.engine.IoCompletion completion = (tag, status) -> statuses[(int) tag] = status;
+            assertTrue(reader.read(chunk, 1, buffer, 0, completion));
+            second.doWork(); // the lock request is posted to the owner, not run yet
+            volume.recoveredTo(volume.unitCount());
+            volume.finishRebuild();
+            for (int i = 0; i < 1000 && statuses[0] < 0; i++) {
+                second.doWork();
+                first.doWork();
+            }
+            assertEquals(Status.OK, statuses[0], "the read completed");
+            assertTrue(owner.write(0, 1, buffer, 1, completion));
+            for (int i = 0; i < 1000 && statuses[1] < 0; i++) {
+                first.doWork();
+                second.doWork();
+            }
+            assertEquals(Status.OK, statuses[1], "a write of the stripe is not stuck behind a lock left at the owner");
+            owner.close();
+            reader.close();
+            first.doWork();
+            second.doWork();
+        } finally {
+            second.close();
+            first.close();
+        }
+    }
+
+    private void rebuildUnderLoad(Raid5Volume volumeToRebuild, io.basalt.engine.BlockDevice fresh, Reactor workerReactor) throws Exception {
+        try (Raid5Volume volume = volumeToRebuild) {
             BlockChannel channel = open(volume);
             long blocks = volume.geometry().blockCount();
             long[] seeds = seeds(blocks);
@@ -107,11 +196,14 @@ class Raid5SyncTest {
             SyncTestSupport.Load load = new SyncTestSupport.Load(ioReactor, channel, seeds, volume.chunkBlocks(), 7, arena);
             load.start(); // degraded writes before the replacement, then across the rebuild
             Thread.sleep(50);
-            volume.replaceMember(2, DeviceSpec.open("fresh", "memory:2M"));
+            volume.replaceMember(2, fresh);
             assertEquals("rebuilding", volume.memberStateName(2));
             List<Long> checkpoints = new ArrayList<>();
             long writesBefore = load.writes;
-            SyncJob job = run(volume, SyncJob.REBUILD, null, 8, (j, unit, finished) -> checkpoints.add(unit));
+            SyncJob job = new SyncJob(volume, SyncJob.REBUILD, workerReactor, null, 8, SyncJob.DEFAULT_UNITS_IN_FLIGHT,
+                    (j, unit, finished) -> checkpoints.add(unit)).start();
+            assertTrue(job.awaitEnd(TimeUnit.SECONDS.toNanos(60)), "job ended");
+            assertEquals(SyncJob.State.DONE, job.state(), job::error);
             long writesDuring = load.writes - writesBefore;
             load.stop();
             assertEquals("active", volume.memberStateName(2));

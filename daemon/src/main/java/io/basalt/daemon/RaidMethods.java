@@ -284,6 +284,15 @@ final class RaidMethods {
     private void register(Array array) {
         drives.addVolume(array.name, array.volume.describe(), array.volume);
         arrays.put(array.name, array);
+        if (array.volume instanceof Raid5Volume v) { // as raid1's below: record it, and a spare takes over (sync section)
+            v.setFailureListener((volume, role) -> {
+                try {
+                    recorder.execute(() -> recordIoFailure(array, role, io.basalt.engine.Status.IO_ERROR));
+                } catch (RejectedExecutionException e) {
+                    // the daemon is stopping: the member stays failed in memory only
+                }
+            });
+        }
         if (array.volume instanceof Raid1Volume v) {
             v.setFailureListener((volume, role, status) -> {
                 if (status == Raid1Volume.FAILED_BY_REQUEST) return; // raid_fail_member records it itself

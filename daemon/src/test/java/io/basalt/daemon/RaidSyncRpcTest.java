@@ -236,6 +236,30 @@ class RaidSyncRpcTest {
     }
 
     @Test
+    void aRaid5MemberDyingOnIoIsRecordedAndASpareRebuildsItsPlace() throws Exception {
+        start("[]");
+        for (int i = 0; i < 4; i++) {
+            result("drive_create", "{\"name\":\"f" + i + "\",\"spec\":\"fault:memory:16M" + (i == 1 ? ",fault_fail_after=40" : "") + "\"}");
+        }
+        result("raid_create", "{\"name\":\"r5\",\"level\":5,\"members\":[\"f0\",\"f1\",\"f2\"],\"chunk_kib\":16}");
+        result("raid_add_member", "{\"name\":\"r5\",\"drive\":\"f3\"}");
+        assertEquals(List.of("active", "active", "active", "spare"), memberStates(status("r5")));
+        writePattern("r5", 0, 2000, 21); // f1 dies part way: the data path fails it, the recorder marks it, f3 takes over
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        Map<?, ?> s;
+        do {
+            Thread.sleep(20);
+            s = status("r5");
+            assertTrue(System.nanoTime() < deadline, "the spare never finished: " + s);
+        } while (!memberStates(s).equals(List.of("active", "active", "active")) || !"idle".equals(sync(s).get("action")));
+        assertEquals("f3", ((Map<?, ?>) ((List<?>) s.get("members")).get(1)).get("drive"), s.toString());
+        assertEquals("done", sync(s).get("last_state"));
+        checkPattern("r5", 0, 2000, 21);
+        result("raid_check", "{\"name\":\"r5\"}");
+        assertEquals(0L, sync(awaitIdle("r5").getLast()).get("mismatch_sectors"));
+    }
+
+    @Test
     void checkCountsParityCorruptionRepairFixesItAndResyncTakesRegions() throws Exception {
         start("[]");
         for (int i = 0; i < 4; i++) result("drive_create", "{\"name\":\"p" + i + "\",\"spec\":\"memory:16M\"}");

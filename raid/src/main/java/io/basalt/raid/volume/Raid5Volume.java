@@ -120,7 +120,7 @@ public final class Raid5Volume implements BlockDevice, SyncTarget {
     /** Marks a member failed (the control plane's raid_fail_member). Any thread. False if it already was. */
     public boolean fail(int memberIndex) {
         Check.that(memberIndex >= 0 && memberIndex < members.length, "member index in range", memberIndex);
-        return markFailed(memberIndex);
+        return markFailedQuietly(memberIndex);
     }
 
     public boolean isActive(int memberIndex) {
@@ -144,10 +144,30 @@ public final class Raid5Volume implements BlockDevice, SyncTarget {
         return -1;
     }
 
+    /** A member the data path (or a sync step) found failing: marked once, counted, and the listener told. */
     boolean markFailed(int memberIndex) {
+        if (!markFailedQuietly(memberIndex)) return false;
+        FailureListener l = listener;
+        if (l != null) l.memberFailed(this, memberIndex);
+        return true;
+    }
+
+    private boolean markFailedQuietly(int memberIndex) {
         if (!states.compareAndSet(memberIndex, ACTIVE, FAILED) && !states.compareAndSet(memberIndex, REBUILDING, FAILED)) return false;
         counters.incrementAndGet(MEMBER_FAILURES);
         return true;
+    }
+
+    /** Told when I/O fails a member (not {@link #fail}); runs on the reactor thread that saw it: short, never blocking. */
+    @FunctionalInterface
+    public interface FailureListener {
+        void memberFailed(Raid5Volume volume, int memberIndex);
+    }
+
+    private volatile FailureListener listener;
+
+    public void setFailureListener(FailureListener listener) {
+        this.listener = listener;
     }
 
     void count(int index) {

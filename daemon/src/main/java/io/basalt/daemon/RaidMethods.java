@@ -36,8 +36,9 @@ import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
- * The RAID methods (raid_create, raid_status, raid_stop, raid_fail_member, raid_assemble; the rest of issue 4's
- * list answers "not yet supported") and the md assembly at start-up. A volume is registered in the
+ * The RAID methods (raid_create, raid_status, raid_stop, raid_fail_member, raid_assemble; raid_add_member,
+ * raid_remove_member, raid_check, raid_repair, raid_resync, raid_rebuild, raid_sync_limit and raid_sync_stop with
+ * the background sync jobs, section "sync jobs") and the md assembly at start-up. A volume is registered in the
  * {@link DriveRegistry} next to the drives, claims its member drives, and sees each member as an
  * {@link OffsetDevice} starting at the md data offset. Superblock I/O goes through the members' devices on a
  * reactor ({@link ControlIo}). Calls are serialised on this object (the control plane is rare and short).

@@ -12,6 +12,8 @@ public final class Main {
                     run the daemon (default: ./basalt-data, four 1 GiB file drives d0..d3, d0 exported over vhost-user-blk as vol0)
               rpc [--data-dir DIR | --socket PATH] METHOD [JSON-PARAMS]
                     call a running daemon, e.g.  basalt rpc drive_list
+              raid [--data-dir DIR | --socket PATH] status [NAME]
+                    RAID volumes of a running daemon: members, states, rebuild/check progress
               bench ARGS
                     benchmark a backend (basalt bench --help)
               bench vhost [--seconds N] [--rounds N] ...
@@ -33,6 +35,7 @@ public final class Main {
             case "serve" -> ServeCommand.run(rest);
             case "rpc" -> RpcCommand.run(rest);
             case "bench" -> BenchVerb.run(rest);
+            case "raid" -> RaidVerb.run(rest);
             case "help", "--help", "-h" -> {
                 System.out.println("basalt " + Version.TEXT);
                 System.out.println(USAGE);

@@ -17,6 +17,9 @@ import io.basalt.raid.volume.OffsetDevice;
 import io.basalt.raid.volume.Raid0Volume;
 import io.basalt.raid.volume.Raid1Volume;
 import io.basalt.raid.volume.Raid5Volume;
+import io.basalt.raid.volume.SyncJob;
+import io.basalt.raid.volume.SyncTarget;
+import io.basalt.shims.Check;
 import io.basalt.raid.parity.Raid5Algorithm;
 
 import java.io.IOException;
@@ -34,8 +37,9 @@ import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
- * The RAID methods (raid_create, raid_status, raid_stop, raid_fail_member, raid_assemble; the rest of issue 4's
- * list answers "not yet supported") and the md assembly at start-up. A volume is registered in the
+ * The RAID methods (raid_create, raid_status, raid_stop, raid_fail_member, raid_assemble; raid_add_member,
+ * raid_remove_member, raid_check, raid_repair, raid_resync, raid_rebuild, raid_sync_limit and raid_sync_stop with
+ * the background sync jobs, section "sync jobs") and the md assembly at start-up. A volume is registered in the
  * {@link DriveRegistry} next to the drives, claims its member drives, and sees each member as an
  * {@link OffsetDevice} starting at the md data offset. Superblock I/O goes through the members' devices on a
  * reactor ({@link ControlIo}). Calls are serialised on this object (the control plane is rare and short).
@@ -66,6 +70,12 @@ final class RaidMethods {
         MdWriteIntent intent;
         /** Bitmap chunks the assembly resynced because the last stop was not clean. */
         long resyncedRegions;
+        /** Spares (md role 0xffff): drive name -> a heap copy of its superblock. */
+        final Map<String, MemorySegment> spares = new LinkedHashMap<>();
+        /** The running or last sync job (rebuild, resync, check, repair), or null; with its limits. */
+        SyncJob job;
+        long syncLimitMiBs = SyncJob.DEFAULT_RATE_MIB_S;
+        int syncUnitsInFlight = SyncJob.DEFAULT_UNITS_IN_FLIGHT;
 
         Array(String name, int level, int layout, int raidDisks, long chunkSectors, long sizeSectors, byte[] uuid, long events,
               String origin, BlockDevice volume, String[] drives, MemorySegment[] superblocks) {
@@ -117,11 +127,7 @@ final class RaidMethods {
         dispatcher.register("raid_stop", m::stop);
         dispatcher.register("raid_fail_member", m::failMember);
         dispatcher.register("raid_assemble", m::assembleRpc);
-        for (String method : List.of("raid_add_member", "raid_remove_member", "raid_check", "raid_repair")) {
-            dispatcher.register(method, params -> {
-                throw new RpcException(NOT_SUPPORTED, method + ": " + NOT_YET);
-            });
-        }
+        m.registerSync(dispatcher);
         return m;
     }
 
@@ -308,6 +314,15 @@ final class RaidMethods {
     private void register(Array array) {
         drives.addVolume(array.name, array.volume.describe(), array.volume);
         arrays.put(array.name, array);
+        if (array.volume instanceof Raid5Volume v) { // as raid1's below: record it, and a spare takes over (sync section)
+            v.setFailureListener((volume, role) -> {
+                try {
+                    recorder.execute(() -> recordIoFailure(array, role, io.basalt.engine.Status.IO_ERROR));
+                } catch (RejectedExecutionException e) {
+                    // the daemon is stopping: the member stays failed in memory only
+                }
+            });
+        }
         if (array.volume instanceof Raid1Volume v) {
             v.setFailureListener((volume, role, status) -> {
                 if (status == Raid1Volume.FAILED_BY_REQUEST) return; // raid_fail_member records it itself
@@ -359,6 +374,7 @@ final class RaidMethods {
                 + io.basalt.engine.Status.name(status) + "); marking it faulty in the superblocks");
         try {
             updateSuperblocks(array);
+            useSpare(array, "member failure");
         } catch (IOException | RpcException e) {
             System.err.println("basalt: raid volume " + array.name + ": superblock update after the failure of "
                     + array.drives[role] + " failed: " + e.getMessage());
@@ -366,19 +382,21 @@ final class RaidMethods {
     }
 
     /**
-     * The daemon is stopping: stops recording failures and, when {@code clean} (no write in flight any more: the
-     * exports are closed), clears every write-intent bitmap so the next assembly resyncs nothing. Not clean (a test's
-     * stand-in for a crash): the bitmaps stay as they are on disk.
+     * The daemon is stopping: stops the sync jobs (each checkpoints through the recorder, drained below) and the
+     * recording of failures, then, when {@code clean} (no write in flight any more: the exports are closed), clears
+     * every write-intent bitmap so the next assembly resyncs nothing. Not clean (a test's stand-in for a crash):
+     * the bitmaps stay as they are on disk.
      */
     void close(boolean clean) {
-        for (Array a : list()) {
-            if (a.intent != null) a.intent.close(clean);
-        }
+        for (Array a : list()) stopJob(a);
         recorder.shutdown();
         try {
             recorder.awaitTermination(ControlIo.TIMEOUT_NS, java.util.concurrent.TimeUnit.NANOSECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+        for (Array a : list()) {
+            if (a.intent != null) a.intent.close(clean);
         }
     }
 
@@ -435,17 +453,14 @@ final class RaidMethods {
             MemorySegment.copy(array.superblocks[r], 0, buffer, 0, MdSuperblock.BUFFER_BYTES);
             MdSuperblock sb = new MdSuperblock().wrap(buffer);
             sb.events(events).utime(now & 0xff_ffff_ffffL).resyncOffsetSectors(MdSuperblock.MAX_SECTOR);
-            for (int other = 0; other < array.raidDisks; other++) {
-                if (!active[other] && array.superblocks[other] != null) {
-                    int devNumber = (int) new MdSuperblock().wrap(array.superblocks[other]).devNumber();
-                    if (devNumber < sb.maxDev()) sb.devRole(devNumber, MdSuperblock.ROLE_FAULTY);
-                }
-            }
+            applyRoles(array, sb);
+            recoveryFields(array, r, sb);
             sb.updateChecksum();
             writeSuperblock(reactor, device, buffer);
             ControlIo.flush(reactor, device);
             array.superblocks[r] = heapCopy(buffer);
         }
+        writeSpares(array, events, now, reactor);
         array.events = events;
         if (array.intent != null) array.intent.updateEvents(events);
     }
@@ -454,9 +469,9 @@ final class RaidMethods {
         boolean[] active = new boolean[array.raidDisks];
         Raid1Volume.MemberState[] states = array.volume instanceof Raid1Volume v ? v.memberStates() : null;
         for (int r = 0; r < active.length; r++) {
-            boolean alive = switch (array.volume) {
-                case Raid1Volume v -> states[r] == Raid1Volume.MemberState.ACTIVE;
-                case Raid5Volume v -> v.isActive(r);
+            boolean alive = switch (array.volume) { // a rebuilding member is written and keeps its role
+                case Raid1Volume v -> states[r] != Raid1Volume.MemberState.FAILED;
+                case Raid5Volume v -> v.isActive(r) || v.isRebuilding(r);
                 default -> true;
             };
             active[r] = array.drives[r] != null && alive;
@@ -498,8 +513,17 @@ final class RaidMethods {
             Map<String, Object> member = new LinkedHashMap<>();
             member.put("role", (long) r);
             member.put("drive", a.drives[r]);
-            member.put("state", a.drives[r] == null ? "missing" : active[r] ? "active" : "faulty");
-            if (active[r]) activeCount++;
+            String state = memberState(a, r);
+            member.put("state", state);
+            if (state.equals("rebuilding")) member.put("recovery_offset_bytes", recoveryBytes(a));
+            if (state.equals("active")) activeCount++;
+            members.add(member);
+        }
+        for (String spare : a.spares.keySet()) {
+            Map<String, Object> member = new LinkedHashMap<>();
+            member.put("role", null);
+            member.put("drive", spare);
+            member.put("state", "spare");
             members.add(member);
         }
         m.put("members", members);
@@ -526,6 +550,7 @@ final class RaidMethods {
         m.put("origin", a.origin);
         m.put("used_by", drives.holder(a.name));
         m.put("describe", a.volume.describe());
+        m.put("sync", syncStatus(a));
         return m;
     }
 
@@ -559,6 +584,7 @@ final class RaidMethods {
             throw RpcException.invalidParams("raid_stop: param 'name': " + e.getMessage());
         }
         arrays.remove(name);
+        stopJob(a);
         a.volume.close();
         if (a.intent != null) a.intent.close(true);
         String warning = null;
@@ -569,6 +595,7 @@ final class RaidMethods {
             System.err.println("basalt: raid_stop " + name + ": the clean superblocks were not all written: " + warning);
         } finally {
             for (String d : a.memberDrives()) drives.release(d, holderOf(name));
+            for (String d : a.spares.keySet()) drives.release(d, holderOf(name));
         }
         if (warning != null) {
             throw new RpcException(RpcException.INTERNAL_ERROR, "raid_stop: volume '" + name + "' stopped and its drives released, "
@@ -591,9 +618,9 @@ final class RaidMethods {
         boolean[] active = activeRoles(a);
         if (!active[role]) throw RpcException.invalidParams("raid_fail_member: param 'member': '" + member + "' is already faulty");
         int activeCount = 0;
-        for (boolean b : active) if (b) activeCount++;
+        for (int r = 0; r < a.raidDisks; r++) if (memberState(a, r).equals("active")) activeCount++; // a rebuilding member holds no full copy
         int needed = a.volume instanceof Raid5Volume ? a.raidDisks - 1 : 1; // raid5 survives one loss, a mirror all but one
-        if (activeCount - 1 < needed) {
+        if (memberState(a, role).equals("active") && activeCount - 1 < needed) {
             throw RpcException.invalidParams("raid_fail_member: param 'member': " + (activeCount == 1
                     ? "'" + member + "' is the last active member; failing it would fail the volume"
                     : "failing '" + member + "' would fail volume '" + a.name + "' (" + activeCount + " of " + a.raidDisks
@@ -606,6 +633,7 @@ final class RaidMethods {
         } catch (IOException e) {
             throw new RpcException(RpcException.INTERNAL_ERROR, "raid_fail_member: member failed, but the superblocks were not updated: " + e.getMessage());
         }
+        useSpare(a, "raid_fail_member");
         return describe(a);
     }
 
@@ -727,6 +755,7 @@ final class RaidMethods {
             }
             if (a.activeCount() < a.raidDisks()) recordDegradedStart(array);
             register(array);
+            assembleSync(array, a);
             return name;
         } catch (RuntimeException e) {
             for (String d : memberNames) drives.release(d, holder);
@@ -800,5 +829,397 @@ final class RaidMethods {
 
     synchronized List<Array> list() {
         return new ArrayList<>(arrays.values());
+    }
+
+    // ------------------------------------------------------------------ sync jobs, spares, add and remove (docs/raid.md "Sync jobs")
+
+    private void registerSync(RpcDispatcher dispatcher) {
+        dispatcher.register("raid_add_member", this::addMember);
+        dispatcher.register("raid_remove_member", this::removeMember);
+        dispatcher.register("raid_check", params -> startSyncRpc("raid_check", SyncJob.CHECK, params));
+        dispatcher.register("raid_repair", params -> startSyncRpc("raid_repair", SyncJob.REPAIR, params));
+        dispatcher.register("raid_resync", params -> startSyncRpc("raid_resync", SyncJob.RESYNC, params));
+        dispatcher.register("raid_rebuild", params -> startSyncRpc("raid_rebuild", SyncJob.REBUILD, params));
+        dispatcher.register("raid_sync_limit", this::syncLimit);
+        dispatcher.register("raid_sync_stop", this::syncStop);
+    }
+
+    private static String memberState(Array a, int role) {
+        if (a.drives[role] == null) return "missing";
+        return switch (a.volume) {
+            case Raid1Volume v -> v.memberStateName(role);
+            case Raid5Volume v -> v.memberStateName(role);
+            default -> "active";
+        };
+    }
+
+    private static long recoveryBytes(Array a) {
+        long blocks = switch (a.volume) {
+            case Raid1Volume v -> v.recoveryMemberBlocks();
+            case Raid5Volume v -> v.recoveryMemberBlocks();
+            default -> -1;
+        };
+        return blocks < 0 ? -1 : blocks * a.volume.geometry().logicalBlockBytes();
+    }
+
+    private static Map<String, Object> syncStatus(Array a) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        SyncJob job = a.job;
+        boolean running = job != null && job.state() == SyncJob.State.RUNNING;
+        m.put("action", running ? job.actionName() : "idle");
+        m.put("percent", job == null ? 0.0 : Math.floor(job.percent() * 10) / 10);
+        m.put("done_bytes", job == null ? 0L : job.doneBytes());
+        m.put("total_bytes", job == null ? 0L : job.totalBytes());
+        m.put("rate_mib_s", job == null ? 0.0 : Math.round(job.rateMiBs() * 10) / 10.0);
+        m.put("eta_seconds", running ? job.etaSeconds() : 0L);
+        m.put("mismatch_sectors", job != null && (job.action() == SyncJob.CHECK || job.action() == SyncJob.REPAIR) ? job.mismatchSectors() : 0L);
+        m.put("last_action", job == null ? null : job.actionName());
+        m.put("last_state", job == null ? null : job.state().name().toLowerCase());
+        m.put("last_error", job == null ? null : job.error());
+        m.put("max_mib_s", a.syncLimitMiBs);
+        m.put("units_in_flight", (long) a.syncUnitsInFlight);
+        return m;
+    }
+
+    /**
+     * dev_roles as md's super_1_sync writes them: every entry spare (0xffff, also for removed devices), then each
+     * member's dev_number gets its role (active or recovering) or faulty (0xfffe); max_dev grows to cover the
+     * highest dev_number in use.
+     */
+    private static void applyRoles(Array array, MdSuperblock sb) {
+        boolean[] active = activeRoles(array);
+        long maxDev = sb.maxDev();
+        for (int r = 0; r < array.raidDisks; r++) {
+            if (array.superblocks[r] != null) maxDev = Math.max(maxDev, new MdSuperblock().wrap(array.superblocks[r]).devNumber() + 1);
+        }
+        for (MemorySegment spare : array.spares.values()) maxDev = Math.max(maxDev, new MdSuperblock().wrap(spare).devNumber() + 1);
+        Check.that(maxDev <= MdSuperblock.MAX_DEV_MAX, "dev numbers fit the superblock", maxDev);
+        sb.maxDev(maxDev);
+        for (int i = 0; i < maxDev; i++) sb.devRole(i, MdSuperblock.ROLE_SPARE);
+        for (int r = 0; r < array.raidDisks; r++) {
+            if (array.superblocks[r] == null || array.drives[r] == null) continue;
+            int devNumber = (int) new MdSuperblock().wrap(array.superblocks[r]).devNumber();
+            sb.devRole(devNumber, active[r] ? r : MdSuperblock.ROLE_FAULTY);
+        }
+    }
+
+    /** md's super_1_sync: a member with a role that is not in sync carries MD_FEATURE_RECOVERY_OFFSET and recovery_offset. */
+    private static void recoveryFields(Array array, int role, MdSuperblock sb) {
+        boolean rebuilding = memberState(array, role).equals("rebuilding");
+        int features = sb.featureMap() & ~MdSuperblock.MD_FEATURE_RECOVERY_OFFSET;
+        if (rebuilding) {
+            sb.featureMap(features | MdSuperblock.MD_FEATURE_RECOVERY_OFFSET).recoveryOffsetSectors(recoveryBytes(array) / MdSuperblock.SECTOR_BYTES);
+        } else {
+            sb.featureMap(features).recoveryOffsetSectors(0);
+        }
+    }
+
+    private void writeSpares(Array array, long events, long now, Reactor reactor) throws IOException {
+        for (Map.Entry<String, MemorySegment> e : array.spares.entrySet()) {
+            BlockDevice device = drives.get(e.getKey()).device();
+            MemorySegment buffer = ControlIo.buffer(MdSuperblock.BUFFER_BYTES, device.geometry().logicalBlockBytes());
+            MemorySegment.copy(e.getValue(), 0, buffer, 0, MdSuperblock.BUFFER_BYTES);
+            MdSuperblock sb = new MdSuperblock().wrap(buffer);
+            sb.events(events).utime(now & 0xff_ffff_ffffL).resyncOffsetSectors(MdSuperblock.MAX_SECTOR);
+            applyRoles(array, sb);
+            sb.featureMap(sb.featureMap() & ~MdSuperblock.MD_FEATURE_RECOVERY_OFFSET).recoveryOffsetSectors(0);
+            sb.updateChecksum();
+            writeSuperblock(reactor, device, buffer);
+            ControlIo.flush(reactor, device);
+            e.setValue(heapCopy(buffer));
+        }
+    }
+
+    private static SyncTarget target(Array a) {
+        return a.volume instanceof SyncTarget t ? t : null;
+    }
+
+    private static boolean jobRunning(Array a) {
+        return a.job != null && a.job.isRunning();
+    }
+
+    /** Stops a running job cleanly (its last checkpoint goes to the recorder). Never under the array's superblock writes. */
+    private static void stopJob(Array a) {
+        SyncJob job = a.job;
+        if (job != null && job.isRunning()) job.stop();
+    }
+
+    private SyncJob startJob(Array a, int action, List<long[]> regions) throws RpcException {
+        SyncTarget target = target(a);
+        if (target == null) throw new IllegalStateException("raid" + a.level + " has no redundancy to sync");
+        SyncJob.Checkpoint checkpoint = action != SyncJob.REBUILD ? null : (job, unit, finished) -> {
+            try {
+                recorder.execute(() -> recordCheckpoint(a, finished));
+            } catch (RejectedExecutionException e) {
+                // the daemon is stopping: the last checkpoint was queued before
+            }
+        };
+        SyncJob job = new SyncJob(target, action, controlReactor(), regions, a.syncLimitMiBs, a.syncUnitsInFlight, checkpoint);
+        job.start();
+        a.job = job;
+        return job;
+    }
+
+    /** A rebuild checkpoint or end: the next generation of superblocks, the rebuilding member's with its recovery_offset. */
+    private synchronized void recordCheckpoint(Array array, boolean finished) {
+        if (arrays.get(array.name) != array) return; // stopped: raid_stop wrote the superblocks
+        try {
+            updateSuperblocks(array);
+        } catch (IOException | RpcException e) {
+            System.err.println("basalt: raid volume " + array.name + ": rebuild checkpoint not written: " + e.getMessage());
+        }
+        if (finished) System.err.println("basalt: raid volume " + array.name + ": rebuild finished");
+    }
+
+    private void startRebuild(Array a, String why) {
+        try {
+            startJob(a, SyncJob.REBUILD, null);
+        } catch (RpcException | RuntimeException e) {
+            System.err.println("basalt: raid volume " + a.name + ": rebuild not started (" + why + "): " + e.getMessage());
+        }
+    }
+
+    // ------------------------------------------------------------------ raid_check, raid_repair, raid_resync, raid_sync_limit, raid_sync_stop
+
+    private synchronized Object startSyncRpc(String method, int action, RpcParams params) throws RpcException {
+        if (action == SyncJob.RESYNC) params.allowOnly("name", "regions");
+        else params.allowOnly("name");
+        Array a = array(method, params.requireString("name"));
+        if (target(a) == null) throw RpcException.invalidParams(method + ": param 'name': raid" + a.level + " volume '" + a.name + "' has no redundancy to sync");
+        if (jobRunning(a)) {
+            throw RpcException.invalidParams(method + ": param 'name': volume '" + a.name + "' runs a " + a.job.actionName()
+                    + " (" + Math.round(a.job.percent()) + "%); wait for it or raid_sync_stop it");
+        }
+        List<long[]> regions = params.has("regions") ? regions(method, params) : null;
+        try {
+            startJob(a, action, regions);
+        } catch (IllegalStateException | IllegalArgumentException e) {
+            throw RpcException.invalidParams(method + ": " + e.getMessage());
+        }
+        return describe(a);
+    }
+
+    private static List<long[]> regions(String method, RpcParams params) throws RpcException {
+        if (!(params.asMap().get("regions") instanceof List<?> list)) {
+            throw RpcException.invalidParams(method + ": param 'regions' must be an array of [start_block, blocks] pairs");
+        }
+        List<long[]> out = new ArrayList<>();
+        for (Object o : list) {
+            if (!(o instanceof List<?> pair) || pair.size() != 2 || !(pair.get(0) instanceof Long start) || !(pair.get(1) instanceof Long blocks)) {
+                throw RpcException.invalidParams(method + ": param 'regions': each region is [start_block, blocks] (integers), got " + o);
+            }
+            out.add(new long[] {start, blocks});
+        }
+        return out;
+    }
+
+    private synchronized Object syncLimit(RpcParams params) throws RpcException {
+        params.allowOnly("name", "max_mib_s", "units_in_flight");
+        Array a = array("raid_sync_limit", params.requireString("name"));
+        long rate = params.optionalLong("max_mib_s", a.syncLimitMiBs);
+        long inFlight = params.optionalLong("units_in_flight", a.syncUnitsInFlight);
+        if (rate < 1 || rate > 1_000_000) throw RpcException.invalidParams("raid_sync_limit: param 'max_mib_s' must be 1 to 1000000, was " + rate);
+        if (inFlight < 1 || inFlight > 64) throw RpcException.invalidParams("raid_sync_limit: param 'units_in_flight' must be 1 to 64, was " + inFlight);
+        a.syncLimitMiBs = rate;
+        a.syncUnitsInFlight = (int) inFlight;
+        SyncJob job = a.job;
+        if (job != null && job.isRunning()) {
+            job.setRateMiBs(rate);
+            job.setUnitsInFlight((int) inFlight);
+        }
+        return syncStatus(a);
+    }
+
+    private synchronized Object syncStop(RpcParams params) throws RpcException {
+        params.allowOnly("name");
+        Array a = array("raid_sync_stop", params.requireString("name"));
+        boolean was = jobRunning(a);
+        stopJob(a);
+        return was;
+    }
+
+    // ------------------------------------------------------------------ raid_add_member, raid_remove_member, spares
+
+    private synchronized Object addMember(RpcParams params) throws RpcException {
+        params.allowOnly("name", "drive");
+        Array a = array("raid_add_member", params.requireString("name"));
+        String drive = params.requireString("drive");
+        if (target(a) == null) {
+            throw RpcException.invalidParams("raid_add_member: param 'name': raid" + a.level + " volume '" + a.name + "' has no redundancy: it takes no spare");
+        }
+        DriveRegistry.Drive claimed;
+        try {
+            claimed = drives.claimDrives(List.of(drive), a.holder(), "drive").getFirst();
+        } catch (DriveRegistry.DriveException e) {
+            throw RpcException.invalidParams("raid_add_member: param 'drive': " + e.getMessage());
+        }
+        try {
+            MemorySegment sb = newMemberSuperblock(a, claimed);
+            if (a.intent != null) { // the newcomer carries the bitmap as the others have it (md writes it to every member)
+                MemorySegment area = a.intent.copyArea(ControlIo.buffer(a.intent.areaBytes(), RaidBitmaps.PAGE));
+                RaidBitmaps.writeArea(controlReactor(), claimed.device(), new MdSuperblock().wrap(sb), area, 0, area.byteSize());
+            }
+            int role = replaceableRole(a);
+            if (role >= 0 && jobRunning(a) && a.job.action() != SyncJob.REBUILD) stopJob(a); // recovery first, as md
+            if (role < 0 || jobRunning(a) && a.job.action() == SyncJob.REBUILD) {
+                a.spares.put(drive, sb);
+                updateSuperblocks(a);
+            } else {
+                replace(a, role, drive, sb);
+            }
+        } catch (RpcException e) {
+            drives.release(drive, a.holder());
+            a.spares.remove(drive);
+            throw e;
+        } catch (IOException e) {
+            throw new RpcException(RpcException.INTERNAL_ERROR, "raid_add_member: superblocks not all written: " + e.getMessage());
+        } catch (RuntimeException e) {
+            drives.release(drive, a.holder());
+            a.spares.remove(drive);
+            throw RpcException.invalidParams("raid_add_member: " + e.getMessage());
+        }
+        return describe(a);
+    }
+
+    /** A role a new member rebuilds: missing or faulty, when nothing rebuilds yet; -1 when healthy (the drive becomes a spare). */
+    private static int replaceableRole(Array a) {
+        for (int r = 0; r < a.raidDisks; r++) {
+            String state = memberState(a, r);
+            if (state.equals("rebuilding")) return -1;
+        }
+        for (int r = 0; r < a.raidDisks; r++) {
+            String state = memberState(a, r);
+            if (state.equals("missing") || state.equals("faulty")) return r;
+        }
+        return -1;
+    }
+
+    /**
+     * The new member's superblock: the array's fields from a current member, its own dev_number (the lowest no
+     * member or spare uses), a new device_uuid, data_size from its size; role spare until it replaces a member.
+     */
+    private MemorySegment newMemberSuperblock(Array a, DriveRegistry.Drive drive) throws RpcException {
+        MdSuperblock model = new MdSuperblock().wrap(a.superblocks[firstPresent(a)]);
+        Geometry g = drive.device().geometry();
+        int blockBytes = a.volume.geometry().logicalBlockBytes();
+        if (g.logicalBlockBytes() != blockBytes) {
+            throw RpcException.invalidParams("raid_add_member: param 'drive': " + drive.name() + " has " + g.logicalBlockBytes()
+                    + "-byte blocks, the volume " + blockBytes);
+        }
+        long sectors = g.sizeBytes() / MdSuperblock.SECTOR_BYTES;
+        long needed = model.dataOffsetSectors() + a.sizeSectors;
+        if (!g.persistent() || sectors < needed) {
+            throw RpcException.invalidParams("raid_add_member: param 'drive': " + drive.name() + " (" + g.sizeBytes() + " bytes"
+                    + (g.persistent() ? "" : ", keeps no data") + ") is smaller than a member needs (" + needed * MdSuperblock.SECTOR_BYTES + " bytes)");
+        }
+        java.util.Set<Long> used = new java.util.HashSet<>();
+        for (int r = 0; r < a.raidDisks; r++) {
+            if (a.superblocks[r] != null && a.drives[r] != null) used.add(new MdSuperblock().wrap(a.superblocks[r]).devNumber());
+        }
+        for (MemorySegment spare : a.spares.values()) used.add(new MdSuperblock().wrap(spare).devNumber());
+        long devNumber = 0;
+        while (used.contains(devNumber)) devNumber++;
+        MemorySegment copy = heapCopy(model.segment());
+        byte[] deviceUuid = new byte[MdSuperblock.UUID_BYTES];
+        random.nextBytes(deviceUuid);
+        new MdSuperblock().wrap(copy).devNumber(devNumber).deviceUuid(deviceUuid)
+                .dataSizeSectors(sectors - model.dataOffsetSectors()).cntCorrectedRead(0).devflags(0)
+                .featureMap(model.featureMap() & ~MdSuperblock.MD_FEATURE_RECOVERY_OFFSET).recoveryOffsetSectors(0);
+        return copy;
+    }
+
+    /** {@code drive} takes role {@code role} (missing or faulty; a faulty member's drive is released) and rebuilds. */
+    private void replace(Array a, int role, String drive, MemorySegment superblock) throws IOException, RpcException {
+        int blockBytes = a.volume.geometry().logicalBlockBytes();
+        MdSuperblock sb = new MdSuperblock().wrap(superblock);
+        BlockDevice device = drives.get(drive).device();
+        OffsetDevice slice = new OffsetDevice(drive, device, sb.dataOffsetSectors() * MdSuperblock.SECTOR_BYTES / blockBytes,
+                a.sizeSectors * MdSuperblock.SECTOR_BYTES / blockBytes);
+        String old = a.drives[role]; // faulty and still claimed: it leaves (md hot-removes a faulty device before recovery uses its slot)
+        switch (a.volume) {
+            case Raid1Volume v -> v.replaceMember(role, slice);
+            case Raid5Volume v -> v.replaceMember(role, slice);
+            default -> throw new IllegalStateException("raid" + a.level + " has no redundancy");
+        }
+        if (old != null) drives.release(old, a.holder());
+        a.spares.remove(drive);
+        a.drives[role] = drive;
+        a.superblocks[role] = superblock;
+        updateSuperblocks(a);
+        startRebuild(a, "new member " + drive);
+    }
+
+    /** After a failure: a spare, if there is one, replaces the failed member and rebuilds (as md's recovery does). */
+    private void useSpare(Array a, String why) {
+        if (a.spares.isEmpty()) return;
+        int role = replaceableRole(a);
+        if (role < 0 || jobRunning(a) && a.job.action() == SyncJob.REBUILD) return;
+        stopJob(a); // a check or resync gives way to the recovery
+        String spare = a.spares.keySet().iterator().next();
+        try {
+            replace(a, role, spare, a.spares.get(spare));
+        } catch (IOException | RpcException | RuntimeException e) {
+            System.err.println("basalt: raid volume " + a.name + ": spare " + spare + " not used after " + why + ": " + e.getMessage());
+        }
+    }
+
+    private synchronized Object removeMember(RpcParams params) throws RpcException {
+        params.allowOnly("name", "drive");
+        Array a = array("raid_remove_member", params.requireString("name"));
+        String drive = params.requireString("drive");
+        if (a.spares.containsKey(drive)) {
+            a.spares.remove(drive);
+            drives.release(drive, a.holder());
+            return written(a, "raid_remove_member");
+        }
+        int role = -1;
+        for (int r = 0; r < a.raidDisks; r++) if (drive.equals(a.drives[r])) role = r;
+        if (role < 0) throw RpcException.invalidParams("raid_remove_member: param 'drive': '" + drive + "' is not a member or spare of '" + a.name + "'");
+        String state = memberState(a, role);
+        if (!state.equals("faulty")) {
+            throw RpcException.invalidParams("raid_remove_member: param 'drive': '" + drive + "' is " + (state.equals("active") ? "an active" : "a " + state)
+                    + " member of raid" + a.level + " volume '" + a.name + "': fail it first (raid_fail_member)");
+        }
+        a.drives[role] = null; // md: the dev_roles entry of a removed device becomes spare (0xffff)
+        drives.release(drive, a.holder());
+        return written(a, "raid_remove_member");
+    }
+
+    private Object written(Array a, String method) throws RpcException {
+        try {
+            updateSuperblocks(a);
+        } catch (IOException e) {
+            throw new RpcException(RpcException.INTERNAL_ERROR, method + ": done, but the superblocks were not all written: " + e.getMessage());
+        }
+        return describe(a);
+    }
+
+    /** At assembly: spares are claimed, and a member in recovery (MD_FEATURE_RECOVERY_OFFSET) resumes its rebuild. */
+    private void assembleSync(Array array, MdAssembly assembly) {
+        for (MdMember spare : assembly.spares()) {
+            try {
+                drives.claimDrives(List.of(spare.deviceName()), array.holder(), "spare");
+                array.spares.put(spare.deviceName(), heapCopy(spare.superblock().segment()));
+            } catch (RuntimeException e) {
+                System.err.println("basalt: raid volume " + array.name + ": spare " + spare.deviceName() + " not claimed: " + e.getMessage());
+            }
+        }
+        for (int r = 0; r < array.raidDisks; r++) {
+            MdMember m = assembly.byRole().get(r);
+            if (m == null || (m.superblock().featureMap() & MdSuperblock.MD_FEATURE_RECOVERY_OFFSET) == 0) continue;
+            long fromBlocks = m.superblock().recoveryOffsetSectors() * MdSuperblock.SECTOR_BYTES / array.volume.geometry().logicalBlockBytes();
+            try {
+                switch (array.volume) {
+                    case Raid1Volume v -> v.resumeRebuild(r, fromBlocks);
+                    case Raid5Volume v -> v.resumeRebuild(r, fromBlocks);
+                    default -> throw new IllegalStateException("raid" + array.level + " has no redundancy");
+                }
+            } catch (RuntimeException e) {
+                System.err.println("basalt: raid volume " + array.name + ": member " + m.deviceName() + " in recovery not resumed: " + e.getMessage());
+                continue;
+            }
+            startRebuild(array, "resumed at assembly from " + fromBlocks + " blocks");
+            return;
+        }
     }
 }

@@ -279,6 +279,16 @@ public final class MdWriteIntent implements WriteIntent, AutoCloseable {
         counters.incrementAndGet(BITMAP_WRITES);
     }
 
+    /** A copy of the bitmap as it is on the members now (superblock and bits), for a member that joins the array. */
+    public synchronized MemorySegment copyArea(MemorySegment out) {
+        MemorySegment.copy(area, 0, out, 0, area.byteSize());
+        return out.asSlice(0, area.byteSize());
+    }
+
+    public long areaBytes() {
+        return area.byteSize();
+    }
+
     /**
      * Stops the flusher. {@code clean}: the volume has no write in flight and takes no more (it is closed), so
      * every bit is cleared (after a flush of the members) and the bitmap says so: the next assembly resyncs

@@ -24,6 +24,14 @@ final class Raid1Channel extends VolumeChannel {
     private final int[] okCounts;
     private final int[] requestErrors;
     private int nextRead;
+    /** Per slot: the epoch parity a write counted itself under (see Raid1Volume#beforeUnit), or -1. */
+    private final int[] enteredEpochs;
+    /** Per slot: whether a member accepted a piece of the request. */
+    private final boolean[] sent;
+    /** This channel's writes in flight per epoch parity: written here, summed by a sync job's thread. */
+    private final java.util.concurrent.atomic.AtomicIntegerArray writesInFlight = new java.util.concurrent.atomic.AtomicIntegerArray(2);
+    /** The last refusal was the sync barrier's: the request waits in the retry list instead of bouncing. */
+    private boolean barrierWait;
 
     Raid1Channel(Raid1Volume volume, Reactor reactor, BlockChannel[] members) {
         super(volume, reactor, members);
@@ -34,6 +42,9 @@ final class Raid1Channel extends VolumeChannel {
         this.targets = new int[depth];
         this.okCounts = new int[depth];
         this.requestErrors = new int[depth];
+        this.enteredEpochs = new int[depth];
+        this.sent = new boolean[depth];
+        java.util.Arrays.fill(enteredEpochs, -1);
     }
 
     @Override
@@ -42,6 +53,8 @@ final class Raid1Channel extends VolumeChannel {
         targets[slot] = -1;
         okCounts[slot] = 0;
         requestErrors[slot] = Status.OK;
+        enteredEpochs[slot] = -1;
+        sent[slot] = false;
     }
 
     @Override
@@ -53,18 +66,54 @@ final class Raid1Channel extends VolumeChannel {
         return members[member] != null && volume.isActive(member);
     }
 
-    @Override
-    protected boolean advance(int slot) {
-        if (isRead(slot)) return advanceRead(slot);
-        // A mirror write (discard and write-zeroes too) records its rows first; a flush changes no data.
-        if (ops[slot] != OP_FLUSH && !admitWrite(slot, volume.writeIntent(), lbas[slot], blockCounts[slot])) return false;
-        return advanceToAll(slot);
+    /** Writes also go to a rebuilding member (so that what the rebuild copied stays in sync). */
+    private boolean writable(int member) {
+        return members[member] != null && volume.isWritable(member);
     }
 
-    /** A write waiting for its write-intent record queues (retried each cycle) instead of bouncing to the caller. */
+    @Override
+    protected boolean advance(int slot) {
+        barrierWait = false;
+        if (isRead(slot)) return advanceRead(slot);
+        // A mirror write (discard and write-zeroes too) records its rows in the write intent first; a flush changes no data.
+        if (ops[slot] != OP_FLUSH && !admitWrite(slot, volume.writeIntent(), lbas[slot], blockCounts[slot])) {
+            barrierWait = true; // waits in the retry list (asked again each cycle) instead of bouncing to the caller
+            return false;
+        }
+        if (!enterBarrier(slot)) return false;
+        boolean all = advanceToAll(slot);
+        if (!all && !sent[slot]) exitBarrier(slot); // nothing written: the request may be refused; it enters again on retry
+        return all;
+    }
+
+    /** A write waiting for the sync window or its write-intent record queues instead of being refused. */
     @Override
     protected boolean queuesWhenRefused() {
-        return volume.writeIntent() != null;
+        return barrierWait;
+    }
+
+    int writesInEpoch(int parity) {
+        return writesInFlight.get(parity);
+    }
+
+    /** Counts the write under the current epoch, then looks at the sync window (this order: see Raid1Volume#beforeUnit). */
+    private boolean enterBarrier(int slot) {
+        if (enteredEpochs[slot] >= 0) return true;
+        int parity = volume.epoch() & 1;
+        writesInFlight.incrementAndGet(parity);
+        if (volume.barrierBlocks(lbas[slot], blockCounts[slot])) {
+            writesInFlight.decrementAndGet(parity);
+            barrierWait = true;
+            return false;
+        }
+        enteredEpochs[slot] = parity;
+        return true;
+    }
+
+    private void exitBarrier(int slot) {
+        if (enteredEpochs[slot] < 0) return;
+        writesInFlight.decrementAndGet(enteredEpochs[slot]);
+        enteredEpochs[slot] = -1;
     }
 
     /** Submits the read to its target, picking one first; true with nothing pending when no member is left. */
@@ -93,7 +142,7 @@ final class Raid1Channel extends VolumeChannel {
 
     private boolean advanceToAll(int slot) {
         for (int m = (int) cursors[slot]; m < memberCount; m++) {
-            if (!usable(m)) continue;
+            if (!writable(m)) continue;
             boolean accepted = ops[slot] == OP_WRITE || ops[slot] == OP_WRITEV
                     ? submitTransfer(slot, m, lbas[slot], (int) blockCounts[slot], 0)
                     : submitOther(slot, m, lbas[slot], blockCounts[slot]);
@@ -102,6 +151,7 @@ final class Raid1Channel extends VolumeChannel {
                 return false;
             }
             pending[slot]++;
+            sent[slot] = true;
         }
         cursors[slot] = memberCount;
         return true;
@@ -128,6 +178,7 @@ final class Raid1Channel extends VolumeChannel {
 
     @Override
     protected int finalStatus(int slot) {
+        exitBarrier(slot);
         if (requestErrors[slot] != Status.OK) return requestErrors[slot];
         if (okCounts[slot] > 0) {
             if (!isRead(slot) && firstErrors[slot] != Status.OK) volume.count(Raid1Volume.DEGRADED_WRITES);

@@ -25,10 +25,10 @@ import java.util.concurrent.atomic.AtomicLongArray;
  *
  * <p>The volume claims its members and closes them when it closes.
  */
-public final class Raid1Volume implements BlockDevice {
+public final class Raid1Volume implements BlockDevice, SyncTarget {
     public static final int MEMBERS_MAX = 32; // a read's tried-members set is an int bit mask
 
-    public enum MemberState { ACTIVE, FAILED }
+    public enum MemberState { ACTIVE, FAILED, REBUILDING }
 
     /** Told when a member goes from ACTIVE to FAILED. Runs on the thread that saw it: keep it short, never block. */
     @FunctionalInterface
@@ -42,7 +42,7 @@ public final class Raid1Volume implements BlockDevice {
     public static final int MEMBER_FAILURES = 0, DEGRADED_WRITES = 1, READ_RETRIES = 2;
     public static final String[] COUNTER_NAMES = {"member_failures", "degraded_writes", "read_retries"};
 
-    private static final int ACTIVE = 0, FAILED = 1;
+    private static final int ACTIVE = 0, FAILED = 1, REBUILDING = 2;
 
     private final String name;
     private final BlockDevice[] members;
@@ -99,7 +99,7 @@ public final class Raid1Volume implements BlockDevice {
     /** Any thread: a snapshot of the member states. */
     public MemberState[] memberStates() {
         MemberState[] result = new MemberState[members.length];
-        for (int i = 0; i < result.length; i++) result[i] = states.get(i) == ACTIVE ? MemberState.ACTIVE : MemberState.FAILED;
+        for (int i = 0; i < result.length; i++) result[i] = MemberState.values()[states.get(i)];
         return result;
     }
 
@@ -131,7 +131,7 @@ public final class Raid1Volume implements BlockDevice {
 
     /** Marks the member failed once, counts it and tells the listener. */
     boolean markFailed(int memberIndex, int status) {
-        if (!states.compareAndSet(memberIndex, ACTIVE, FAILED)) return false;
+        if (!states.compareAndSet(memberIndex, ACTIVE, FAILED) && !states.compareAndSet(memberIndex, REBUILDING, FAILED)) return false;
         counters.incrementAndGet(MEMBER_FAILURES);
         FailureListener l = listener;
         if (l != null) l.memberFailed(this, memberIndex, status);
@@ -158,7 +158,9 @@ public final class Raid1Volume implements BlockDevice {
                 markFailed(i, Status.DEVICE_GONE);
             }
         }
-        return new Raid1Channel(this, reactor, channels);
+        Raid1Channel channel = new Raid1Channel(this, reactor, channels);
+        allChannels.add(channel);
+        return channel;
     }
 
     @Override
@@ -175,7 +177,154 @@ public final class Raid1Volume implements BlockDevice {
         for (int i = 0; i < members.length; i++) {
             b.append(i == 0 ? "" : ", ").append(members[i].describe());
             if (s[i] == MemberState.FAILED) b.append(" [failed]");
+            if (s[i] == MemberState.REBUILDING) b.append(" [rebuilding]");
         }
         return b.append(')').toString();
+    }
+
+    // ------------------------------------------------------------------ rebuild, resync, check, repair (docs/raid.md "Sync jobs")
+
+    /** Most blocks one sync unit (a window behind the write barrier) covers: 1 MiB. */
+    static final int WINDOW_BYTES = 1 << 20;
+    private final java.util.concurrent.CopyOnWriteArrayList<Raid1Channel> allChannels = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** The window [start, end) in blocks that writes must not enter while the job syncs it; null when none. */
+    private volatile long[] barrier;
+    /** Writes count themselves in their channel under epoch parity; the job flips it and waits for the old one. */
+    private volatile int epoch;
+    private volatile long recoveryUnit = Long.MAX_VALUE;
+    private final java.util.concurrent.atomic.AtomicLong mismatchSectors = new java.util.concurrent.atomic.AtomicLong();
+
+    /** Whether writes go to the member: active, or rebuilding (written everywhere, never read). */
+    boolean isWritable(int memberIndex) {
+        return states.get(memberIndex) != FAILED;
+    }
+
+    int epoch() {
+        return epoch;
+    }
+
+    /** Whether a write of [lba, lba + blocks) must wait: it overlaps the window being synced. */
+    boolean barrierBlocks(long lba, long blocks) {
+        long[] w = barrier;
+        return w != null && blocks > 0 && lba < w[1] && lba + blocks > w[0];
+    }
+
+    public String memberStateName(int memberIndex) {
+        return switch (states.get(memberIndex)) {
+            case ACTIVE -> "active";
+            case REBUILDING -> "rebuilding";
+            default -> "faulty";
+        };
+    }
+
+    /** The recovery position in member blocks, or -1 when no member rebuilds. */
+    public long recoveryMemberBlocks() {
+        return rebuildingMember() < 0 ? -1 : Math.min(recoveryUnit() * windowBlocks(), geometry.blockCount());
+    }
+
+    private int windowBlocks() {
+        return Math.max(1, Math.min(WINDOW_BYTES / geometry.logicalBlockBytes(), geometry.maxTransferBlocks()));
+    }
+
+    /** As {@link Raid5Volume#replaceMember}: the failed member's place on every channel, then rebuilding from 0. */
+    public synchronized void replaceMember(int memberIndex, BlockDevice device) {
+        Check.that(memberIndex >= 0 && memberIndex < members.length, "member index in range", memberIndex);
+        if (states.get(memberIndex) != FAILED) throw new IllegalStateException("member " + memberIndex + " of " + name + " is not failed");
+        if (activeCount() == 0) throw new IllegalStateException(name + " has no active member to rebuild from");
+        if (rebuildingMember() >= 0) throw new IllegalStateException(name + " already rebuilds member " + rebuildingMember());
+        Geometry g = device.geometry();
+        if (g.logicalBlockBytes() != geometry.logicalBlockBytes() || g.blockCount() < geometry.blockCount()) {
+            throw new IllegalArgumentException("replacement " + device.name() + " (" + g.blockCount() + " blocks of " + g.logicalBlockBytes()
+                    + " bytes) is smaller than the " + geometry.blockCount() + " blocks of " + geometry.logicalBlockBytes() + " bytes a member uses");
+        }
+        BlockDevice old = members[memberIndex];
+        members[memberIndex] = device;
+        VolumeChannel.swapMember(allChannels, memberIndex, device);
+        recoveryUnit = 0;
+        states.set(memberIndex, REBUILDING);
+        old.close();
+    }
+
+    /** An assembled member whose superblock says it is in recovery: rebuilding from {@code fromMemberBlock}. Before any I/O. */
+    public synchronized void resumeRebuild(int memberIndex, long fromMemberBlock) {
+        Check.that(memberIndex >= 0 && memberIndex < members.length, "member index in range", memberIndex);
+        if (rebuildingMember() >= 0) throw new IllegalStateException(name + " already rebuilds member " + rebuildingMember());
+        recoveryUnit = Math.max(0, fromMemberBlock) / windowBlocks();
+        states.set(memberIndex, REBUILDING);
+    }
+
+    @Override public long unitCount() { return (geometry.blockCount() + windowBlocks() - 1) / windowBlocks(); }
+    @Override public long unitMemberBlocks() { return windowBlocks(); }
+    @Override public int blockBytes() { return geometry.logicalBlockBytes(); }
+    @Override public int unitsInFlightMax() { return 1; } // one barrier window at a time
+    @Override public long recoveryUnit() { return rebuildingMember() < 0 ? unitCount() : Math.min(recoveryUnit, unitCount()); }
+    @Override public long mismatchSectors() { return mismatchSectors.get(); }
+    @Override public void resetMismatches() { mismatchSectors.set(0); }
+
+    void addMismatchSectors(long sectors) {
+        mismatchSectors.addAndGet(sectors);
+    }
+
+    @Override
+    public int rebuildingMember() {
+        for (int i = 0; i < members.length; i++) if (states.get(i) == REBUILDING) return i;
+        return -1;
+    }
+
+    @Override
+    public String refusal(int action) {
+        if (closed) return name + " is closed";
+        if (action == SyncJob.REBUILD) {
+            if (rebuildingMember() < 0) return name + " has no member to rebuild (add one with raid_add_member)";
+            return activeCount() == 0 ? name + " has no active member to rebuild from" : null;
+        }
+        return activeCount() < 2 && action != SyncJob.RESYNC || activeCount() == 0
+                ? name + " has " + activeCount() + " active members: " + SyncJob.ACTION_NAMES[action] + " needs two" : null;
+    }
+
+    @Override
+    public Worker openWorker(Reactor reactor) {
+        return new Raid1Syncer(this, reactor, windowBlocks());
+    }
+
+    /**
+     * Raises the write barrier over the unit's window: publish the window, flip the epoch, then wait until no
+     * write counted under the old epoch is in flight. A write counts itself (its channel's counter of the epoch
+     * it read) and only then reads the window; all of these are volatile, so (sequential consistency) either the
+     * job sees the write's count, or the write sees the window and waits.
+     */
+    @Override
+    public void beforeUnit(long unit) throws InterruptedException {
+        long start = unit * windowBlocks();
+        barrier = new long[] {start, Math.min(start + windowBlocks(), geometry.blockCount())};
+        int old = epoch;
+        epoch = old + 1;
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (true) {
+            long writes = 0;
+            for (Raid1Channel c : allChannels) writes += c.writesInEpoch(old & 1);
+            if (writes == 0) return;
+            if (System.nanoTime() > deadline) throw new IllegalStateException("writes under the old epoch still in flight after 60 s");
+            java.util.concurrent.locks.LockSupport.parkNanos(20_000);
+            if (Thread.interrupted()) throw new InterruptedException();
+        }
+    }
+
+    @Override
+    public void afterUnit(long unit) {
+        barrier = null;
+    }
+
+    @Override
+    public void recoveredTo(long unit) {
+        if (recoveryUnit != Long.MAX_VALUE) recoveryUnit = Math.max(recoveryUnit, unit);
+    }
+
+    @Override
+    public synchronized void finishRebuild() {
+        int member = rebuildingMember();
+        if (member < 0) return;
+        recoveryUnit = Long.MAX_VALUE;
+        states.compareAndSet(member, REBUILDING, ACTIVE);
     }
 }

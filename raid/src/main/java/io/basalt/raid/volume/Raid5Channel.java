@@ -1,6 +1,7 @@
 package io.basalt.raid.volume;
 
 import io.basalt.engine.BlockChannel;
+import io.basalt.engine.IoCompletion;
 import io.basalt.engine.Reactor;
 import io.basalt.engine.Status;
 import io.basalt.raid.parity.Raid5Layout;
@@ -180,6 +181,7 @@ final class Raid5Channel extends VolumeChannel {
         restarts[slot] = false;
         opCounts[slot] = 0;
         opCursors[slot] = 0;
+        if (ops[slot] == OP_SYNC) syncActions[slot] = nextSyncAction;
     }
 
     @Override
@@ -236,6 +238,11 @@ final class Raid5Channel extends VolumeChannel {
         Check.that(phases[slot] != PLAN, "a phase was running", slot);
         if (phases[slot] == READS && !restarts[slot] && firstErrors[slot] == Status.OK) {
             byte mode = modes[slot];
+            if (mode == MODE_SYNC) {
+                if (afterSyncReads(slot)) phases[slot] = WRITES;
+                else endStep(slot, true);
+                return;
+            }
             if (mode == MODE_READ) {
                 if (rebuiltIndexes[slot] >= 0) rebuildRead(slot);
             } else if (mode != MODE_FLUSH) {
@@ -337,6 +344,7 @@ final class Raid5Channel extends VolumeChannel {
             firstErrors[slot] = Status.DEVICE_GONE;
             return ENDED;
         }
+        if (op == OP_SYNC) return planSync(slot);
         if (op == OP_DISCARD) { // a member discard may read back zeroes or old data: parity would not follow
             firstErrors[slot] = Status.UNSUPPORTED;
             return ENDED;
@@ -345,7 +353,7 @@ final class Raid5Channel extends VolumeChannel {
         if (op == OP_FLUSH) {
             modes[slot] = MODE_FLUSH;
             stepBlocks[slot] = 1;
-            for (int m = 0; m < memberCount; m++) if (volume.isActive(m)) addOp(slot, FLUSH, m, 0, 0, 0);
+            for (int m = 0; m < memberCount; m++) if (volume.isWritable(m)) addOp(slot, FLUSH, m, 0, 0, 0);
             return PLANNED;
         }
         long lba = lbas[slot] + cursors[slot];
@@ -364,7 +372,7 @@ final class Raid5Channel extends VolumeChannel {
         }
         windowStarts[slot] = windowStart;
         windowEnds[slot] = windowEnd;
-        int failed = volume.failedMember();
+        int failed = volume.failedMemberAt(stripe);
         int failedIndex = failed < 0 ? -1 : layout.dataIndex(stripe, failed);
         boolean failedTouched = failedIndex >= 0 && touched(slot, failedIndex);
         return isRead(slot) ? planRead(slot, failed, failedIndex, failedTouched) : planWrite(slot, failed, failedIndex, failedTouched);
@@ -375,6 +383,7 @@ final class Raid5Channel extends VolumeChannel {
      * pieces, across stripes, straight into the caller's buffer (as raid0 does).
      */
     private int planHealthyRead(int slot, long lba) {
+        if (remoteUnused(slot)) return BUSY;
         modes[slot] = MODE_READ;
         rebuiltIndexes[slot] = -1;
         long end = lbas[slot] + blockCounts[slot];
@@ -403,6 +412,8 @@ final class Raid5Channel extends VolumeChannel {
             for (int m = 0; m < memberCount; m++) {
                 if (m != failed) addOp(slot, READ_BUFFER, m, memberLba(stripe, coveredStart(slot, failedIndex)), rows, 0);
             }
+        } else if (remoteUnused(slot)) {
+            return BUSY;
         }
         for (int i = 0; i < dataCount; i++) {
             if (i == failedIndex || !touched(slot, i)) continue;
@@ -416,7 +427,7 @@ final class Raid5Channel extends VolumeChannel {
         long stripe = stepStripes[slot];
         int parity = layout.parityDisk(stripe);
         int windowStart = windowStarts[slot], rows = windowEnds[slot] - windowStart;
-        if (failed == parity) {
+        if (failed == parity && !volume.isRebuilding(parity)) {
             if (!take(slot, false)) return BUSY;
             modes[slot] = MODE_DATA_ONLY;
             volume.count(Raid5Volume.DEGRADED_WRITES);
@@ -436,7 +447,8 @@ final class Raid5Channel extends VolumeChannel {
             if (!coversWindow(slot, i)) rcwReads++;
         }
         // With an untouched data chunk failed, only read-modify-write avoids reading it.
-        boolean rmw = failedIndex >= 0 || 1 + touchedCount < rcwReads;
+        // A rebuilding parity member's old parity is not read: reconstruct-write computes the window from data.
+        boolean rmw = failed != parity && (failedIndex >= 0 || 1 + touchedCount < rcwReads);
         if (!take(slot, false)) return BUSY;
         if (rmw) {
             modes[slot] = MODE_RMW;
@@ -465,12 +477,12 @@ final class Raid5Channel extends VolumeChannel {
         for (int i = 0; i < dataCount; i++) {
             if (!touched(slot, i)) continue;
             int member = layout.dataDisk(stripe, i);
-            if (!volume.isActive(member)) continue; // its new data lives in the parity only
+            if (!volume.isWritable(member)) continue; // its new data lives in the parity only
             addOp(slot, WRITE_DATA, member, memberLba(stripe, coveredStart(slot, i)), coveredEnd(slot, i) - coveredStart(slot, i),
                     requestOffsetBlocks(slot, i));
         }
         int parity = layout.parityDisk(stripe);
-        if (modes[slot] != MODE_DATA_ONLY && volume.isActive(parity)) {
+        if (modes[slot] != MODE_DATA_ONLY && volume.isWritable(parity)) {
             addOp(slot, WRITE_BUFFER, parity, memberLba(stripe, windowStarts[slot]), windowEnds[slot] - windowStarts[slot], 0);
         }
     }
@@ -521,6 +533,19 @@ final class Raid5Channel extends VolumeChannel {
                 return false; // asked and not answered yet
             }
         }
+    }
+
+    /**
+     * A stripe asked for (or granted) at a remote owner that the step's new plan does not take: a read planned to
+     * rebuild a chunk, re-planned plain because the rebuilding member's position passed its stripe meanwhile.
+     * It is given back first (BUSY until the owner confirmed), or the owner would keep it locked for good.
+     */
+    private boolean remoteUnused(int slot) {
+        RemoteLock remote = remoteLocks[slot];
+        if (remote.state == RemoteLock.IDLE) return false;
+        if (remote.state == RemoteLock.GRANTED) remote.state = RemoteLock.RELEASE_PENDING;
+        if (remote.releasing()) driveRelease(slot);
+        return true;
     }
 
     /** Moves a remote release on; true once the owner confirmed it (the command is idle again). */
@@ -782,6 +807,101 @@ final class Raid5Channel extends VolumeChannel {
 
     private void clearSources() {
         for (int i = 0; i < sources.length; i++) sources[i] = null;
+    }
+
+    // ------------------------------------------------------------------ sync steps (rebuild, resync, check, repair)
+
+    /** A sync step's private op code (after VolumeChannel's) and mode. */
+    static final byte OP_SYNC = 8;
+    private static final byte MODE_SYNC = 6;
+    /** Per slot: the SyncJob action of a sync step. */
+    private final byte[] syncActions = new byte[queueDepthMax()];
+    /** The action of the sync step being submitted (read by startSlot inside {@link #sync}). */
+    private byte nextSyncAction;
+
+    /**
+     * Starts the sync of one stripe (a {@link SyncJob} unit) as a step of its own: PLAN takes the stripe
+     * exclusively in its owner's table, exactly as a write step does (so it never interleaves with a write of
+     * the stripe), and reads every member it trusts over the whole chunk rows; compute rebuilds the member
+     * being rebuilt, or compares / recomputes the parity; WRITES writes the rebuilt chunk or the parity.
+     * False when no slot is free.
+     */
+    boolean sync(long stripe, int action, long tag, IoCompletion done) {
+        Check.that(stripe >= 0 && stripe < volume.unitCount(), "sync stripe in range", stripe);
+        Check.that(action >= SyncJob.REBUILD && action <= SyncJob.REPAIR, "a sync action", action);
+        nextSyncAction = (byte) action;
+        return submitInternal(OP_SYNC, stripe, 1, tag, done);
+    }
+
+    /** PLAN of a sync step: the stripe first; what to read is decided while it is held. */
+    private int planSync(int slot) {
+        long stripe = lbas[slot];
+        stepStripes[slot] = stripe;
+        stepBlocks[slot] = 1; // one step: the request's "block count" is 1
+        windowStarts[slot] = 0;
+        windowEnds[slot] = chunkBlocks;
+        modes[slot] = MODE_SYNC;
+        if (!take(slot, false)) return BUSY;
+        int target = syncActions[slot] == SyncJob.REBUILD ? volume.rebuildingMember() : -1;
+        if (syncActions[slot] == SyncJob.REBUILD && target < 0) {
+            firstErrors[slot] = Status.INVALID; // nothing rebuilds (failed meanwhile): ends with no I/O
+            return PLANNED;
+        }
+        rebuiltMembers[slot] = target;
+        for (int m = 0; m < memberCount; m++) {
+            if (m == target) continue;
+            if (!volume.isActive(m)) { // a second member out: nothing to sync from
+                opCounts[slot] = 0;
+                firstErrors[slot] = Status.DEVICE_GONE;
+                return PLANNED;
+            }
+            addOp(slot, READ_BUFFER, m, memberLba(stripe, 0), chunkBlocks, 0);
+        }
+        return PLANNED;
+    }
+
+    /** Compute of a sync step; true when it has writes to issue (planned here). */
+    private boolean afterSyncReads(int slot) {
+        long stripe = stepStripes[slot];
+        int set = stripeSets[slot];
+        int action = syncActions[slot];
+        opCounts[slot] = 0;
+        opCursors[slot] = 0;
+        if (action == SyncJob.REBUILD) {
+            int target = rebuiltMembers[slot];
+            int count = 0;
+            for (int m = 0; m < memberCount; m++) if (m != target) sources[count++] = setBuffers[set][m];
+            Xor.parity(setBuffers[set][target], sources, count);
+            clearSources();
+            addOp(slot, WRITE_BUFFER, target, memberLba(stripe, 0), chunkBlocks, 0);
+            return true;
+        }
+        int parity = layout.parityDisk(stripe);
+        MemorySegment parityChunk = setBuffers[set][parity];
+        if (action != SyncJob.RESYNC) {
+            // P ^ D0 ^ ... is zero wherever the parity is right: count the blocks where it is not (md: mismatch_cnt).
+            for (int i = 0; i < dataCount; i++) Xor.xorInto(parityChunk, setBuffers[set][layout.dataDisk(stripe, i)]);
+            long wrongBlocks = nonZeroBlocks(parityChunk);
+            if (wrongBlocks > 0) volume.addMismatchSectors(wrongBlocks * (blockBytes / Raid5Layout.SECTOR_BYTES));
+            if (action == SyncJob.CHECK || wrongBlocks == 0) return false;
+        }
+        for (int i = 0; i < dataCount; i++) sources[i] = setBuffers[set][layout.dataDisk(stripe, i)];
+        Xor.parity(parityChunk, sources, dataCount);
+        clearSources();
+        addOp(slot, WRITE_BUFFER, parity, memberLba(stripe, 0), chunkBlocks, 0);
+        return true;
+    }
+
+    /** Blocks of a chunk buffer that are not all zeroes (compared with the zero chunk; no allocation). */
+    private long nonZeroBlocks(MemorySegment chunk) {
+        long count = 0;
+        for (long at = 0; at < chunkBytes; ) {
+            long relative = MemorySegment.mismatch(chunk, at, chunkBytes, zeroes, at, chunkBytes);
+            if (relative < 0) break;
+            count++;
+            at = ((at + relative) / blockBytes + 1) * blockBytes;
+        }
+        return count;
     }
 
     // ------------------------------------------------------------------ stripes in progress

@@ -33,7 +33,7 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * <p>Member states: an {@link AtomicIntegerArray} read at every stripe step and failed by compare-and-set,
  * as in {@link Raid1Volume}.
  */
-public final class Raid5Volume implements BlockDevice {
+public final class Raid5Volume implements BlockDevice, SyncTarget {
     /**
      * 64 KiB: a first choice, NOT measured yet (md's default is 512 KiB; a smaller chunk makes more writes
      * full-stripe). Issue 4 asks for a default chosen by `basalt bench raid`.
@@ -48,9 +48,10 @@ public final class Raid5Volume implements BlockDevice {
     public static final String[] COUNTER_NAMES = {"member_failures", "full_stripe_writes", "rmw_writes", "rcw_writes",
             "degraded_writes", "reconstruct_reads", "stripe_waits", "remote_locks"};
 
-    private static final int ACTIVE = 0, FAILED = 1;
+    private static final int ACTIVE = 0, FAILED = 1, REBUILDING = 2;
 
     private final String name;
+    /** Replaced only by {@link #replaceMember} (a failed member's slot), under this object's lock. */
     private final BlockDevice[] members;
     private final Raid5Layout layout;
     private final int chunkBlocks;
@@ -132,7 +133,7 @@ public final class Raid5Volume implements BlockDevice {
     /** Marks a member failed (the control plane's raid_fail_member). Any thread. False if it already was. */
     public boolean fail(int memberIndex) {
         Check.that(memberIndex >= 0 && memberIndex < members.length, "member index in range", memberIndex);
-        return markFailed(memberIndex);
+        return markFailedQuietly(memberIndex);
     }
 
     public boolean isActive(int memberIndex) {
@@ -156,10 +157,30 @@ public final class Raid5Volume implements BlockDevice {
         return -1;
     }
 
+    /** A member the data path (or a sync step) found failing: marked once, counted, and the listener told. */
     boolean markFailed(int memberIndex) {
-        if (!states.compareAndSet(memberIndex, ACTIVE, FAILED)) return false;
+        if (!markFailedQuietly(memberIndex)) return false;
+        FailureListener l = listener;
+        if (l != null) l.memberFailed(this, memberIndex);
+        return true;
+    }
+
+    private boolean markFailedQuietly(int memberIndex) {
+        if (!states.compareAndSet(memberIndex, ACTIVE, FAILED) && !states.compareAndSet(memberIndex, REBUILDING, FAILED)) return false;
         counters.incrementAndGet(MEMBER_FAILURES);
         return true;
+    }
+
+    /** Told when I/O fails a member (not {@link #fail}); runs on the reactor thread that saw it: short, never blocking. */
+    @FunctionalInterface
+    public interface FailureListener {
+        void memberFailed(Raid5Volume volume, int memberIndex);
+    }
+
+    private volatile FailureListener listener;
+
+    public void setFailureListener(FailureListener listener) {
+        this.listener = listener;
     }
 
     void count(int index) {
@@ -183,26 +204,13 @@ public final class Raid5Volume implements BlockDevice {
         }
         Raid5Channel channel = new Raid5Channel(this, reactor, channels);
         registerOwner(reactor, channel);
+        channels(channel);
         return channel;
     }
 
     /**
-     * A member's channel; null for a failed member that cannot be opened (an absent drive, {@code
-     * OffsetDevice.missing}, in an array assembled degraded): a failed member gets no I/O, so no step ever
-     * uses its channel. An active member that cannot be opened is an error, as before.
-     */
-    private BlockChannel openMember(int memberIndex, Reactor reactor) {
-        try {
-            return members[memberIndex].openChannel(reactor);
-        } catch (RuntimeException e) {
-            if (isActive(memberIndex)) throw e;
-            return null;
-        }
-    }
-
-    /**
      * A reactor's channel becomes the owner of every (owner count)-th stripe; a later channel on the same reactor
-     * takes over its place. Open every reactor's channel before I/O starts: the map must not change under
+     * takes over its place once it is closed (an open owner may hold stripes in its table, so it stays). Open every reactor's channel before I/O starts: the map must not change under
      * I/O (a stripe would then have two owners).
      */
     private synchronized void registerOwner(Reactor reactor, Raid5Channel channel) {
@@ -213,6 +221,8 @@ public final class Raid5Volume implements BlockDevice {
             ownerReactors.add(reactor);
             next = java.util.Arrays.copyOf(owners, owners.length + 1);
             next[next.length - 1] = channel;
+        } else if (owners[index].isOpen()) {
+            return; // an open owner keeps its stripes (its table may hold some: a sync job's channel, say)
         } else {
             next = owners.clone();
             next[index] = channel;
@@ -239,8 +249,184 @@ public final class Raid5Volume implements BlockDevice {
                 .append((long) chunkBlocks * geometry.logicalBlockBytes() / 1024).append("K: ");
         for (int i = 0; i < members.length; i++) {
             b.append(i == 0 ? "" : ", ").append(members[i].describe());
-            if (!isActive(i)) b.append(" [failed]");
+            if (states.get(i) == FAILED) b.append(" [failed]");
+            if (states.get(i) == REBUILDING) b.append(" [rebuilding]");
         }
         return b.append(')').toString();
+    }
+
+    // ------------------------------------------------------------------ rebuild, resync, check, repair (docs/raid.md "Sync jobs")
+
+    /** Every channel opened on the volume (the data path's and the sync jobs'): a member replacement reaches each. */
+    private final java.util.concurrent.CopyOnWriteArrayList<Raid5Channel> allChannels = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /**
+     * The rebuilding member's recovery position in stripes: below it the member is in sync (read and written
+     * as any member); at or above it, it is written by every step (never read) and rebuilt by the job.
+     */
+    private volatile long recoveryStripe = Long.MAX_VALUE;
+    private final java.util.concurrent.atomic.AtomicLong mismatchSectors = new java.util.concurrent.atomic.AtomicLong();
+
+    private void channels(Raid5Channel channel) {
+        allChannels.add(channel);
+    }
+
+    /** Whether a step writes the member: active, or rebuilding (it is written everywhere, see Raid5Channel.sync). */
+    boolean isWritable(int memberIndex) {
+        return states.get(memberIndex) != FAILED;
+    }
+
+    public boolean isRebuilding(int memberIndex) {
+        return states.get(memberIndex) == REBUILDING;
+    }
+
+    /**
+     * The member a step on {@code stripe} must treat as missing (never read), or -1: a failed member, or the
+     * rebuilding member at or above its recovery position. Read once per plan, after the step holds its
+     * stripe or in the same reactor call that takes it (see docs/raid.md, "Sync jobs", for why that is enough).
+     */
+    int failedMemberAt(long stripe) {
+        for (int i = 0; i < members.length; i++) {
+            int s = states.get(i);
+            if (s == ACTIVE || (s == REBUILDING && stripe < recoveryStripe)) continue;
+            return i;
+        }
+        return -1;
+    }
+
+    /** Member state names for status: active, faulty, rebuilding. */
+    public String memberStateName(int memberIndex) {
+        return switch (states.get(memberIndex)) {
+            case ACTIVE -> "active";
+            case REBUILDING -> "rebuilding";
+            default -> "faulty";
+        };
+    }
+
+    /** The recovery position in member blocks (the rebuilding member's recovery_offset), or -1 when none rebuilds. */
+    public long recoveryMemberBlocks() {
+        return rebuildingMember() < 0 ? -1 : Math.min(recoveryStripe, unitCount()) * chunkBlocks;
+    }
+
+    /**
+     * Puts {@code device} in the place of failed member {@code memberIndex} on every channel (each swaps its
+     * member channel on its own reactor, posted; this waits), then marks it rebuilding from stripe 0. The old
+     * device is closed. Control plane only; throws IllegalArgumentException / IllegalStateException with the reason.
+     */
+    public synchronized void replaceMember(int memberIndex, BlockDevice device) {
+        Check.that(memberIndex >= 0 && memberIndex < members.length, "member index in range", memberIndex);
+        if (states.get(memberIndex) != FAILED) throw new IllegalStateException("member " + memberIndex + " of " + name + " is not failed");
+        if (failedCount() != 1) throw new IllegalStateException(name + " has " + failedCount() + " members out: cannot rebuild");
+        Geometry g = device.geometry();
+        if (g.logicalBlockBytes() != geometry.logicalBlockBytes() || g.blockCount() < memberBlocksUsed) {
+            throw new IllegalArgumentException("replacement " + device.name() + " (" + g.blockCount() + " blocks of " + g.logicalBlockBytes()
+                    + " bytes) is smaller than the " + memberBlocksUsed + " blocks of " + geometry.logicalBlockBytes() + " bytes a member uses");
+        }
+        BlockDevice old = members[memberIndex];
+        members[memberIndex] = device;
+        VolumeChannel.swapMember(allChannels, memberIndex, device);
+        recoveryStripe = 0;
+        states.set(memberIndex, REBUILDING);
+        old.close();
+    }
+
+    /**
+     * Marks an active member rebuilding from {@code fromMemberBlock} (an assembled array whose member's superblock
+     * says it is in recovery). Before any I/O on the volume.
+     */
+    public synchronized void resumeRebuild(int memberIndex, long fromMemberBlock) {
+        Check.that(memberIndex >= 0 && memberIndex < members.length, "member index in range", memberIndex);
+        if (failedCount() != 0) throw new IllegalStateException(name + " has " + failedCount() + " members out: cannot rebuild member " + memberIndex);
+        recoveryStripe = Math.max(0, fromMemberBlock) / chunkBlocks;
+        states.set(memberIndex, REBUILDING);
+    }
+
+    /** Opens a channel for a sync job that owns no stripe (its steps ask the owners, as any step on a non-owner). */
+    private Raid5Channel openSyncChannel(Reactor reactor) {
+        BlockChannel[] channels = new BlockChannel[members.length];
+        for (int i = 0; i < members.length; i++) channels[i] = openMember(i, reactor);
+        Raid5Channel channel = new Raid5Channel(this, reactor, channels);
+        allChannels.add(channel);
+        return channel;
+    }
+
+    /**
+     * A member's channel on {@code reactor}; null for a failed member that is absent (assembled without it: an
+     * {@link OffsetDevice#missing}), which no step addresses and {@link #replaceMember} fills in.
+     */
+    private BlockChannel openMember(int index, Reactor reactor) {
+        if (!isActive(index) && !isRebuilding(index) && members[index] instanceof OffsetDevice slice && slice.isMissing()) return null;
+        return members[index].openChannel(reactor);
+    }
+
+    void addMismatchSectors(long sectors) {
+        mismatchSectors.addAndGet(sectors);
+    }
+
+    @Override public long unitCount() { return memberBlocksUsed / chunkBlocks; }
+    @Override public long unitMemberBlocks() { return chunkBlocks; }
+    @Override public int blockBytes() { return geometry.logicalBlockBytes(); }
+    @Override public int unitsInFlightMax() { return SyncJob.IN_FLIGHT_MAX; }
+    @Override public long recoveryUnit() { return rebuildingMember() < 0 ? unitCount() : Math.min(recoveryStripe, unitCount()); }
+    @Override public long mismatchSectors() { return mismatchSectors.get(); }
+    @Override public void resetMismatches() { mismatchSectors.set(0); }
+    @Override public void beforeUnit(long unit) {}
+    @Override public void afterUnit(long unit) {}
+
+    @Override
+    public int rebuildingMember() {
+        for (int i = 0; i < members.length; i++) if (states.get(i) == REBUILDING) return i;
+        return -1;
+    }
+
+    @Override
+    public String refusal(int action) {
+        if (closed) return name + " is closed";
+        int out = failedCount();
+        if (action == SyncJob.REBUILD) {
+            if (rebuildingMember() < 0) return name + " has no member to rebuild (add one with raid_add_member)";
+            return out > 1 ? name + " has another member out besides the one rebuilding" : null;
+        }
+        return out > 0 ? name + " is degraded: " + SyncJob.ACTION_NAMES[action] + " needs every member (rebuild first)" : null;
+    }
+
+    /**
+     * The job's channel: its own, owning no stripe; or, when the volume has no channel yet (a rebuild resumed at
+     * assembly, before any export), the first owner, which then stays open for the volume's life: a foreground
+     * channel opened later on that reactor must not take its stripes over while it holds some.
+     */
+    @Override
+    public Worker openWorker(Reactor reactor) {
+        boolean first;
+        synchronized (this) {
+            first = owners.length == 0;
+        }
+        Raid5Channel channel = first ? (Raid5Channel) openChannel(reactor) : openSyncChannel(reactor);
+        return new Worker() {
+            @Override
+            public boolean submit(long unit, int action, long tag, io.basalt.engine.IoCompletion done) {
+                return channel.sync(unit, action, tag, done);
+            }
+
+            @Override
+            public void close() {
+                if (first) return; // the reactor's stripe owner: stays open
+                channel.close();
+                allChannels.remove(channel);
+            }
+        };
+    }
+
+    @Override
+    public void recoveredTo(long unit) {
+        if (recoveryStripe == Long.MAX_VALUE) return; // nothing rebuilding
+        recoveryStripe = Math.max(recoveryStripe, unit);
+    }
+
+    @Override
+    public synchronized void finishRebuild() {
+        int member = rebuildingMember();
+        if (member < 0) return;
+        recoveryStripe = Long.MAX_VALUE;
+        states.compareAndSet(member, REBUILDING, ACTIVE);
     }
 }

@@ -434,4 +434,56 @@ abstract class VolumeChannel implements BlockChannel, IoCompletion, Reactor.Poll
         for (BlockChannel m : members) if (m != null) m.close();
         reactor.removePoller(this);
     }
+
+    // ------------------------------------------------------------------ sync jobs and member replacement
+
+    /** Whether {@link #close} was not called yet (the owning reactor's thread). */
+    final boolean isOpen() {
+        return !closed;
+    }
+
+    /**
+     * Starts a request of the level's own ({@code op} beyond the BlockChannel ones: a raid5 sync step) in a slot
+     * like any request: false when no slot is free.
+     */
+    protected final boolean submitInternal(byte op, long lba, long blockCount, long tag, IoCompletion completion) {
+        if (!hasRoom()) return false;
+        int status = gate(Status.OK);
+        return launch(begin(op, lba, blockCount, tag, completion), status);
+    }
+
+    /**
+     * On each channel's reactor (posted; the caller, a control thread, waits): member {@code index}'s channel is
+     * closed and replaced by one on {@code device}. The member is failed meanwhile, so no step sends it anything;
+     * its requests still in flight complete through the old channel. A closed channel or a stopped reactor is
+     * skipped (its channel does no more I/O).
+     */
+    static void swapMember(java.util.List<? extends VolumeChannel> channels, int index, BlockDevice device) {
+        java.util.List<java.util.concurrent.CompletableFuture<Void>> done = new java.util.ArrayList<>();
+        for (VolumeChannel c : channels) {
+            java.util.concurrent.CompletableFuture<Void> f = new java.util.concurrent.CompletableFuture<>();
+            Runnable swap = () -> {
+                try {
+                    if (!c.closed) {
+                        BlockChannel old = c.members[index];
+                        c.members[index] = device.openChannel(c.reactor);
+                        if (old != null) old.close();
+                    }
+                    f.complete(null);
+                } catch (RuntimeException e) {
+                    f.completeExceptionally(e);
+                }
+            };
+            if (c.reactor.isOwnerThread()) swap.run(); // a reactor driven by hand on this thread
+            else if (!c.reactor.post(swap)) continue;
+            done.add(f);
+        }
+        for (java.util.concurrent.CompletableFuture<Void> f : done) {
+            try {
+                f.get(30, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (Exception e) {
+                throw new IllegalStateException("replacing member " + index + " on a channel failed: " + e, e);
+            }
+        }
+    }
 }

@@ -43,8 +43,9 @@ import java.util.ArrayDeque;
  * <p>A member error of a read phase fails the member and re-plans the step (now degraded); of a write phase it
  * fails the member and the write still succeeds (its data is in the parity) unless that was a second failure.
  */
-final class Raid5Channel extends VolumeChannel {
-    private static final byte PLAN = 0, READS = 1, WRITES = 2;
+final class Raid5Channel extends VolumeChannel implements PartialParityLog.Steps {
+    /** LOG: the step's partial parity is being made durable in the PPL (between compute and WRITES). */
+    private static final byte PLAN = 0, READS = 1, WRITES = 2, LOG = 3;
     private static final byte MODE_READ = 0, MODE_FLUSH = 1, MODE_DATA_ONLY = 2, MODE_RMW = 3, MODE_RCW = 4, MODE_FULL = 5;
     private static final byte READ_DIRECT = 1, READ_BUFFER = 2, WRITE_DATA = 3, WRITE_BUFFER = 4, FLUSH = 5;
     private static final int PLANNED = 0, BUSY = 1, ENDED = 2;
@@ -113,7 +114,13 @@ final class Raid5Channel extends VolumeChannel {
     private final MemorySegment zeroes;
     private final MemorySegment[] sources;
 
-    Raid5Channel(Raid5Volume volume, Reactor reactor, BlockChannel[] members) {
+    // PPL (null without): the log, whether the slot's step is in its current unit, the members the step wrote.
+    private final PartialParityLog ppl;
+    private final BlockChannel[] pplChannels;
+    private final boolean[] logged;
+    private final long[] writtenMembers;
+
+    Raid5Channel(Raid5Volume volume, Reactor reactor, BlockChannel[] members, BlockChannel[] pplChannels) {
         super(volume, reactor, members);
         this.volume = volume;
         this.layout = volume.layout();
@@ -170,6 +177,16 @@ final class Raid5Channel extends VolumeChannel {
         }
         zeroes = slab.asSlice(chunkBytes * memberCount * sets, chunkBytes); // allocate() zeroes it
         sources = new MemorySegment[Math.max(memberCount, dataCount)];
+        this.pplChannels = pplChannels;
+        logged = new boolean[depth];
+        writtenMembers = new long[depth];
+        ppl = pplChannels == null ? null : new PartialParityLog(this, volume, pplChannels, members, depth, blockBytes,
+                volume.ppl().signature());
+    }
+
+    @Override
+    protected void onReleased() {
+        if (pplChannels != null) for (BlockChannel c : pplChannels) c.close();
     }
 
     @Override
@@ -234,12 +251,25 @@ final class Raid5Channel extends VolumeChannel {
     /** All member requests of the phase completed: compute, then write, or end the step. */
     private void afterPhase(int slot) {
         Check.that(phases[slot] != PLAN, "a phase was running", slot);
+        if (phases[slot] == LOG) { // durable in the PPL (or the log member failed: the parity write is then skipped)
+            if (firstErrors[slot] != Status.OK) {
+                endStep(slot, false);
+                return;
+            }
+            planWrites(slot);
+            phases[slot] = WRITES;
+            return;
+        }
         if (phases[slot] == READS && !restarts[slot] && firstErrors[slot] == Status.OK) {
             byte mode = modes[slot];
             if (mode == MODE_READ) {
                 if (rebuiltIndexes[slot] >= 0) rebuildRead(slot);
             } else if (mode != MODE_FLUSH) {
                 if (mode != MODE_DATA_ONLY) computeParity(slot);
+                if (ppl != null && mode != MODE_DATA_ONLY && volume.isActive(layout.parityDisk(stepStripes[slot]))) {
+                    enterLog(slot);
+                    return;
+                }
                 planWrites(slot);
                 phases[slot] = WRITES;
                 return;
@@ -254,6 +284,10 @@ final class Raid5Channel extends VolumeChannel {
     }
 
     private void endStep(int slot, boolean done) {
+        if (logged[slot]) {
+            logged[slot] = false;
+            ppl.stepEnded(layout.parityDisk(stepStripes[slot]), writtenMembers[slot]);
+        }
         if (holdsStripe[slot] && holdsRemote[slot]) {
             remoteLocks[slot].state = RemoteLock.RELEASE_PENDING; // the next plan sends it and waits for the answer
         } else if (holdsStripe[slot]) {
@@ -310,6 +344,7 @@ final class Raid5Channel extends VolumeChannel {
     }
 
     private void addOp(int slot, byte kind, int member, long memberLba, int blockCount, long offsetBlocks) {
+        if (kind == WRITE_DATA || kind == WRITE_BUFFER) writtenMembers[slot] |= 1L << member;
         int k = slot * opsPerSlot + opCounts[slot]++;
         Check.that(opCounts[slot] <= opsPerSlot, "member requests of one phase within 2 per member", opCounts[slot]);
         opKinds[k] = kind;
@@ -461,6 +496,7 @@ final class Raid5Channel extends VolumeChannel {
         long stripe = stepStripes[slot];
         opCounts[slot] = 0;
         opCursors[slot] = 0;
+        writtenMembers[slot] = 0;
         for (int i = 0; i < dataCount; i++) {
             if (!touched(slot, i)) continue;
             int member = layout.dataDisk(stripe, i);
@@ -571,6 +607,7 @@ final class Raid5Channel extends VolumeChannel {
     @Override
     public int poll(long nowNs) {
         int work = super.poll(nowNs);
+        if (ppl != null) work += ppl.poll();
         for (int i = outbound.size(); i > 0; i--) {
             RemoteLock remote = outbound.pollFirst();
             if (!remote.requester.reactor.post(remote)) {
@@ -584,7 +621,7 @@ final class Raid5Channel extends VolumeChannel {
 
     @Override
     public boolean needsPolling() {
-        return super.needsPolling() || !outbound.isEmpty();
+        return super.needsPolling() || !outbound.isEmpty() || (ppl != null && ppl.needsPolling());
     }
 
     /**
@@ -773,6 +810,98 @@ final class Raid5Channel extends VolumeChannel {
 
     private void clearSources() {
         for (int i = 0; i < sources.length; i++) sources[i] = null;
+    }
+
+    // ------------------------------------------------------------------ partial parity log (PPL)
+
+    /** After compute: the step waits for its partial parity to be durable; the log's release completes it as a piece. */
+    private void enterLog(int slot) {
+        phases[slot] = LOG;
+        opCounts[slot] = 0;
+        opCursors[slot] = 0;
+        logged[slot] = true;
+        pending[slot]++;
+        ppl.append(slot, layout.parityDisk(stepStripes[slot]));
+    }
+
+    @Override
+    public long ppBytesMax(int slot) {
+        return (long) (windowEnds[slot] - windowStarts[slot]) * blockBytes;
+    }
+
+    @Override
+    public void logged(int slot, int member, int status) {
+        complete(memberTag(slot, member), status);
+    }
+
+    /**
+     * The step's md PPL entries: one per band of rows that has one set of written chunks (a step writes one
+     * contiguous range of its stripe, so at most 3 bands, each a run of consecutive data chunks: md's entry cases
+     * 0-2). Partial parity per row = the new parity ^ the new data of the band's chunks = the XOR of the data the
+     * step does not write, whatever the mode (read-modify-write, reconstruct-write, degraded). A band over every
+     * data chunk has none (pp_size 0: recovery XORs all data).
+     */
+    @Override
+    public void addEntries(int slot, PartialParityLog.Unit unit) {
+        long stripe = stepStripes[slot];
+        int parity = layout.parityDisk(stripe);
+        int bandCount = bandBounds(slot);
+        int entries = 0;
+        for (int b = 0; b + 1 < bandCount; b++) {
+            int r0 = bands[b], r1 = bands[b + 1];
+            int first = -1, last = -1;
+            for (int i = 0; i < dataCount; i++) {
+                if (!touched(slot, i) || coveredStart(slot, i) > r0 || coveredEnd(slot, i) < r1) continue;
+                Check.that(first < 0 || i == last + 1, "a PPL entry's chunks are consecutive (md's rectangle)", i);
+                if (first < 0) first = i;
+                last = i;
+            }
+            if (first < 0) continue;
+            Check.that(++entries <= PartialParityLog.ENTRIES_PER_STEP_MAX, "at most 3 PPL entries per step", entries);
+            int rows = r1 - r0, count = last - first + 1;
+            int ppBlocks = count == dataCount ? 0 : rows;
+            for (int r = 0; r < ppBlocks; r++) partialParityRow(slot, parity, first, last, r0 + r, unit.ppBlock(r));
+            long dataSector = (stripe * stripeBlocks + (long) first * chunkBlocks + r0) * (blockBytes / Raid5Layout.SECTOR_BYTES);
+            unit.addEntry(dataSector, ppBlocks, (long) count * rows * blockBytes, parity);
+        }
+    }
+
+    private final int[] bands = new int[4];
+
+    /** Sorted distinct row bounds of the touched chunks' covered ranges (at most 4 for one contiguous range). */
+    private int bandBounds(int slot) {
+        int n = 0;
+        for (int i = 0; i < dataCount; i++) {
+            if (!touched(slot, i)) continue;
+            n = insertBound(n, coveredStart(slot, i));
+            n = insertBound(n, coveredEnd(slot, i));
+        }
+        return n;
+    }
+
+    private int insertBound(int n, int row) {
+        int at = 0;
+        while (at < n && bands[at] < row) at++;
+        if (at < n && bands[at] == row) return n;
+        Check.that(n < bands.length, "at most 4 band bounds per step", n);
+        System.arraycopy(bands, at, bands, at + 1, n - at);
+        bands[at] = row;
+        return n + 1;
+    }
+
+    /** pp = new parity ^ new data of chunks first..last, for one row. */
+    private void partialParityRow(int slot, int parity, int first, int last, int row, MemorySegment pp) {
+        int set = stripeSets[slot];
+        MemorySegment.copy(bufferSlice(set, parity, (long) (row - windowStarts[slot]) * blockBytes, blockBytes), 0, pp, 0, blockBytes);
+        if (ops[slot] == OP_WRITE_ZEROES) return;
+        for (int i = first; i <= last; i++) {
+            long requestOffsetBytes = (requestOffsetBlocks(slot, i) + row - coveredStart(slot, i)) * blockBytes;
+            for (long done = 0; done < blockBytes; ) {
+                MemorySegment run = callerRun(slot, requestOffsetBytes + done, blockBytes - done);
+                Xor.xorInto(done == 0 && run.byteSize() == blockBytes ? pp : pp.asSlice(done, run.byteSize()), run);
+                done += run.byteSize();
+            }
+        }
     }
 
     // ------------------------------------------------------------------ stripes in progress

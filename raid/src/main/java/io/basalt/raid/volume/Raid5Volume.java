@@ -65,6 +65,7 @@ public final class Raid5Volume implements BlockDevice {
      */
     private volatile Raid5Channel[] owners = new Raid5Channel[0];
     private final List<Reactor> ownerReactors = new java.util.ArrayList<>();
+    private final PplAreas ppl;
 
     public Raid5Volume(String name, List<BlockDevice> members) {
         this(name, members, DEFAULT_CHUNK_BYTES, Raid5Algorithm.LEFT_SYMMETRIC);
@@ -76,6 +77,14 @@ public final class Raid5Volume implements BlockDevice {
 
     /** Throws {@link IllegalArgumentException} when the members cannot form a RAID5 volume with this chunk. */
     public Raid5Volume(String name, List<BlockDevice> members, int chunkBytes, Raid5Algorithm algorithm) {
+        this(name, members, chunkBytes, algorithm, null);
+    }
+
+    /**
+     * With md's partial parity log in {@code ppl} (null: none): every write step logs its partial parity to the PPL
+     * area of its stripe's parity member before writing (see {@link PartialParityLog}). The volume claims the areas.
+     */
+    public Raid5Volume(String name, List<BlockDevice> members, int chunkBytes, Raid5Algorithm algorithm, PplAreas ppl) {
         if (members.size() < MEMBERS_MIN || members.size() > MEMBERS_MAX) {
             throw new IllegalArgumentException("raid5 '" + name + "' needs " + MEMBERS_MIN + " to " + MEMBERS_MAX
                     + " members, got " + members.size());
@@ -105,6 +114,30 @@ public final class Raid5Volume implements BlockDevice {
         int stripeBlocks = Math.multiplyExact(chunkBlocks, this.members.length - 1);
         this.geometry = new Geometry(blockBytes, memberBlocksUsed * (this.members.length - 1), stripeBlocks,
                 Math.max(memberTransferMax, stripeBlocks), segmentsMax, persistent);
+        this.ppl = ppl;
+        if (ppl != null) checkPpl(ppl, blockBytes, chunkBytes);
+    }
+
+    private void checkPpl(PplAreas areas, int blockBytes, int chunkBytes) {
+        if (areas.devices().size() != members.length) {
+            throw new IllegalArgumentException("raid5 '" + name + "': " + areas.devices().size() + " PPL areas for "
+                    + members.length + " members");
+        }
+        for (BlockDevice d : areas.devices()) {
+            if (d.geometry().logicalBlockBytes() != blockBytes) {
+                throw new IllegalArgumentException("raid5 '" + name + "': PPL area " + d.name() + " has "
+                        + d.geometry().logicalBlockBytes() + "-byte blocks, the members " + blockBytes);
+            }
+        }
+        if (areas.areaBytesMin() < PplAreas.HEADER_BYTES + (long) chunkBytes) {
+            throw new IllegalArgumentException("raid5 '" + name + "': a PPL area of " + areas.areaBytesMin()
+                    + " bytes cannot hold the 4 KiB header and one chunk (" + chunkBytes + " bytes) of partial parity");
+        }
+    }
+
+    /** The partial parity log areas, or null without PPL. */
+    public PplAreas ppl() {
+        return ppl;
     }
 
     @Override public String name() { return name; }
@@ -161,14 +194,22 @@ public final class Raid5Volume implements BlockDevice {
     public BlockChannel openChannel(Reactor reactor) {
         Check.that(reactor.isOwnerThread(), "openChannel on the reactor's thread");
         if (closed) throw new IllegalStateException("volume " + name + " is closed");
+        if (ppl != null && !ownerReactors.isEmpty() && !ownerReactors.contains(reactor)) {
+            // One log writer per member area: md's recovery reads one sequence of io_units per member.
+            throw new IllegalStateException("raid5 '" + name + "' with a partial parity log serves one reactor; "
+                    + "a channel is already open on " + ownerReactors.getFirst());
+        }
         BlockChannel[] channels = new BlockChannel[members.length];
+        BlockChannel[] logs = ppl == null ? null : new BlockChannel[members.length];
         try {
             for (int i = 0; i < members.length; i++) channels[i] = members[i].openChannel(reactor);
+            if (logs != null) for (int i = 0; i < members.length; i++) logs[i] = ppl.devices().get(i).openChannel(reactor);
         } catch (RuntimeException e) {
             for (BlockChannel c : channels) if (c != null) c.close();
+            if (logs != null) for (BlockChannel c : logs) if (c != null) c.close();
             throw e;
         }
-        Raid5Channel channel = new Raid5Channel(this, reactor, channels);
+        Raid5Channel channel = new Raid5Channel(this, reactor, channels, logs);
         registerOwner(reactor, channel);
         return channel;
     }
@@ -204,6 +245,7 @@ public final class Raid5Volume implements BlockDevice {
         if (closed) return;
         closed = true;
         for (BlockDevice m : members) m.close();
+        if (ppl != null) for (BlockDevice d : ppl.devices()) d.close();
     }
 
     @Override

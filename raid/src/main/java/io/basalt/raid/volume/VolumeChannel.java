@@ -405,5 +405,10 @@ abstract class VolumeChannel implements BlockChannel, IoCompletion, Reactor.Poll
         released = true;
         for (BlockChannel m : members) if (m != null) m.close();
         reactor.removePoller(this);
+        onReleased();
+    }
+
+    /** After the member channels closed: a level closes what else it opened (raid5's PPL channels). */
+    protected void onReleased() {
     }
 }

@@ -32,27 +32,51 @@ import java.util.zip.CRC32C;
  * </pre>
  *
  * Owned by the channel's reactor thread; no allocation per I/O (the unit buffers and their one-block slices are
- * made at open). A step is released through the channel's own completion path ({@link Steps#logged}), so the log
- * looks to the step like one more member piece.
+ * made at open). A step is released through its channel's own completion path ({@link Raid5Channel#logged}), so
+ * the log looks to the step like one more member piece. One log per volume, on its first channel's reactor; steps
+ * of other reactors reach it through {@link Request} commands (md's recovery reads one io_unit sequence per member).
  */
 final class PartialParityLog implements IoCompletion {
-    /** What the log needs from the channel. */
-    interface Steps {
-        /** Upper bound of the partial parity bytes of the step's entries. */
-        long ppBytesMax(int slot);
+    /**
+     * One slot's message to or from the log, which lives on the volume's first channel (the log owner): a step on
+     * another reactor is queued through the owner's command queue, and its release comes back the same way. Each
+     * slot has two: one carries APPEND then LOGGED, the other ENDED; a channel posts them in order through one FIFO
+     * ({@link Raid5Channel}'s PPL outbound list), so the owner sees a slot's ENDED before its next APPEND.
+     */
+    static final class Request implements Runnable {
+        static final int IDLE = 0, APPEND_SENT = 1, LOGGED_SENT = 2, ENDED_SENT = 3;
+        final Raid5Channel requester;
+        final int slot;
+        /** Where a post goes: the owner (APPEND, ENDED) or the requester (LOGGED). */
+        Raid5Channel target;
+        int parity;
+        long written;
+        int member;
+        int status;
+        int state;
 
-        /** Adds the step's entries (at most {@link #ENTRIES_PER_STEP_MAX}) and partial parity to {@code unit}. */
-        void addEntries(int slot, Unit unit);
+        Request(Raid5Channel requester, int slot) {
+            this.requester = requester;
+            this.slot = slot;
+        }
 
-        /** The step's log write is durable (or failed with {@code status} on {@code member}). */
-        void logged(int slot, int member, int status);
+        @Override
+        public void run() {
+            switch (state) {
+                case APPEND_SENT -> target.pplLog().append(this);
+                case LOGGED_SENT -> requester.logged(slot, member, status);
+                case ENDED_SENT -> target.pplLog().stepEnded(parity, written);
+                default -> throw new IllegalStateException("PPL request run in state " + state);
+            }
+        }
     }
 
     static final int ENTRIES_PER_STEP_MAX = 3;
     private static final byte IDLE = 0, DATA_FLUSH = 1, LOG_WRITE = 2, LOG_FLUSH = 3, DATA = 4;
     private static final int KIND_SHIFT = 8;
 
-    private final Steps steps;
+    /** The channel that owns this log (the volume's first): releases to it are direct, to others posted. */
+    private final Raid5Channel owner;
     private final Raid5Volume volume;
     private final BlockChannel[] logs;
     private final BlockChannel[] dataMembers;
@@ -60,11 +84,11 @@ final class PartialParityLog implements IoCompletion {
     private final int memberCount;
     private final Unit[] units;
     private final byte[] states;
-    /** Per member: FIFO of slots waiting for the next unit. */
-    private final int[][] queues;
+    /** Per member: FIFO of steps waiting for the next unit. */
+    private final Request[][] queues;
     private final int[] queueHeads, queueCounts;
-    /** Per member: slots in its unit, and how many of them have not ended their step. */
-    private final int[][] unitSlots;
+    /** Per member: steps in its unit, and how many of them have not ended. */
+    private final Request[][] unitSlots;
     private final int[] unitCounts, outstanding;
     /** Per member: members written by its last unit's steps, to flush before the next unit. */
     private final long[] dirtyMembers;
@@ -78,10 +102,11 @@ final class PartialParityLog implements IoCompletion {
     private final long[] counters = new long[3];
     static final int UNITS = 0, ENTRIES = 1, FLUSHES = 2;
 
-    PartialParityLog(Steps steps, Raid5Volume volume, BlockChannel[] logs, BlockChannel[] dataMembers, int queueDepth,
+    PartialParityLog(Raid5Channel owner, Raid5Volume volume, BlockChannel[] logs, BlockChannel[] dataMembers, int queueDepth,
                      int blockBytes, int signature) {
         Check.that(MdPpl.HEADER_BYTES % blockBytes == 0, "the 4 KiB PPL header is whole blocks", blockBytes);
-        this.steps = steps;
+        this.owner = owner;
+        queueDepth *= Raid5Volume.OWNERS_MAX; // every reactor's slots may be queued here
         this.volume = volume;
         this.logs = logs;
         this.dataMembers = dataMembers;
@@ -90,10 +115,10 @@ final class PartialParityLog implements IoCompletion {
         Check.that(memberCount <= 64, "at most 64 members (dirty masks)", memberCount);
         units = new Unit[memberCount];
         states = new byte[memberCount];
-        queues = new int[memberCount][queueDepth];
+        queues = new Request[memberCount][queueDepth];
         queueHeads = new int[memberCount];
         queueCounts = new int[memberCount];
-        unitSlots = new int[memberCount][queueDepth];
+        unitSlots = new Request[memberCount][queueDepth];
         unitCounts = new int[memberCount];
         outstanding = new int[memberCount];
         dirtyMembers = new long[memberCount];
@@ -112,12 +137,14 @@ final class PartialParityLog implements IoCompletion {
         return counters[index];
     }
 
-    /** Queues a step whose stripe has its parity on {@code parityMember}; it is released later through Steps.logged. */
-    void append(int slot, int parityMember) {
-        Check.that(steps.ppBytesMax(slot) <= units[parityMember].ppBytesCapacity, "a step's partial parity fits the PPL area", slot);
-        int[] q = queues[parityMember];
-        Check.that(queueCounts[parityMember] < q.length, "PPL queue within the queue depth", parityMember);
-        q[(queueHeads[parityMember] + queueCounts[parityMember]++) % q.length] = slot;
+    /** Queues a step (its parity member in {@code request.parity}); it is released later to its channel's logged(). */
+    void append(Request request) {
+        int parityMember = request.parity;
+        Check.that(request.requester.ppBytesMax(request.slot) <= units[parityMember].ppBytesCapacity,
+                "a step's partial parity fits the PPL area", request.slot);
+        Request[] q = queues[parityMember];
+        Check.that(queueCounts[parityMember] < q.length, "PPL queue within every reactor's queue depth", parityMember);
+        q[(queueHeads[parityMember] + queueCounts[parityMember]++) % q.length] = request;
         kick(parityMember);
     }
 
@@ -198,16 +225,17 @@ final class PartialParityLog implements IoCompletion {
     private int writeUnit(int m) {
         Unit unit = units[m];
         unit.begin();
-        int[] q = queues[m];
+        Request[] q = queues[m];
         int count = 0;
         while (queueCounts[m] > 0) {
-            int slot = q[queueHeads[m]];
+            Request r = q[queueHeads[m]];
             if (unit.entryCount + ENTRIES_PER_STEP_MAX > MdPpl.ENTRIES_MAX
-                    || unit.ppBytes() + steps.ppBytesMax(slot) > unit.ppBytesCapacity) break;
+                    || unit.ppBytes() + r.requester.ppBytesMax(r.slot) > unit.ppBytesCapacity) break;
+            q[queueHeads[m]] = null;
             queueHeads[m] = (queueHeads[m] + 1) % q.length;
             queueCounts[m]--;
-            steps.addEntries(slot, unit);
-            unitSlots[m][count++] = slot;
+            r.requester.addEntries(r.slot, unit); // a remote requester's buffers: published by the command queue
+            unitSlots[m][count++] = r;
         }
         Check.that(count > 0, "the first queued step fits an empty unit", m);
         unit.seal();
@@ -285,7 +313,18 @@ final class PartialParityLog implements IoCompletion {
         unitCounts[m] = 0;
         releasing[m] = true;
         int status = unitStatus[m];
-        for (int i = 0; i < count; i++) steps.logged(unitSlots[m][i], m, status);
+        for (int i = 0; i < count; i++) {
+            Request r = unitSlots[m][i];
+            unitSlots[m][i] = null;
+            if (r.requester == owner) {
+                r.requester.logged(r.slot, m, status);
+            } else {
+                r.member = m;
+                r.status = status;
+                r.state = Request.LOGGED_SENT;
+                owner.pplPost(r.requester, r);
+            }
+        }
         releasing[m] = false;
         if (outstanding[m] == 0) {
             states[m] = IDLE;

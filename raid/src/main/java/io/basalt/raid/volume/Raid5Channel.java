@@ -43,7 +43,7 @@ import java.util.ArrayDeque;
  * <p>A member error of a read phase fails the member and re-plans the step (now degraded); of a write phase it
  * fails the member and the write still succeeds (its data is in the parity) unless that was a second failure.
  */
-final class Raid5Channel extends VolumeChannel implements PartialParityLog.Steps {
+final class Raid5Channel extends VolumeChannel {
     /** LOG: the step's partial parity is being made durable in the PPL (between compute and WRITES). */
     private static final byte PLAN = 0, READS = 1, WRITES = 2, LOG = 3;
     private static final byte MODE_READ = 0, MODE_FLUSH = 1, MODE_DATA_ONLY = 2, MODE_RMW = 3, MODE_RCW = 4, MODE_FULL = 5;
@@ -114,11 +114,15 @@ final class Raid5Channel extends VolumeChannel implements PartialParityLog.Steps
     private final MemorySegment zeroes;
     private final MemorySegment[] sources;
 
-    // PPL (null without): the log, whether the slot's step is in its current unit, the members the step wrote.
+    // PPL: the log (on the volume's first channel only, else null), whether the volume logs at all, whether the
+    // slot's step went through the log, the members the step wrote, the slot's log messages and their FIFO out.
     private final PartialParityLog ppl;
+    private final boolean pplOn;
     private final BlockChannel[] pplChannels;
     private final boolean[] logged;
     private final long[] writtenMembers;
+    private final PartialParityLog.Request[] pplAppends, pplEnds;
+    private final ArrayDeque<PartialParityLog.Request> pplOutbound;
 
     Raid5Channel(Raid5Volume volume, Reactor reactor, BlockChannel[] members, BlockChannel[] pplChannels) {
         super(volume, reactor, members);
@@ -178,10 +182,29 @@ final class Raid5Channel extends VolumeChannel implements PartialParityLog.Steps
         zeroes = slab.asSlice(chunkBytes * memberCount * sets, chunkBytes); // allocate() zeroes it
         sources = new MemorySegment[Math.max(memberCount, dataCount)];
         this.pplChannels = pplChannels;
+        pplOn = volume.ppl() != null;
         logged = new boolean[depth];
         writtenMembers = new long[depth];
+        pplAppends = new PartialParityLog.Request[pplOn ? depth : 0];
+        pplEnds = new PartialParityLog.Request[pplOn ? depth : 0];
+        for (int i = 0; i < pplAppends.length; i++) {
+            pplAppends[i] = new PartialParityLog.Request(this, i);
+            pplEnds[i] = new PartialParityLog.Request(this, i);
+        }
+        pplOutbound = new ArrayDeque<>(pplOn ? 2 * depth * Raid5Volume.OWNERS_MAX : 0);
         ppl = pplChannels == null ? null : new PartialParityLog(this, volume, pplChannels, members, depth, blockBytes,
                 volume.ppl().signature());
+    }
+
+    /** This channel's log (it is the volume's log owner), else null. */
+    PartialParityLog pplLog() {
+        return ppl;
+    }
+
+    /** Posts a PPL message to another reactor, in order behind any refused earlier (they wait in the FIFO). */
+    void pplPost(Raid5Channel target, PartialParityLog.Request request) {
+        request.target = target;
+        if (!pplOutbound.isEmpty() || !target.reactor.post(request)) pplOutbound.addLast(request);
     }
 
     @Override
@@ -266,7 +289,7 @@ final class Raid5Channel extends VolumeChannel implements PartialParityLog.Steps
                 if (rebuiltIndexes[slot] >= 0) rebuildRead(slot);
             } else if (mode != MODE_FLUSH) {
                 if (mode != MODE_DATA_ONLY) computeParity(slot);
-                if (ppl != null && mode != MODE_DATA_ONLY && volume.isActive(layout.parityDisk(stepStripes[slot]))) {
+                if (pplOn && mode != MODE_DATA_ONLY && volume.isActive(layout.parityDisk(stepStripes[slot]))) {
                     enterLog(slot);
                     return;
                 }
@@ -286,7 +309,16 @@ final class Raid5Channel extends VolumeChannel implements PartialParityLog.Steps
     private void endStep(int slot, boolean done) {
         if (logged[slot]) {
             logged[slot] = false;
-            ppl.stepEnded(layout.parityDisk(stepStripes[slot]), writtenMembers[slot]);
+            Raid5Channel owner = volume.pplOwner();
+            if (owner == this) {
+                ppl.stepEnded(layout.parityDisk(stepStripes[slot]), writtenMembers[slot]);
+            } else {
+                PartialParityLog.Request end = pplEnds[slot];
+                end.parity = layout.parityDisk(stepStripes[slot]);
+                end.written = writtenMembers[slot];
+                end.state = PartialParityLog.Request.ENDED_SENT;
+                pplPost(owner, end);
+            }
         }
         if (holdsStripe[slot] && holdsRemote[slot]) {
             remoteLocks[slot].state = RemoteLock.RELEASE_PENDING; // the next plan sends it and waits for the answer
@@ -608,6 +640,12 @@ final class Raid5Channel extends VolumeChannel implements PartialParityLog.Steps
     public int poll(long nowNs) {
         int work = super.poll(nowNs);
         if (ppl != null) work += ppl.poll();
+        while (!pplOutbound.isEmpty()) {
+            PartialParityLog.Request request = pplOutbound.peekFirst();
+            if (!request.target.reactor.post(request)) break;
+            pplOutbound.pollFirst();
+            work++;
+        }
         for (int i = outbound.size(); i > 0; i--) {
             RemoteLock remote = outbound.pollFirst();
             if (!remote.requester.reactor.post(remote)) {
@@ -621,7 +659,7 @@ final class Raid5Channel extends VolumeChannel implements PartialParityLog.Steps
 
     @Override
     public boolean needsPolling() {
-        return super.needsPolling() || !outbound.isEmpty() || (ppl != null && ppl.needsPolling());
+        return super.needsPolling() || !outbound.isEmpty() || (ppl != null && ppl.needsPolling()) || !pplOutbound.isEmpty();
     }
 
     /**
@@ -821,16 +859,24 @@ final class Raid5Channel extends VolumeChannel implements PartialParityLog.Steps
         opCursors[slot] = 0;
         logged[slot] = true;
         pending[slot]++;
-        ppl.append(slot, layout.parityDisk(stepStripes[slot]));
+        PartialParityLog.Request append = pplAppends[slot];
+        append.parity = layout.parityDisk(stepStripes[slot]);
+        Raid5Channel owner = volume.pplOwner();
+        if (owner == this) {
+            ppl.append(append);
+        } else {
+            append.state = PartialParityLog.Request.APPEND_SENT;
+            pplPost(owner, append);
+        }
     }
 
-    @Override
-    public long ppBytesMax(int slot) {
+    long ppBytesMax(int slot) {
         return (long) (windowEnds[slot] - windowStarts[slot]) * blockBytes;
     }
 
-    @Override
-    public void logged(int slot, int member, int status) {
+    /** The step's unit is durable (or failed on {@code member}): on this channel's thread. */
+    void logged(int slot, int member, int status) {
+        pplAppends[slot].state = PartialParityLog.Request.IDLE;
         complete(memberTag(slot, member), status);
     }
 
@@ -841,8 +887,7 @@ final class Raid5Channel extends VolumeChannel implements PartialParityLog.Steps
      * step does not write, whatever the mode (read-modify-write, reconstruct-write, degraded). A band over every
      * data chunk has none (pp_size 0: recovery XORs all data).
      */
-    @Override
-    public void addEntries(int slot, PartialParityLog.Unit unit) {
+    void addEntries(int slot, PartialParityLog.Unit unit) {
         long stripe = stepStripes[slot];
         int parity = layout.parityDisk(stripe);
         int bandCount = bandBounds(slot);

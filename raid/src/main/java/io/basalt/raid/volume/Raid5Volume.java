@@ -194,13 +194,10 @@ public final class Raid5Volume implements BlockDevice {
     public BlockChannel openChannel(Reactor reactor) {
         Check.that(reactor.isOwnerThread(), "openChannel on the reactor's thread");
         if (closed) throw new IllegalStateException("volume " + name + " is closed");
-        if (ppl != null && !ownerReactors.isEmpty() && !ownerReactors.contains(reactor)) {
-            // One log writer per member area: md's recovery reads one sequence of io_units per member.
-            throw new IllegalStateException("raid5 '" + name + "' with a partial parity log serves one reactor; "
-                    + "a channel is already open on " + ownerReactors.getFirst());
-        }
+        // One log writer per member area (md's recovery reads one io_unit sequence per member): the first reactor's.
+        boolean logOwner = ppl != null && (ownerReactors.isEmpty() || ownerReactors.getFirst() == reactor);
         BlockChannel[] channels = new BlockChannel[members.length];
-        BlockChannel[] logs = ppl == null ? null : new BlockChannel[members.length];
+        BlockChannel[] logs = logOwner ? new BlockChannel[members.length] : null;
         try {
             for (int i = 0; i < members.length; i++) channels[i] = members[i].openChannel(reactor);
             if (logs != null) for (int i = 0; i < members.length; i++) logs[i] = ppl.devices().get(i).openChannel(reactor);
@@ -232,6 +229,11 @@ public final class Raid5Volume implements BlockDevice {
             next[index] = channel;
         }
         owners = next;
+    }
+
+    /** The channel that writes the partial parity log: the first reactor's. */
+    Raid5Channel pplOwner() {
+        return owners[0];
     }
 
     /** The channel that orders writes to {@code stripe}. */

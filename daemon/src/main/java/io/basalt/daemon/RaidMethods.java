@@ -10,13 +10,17 @@ import io.basalt.raid.md.MdArraySpec;
 import io.basalt.raid.md.MdAssembly;
 import io.basalt.raid.md.MdFormatException;
 import io.basalt.raid.md.MdMember;
+import io.basalt.raid.md.MdPpl;
 import io.basalt.raid.md.MdScanner;
 import io.basalt.raid.md.MdSuperblock;
 import io.basalt.raid.volume.OffsetDevice;
+import io.basalt.raid.volume.PplAreas;
+import io.basalt.raid.volume.PplRecovery;
 import io.basalt.raid.volume.Raid0Volume;
 import io.basalt.raid.volume.Raid1Volume;
 import io.basalt.raid.volume.Raid5Volume;
 import io.basalt.raid.parity.Raid5Algorithm;
+import io.basalt.raid.parity.Raid5Layout;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -59,6 +63,12 @@ final class RaidMethods {
         /** Per role: a heap copy of the member's last superblock (4 KiB), or null when missing. */
         final MemorySegment[] superblocks;
         long events;
+        /** raid5: "ppl" or "resync" (md's consistency policy); raid0/1: "none". */
+        String consistency = "none";
+        /** What assembly found and did about an unclean stop (null: the array was clean). */
+        String recovery;
+        /** Open for I/O: its superblocks say active (dirty) until raid_stop or the daemon's stop writes them clean. */
+        boolean running;
 
         Array(String name, int level, int layout, int raidDisks, long chunkSectors, long sizeSectors, byte[] uuid, long events,
               String origin, BlockDevice volume, String[] drives, MemorySegment[] superblocks) {
@@ -137,13 +147,18 @@ final class RaidMethods {
      * written, so a level that is not there yet (or members it refuses) leaves the drives untouched.
      */
     static BlockDevice openVolume(String name, int level, int layout, List<BlockDevice> slices, int chunkBytes) {
+        return openVolume(name, level, layout, slices, chunkBytes, null);
+    }
+
+    /** The same, raid5 with md's partial parity log in {@code ppl} (null: none). */
+    static BlockDevice openVolume(String name, int level, int layout, List<BlockDevice> slices, int chunkBytes, PplAreas ppl) {
         return switch (level) {
             case 0 -> new Raid0Volume(name, slices, chunkBytes);
             case 1 -> new Raid1Volume(name, slices);
             case 5 -> {
                 Raid5Algorithm algorithm = Raid5Algorithm.fromMdLayout(layout);
                 if (algorithm == null) throw new NotYetSupported("raid5 layout " + layout + " is " + NOT_YET);
-                yield new Raid5Volume(name, slices, chunkBytes, algorithm);
+                yield new Raid5Volume(name, slices, chunkBytes, algorithm, ppl);
             }
             default -> throw new NotYetSupported("raid" + level + " is " + NOT_YET);
         };
@@ -156,7 +171,7 @@ final class RaidMethods {
     // ------------------------------------------------------------------ raid_create
 
     private synchronized Object create(RpcParams params) throws RpcException {
-        params.allowOnly("name", "level", "members", "chunk_kib", "if_missing");
+        params.allowOnly("name", "level", "members", "chunk_kib", "if_missing", "consistency");
         String name = params.requireString("name");
         // if_missing: a config replayed at every start creates the array once; later starts find it assembled.
         if (Boolean.TRUE.equals(params.asMap().get("if_missing")) && arrays.containsKey(name)) return describe(arrays.get(name));
@@ -177,6 +192,12 @@ final class RaidMethods {
         if (level != 1 && (chunkKib < 4 || Long.bitCount(chunkKib) != 1 || chunkKib > (1 << 20))) {
             throw RpcException.invalidParams("raid_create: param 'chunk_kib' must be a power of two from 4 to 1048576, was " + chunkKib);
         }
+        // md's consistency policy: raid5 protects against the write hole with a partial parity log unless told not to.
+        String consistency = params.asMap().get("consistency") instanceof String c ? c : level == 5 ? "ppl" : "none";
+        if (level == 5 ? !consistency.equals("ppl") && !consistency.equals("resync") : !consistency.equals("none")) {
+            throw RpcException.invalidParams("raid_create: param 'consistency' must be " + (level == 5 ? "\"ppl\" (default) or \"resync\""
+                    : "\"none\" for raid" + level) + ", was " + params.asMap().get("consistency"));
+        }
         String holder = holderOf(name);
         List<DriveRegistry.Drive> claimed;
         try {
@@ -185,7 +206,7 @@ final class RaidMethods {
             throw RpcException.invalidParams("raid_create: param '" + e.param() + "': " + e.getMessage());
         }
         try {
-            return describe(createClaimed(name, (int) level, claimed, chunkKib * 2));
+            return describe(createClaimed(name, (int) level, claimed, chunkKib * 2, consistency));
         } catch (RpcException | RuntimeException e) {
             for (String m : members) drives.release(m, holder);
             throw e;
@@ -208,7 +229,9 @@ final class RaidMethods {
         return names;
     }
 
-    private Array createClaimed(String name, int level, List<DriveRegistry.Drive> members, long chunkSectors) throws RpcException {
+    private Array createClaimed(String name, int level, List<DriveRegistry.Drive> members, long chunkSectors, String consistency)
+            throws RpcException {
+        boolean ppl = consistency.equals("ppl");
         int blockBytes = members.getFirst().device().geometry().logicalBlockBytes();
         long memberSectors = Long.MAX_VALUE;
         for (DriveRegistry.Drive d : members) {
@@ -229,7 +252,8 @@ final class RaidMethods {
         long now = System.currentTimeMillis() / 1000;
         MdArraySpec spec;
         try {
-            spec = MdArraySpec.create(name, level, level == 5 ? MdSuperblock.ALGORITHM_LEFT_SYMMETRIC : 0, chunkSectors, members.size(), memberSectors, false, now, random);
+            spec = ppl ? MdArraySpec.createPpl(name, MdSuperblock.ALGORITHM_LEFT_SYMMETRIC, chunkSectors, members.size(), memberSectors, now, random)
+                    : MdArraySpec.create(name, level, level == 5 ? MdSuperblock.ALGORITHM_LEFT_SYMMETRIC : 0, chunkSectors, members.size(), memberSectors, false, now, random);
         } catch (IllegalStateException e) {
             throw RpcException.invalidParams("raid_create: param 'members': the smallest member (" + memberSectors * MdSuperblock.SECTOR_BYTES
                     + " bytes) is too small for the md metadata (data offset "
@@ -244,8 +268,16 @@ final class RaidMethods {
         }
         BlockDevice volume;
         int layout = level == 5 ? MdSuperblock.ALGORITHM_LEFT_SYMMETRIC : 0;
+        int signature = MdPpl.signature(spec.setUuid());
+        List<BlockDevice> areas = new ArrayList<>();
+        if (ppl) {
+            for (DriveRegistry.Drive d : members) {
+                areas.add(pplArea(d.name(), d.device(), MdSuperblock.SUPER_OFFSET_SECTORS + MdArraySpec.BITMAP_OFFSET_SECTORS, spec.pplSectors()));
+            }
+        }
         try {
-            volume = openVolume(name, level, layout, slices, (int) (chunkSectors * MdSuperblock.SECTOR_BYTES));
+            volume = openVolume(name, level, layout, slices, (int) (chunkSectors * MdSuperblock.SECTOR_BYTES),
+                    ppl ? new PplAreas(areas, signature) : null);
         } catch (NotYetSupported e) {
             throw new RpcException(NOT_SUPPORTED, "raid_create: param 'level': " + e.getMessage());
         } catch (IllegalArgumentException e) {
@@ -266,12 +298,15 @@ final class RaidMethods {
                 copies[i] = heapCopy(buffer);
             }
             for (DriveRegistry.Drive d : members) ControlIo.flush(reactor, d.device());
+            for (BlockDevice area : areas) PplRecovery.initialize(controlSync(), area, signature); // mdadm write_init_ppl1
         } catch (IOException e) {
             volume.close();
             throw new RpcException(RpcException.INTERNAL_ERROR, "raid_create: writing the md superblocks failed: " + e.getMessage());
         }
         Array array = new Array(name, level, layout, members.size(), spec.chunkSectors(), spec.sizeSectors(), spec.setUuid(), spec.events(),
                 "created", volume, names, copies);
+        array.consistency = level == 5 ? consistency : "none";
+        markDirty(array, "raid_create");
         register(array);
         return array;
     }
@@ -304,8 +339,23 @@ final class RaidMethods {
         }
     }
 
-    /** Stops recording failures (the daemon is stopping). */
+    /**
+     * Stops recording failures (the daemon is stopping) and writes every running array's superblocks clean: the
+     * exports have stopped, so every acknowledged write reached its members (md's clean stop).
+     */
     void close() {
+        synchronized (this) {
+            for (Array a : arrays.values()) {
+                if (!a.running) continue;
+                a.volume.close();
+                a.running = false;
+                try {
+                    updateSuperblocks(a);
+                } catch (IOException | RpcException e) {
+                    System.err.println("basalt: raid volume " + a.name + ": the clean superblocks were not all written at stop: " + e.getMessage());
+                }
+            }
+        }
         recorder.shutdown();
         try {
             recorder.awaitTermination(ControlIo.TIMEOUT_NS, java.util.concurrent.TimeUnit.NANOSECONDS);
@@ -317,6 +367,53 @@ final class RaidMethods {
     private Reactor controlReactor() throws RpcException {
         for (Reactor r : reactors.get()) if (r.isRunning()) return r;
         throw new RpcException(RpcException.INTERNAL_ERROR, "no running reactor for the md superblock I/O");
+    }
+
+    /** Blocking member I/O through a running reactor (ControlIo), for the PPL's control path. */
+    private PplRecovery.SyncIo controlSync() throws RpcException {
+        Reactor reactor = controlReactor();
+        return new PplRecovery.SyncIo() {
+            @Override
+            public void read(BlockDevice device, long lba, int blocks, MemorySegment buffer) throws IOException {
+                MemorySegment staging = ControlIo.buffer((long) blocks * device.geometry().logicalBlockBytes(), device.geometry().logicalBlockBytes());
+                ControlIo.read(reactor, device, lba, blocks, staging);
+                MemorySegment.copy(staging, 0, buffer, 0, staging.byteSize());
+            }
+
+            @Override
+            public void write(BlockDevice device, long lba, int blocks, MemorySegment buffer) throws IOException {
+                MemorySegment staging = ControlIo.buffer((long) blocks * device.geometry().logicalBlockBytes(), device.geometry().logicalBlockBytes());
+                MemorySegment.copy(buffer, 0, staging, 0, staging.byteSize());
+                ControlIo.write(reactor, device, lba, blocks, staging);
+            }
+
+            @Override
+            public void flush(BlockDevice device) throws IOException {
+                ControlIo.flush(reactor, device);
+            }
+        };
+    }
+
+    /** A member's PPL area: {@code sizeSectors} from sector {@code startSector} (super_offset + ppl.offset). */
+    private static OffsetDevice pplArea(String drive, BlockDevice device, long startSector, long sizeSectors) {
+        int blockBytes = device.geometry().logicalBlockBytes();
+        return new OffsetDevice(drive + "/ppl", device, startSector * MdSuperblock.SECTOR_BYTES / blockBytes,
+                sizeSectors * MdSuperblock.SECTOR_BYTES / blockBytes);
+    }
+
+    /**
+     * md's md_write_start, simplified: while the array is open its superblocks say active (resync_offset 0, events
+     * + 1), written before any write can reach the volume (the volume is registered after this); raid_stop and the
+     * daemon's stop write them clean (updateSuperblocks). A failure to write them is reported, not fatal: the array
+     * then looks clean after a crash, as before dirty marking existed.
+     */
+    private void markDirty(Array array, String why) {
+        array.running = true;
+        try {
+            writeSuperblocks(array, 0);
+        } catch (IOException | RpcException e) {
+            System.err.println("basalt: raid volume " + array.name + ": " + why + ": marking the superblocks active failed: " + e.getMessage());
+        }
     }
 
     // ------------------------------------------------------------------ superblock I/O
@@ -356,6 +453,11 @@ final class RaidMethods {
      * next assembly it is stale and left out, as md does.
      */
     private void updateSuperblocks(Array array) throws IOException, RpcException {
+        writeSuperblocks(array, array.running ? 0 : MdSuperblock.MAX_SECTOR);
+    }
+
+    /** The next generation of superblocks with {@code resyncOffset} (MaxSector: clean; 0: active, as md writes it). */
+    private void writeSuperblocks(Array array, long resyncOffset) throws IOException, RpcException {
         boolean[] active = activeRoles(array);
         long events = array.events + 1;
         long now = System.currentTimeMillis() / 1000;
@@ -366,7 +468,7 @@ final class RaidMethods {
             MemorySegment buffer = ControlIo.buffer(MdSuperblock.BUFFER_BYTES, device.geometry().logicalBlockBytes());
             MemorySegment.copy(array.superblocks[r], 0, buffer, 0, MdSuperblock.BUFFER_BYTES);
             MdSuperblock sb = new MdSuperblock().wrap(buffer);
-            sb.events(events).utime(now & 0xff_ffff_ffffL).resyncOffsetSectors(MdSuperblock.MAX_SECTOR);
+            sb.events(events).utime(now & 0xff_ffff_ffffL).resyncOffsetSectors(resyncOffset);
             for (int other = 0; other < array.raidDisks; other++) {
                 if (!active[other] && array.superblocks[other] != null) {
                     int devNumber = (int) new MdSuperblock().wrap(array.superblocks[other]).devNumber();
@@ -442,6 +544,8 @@ final class RaidMethods {
         m.put("data_offset_bytes", a.superblocks[firstPresent(a)] == null ? 0L
                 : new MdSuperblock().wrap(a.superblocks[firstPresent(a)]).dataOffsetSectors() * MdSuperblock.SECTOR_BYTES);
         m.put("events", a.events);
+        m.put("consistency", a.consistency);
+        if (a.recovery != null) m.put("recovery", a.recovery);
         m.put("uuid", uuidText(a.uuid));
         m.put("origin", a.origin);
         m.put("used_by", drives.holder(a.name));
@@ -480,6 +584,7 @@ final class RaidMethods {
         }
         arrays.remove(name);
         a.volume.close();
+        a.running = false;
         String warning = null;
         try {
             updateSuperblocks(a);
@@ -613,10 +718,13 @@ final class RaidMethods {
                 names[r] = m.deviceName();
                 copies[r] = heapCopy(m.superblock().segment());
             }
+            List<BlockDevice> present = new ArrayList<>(slices); // null where a member is missing
             for (int r = 0; r < slices.size(); r++) {
                 if (slices.get(r) == null) slices.set(r, OffsetDevice.missing(name + "/role" + r, shape));
             }
-            BlockDevice volume = openVolume(name, fresh.level(), fresh.layout(), slices, (int) (fresh.chunkSectors() * MdSuperblock.SECTOR_BYTES));
+            String[] recovery = {null};
+            PplAreas ppl = fresh.level() == 5 ? pplAtAssembly(name, a, fresh, present, recovery) : null;
+            BlockDevice volume = openVolume(name, fresh.level(), fresh.layout(), slices, (int) (fresh.chunkSectors() * MdSuperblock.SECTOR_BYTES), ppl);
             if (volume instanceof Raid1Volume v) {
                 for (int r = 0; r < names.length; r++) if (names[r] == null) v.fail(r);
             } else if (volume instanceof Raid5Volume v) {
@@ -624,12 +732,56 @@ final class RaidMethods {
             }
             Array array = new Array(name, fresh.level(), fresh.layout(), a.raidDisks(), fresh.chunkSectors(), fresh.sizeSectors(),
                     a.setUuid(), a.events(), "assembled", volume, names, copies);
+            array.consistency = fresh.level() != 5 ? "none" : ppl != null ? "ppl" : "resync";
+            array.recovery = recovery[0];
+            markDirty(array, "assembly");
             register(array);
             return name;
         } catch (RuntimeException e) {
             for (String d : memberNames) drives.release(d, holder);
             throw e;
         }
+    }
+
+    /**
+     * raid5 at assembly: with a PPL (MD_FEATURE_PPL), an array not stopped cleanly is recovered from it (md's
+     * ppl_load at array start) and every area reset; a clean one only gets its areas reset, as md writes an empty
+     * header at every start. Without one, a dirty array is reported as needing a resync (the sync module's job).
+     * Returns the areas for the volume (a missing member's is a missing device), or null without PPL.
+     */
+    private PplAreas pplAtAssembly(String name, MdAssembly a, MdSuperblock fresh, List<BlockDevice> present, String[] recovery) {
+        if (!fresh.hasPpl()) {
+            if (!a.clean()) recovery[0] = "needs resync: not stopped cleanly and no partial parity log (resync_offset "
+                    + fresh.resyncOffsetSectors() + ")";
+            return null;
+        }
+        int signature = MdPpl.signature(a.setUuid());
+        List<BlockDevice> areas = new ArrayList<>(), forVolume = new ArrayList<>();
+        Geometry areaShape = null;
+        for (int r = 0; r < a.raidDisks(); r++) {
+            MdMember m = a.byRole().get(r);
+            OffsetDevice area = m == null || present.get(r) == null ? null
+                    : pplArea(m.deviceName(), drives.get(m.deviceName()).device(), m.superblock().pplSector(), m.superblock().pplSizeSectors());
+            areas.add(area);
+            if (area != null) areaShape = area.geometry();
+        }
+        for (int r = 0; r < areas.size(); r++) forVolume.add(areas.get(r) != null ? areas.get(r) : OffsetDevice.missing(name + "/ppl-role" + r, areaShape));
+        try {
+            PplRecovery.SyncIo sync = controlSync();
+            if (!a.clean()) {
+                Raid5Algorithm algorithm = Raid5Algorithm.fromMdLayout(fresh.layout());
+                if (algorithm == null) throw new NotYetSupported("raid5 layout " + fresh.layout() + " is " + NOT_YET);
+                PplRecovery.Result result = PplRecovery.recover(sync, present, areas,
+                        new Raid5Layout(algorithm, a.raidDisks(), (int) fresh.chunkSectors()), signature);
+                recovery[0] = "ppl: " + result.entriesRecovered() + " entries recovered, " + result.entriesSkipped()
+                        + " skipped (a modified member missing), " + result.mismatches() + " mismatches, from " + result.headers() + " headers";
+            } else {
+                for (BlockDevice area : areas) if (area != null) PplRecovery.initialize(sync, area, signature);
+            }
+        } catch (IOException | RpcException e) {
+            throw new IllegalStateException("raid5 " + name + ": partial parity log at assembly: " + e.getMessage(), e);
+        }
+        return new PplAreas(forVolume, signature);
     }
 
     private String volumeName(MdAssembly a) {

@@ -43,30 +43,73 @@ public final class PplRecovery {
 
     private static final long TIMEOUT_NS = 30_000_000_000L;
 
-    private final Reactor reactor;
+    /** Blocking member I/O for the control path (the daemon goes through its reactors; tests drive their own). */
+    public interface SyncIo {
+        void read(BlockDevice device, long lba, int blocks, MemorySegment buffer) throws IOException;
+
+        void write(BlockDevice device, long lba, int blocks, MemorySegment buffer) throws IOException;
+
+        void flush(BlockDevice device) throws IOException;
+
+        /** I/O on {@code reactor}, driven by the calling thread, which must own it: a channel per request. */
+        static SyncIo onOwnerThread(Reactor reactor) {
+            return new SyncIo() {
+                @Override
+                public void read(BlockDevice device, long lba, int blocks, MemorySegment buffer) throws IOException {
+                    run(device, false, lba, blocks, buffer);
+                }
+
+                @Override
+                public void write(BlockDevice device, long lba, int blocks, MemorySegment buffer) throws IOException {
+                    run(device, true, lba, blocks, buffer);
+                }
+
+                @Override
+                public void flush(BlockDevice device) throws IOException {
+                    try (BlockChannel c = device.openChannel(reactor)) {
+                        int status = flushAndWait(reactor, c);
+                        if (status != Status.OK) throw new IOException("flush of " + device.name() + ": " + Status.name(status));
+                    }
+                }
+
+                private void run(BlockDevice device, boolean write, long lba, int blocks, MemorySegment buffer) throws IOException {
+                    Check.that(reactor.isOwnerThread(), "PPL I/O on the reactor's owner thread");
+                    try (BlockChannel c = device.openChannel(reactor)) {
+                        int status = io(reactor, c, write, lba, blocks, buffer);
+                        if (status != Status.OK) {
+                            throw new IOException((write ? "writing " : "reading ") + blocks + " blocks at " + lba + " of "
+                                    + device.name() + ": " + Status.name(status));
+                        }
+                    }
+                }
+            };
+        }
+    }
+
+    private final SyncIo sync;
     private final Raid5Layout layout;
     private final int signature;
     private final int blockBytes;
-    private final BlockChannel[] members;
-    private final BlockChannel[] areas;
+    private final BlockDevice[] members;
+    private final BlockDevice[] areas;
     private final Arena arena = Arena.ofConfined();
     private int headers, recovered, skipped, mismatches;
 
-    private PplRecovery(Reactor reactor, List<BlockDevice> members, List<BlockDevice> areas, Raid5Layout layout, int signature) {
-        this.reactor = reactor;
+    private PplRecovery(SyncIo sync, List<BlockDevice> members, List<BlockDevice> areas, Raid5Layout layout, int signature) {
+        this.sync = sync;
         this.layout = layout;
         this.signature = signature;
         int n = layout.diskCount();
         Check.that(members.size() == n && areas.size() == n, "one member and one PPL area per role", members.size());
-        this.members = new BlockChannel[n];
-        this.areas = new BlockChannel[n];
+        this.members = new BlockDevice[n];
+        this.areas = new BlockDevice[n];
         int block = 0;
         for (int r = 0; r < n; r++) {
             if (members.get(r) != null) {
-                this.members[r] = members.get(r).openChannel(reactor);
+                this.members[r] = members.get(r);
                 block = members.get(r).geometry().logicalBlockBytes();
             }
-            if (members.get(r) != null && areas.get(r) != null) this.areas[r] = areas.get(r).openChannel(reactor);
+            if (members.get(r) != null && areas.get(r) != null) this.areas[r] = areas.get(r);
         }
         Check.that(block > 0 && MdPpl.HEADER_BYTES % block == 0, "a present member with blocks dividing 4 KiB", block);
         this.blockBytes = block;
@@ -78,15 +121,20 @@ public final class PplRecovery {
      */
     public static Result recover(Reactor reactor, List<BlockDevice> members, List<BlockDevice> areas, Raid5Layout layout,
                                  int signature) throws IOException {
-        Check.that(reactor.isOwnerThread(), "PplRecovery on the reactor's owner thread");
-        PplRecovery r = new PplRecovery(reactor, members, areas, layout, signature);
+        return recover(SyncIo.onOwnerThread(reactor), members, areas, layout, signature);
+    }
+
+    /** The same over any blocking I/O. */
+    public static Result recover(SyncIo sync, List<BlockDevice> members, List<BlockDevice> areas, Raid5Layout layout,
+                                 int signature) throws IOException {
+        PplRecovery r = new PplRecovery(sync, members, areas, layout, signature);
         try {
             for (int role = 0; role < layout.diskCount(); role++) if (r.areas[role] != null) r.recoverMember(role);
-            for (BlockChannel c : r.members) if (c != null) r.check(r.flush(c), "flush after recovery");
-            for (int role = 0; role < layout.diskCount(); role++) if (r.areas[role] != null) r.resetArea(role, areas.get(role));
+            for (BlockDevice d : r.members) if (d != null) sync.flush(d);
+            for (int role = 0; role < layout.diskCount(); role++) if (r.areas[role] != null) initialize(sync, r.areas[role], signature);
             return new Result(r.headers, r.recovered, r.skipped, r.mismatches);
         } finally {
-            r.close();
+            r.arena.close();
         }
     }
 
@@ -95,38 +143,35 @@ public final class PplRecovery {
      * after recovery, as md's ppl_write_empty_header.
      */
     public static void initialize(Reactor reactor, BlockDevice area, int signature) throws IOException {
-        Check.that(reactor.isOwnerThread(), "PPL initialize on the reactor's owner thread");
-        try (Arena a = Arena.ofConfined(); BlockChannel c = area.openChannel(reactor)) {
+        initialize(SyncIo.onOwnerThread(reactor), area, signature);
+    }
+
+    /** The same over any blocking I/O. */
+    public static void initialize(SyncIo sync, BlockDevice area, int signature) throws IOException {
+        try (Arena a = Arena.ofConfined()) {
             int block = area.geometry().logicalBlockBytes();
-            long bytes = area.geometry().sizeBytes() / block * block;
-            MemorySegment zero = a.allocate(bytes, 4096);
-            new MdPpl().wrap(zero.asSlice(0, MdPpl.HEADER_BYTES)).reset(signature).seal(new CRC32C(), zero.asByteBuffer());
-            long blocks = bytes / block;
-            int step = Math.max(1, area.geometry().maxTransferBlocks());
-            int status = Status.OK;
-            for (long b = 0; b < blocks && status == Status.OK; b += step) {
+            long blocks = area.geometry().sizeBytes() / block;
+            int step = (int) Math.max(1, Math.min(blocks, Math.min(area.geometry().maxTransferBlocks(), (1 << 20) / block)));
+            MemorySegment zero = a.allocate((long) step * block, 4096);
+            for (long b = MdPpl.HEADER_BYTES / block; b < blocks; b += step) { // zeroes after the header block(s)
                 int n = (int) Math.min(step, blocks - b);
-                status = io(reactor, c, true, b, n, zero.asSlice(b * block, (long) n * block));
+                sync.write(area, b, n, zero.asSlice(0, (long) n * block));
             }
-            if (status == Status.OK) status = flushAndWait(reactor, c);
-            if (status != Status.OK) throw new IOException("writing the empty PPL area of " + area.name() + ": " + Status.name(status));
+            MemorySegment header = a.allocate(MdPpl.HEADER_BYTES, 4096);
+            new MdPpl().wrap(header).reset(signature).seal(new CRC32C(), header.asByteBuffer());
+            sync.write(area, 0, MdPpl.HEADER_BYTES / block, header);
+            sync.flush(area);
         }
     }
 
-    private void resetArea(int role, BlockDevice area) throws IOException {
-        areas[role].close();
-        areas[role] = null;
-        initialize(reactor, area, signature);
-    }
-
     private void recoverMember(int role) throws IOException {
-        long areaBytes = areas[role].device().geometry().sizeBytes();
+        long areaBytes = areas[role].geometry().sizeBytes();
         MemorySegment header = arena.allocate(MdPpl.HEADER_BYTES, 4096);
         MemorySegment newest = arena.allocate(MdPpl.HEADER_BYTES, 4096);
         MdPpl ppl = new MdPpl().wrap(header);
         long offset = 0, newestOffset = -1, newestGeneration = -1;
         while (offset + MdPpl.HEADER_BYTES <= areaBytes && offset % blockBytes == 0) {
-            check(read(areas[role], offset / blockBytes, MdPpl.HEADER_BYTES / blockBytes, header), "reading a PPL header");
+            sync.read(areas[role], offset / blockBytes, MdPpl.HEADER_BYTES / blockBytes, header);
             if (!ppl.checksumValid() || (int) ppl.signature() != signature) break;
             if (newestOffset >= 0 && newestGeneration > ppl.generation()) break; // the previous one was the newest
             MemorySegment.copy(header, 0, newest, 0, MdPpl.HEADER_BYTES);
@@ -162,7 +207,7 @@ public final class PplRecovery {
         }
         MemorySegment pp = arena.allocate(Math.max(ppBytes, blockBytes), 4096);
         if (ppBytes > 0) {
-            check(read(areas[role], ppOffset / blockBytes, (int) (ppBytes / blockBytes), pp), "reading partial parity");
+            sync.read(areas[role], ppOffset / blockBytes, (int) (ppBytes / blockBytes), pp);
             if (MdPpl.crc32c(pp.asSlice(0, ppBytes)) != (int) ppl.entryChecksum(e)) {
                 mismatches++; // md: "ppl entry crc does not match", the entry is not recovered
                 return;
@@ -196,7 +241,7 @@ public final class PplRecovery {
                     missing = true;
                     break;
                 }
-                check(read(members[at.disk()], at.diskSector() / blockSectors, 1, data), "reading data for recovery");
+                sync.read(members[at.disk()], at.diskSector() / blockSectors, 1, data);
                 Xor.xorInto(parity, data);
             }
             if (!update) continue;
@@ -210,26 +255,10 @@ public final class PplRecovery {
                 mismatches++;
                 return;
             }
-            check(write(members[role], at.diskSector() / blockSectors, parity), "writing recovered parity");
+            sync.write(members[role], at.diskSector() / blockSectors, 1, parity);
         }
         if (skippedAny) skipped++;
         else recovered++;
-    }
-
-    private void check(int status, String what) throws IOException {
-        if (status != Status.OK) throw new IOException("PPL recovery: " + what + " failed: " + Status.name(status));
-    }
-
-    private int read(BlockChannel c, long lba, int blocks, MemorySegment into) {
-        return io(reactor, c, false, lba, blocks, into);
-    }
-
-    private int write(BlockChannel c, long lba, MemorySegment from) {
-        return io(reactor, c, true, lba, 1, from);
-    }
-
-    private int flush(BlockChannel c) {
-        return flushAndWait(reactor, c);
     }
 
     private static int io(Reactor reactor, BlockChannel c, boolean write, long lba, int blocks, MemorySegment buffer) {
@@ -251,11 +280,5 @@ public final class PplRecovery {
         while (!c.flush(0, done)) reactor.doWork();
         while (status[0] < 0) reactor.doWork();
         return status[0];
-    }
-
-    private void close() {
-        for (BlockChannel c : members) if (c != null) c.close();
-        for (BlockChannel c : areas) if (c != null) c.close();
-        arena.close();
     }
 }

@@ -99,8 +99,8 @@ final class PartialParityLog implements IoCompletion {
     private final boolean[] unitSubmitted;
     /** A member refused a log request: poll retries. */
     private boolean retry;
-    private final long[] counters = new long[3];
-    static final int UNITS = 0, ENTRIES = 1, FLUSHES = 2;
+    private final long[] counters = new long[4];
+    static final int UNITS = 0, ENTRIES = 1, FLUSHES = 2, STEPS = 3;
 
     PartialParityLog(Raid5Channel owner, Raid5Volume volume, BlockChannel[] logs, BlockChannel[] dataMembers, int queueDepth,
                      int blockBytes, int signature) {
@@ -245,6 +245,7 @@ final class PartialParityLog implements IoCompletion {
         unitSubmitted[m] = false;
         counters[UNITS]++;
         counters[ENTRIES] += unit.entryCount;
+        counters[STEPS] += count;
         return submitUnit(m);
     }
 

@@ -139,6 +139,9 @@ class PartialParityLogTest {
             MemorySegment back = arena.allocate((long) blocks * BLOCK, BLOCK);
             assertEquals(Status.OK, new ConformanceHarness(second, channels[1]).read(0, blocks, back));
             assertEquals(-1L, back.mismatch(expected), "data read back");
+            PartialParityLog log = volume.pplOwner().pplLog();
+            long units = log.counter(PartialParityLog.UNITS), steps = log.counter(PartialParityLog.STEPS);
+            assertTrue(units > 0 && steps > units, "io_units batch several steps: " + units + " units for " + steps + " steps");
             for (BlockChannel c : channels) c.close();
             reactor.doWork();
             second.doWork();

@@ -191,7 +191,7 @@ public final class Raid5Volume implements BlockDevice {
     }
 
     @Override
-    public BlockChannel openChannel(Reactor reactor) {
+    public synchronized BlockChannel openChannel(Reactor reactor) { // synchronized: the PPL owner and stripe owners decided together
         Check.that(reactor.isOwnerThread(), "openChannel on the reactor's thread");
         if (closed) throw new IllegalStateException("volume " + name + " is closed");
         // One log writer per member area (md's recovery reads one io_unit sequence per member): the first reactor's.

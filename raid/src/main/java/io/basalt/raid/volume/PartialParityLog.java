@@ -2,6 +2,7 @@ package io.basalt.raid.volume;
 
 import io.basalt.engine.BlockChannel;
 import io.basalt.engine.IoCompletion;
+import io.basalt.engine.IoVector;
 import io.basalt.engine.Status;
 import io.basalt.raid.md.MdPpl;
 import io.basalt.shims.Check;
@@ -12,29 +13,37 @@ import java.nio.ByteBuffer;
 import java.util.zip.CRC32C;
 
 /**
- * md's partial parity log (drivers/md/raid5-ppl.c), written by one {@link Raid5Channel}: before a raid5 write step
- * writes its data and parity, the partial parity of its stripe (the XOR of the data it does not modify, per row)
- * is on the PPL area of the stripe's parity member, so that after a power cut recovery can recompute that parity
- * as partial parity ^ the modified data whatever part of the step reached the disks.
+ * md's partial parity log (drivers/md/raid5-ppl.c): before a raid5 write step writes its data and parity, the
+ * partial parity of its stripe (the XOR of the data it does not modify, per row) is durable in the PPL area of the
+ * stripe's parity member, so that after a power cut recovery can recompute that parity as partial parity ^ the
+ * modified data, whatever part of the step reached the disks.
  *
- * <p>Per member one io_unit at a time, as md does it: the steps that arrive while a unit is in progress wait in a
- * FIFO; when the member's unit is done they all go into the next unit, one 4 KiB header ({@link MdPpl}) plus their
- * partial parity, written with one member write at offset 0 of the area and made durable with a flush of the
- * member (Basalt's BlockChannel has no FUA; md uses REQ_FUA). Then the steps are released to their data and parity
- * writes. When the last of them is done, the members they wrote are flushed (md's ppl_do_flush with a write-back
- * cache) before the next unit may overwrite this one: md's recovery reads only the newest header, so a unit may be
- * replaced only once the writes it protects are durable. Cost per batch: 1 log write + 1 flush before the data,
- * the data member flushes after; the batching (up to 148 entries, one member write) is what keeps it small at QD32.
+ * <p><b>Growing io_units.</b> md's recovery reads only the newest header of a member (ppl_load_distributed), and md
+ * therefore waits, before it writes the next io_unit, until every write of the previous one is done and flushed.
+ * Basalt instead keeps one io_unit per member that grows: each new version keeps every earlier entry, with its
+ * partial parity at the same place, and appends the new steps' entries after them. A version is written as its
+ * header (offset 0 of the area) plus only the new partial parity blocks, then the area is flushed (the BlockChannel
+ * API has no FUA), then its new steps are released to their data and parity writes; the next version may go out
+ * at once, while those writes run. A torn version is harmless: the earlier entries' partial parity bytes do not
+ * change, so whichever header survives finds its own; a new entry that lost its partial parity fails its checksum
+ * and is skipped, and its step was not released. Keeping entries whose writes are done is harmless too: recovery
+ * applies a header's entries in order, and a later write of the same stripe is a later entry of the same header
+ * that covers every row it changed (the argument is in docs/raid.md, "Write hole").
+ *
+ * <p>When the unit is full (148 entries or the area), it is <b>drained</b>: new steps wait, the steps of the unit
+ * finish, the members they wrote are flushed (md's ppl_do_flush), and the next version starts empty. Cost per
+ * version: a header write, a partial parity write and a flush of the log member, none of which waits for data
+ * writes; per drain (every ~148 steps of a member): the data members' flushes.
  *
  * <pre>
- *   IDLE --(steps queued)--> [DATA_FLUSH: flush the members the last unit wrote] --> LOG_WRITE --> LOG_FLUSH
- *        --(release steps)--> DATA --(last step ended)--> IDLE
+ *   IDLE --(steps queued, room)--> WRITING (header + new pp) --> FLUSHING --(release the new steps)--> IDLE
+ *   IDLE --(no room)--> DRAINING --(every step of the unit ended)--> DATA_FLUSH --> IDLE (unit empty)
  * </pre>
  *
- * Owned by the channel's reactor thread; no allocation per I/O (the unit buffers and their one-block slices are
- * made at open). A step is released through its channel's own completion path ({@link Raid5Channel#logged}), so
- * the log looks to the step like one more member piece. One log per volume, on its first channel's reactor; steps
- * of other reactors reach it through {@link Request} commands (md's recovery reads one io_unit sequence per member).
+ * Owned by the volume's first channel's reactor thread; no allocation per I/O (the unit buffers, their one-block
+ * slices and a vector for the partial parity write are made at open). A step is released through its channel's
+ * own completion path ({@link Raid5Channel#logged}), so the log looks to the step like one more member piece;
+ * steps of other reactors reach the log through {@link Request} commands.
  */
 final class PartialParityLog implements IoCompletion {
     /**
@@ -72,7 +81,8 @@ final class PartialParityLog implements IoCompletion {
     }
 
     static final int ENTRIES_PER_STEP_MAX = 3;
-    private static final byte IDLE = 0, DATA_FLUSH = 1, LOG_WRITE = 2, LOG_FLUSH = 3, DATA = 4;
+    private static final byte IDLE = 0, WRITING = 1, FLUSHING = 2, DRAINING = 3, DATA_FLUSH = 4;
+    private static final byte KIND_WRITE = 1, KIND_LOG_FLUSH = 2, KIND_DATA_FLUSH = 3;
     private static final int KIND_SHIFT = 8;
 
     /** The channel that owns this log (the volume's first): releases to it are direct, to others posted. */
@@ -84,23 +94,32 @@ final class PartialParityLog implements IoCompletion {
     private final int memberCount;
     private final Unit[] units;
     private final byte[] states;
-    /** Per member: FIFO of steps waiting for the next unit. */
+    /** Per member: FIFO of steps waiting for the next version of the unit. */
     private final Request[][] queues;
     private final int[] queueHeads, queueCounts;
-    /** Per member: steps in its unit, and how many of them have not ended. */
-    private final Request[][] unitSlots;
-    private final int[] unitCounts, outstanding;
-    /** Per member: members written by its last unit's steps, to flush before the next unit. */
+    /** Per member: the steps of the version being written, released when it is durable. */
+    private final Request[][] batch;
+    private final int[] batchCounts;
+    /** Per member: steps of the unit (since it was last emptied) that have not ended. */
+    private final int[] live;
+    /** Per member: members written by the unit's steps, flushed before the unit is emptied. */
     private final long[] dirtyMembers;
-    private final int[] flushesPending;
-    private final int[] unitStatus;
-    private final boolean[] releasing;
-    /** Per member: whether the current request of LOG_WRITE / LOG_FLUSH went out (else poll sends it). */
-    private final boolean[] unitSubmitted;
+    /** Per member: requests of the current state still out, and the version's first failure. */
+    private final int[] pendingIos;
+    private final int[] batchStatus;
+    /** Per member: blocks of the version still to send (a refused request is sent again by poll). */
+    private final int[] toSendFirst, toSendEnd;
+    private final boolean[] headerSent, flushSent;
+    /** Per member: data members to flush before the version's steps are released (steps ended since the last one). */
+    private final long[] flushMasks;
+    private final IoVector[] vectors;
+    private final int segmentsMax;
+    /** The 4 KiB header is one block, which a power cut keeps or loses whole (else each version drains first). */
+    private final boolean atomicHeader;
     /** A member refused a log request: poll retries. */
     private boolean retry;
-    private final long[] counters = new long[4];
-    static final int UNITS = 0, ENTRIES = 1, FLUSHES = 2, STEPS = 3;
+    private final long[] counters = new long[5];
+    static final int UNITS = 0, ENTRIES = 1, FLUSHES = 2, STEPS = 3, DRAINS = 4;
 
     PartialParityLog(Raid5Channel owner, Raid5Volume volume, BlockChannel[] logs, BlockChannel[] dataMembers, int queueDepth,
                      int blockBytes, int signature) {
@@ -111,6 +130,7 @@ final class PartialParityLog implements IoCompletion {
         this.logs = logs;
         this.dataMembers = dataMembers;
         this.blockBytes = blockBytes;
+        this.atomicHeader = blockBytes >= MdPpl.HEADER_BYTES;
         this.memberCount = logs.length;
         Check.that(memberCount <= 64, "at most 64 members (dirty masks)", memberCount);
         units = new Unit[memberCount];
@@ -118,18 +138,27 @@ final class PartialParityLog implements IoCompletion {
         queues = new Request[memberCount][queueDepth];
         queueHeads = new int[memberCount];
         queueCounts = new int[memberCount];
-        unitSlots = new Request[memberCount][queueDepth];
-        unitCounts = new int[memberCount];
-        outstanding = new int[memberCount];
+        batch = new Request[memberCount][queueDepth];
+        batchCounts = new int[memberCount];
+        live = new int[memberCount];
         dirtyMembers = new long[memberCount];
-        flushesPending = new int[memberCount];
-        unitStatus = new int[memberCount];
-        releasing = new boolean[memberCount];
-        unitSubmitted = new boolean[memberCount];
+        pendingIos = new int[memberCount];
+        batchStatus = new int[memberCount];
+        toSendFirst = new int[memberCount];
+        toSendEnd = new int[memberCount];
+        headerSent = new boolean[memberCount];
+        flushSent = new boolean[memberCount];
+        flushMasks = new long[memberCount];
+        vectors = new IoVector[memberCount];
+        int segments = Integer.MAX_VALUE;
+        for (BlockChannel c : logs) segments = Math.min(segments, c.device().geometry().maxSegments());
+        segmentsMax = Math.max(1, Math.min(segments, 256));
         Arena arena = Arena.ofAuto(); // start-up allocation, freed with the channel
         for (int m = 0; m < memberCount; m++) {
             long areaBytes = logs[m].device().geometry().sizeBytes();
             units[m] = new Unit(arena, areaBytes, blockBytes, signature);
+            units[m].empty();
+            vectors[m] = new IoVector(segmentsMax);
         }
     }
 
@@ -150,12 +179,10 @@ final class PartialParityLog implements IoCompletion {
 
     /** A released step ended (its writes done): it wrote {@code writtenMembers}. */
     void stepEnded(int parityMember, long writtenMembers) {
-        Check.that(states[parityMember] == DATA && outstanding[parityMember] > 0, "a released PPL step ends once", parityMember);
+        Check.that(live[parityMember] > 0, "a released PPL step ends once", parityMember);
         dirtyMembers[parityMember] |= writtenMembers;
-        if (--outstanding[parityMember] == 0 && !releasing[parityMember]) {
-            states[parityMember] = IDLE;
-            kick(parityMember);
-        }
+        live[parityMember]--;
+        if (states[parityMember] == DRAINING) kick(parityMember);
     }
 
     boolean needsPolling() {
@@ -170,104 +197,155 @@ final class PartialParityLog implements IoCompletion {
         return work;
     }
 
-    /** Moves member m's log on if it can; returns 1 if a request went out. */
+    /** Moves member m's log on as far as it can; returns 1 if a request went out. */
     private int kick(int m) {
         switch (states[m]) {
             case IDLE -> {
                 if (queueCounts[m] == 0) return 0;
-                if (dirtyMembers[m] != 0) return flushData(m);
-                return writeUnit(m);
+                Request head = queues[m][queueHeads[m]];
+                // A header of several blocks may tear on a power cut and hide every entry: grow only a one-block header.
+                if (!fits(m, head) || (!atomicHeader && units[m].entryCount > 0)) {
+                    states[m] = DRAINING;
+                    counters[DRAINS]++;
+                    return kick(m);
+                }
+                buildVersion(m);
+                return send(m);
+            }
+            case WRITING, FLUSHING -> {
+                return send(m);
+            }
+            case DRAINING -> {
+                if (live[m] > 0) return 0;
+                states[m] = DATA_FLUSH;
+                return flushData(m);
             }
             case DATA_FLUSH -> {
-                return flushesPending[m] == 0 ? flushData(m) : 0; // a refused flush is sent again
+                return pendingIos[m] == 0 ? flushData(m) : 0;
             }
-            case LOG_WRITE -> {
-                return unitCounts[m] > 0 && !unitSubmitted[m] ? submitUnit(m) : 0;
-            }
-            case LOG_FLUSH -> {
-                return !unitSubmitted[m] ? submitLogFlush(m) : 0;
-            }
-            default -> {
-                return 0;
-            }
+            default -> throw new IllegalStateException("PPL state " + states[m]);
         }
     }
 
-    /** Flushes the members the last unit wrote, so its entries may be overwritten. */
-    private int flushData(int m) {
-        states[m] = DATA_FLUSH;
-        long mask = dirtyMembers[m];
-        int sent = 0;
-        for (int d = 0; d < memberCount; d++) {
-            if ((mask & (1L << d)) == 0) continue;
-            if (!volume.isActive(d)) {
-                mask &= ~(1L << d);
-                continue;
-            }
-            if (!dataMembers[d].flush(tag(m, DATA_FLUSH, d), this)) {
-                retry = true;
-                break;
-            }
-            mask &= ~(1L << d);
-            flushesPending[m]++;
-            sent++;
-            counters[FLUSHES]++;
-        }
-        dirtyMembers[m] = mask;
-        if (flushesPending[m] == 0 && mask == 0) { // nothing to flush after all
-            states[m] = IDLE;
-            return writeUnit(m);
-        }
-        return sent > 0 ? 1 : 0;
-    }
-
-    /** Builds the next unit from the queued steps (FIFO, as many as fit) and writes it. */
-    private int writeUnit(int m) {
+    private boolean fits(int m, Request r) {
         Unit unit = units[m];
-        unit.begin();
+        return unit.entryCount + ENTRIES_PER_STEP_MAX <= MdPpl.ENTRIES_MAX
+                && unit.ppBytes() + r.requester.ppBytesMax(r.slot) <= unit.ppBytesCapacity;
+    }
+
+    /** Appends the queued steps that fit to the unit (after its earlier entries) and seals the new version. */
+    private void buildVersion(int m) {
+        Unit unit = units[m];
+        int firstBlock = unit.ppBlocks();
+        unit.nextGeneration();
         Request[] q = queues[m];
         int count = 0;
-        while (queueCounts[m] > 0) {
+        while (queueCounts[m] > 0 && fits(m, q[queueHeads[m]])) {
             Request r = q[queueHeads[m]];
-            if (unit.entryCount + ENTRIES_PER_STEP_MAX > MdPpl.ENTRIES_MAX
-                    || unit.ppBytes() + r.requester.ppBytesMax(r.slot) > unit.ppBytesCapacity) break;
             q[queueHeads[m]] = null;
             queueHeads[m] = (queueHeads[m] + 1) % q.length;
             queueCounts[m]--;
             r.requester.addEntries(r.slot, unit); // a remote requester's buffers: published by the command queue
-            unitSlots[m][count++] = r;
+            batch[m][count++] = r;
         }
-        Check.that(count > 0, "the first queued step fits an empty unit", m);
+        Check.that(count > 0, "the first queued step fits", m);
         unit.seal();
-        unitCounts[m] = count;
-        unitStatus[m] = Status.OK;
-        states[m] = LOG_WRITE;
-        unitSubmitted[m] = false;
+        batchCounts[m] = count;
+        batchStatus[m] = Status.OK;
+        toSendFirst[m] = firstBlock;
+        toSendEnd[m] = unit.ppBlocks();
+        headerSent[m] = false;
+        flushSent[m] = false;
+        // The new steps' partial parity assumes the data of every earlier step of their stripes is on disk: flush
+        // what the steps that ended since the last version wrote (md's ppl_do_flush), in parallel with the log writes.
+        flushMasks[m] = dirtyMembers[m];
+        dirtyMembers[m] = 0;
+        pendingIos[m] = 0;
+        states[m] = WRITING;
         counters[UNITS]++;
-        counters[ENTRIES] += unit.entryCount;
         counters[STEPS] += count;
-        return submitUnit(m);
     }
 
-    private int submitUnit(int m) {
-        Unit unit = units[m];
-        int blocks = (int) ((MdPpl.HEADER_BYTES + unit.ppBytes()) / blockBytes);
-        if (!logs[m].write(0, blocks, unit.writeSlice(), tag(m, LOG_WRITE, m), this)) {
-            retry = true;
-            return 0;
+    /** Sends what the state still has to send: the header and new partial parity, or the log flush. */
+    private int send(int m) {
+        int sent = 0;
+        if (states[m] == WRITING) {
+            Unit unit = units[m];
+            if (!headerSent[m]) {
+                if (!logs[m].write(0, MdPpl.HEADER_BYTES / blockBytes, unit.headerSlice(), tag(m, KIND_WRITE, m), this)) {
+                    retry = true;
+                    return sent;
+                }
+                headerSent[m] = true;
+                pendingIos[m]++;
+                sent = 1;
+            }
+            while (toSendFirst[m] < toSendEnd[m]) {
+                int n = Math.min(segmentsMax, toSendEnd[m] - toSendFirst[m]);
+                IoVector v = vectors[m].clear();
+                for (int b = 0; b < n; b++) v.add(unit.ppBlockAt(toSendFirst[m] + b));
+                long lba = (MdPpl.HEADER_BYTES + (long) toSendFirst[m] * blockBytes) / blockBytes;
+                if (!logs[m].writev(lba, n, v, tag(m, KIND_WRITE, m), this)) {
+                    retry = true;
+                    return sent;
+                }
+                toSendFirst[m] += n;
+                pendingIos[m]++;
+                sent = 1;
+            }
+            for (int d = 0; d < memberCount && flushMasks[m] != 0; d++) {
+                if ((flushMasks[m] & (1L << d)) == 0) continue;
+                if (volume.isActive(d)) {
+                    if (!dataMembers[d].flush(tag(m, KIND_DATA_FLUSH, d), this)) {
+                        retry = true;
+                        return sent;
+                    }
+                    pendingIos[m]++;
+                    counters[FLUSHES]++;
+                    sent = 1;
+                }
+                flushMasks[m] &= ~(1L << d);
+            }
+            return sent;
         }
-        unitSubmitted[m] = true;
-        return 1;
+        if (states[m] == FLUSHING && !flushSent[m]) {
+            if (!logs[m].flush(tag(m, KIND_LOG_FLUSH, m), this)) {
+                retry = true;
+                return 0;
+            }
+            flushSent[m] = true;
+            counters[FLUSHES]++;
+            return 1;
+        }
+        return 0;
     }
 
-    private int submitLogFlush(int m) {
-        if (!logs[m].flush(tag(m, LOG_FLUSH, m), this)) {
-            retry = true;
-            return 0;
+    /** Draining: flushes the members the unit's steps wrote, then empties the unit. */
+    private int flushData(int m) {
+        long mask = dirtyMembers[m];
+        int sent = 0;
+        for (int d = 0; d < memberCount; d++) {
+            if ((mask & (1L << d)) == 0) continue;
+            if (volume.isActive(d)) {
+                if (!dataMembers[d].flush(tag(m, KIND_DATA_FLUSH, d), this)) {
+                    retry = true;
+                    break;
+                }
+                pendingIos[m]++;
+                counters[FLUSHES]++;
+                sent = 1;
+            }
+            mask &= ~(1L << d);
         }
-        unitSubmitted[m] = true;
-        counters[FLUSHES]++;
-        return 1;
+        dirtyMembers[m] = mask;
+        if (pendingIos[m] == 0 && mask == 0) emptied(m);
+        return sent;
+    }
+
+    private void emptied(int m) {
+        units[m].empty();
+        states[m] = IDLE;
+        kick(m);
     }
 
     private static long tag(int logMember, byte kind, int target) {
@@ -279,44 +357,50 @@ final class PartialParityLog implements IoCompletion {
         int m = (int) (tag & 0xff);
         byte kind = (byte) ((tag >>> KIND_SHIFT) & 0xff);
         int target = (int) (tag >>> (2 * KIND_SHIFT));
+        if (kind != KIND_LOG_FLUSH) pendingIos[m]--;
         switch (kind) {
-            case DATA_FLUSH -> {
-                // A member that cannot flush is failed by its next write; the unit goes on either way, as md's does.
-                if (status != Status.OK && Raid1Volume.isMemberFault(status)) volume.markFailed(target);
-                if (--flushesPending[m] == 0 && dirtyMembers[m] == 0) {
-                    states[m] = IDLE;
-                    kick(m);
-                }
+            case KIND_WRITE -> {
+                if (status != Status.OK && batchStatus[m] == Status.OK) batchStatus[m] = status;
+                writing(m);
             }
-            case LOG_WRITE -> {
-                if (status != Status.OK) {
-                    unitStatus[m] = status;
-                    release(m); // md_error on the log member; the steps go on (their parity write will fail too)
-                    return;
-                }
-                states[m] = LOG_FLUSH;
-                unitSubmitted[m] = false;
-                submitLogFlush(m);
-            }
-            case LOG_FLUSH -> {
-                unitStatus[m] = status;
+            case KIND_LOG_FLUSH -> {
+                batchStatus[m] = status;
                 release(m);
+            }
+            case KIND_DATA_FLUSH -> {
+                // A member that cannot flush is failed (its data is then rebuilt from the others); the log goes on.
+                if (status != Status.OK && Raid1Volume.isMemberFault(status)) volume.markFailed(target);
+                if (states[m] == WRITING) {
+                    writing(m);
+                } else if (pendingIos[m] == 0 && dirtyMembers[m] == 0) {
+                    emptied(m);
+                }
             }
             default -> throw new IllegalStateException("PPL completion of kind " + kind);
         }
     }
 
-    /** The unit is durable (or failed): every step in it goes on to its writes. */
+    /** A request of the WRITING state completed: once all are done, flush the log (or release on a write error). */
+    private void writing(int m) {
+        if (pendingIos[m] > 0 || toSendFirst[m] < toSendEnd[m] || !headerSent[m] || flushMasks[m] != 0) return;
+        if (batchStatus[m] != Status.OK) {
+            release(m); // md_error on the log member; the steps go on (their parity write fails too)
+            return;
+        }
+        states[m] = FLUSHING;
+        send(m);
+    }
+
+    /** The version is durable (or failed): its new steps go on to their writes; the next version may go out. */
     private void release(int m) {
-        states[m] = DATA;
-        int count = unitCounts[m];
-        outstanding[m] = count;
-        unitCounts[m] = 0;
-        releasing[m] = true;
-        int status = unitStatus[m];
+        int count = batchCounts[m];
+        batchCounts[m] = 0;
+        live[m] += count;
+        states[m] = IDLE;
+        int status = batchStatus[m];
         for (int i = 0; i < count; i++) {
-            Request r = unitSlots[m][i];
-            unitSlots[m][i] = null;
+            Request r = batch[m][i];
+            batch[m][i] = null;
             if (r.requester == owner) {
                 r.requester.logged(r.slot, m, status);
             } else {
@@ -326,11 +410,7 @@ final class PartialParityLog implements IoCompletion {
                 owner.pplPost(r.requester, r);
             }
         }
-        releasing[m] = false;
-        if (outstanding[m] == 0) {
-            states[m] = IDLE;
-            kick(m);
-        }
+        kick(m);
     }
 
     /**
@@ -343,7 +423,7 @@ final class PartialParityLog implements IoCompletion {
         private final MemorySegment buffer;
         private final ByteBuffer view;
         private final MemorySegment[] ppBlocks;
-        private final MemorySegment[] writeSlices;
+        private final MemorySegment headerSlice;
         private final CRC32C crc = new CRC32C();
         private final int blockBytes;
         private final int signature;
@@ -362,15 +442,32 @@ final class PartialParityLog implements IoCompletion {
             header.wrap(buffer.asSlice(0, MdPpl.HEADER_BYTES));
             int blocks = (int) (capacity / blockBytes);
             ppBlocks = new MemorySegment[blocks];
-            writeSlices = new MemorySegment[blocks + 1];
             for (int b = 0; b < blocks; b++) ppBlocks[b] = buffer.asSlice(MdPpl.HEADER_BYTES + (long) b * blockBytes, blockBytes);
-            for (int b = 0; b <= blocks; b++) writeSlices[b] = buffer.asSlice(0, MdPpl.HEADER_BYTES + (long) b * blockBytes);
+            headerSlice = buffer.asSlice(0, MdPpl.HEADER_BYTES);
         }
 
-        void begin() {
-            header.reset(signature).generation(++generation);
+        /** No entries: the next version starts from scratch (its generation still rises). */
+        void empty() {
             entryCount = 0;
             ppBlockCount = 0;
+        }
+
+        /** The next version: the same entries so far, a higher generation; entries are appended after. */
+        void nextGeneration() {
+            if (entryCount == 0) header.reset(signature);
+            header.generation(++generation);
+        }
+
+        int ppBlocks() {
+            return ppBlockCount;
+        }
+
+        MemorySegment ppBlockAt(int index) {
+            return ppBlocks[index];
+        }
+
+        MemorySegment headerSlice() {
+            return headerSlice;
         }
 
         long ppBytes() {
@@ -399,8 +496,5 @@ final class PartialParityLog implements IoCompletion {
             header.seal(crc, view);
         }
 
-        MemorySegment writeSlice() {
-            return writeSlices[ppBlockCount];
-        }
     }
 }

@@ -77,19 +77,22 @@ class PartialParityLogTest {
             MdPpl header = new MdPpl().wrap(read(areas.get(parity), 0, 1));
             assertTrue(header.checksumValid(), "header checksum");
             assertEquals(SIGNATURE, (int) header.signature());
-            assertEquals(2, header.generation(), "the second io_unit of that member");
-            assertEquals(2, header.entriesCount(), "two bands: rows 0-1 over chunks 1-2, rows 2-3 over chunks 0-1");
+            assertEquals(2, header.generation(), "the second version of that member's io_unit");
+            assertEquals(3, header.entriesCount(), "the full stripe's entry kept, then two bands: rows 0-1 over chunks 1-2, rows 2-3 over chunks 0-1");
+            assertEquals(0, header.dataSector(0), "the full stripe: every chunk, no partial parity");
+            assertEquals(0, header.ppSize(0));
+            assertEquals(3 * 4 * BLOCK, header.dataSize(0));
             // rows 0-1, chunks 1 and 2: data_sector = array block 4 (chunk 1 row 0), in 512-byte sectors
-            assertEquals(4 * 8, header.dataSector(0));
-            assertEquals(2 * BLOCK, header.ppSize(0));
-            assertEquals(2 * 2 * BLOCK, header.dataSize(0));
-            assertEquals(parity, header.parityDisk(0));
-            assertEquals(2 * 8, header.dataSector(1), "rows 2-3 of chunk 0: array block 2");
+            assertEquals(4 * 8, header.dataSector(1));
             assertEquals(2 * BLOCK, header.ppSize(1));
             assertEquals(2 * 2 * BLOCK, header.dataSize(1));
+            assertEquals(parity, header.parityDisk(1));
+            assertEquals(2 * 8, header.dataSector(2), "rows 2-3 of chunk 0: array block 2");
+            assertEquals(2 * BLOCK, header.ppSize(2));
+            assertEquals(2 * 2 * BLOCK, header.dataSize(2));
             MemorySegment pp = read(areas.get(parity), 1, 4);
-            assertEquals((int) header.entryChecksum(0), MdPpl.crc32c(pp.asSlice(0, 2L * BLOCK)));
-            assertEquals((int) header.entryChecksum(1), MdPpl.crc32c(pp.asSlice(2L * BLOCK, 2L * BLOCK)));
+            assertEquals((int) header.entryChecksum(1), MdPpl.crc32c(pp.asSlice(0, 2L * BLOCK)));
+            assertEquals((int) header.entryChecksum(2), MdPpl.crc32c(pp.asSlice(2L * BLOCK, 2L * BLOCK)));
             // Partial parity = the unwritten chunk of the row, as it was: chunk 0 rows 0-1, chunk 2 rows 2-3.
             assertEquals(-1L, pp.asSlice(0, 2L * BLOCK).mismatch(old.asSlice(0, 2L * BLOCK)), "pp rows 0-1 = chunk 0");
             assertEquals(-1L, pp.asSlice(2L * BLOCK, 2L * BLOCK).mismatch(old.asSlice(10L * BLOCK, 2L * BLOCK)), "pp rows 2-3 = chunk 2");

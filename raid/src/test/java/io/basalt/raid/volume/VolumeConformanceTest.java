@@ -137,6 +137,16 @@ class VolumeConformanceTest {
         }
     }
 
+    /** PPL over 512-byte blocks: the 4 KiB header is 8 blocks, so every io_unit version drains first (md's way). */
+    @Nested
+    class Raid5FourMembersWithPpl512ByteBlocks extends BlockDeviceConformance {
+        @Override
+        protected BlockDevice createDevice() {
+            return new Raid5Volume("r5", memories(4, "16M,block=512"), 16 * 1024, Raid5Algorithm.LEFT_SYMMETRIC,
+                    new PplAreas(memories(4, "1M,block=512"), 0x12345678));
+        }
+    }
+
     @Nested
     class Raid5FourMembers extends BlockDeviceConformance {
         @Override

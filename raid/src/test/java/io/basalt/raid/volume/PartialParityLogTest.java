@@ -165,4 +165,40 @@ class PartialParityLogTest {
             second.close();
         }
     }
+
+    /**
+     * The PPL area of a member stops answering (a pulled drive seen through its log slice): the log write fails, md's
+     * answer is md_error on that member, so the member is failed, and the volume goes on degraded with every write
+     * acknowledged and readable.
+     */
+    @Test
+    void aFailingLogAreaFailsItsMemberAndWritesGoOn() {
+        List<BlockDevice> members = VolumeConformanceTest.memories(4, "1M");
+        List<BlockDevice> areas = new java.util.ArrayList<>();
+        for (int i = 0; i < 4; i++) areas.add(io.basalt.engine.DeviceSpec.open("a" + i, "fault:memory:256K,fault_seed=" + (i + 1)));
+        try (Raid5Volume volume = new Raid5Volume("r5", members, CHUNK_BYTES, Raid5Algorithm.LEFT_SYMMETRIC, new PplAreas(areas, SIGNATURE))) {
+            BlockChannel channel = volume.openChannel(reactor);
+            ConformanceHarness io = new ConformanceHarness(reactor, channel);
+            int blocks = 96;
+            MemorySegment expected = arena.allocate((long) blocks * BLOCK, BLOCK);
+            fill(expected, 0, BLOCK, 5);
+            assertEquals(Status.OK, io.write(0, blocks, expected));
+            ((io.basalt.engine.fault.FaultBlockDevice) areas.get(2)).setFailed(true);
+            SplittableRandom random = new SplittableRandom(9);
+            for (int i = 0; i < 60; i++) {
+                int lba = random.nextInt(blocks - 2), count = 1 + random.nextInt(2);
+                MemorySegment slice = expected.asSlice((long) lba * BLOCK, (long) count * BLOCK);
+                fill(slice, lba, BLOCK, 100 + i);
+                int tag = i;
+                io.submitOrWait(() -> io.submitWrite(tag, lba, count, slice));
+            }
+            for (int i = 0; i < 60; i++) assertEquals(Status.OK, io.await(i), "write " + i);
+            assertTrue(!volume.isActive(2), "the member whose log failed is failed");
+            assertEquals(1, volume.failedCount());
+            MemorySegment back = arena.allocate((long) blocks * BLOCK, BLOCK);
+            assertEquals(Status.OK, io.read(0, blocks, back));
+            assertEquals(-1L, back.mismatch(expected), "data read back, degraded");
+            channel.close();
+        }
+    }
 }

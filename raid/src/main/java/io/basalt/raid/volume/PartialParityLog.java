@@ -59,6 +59,7 @@ final class PartialParityLog implements IoCompletion {
         /** Where a post goes: the owner (APPEND, ENDED) or the requester (LOGGED). */
         Raid5Channel target;
         int parity;
+        long stripe;
         long written;
         int member;
         int status;
@@ -74,7 +75,7 @@ final class PartialParityLog implements IoCompletion {
             switch (state) {
                 case APPEND_SENT -> target.pplLog().append(this);
                 case LOGGED_SENT -> requester.logged(slot, member, status);
-                case ENDED_SENT -> target.pplLog().stepEnded(parity, written);
+                case ENDED_SENT -> target.pplLog().stepEnded(parity, stripe, written);
                 default -> throw new IllegalStateException("PPL request run in state " + state);
             }
         }
@@ -110,8 +111,17 @@ final class PartialParityLog implements IoCompletion {
     /** Per member: blocks of the version still to send (a refused request is sent again by poll). */
     private final int[] toSendFirst, toSendEnd;
     private final boolean[] headerSent, flushSent;
-    /** Per member: data members to flush before the version's steps are released (steps ended since the last one). */
+    /** Per member: data members to flush before the version's steps are released. */
     private final long[] flushMasks;
+    /**
+     * Per member: the stripes of steps released since the data members were last flushed (a bounded table; past it,
+     * every version flushes), and the stripes of steps released and not ended yet (as this log has heard).
+     */
+    static final int DIRTY_STRIPES_MAX = 256;
+    private final long[][] dirtyStripes;
+    private final int[] dirtyStripeCounts;
+    private final long[][] liveStripes;
+    private final int[] liveStripeCounts;
     private final IoVector[] vectors;
     private final int segmentsMax;
     /** The 4 KiB header is one block, which a power cut keeps or loses whole (else each version drains first). */
@@ -149,6 +159,10 @@ final class PartialParityLog implements IoCompletion {
         headerSent = new boolean[memberCount];
         flushSent = new boolean[memberCount];
         flushMasks = new long[memberCount];
+        dirtyStripes = new long[memberCount][DIRTY_STRIPES_MAX];
+        dirtyStripeCounts = new int[memberCount];
+        liveStripes = new long[memberCount][queueDepth];
+        liveStripeCounts = new int[memberCount];
         vectors = new IoVector[memberCount];
         int segments = Integer.MAX_VALUE;
         for (BlockChannel c : logs) segments = Math.min(segments, c.device().geometry().maxSegments());
@@ -177,10 +191,11 @@ final class PartialParityLog implements IoCompletion {
         kick(parityMember);
     }
 
-    /** A released step ended (its writes done): it wrote {@code writtenMembers}. */
-    void stepEnded(int parityMember, long writtenMembers) {
+    /** A released step of {@code stripe} ended (its writes done, maybe not durable): it wrote {@code writtenMembers}. */
+    void stepEnded(int parityMember, long stripe, long writtenMembers) {
         Check.that(live[parityMember] > 0, "a released PPL step ends once", parityMember);
         dirtyMembers[parityMember] |= writtenMembers;
+        removeLive(parityMember, stripe);
         live[parityMember]--;
         if (states[parityMember] == DRAINING) kick(parityMember);
     }
@@ -256,14 +271,44 @@ final class PartialParityLog implements IoCompletion {
         toSendEnd[m] = unit.ppBlocks();
         headerSent[m] = false;
         flushSent[m] = false;
-        // The new steps' partial parity assumes the data of every earlier step of their stripes is on disk: flush
-        // what the steps that ended since the last version wrote (md's ppl_do_flush), in parallel with the log writes.
-        flushMasks[m] = dirtyMembers[m];
-        dirtyMembers[m] = 0;
+        // A new step's partial parity assumes the data of every earlier step of its stripe is on disk: when one of the
+        // new steps follows a step of its stripe released since the last data flush, flush every data member (md's
+        // ppl_do_flush; every member, because that earlier step's ENDED may still be on its way from another reactor)
+        // in parallel with the log writes. Steps of other stripes need no flush: their entries stay in the unit.
+        if (followsDirtyStripe(m, count)) {
+            flushMasks[m] = memberCount == 64 ? -1L : (1L << memberCount) - 1;
+            dirtyMembers[m] = 0;
+            int live = liveStripeCounts[m]; // steps still writing stay dirty: their data is not covered by this flush
+            System.arraycopy(liveStripes[m], 0, dirtyStripes[m], 0, Math.min(live, DIRTY_STRIPES_MAX));
+            dirtyStripeCounts[m] = live;
+        } else {
+            flushMasks[m] = 0;
+        }
         pendingIos[m] = 0;
         states[m] = WRITING;
         counters[UNITS]++;
         counters[STEPS] += count;
+    }
+
+    private void removeLive(int m, long stripe) {
+        long[] table = liveStripes[m];
+        for (int i = 0; i < liveStripeCounts[m]; i++) {
+            if (table[i] != stripe) continue;
+            table[i] = table[--liveStripeCounts[m]];
+            return;
+        }
+        throw new IllegalStateException("PPL: a step ended on stripe " + stripe + " that was not released on member " + m);
+    }
+
+    private boolean followsDirtyStripe(int m, int count) {
+        int dirty = dirtyStripeCounts[m];
+        if (dirty == 0) return false;
+        if (dirty > DIRTY_STRIPES_MAX) return true;
+        for (int i = 0; i < count; i++) {
+            long stripe = batch[m][i].stripe;
+            for (int d = 0; d < dirty; d++) if (dirtyStripes[m][d] == stripe) return true;
+        }
+        return false;
     }
 
     /** Sends what the state still has to send: the header and new partial parity, or the log flush. */
@@ -343,6 +388,7 @@ final class PartialParityLog implements IoCompletion {
     }
 
     private void emptied(int m) {
+        dirtyStripeCounts[m] = 0; // nothing live during a drain, everything flushed
         units[m].empty();
         states[m] = IDLE;
         kick(m);
@@ -401,6 +447,10 @@ final class PartialParityLog implements IoCompletion {
         for (int i = 0; i < count; i++) {
             Request r = batch[m][i];
             batch[m][i] = null;
+            liveStripes[m][liveStripeCounts[m]++] = r.stripe;
+            int n = dirtyStripeCounts[m];
+            if (n < DIRTY_STRIPES_MAX) dirtyStripes[m][n] = r.stripe;
+            dirtyStripeCounts[m] = n + 1; // past the table: every next version flushes
             if (r.requester == owner) {
                 r.requester.logged(r.slot, m, status);
             } else {

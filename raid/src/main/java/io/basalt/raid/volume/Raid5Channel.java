@@ -311,10 +311,11 @@ final class Raid5Channel extends VolumeChannel {
             logged[slot] = false;
             Raid5Channel owner = volume.pplOwner();
             if (owner == this) {
-                ppl.stepEnded(layout.parityDisk(stepStripes[slot]), writtenMembers[slot]);
+                ppl.stepEnded(layout.parityDisk(stepStripes[slot]), stepStripes[slot], writtenMembers[slot]);
             } else {
                 PartialParityLog.Request end = pplEnds[slot];
                 end.parity = layout.parityDisk(stepStripes[slot]);
+                end.stripe = stepStripes[slot];
                 end.written = writtenMembers[slot];
                 end.state = PartialParityLog.Request.ENDED_SENT;
                 pplPost(owner, end);
@@ -861,6 +862,7 @@ final class Raid5Channel extends VolumeChannel {
         pending[slot]++;
         PartialParityLog.Request append = pplAppends[slot];
         append.parity = layout.parityDisk(stepStripes[slot]);
+        append.stripe = stepStripes[slot];
         Raid5Channel owner = volume.pplOwner();
         if (owner == this) {
             ppl.append(append);

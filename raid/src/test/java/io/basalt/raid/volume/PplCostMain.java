@@ -79,6 +79,14 @@ public final class PplCostMain {
             }
             double iops = (done[0] - startCount) * 1e9 / (System.nanoTime() - startNs);
             while (inFlight > 0) reactor.doWork();
+            if (ppl) {
+                PartialParityLog log = volume.pplOwner().pplLog();
+                System.out.printf("  ppl: %d io_unit versions for %d steps (%.1f per version), %d flushes (%.2f per step), %d drains%n",
+                        log.counter(PartialParityLog.UNITS), log.counter(PartialParityLog.STEPS),
+                        (double) log.counter(PartialParityLog.STEPS) / log.counter(PartialParityLog.UNITS),
+                        log.counter(PartialParityLog.FLUSHES), (double) log.counter(PartialParityLog.FLUSHES) / log.counter(PartialParityLog.STEPS),
+                        log.counter(PartialParityLog.DRAINS));
+            }
             channel.close();
             return iops;
         } finally {

@@ -51,6 +51,8 @@ final class Raid5Channel extends VolumeChannel {
     private static final int PLANNED = 0, BUSY = 1, ENDED = 2;
     /** Stripe-buffer sets per channel: each is one chunk per member. */
     static final int STRIPE_SETS_MAX = 16;
+    /** With a partial parity log a step holds its set while it is logged too: twice the sets keep QD32 busy. */
+    static final int PPL_STRIPE_SETS_MAX = 32;
     static final int BLOCK_SLICES_MAX = 1 << 16;
     /** Chunk pieces one healthy read step sends at once (a step may then span stripes). */
     static final int READ_PIECES_MAX = 32;
@@ -161,7 +163,7 @@ final class Raid5Channel extends VolumeChannel {
         holdsRemote = new boolean[depth];
         remoteWaiters = new ArrayDeque<>(tableMax);
         outbound = new ArrayDeque<>(tableMax);
-        int sets = Math.min(depth, STRIPE_SETS_MAX);
+        int sets = Math.min(depth, volume.ppl() != null ? PPL_STRIPE_SETS_MAX : STRIPE_SETS_MAX);
         // Start-up allocation: freed with the channel by the GC (an automatic arena), never per I/O.
         Arena arena = Arena.ofAuto();
         MemorySegment slab = arena.allocate(chunkBytes * memberCount * sets + chunkBytes, 4096);

@@ -30,10 +30,12 @@ import java.util.zip.CRC32C;
  * applies a header's entries in order, and a later write of the same stripe is a later entry of the same header
  * that covers every row it changed (the argument is in docs/raid.md, "Write hole").
  *
- * <p>When the unit is full (148 entries or the area), it is <b>drained</b>: new steps wait, the steps of the unit
- * finish, the members they wrote are flushed (md's ppl_do_flush), and the next version starts empty. Cost per
- * version: a header write, a partial parity write and a flush of the log member, none of which waits for data
- * writes; per drain (every ~148 steps of a member): the data members' flushes.
+ * <p>A new step's partial parity assumes the earlier writes of its own stripe are on disk: a version holding a step
+ * that follows a step of its stripe released since the last data flush first flushes the data members, in
+ * parallel with its log writes (md's ppl_do_flush). When the unit is full (148 entries or the area), it is
+ * <b>drained</b>: new steps wait, the steps of the unit finish, the members they wrote are flushed, and the next
+ * version starts empty. Cost per version: a header write, a partial parity write and a flush of the log member,
+ * none of which waits for data writes; data flushes only on a same-stripe follow-up and at drains.
  *
  * <pre>
  *   IDLE --(steps queued, room)--> WRITING (header + new pp) --> FLUSHING --(release the new steps)--> IDLE

@@ -10,10 +10,13 @@ import io.basalt.raid.md.MdArraySpec;
 import io.basalt.raid.md.MdAssembly;
 import io.basalt.raid.md.MdFormatException;
 import io.basalt.raid.md.MdMember;
+import io.basalt.raid.md.MdPpl;
 import io.basalt.raid.md.MdScanner;
 import io.basalt.raid.md.MdSuperblock;
 import io.basalt.raid.md.MdWriteIntent;
 import io.basalt.raid.volume.OffsetDevice;
+import io.basalt.raid.volume.PplAreas;
+import io.basalt.raid.volume.PplRecovery;
 import io.basalt.raid.volume.Raid0Volume;
 import io.basalt.raid.volume.Raid1Volume;
 import io.basalt.raid.volume.Raid5Volume;
@@ -21,6 +24,7 @@ import io.basalt.raid.volume.SyncJob;
 import io.basalt.raid.volume.SyncTarget;
 import io.basalt.shims.Check;
 import io.basalt.raid.parity.Raid5Algorithm;
+import io.basalt.raid.parity.Raid5Layout;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -64,7 +68,7 @@ final class RaidMethods {
         /** Per role: a heap copy of the member's last superblock (4 KiB), or null when missing. */
         final MemorySegment[] superblocks;
         long events;
-        /** "bitmap" (md's write-intent bitmap), or "resync" (none: an unclean stop means a full resync), "none" for raid0. */
+        /** md's consistency policy: "ppl" (raid5: partial parity log), "bitmap" (write-intent bitmap), "resync" (none: an unclean stop means a full resync), "none" (raid0). */
         String consistency = "none";
         /** The write-intent bitmap every write goes through, or null. */
         MdWriteIntent intent;
@@ -76,6 +80,10 @@ final class RaidMethods {
         SyncJob job;
         long syncLimitMiBs = SyncJob.DEFAULT_RATE_MIB_S;
         int syncUnitsInFlight = SyncJob.DEFAULT_UNITS_IN_FLIGHT;
+        /** What assembly found and did about an unclean stop (null: the array was clean). */
+        String recovery;
+        /** Open for I/O: its superblocks say active (dirty) until raid_stop or the daemon's stop writes them clean. */
+        boolean running;
 
         Array(String name, int level, int layout, int raidDisks, long chunkSectors, long sizeSectors, byte[] uuid, long events,
               String origin, BlockDevice volume, String[] drives, MemorySegment[] superblocks) {
@@ -150,13 +158,18 @@ final class RaidMethods {
      * written, so a level that is not there yet (or members it refuses) leaves the drives untouched.
      */
     static BlockDevice openVolume(String name, int level, int layout, List<BlockDevice> slices, int chunkBytes) {
+        return openVolume(name, level, layout, slices, chunkBytes, null);
+    }
+
+    /** The same, raid5 with md's partial parity log in {@code ppl} (null: none). */
+    static BlockDevice openVolume(String name, int level, int layout, List<BlockDevice> slices, int chunkBytes, PplAreas ppl) {
         return switch (level) {
             case 0 -> new Raid0Volume(name, slices, chunkBytes);
             case 1 -> new Raid1Volume(name, slices);
             case 5 -> {
                 Raid5Algorithm algorithm = Raid5Algorithm.fromMdLayout(layout);
                 if (algorithm == null) throw new NotYetSupported("raid5 layout " + layout + " is " + NOT_YET);
-                yield new Raid5Volume(name, slices, chunkBytes, algorithm);
+                yield new Raid5Volume(name, slices, chunkBytes, algorithm, ppl);
             }
             default -> throw new NotYetSupported("raid" + level + " is " + NOT_YET);
         };
@@ -206,7 +219,11 @@ final class RaidMethods {
         }
     }
 
-    /** md's consistency policies Basalt writes: a write-intent bitmap (default for raid1 and raid5), or none ("resync"). */
+    /**
+     * md's consistency policies Basalt writes: raid5 "ppl" (default: the partial parity log closes the write hole),
+     * "bitmap" or "resync"; raid1 "bitmap" (default) or "resync"; raid0 only "none". PPL and a bitmap exclude each
+     * other, as in md.
+     */
     static String consistencyParam(RpcParams params, int level) throws RpcException {
         Object value = params.asMap().get("consistency");
         if (level == 0) {
@@ -215,9 +232,10 @@ final class RaidMethods {
             }
             return "none";
         }
-        if (value == null) return "bitmap";
-        if ("bitmap".equals(value) || "resync".equals(value)) return (String) value;
-        throw RpcException.invalidParams("raid_create: param 'consistency' must be \"bitmap\" or \"resync\", was " + value);
+        if (value == null) return level == 5 ? "ppl" : "bitmap";
+        if ("bitmap".equals(value) || "resync".equals(value) || level == 5 && "ppl".equals(value)) return (String) value;
+        throw RpcException.invalidParams("raid_create: param 'consistency' must be " + (level == 5 ? "\"ppl\" (default), \"bitmap\" or \"resync\""
+                : "\"bitmap\" (default) or \"resync\"") + " for raid" + level + ", was " + value);
     }
 
     private static List<String> memberNames(RpcParams params, int level) throws RpcException {
@@ -236,7 +254,9 @@ final class RaidMethods {
         return names;
     }
 
-    private Array createClaimed(String name, int level, List<DriveRegistry.Drive> members, long chunkSectors, String consistency) throws RpcException {
+    private Array createClaimed(String name, int level, List<DriveRegistry.Drive> members, long chunkSectors, String consistency)
+            throws RpcException {
+        boolean ppl = consistency.equals("ppl");
         int blockBytes = members.getFirst().device().geometry().logicalBlockBytes();
         long memberSectors = Long.MAX_VALUE;
         for (DriveRegistry.Drive d : members) {
@@ -257,7 +277,8 @@ final class RaidMethods {
         long now = System.currentTimeMillis() / 1000;
         MdArraySpec spec;
         try {
-            spec = MdArraySpec.create(name, level, level == 5 ? MdSuperblock.ALGORITHM_LEFT_SYMMETRIC : 0, chunkSectors, members.size(), memberSectors,
+            spec = ppl ? MdArraySpec.createPpl(name, MdSuperblock.ALGORITHM_LEFT_SYMMETRIC, chunkSectors, members.size(), memberSectors, now, random)
+                    : MdArraySpec.create(name, level, level == 5 ? MdSuperblock.ALGORITHM_LEFT_SYMMETRIC : 0, chunkSectors, members.size(), memberSectors,
                     "bitmap".equals(consistency), now, random);
         } catch (IllegalStateException e) {
             throw RpcException.invalidParams("raid_create: param 'members': the smallest member (" + memberSectors * MdSuperblock.SECTOR_BYTES
@@ -273,8 +294,16 @@ final class RaidMethods {
         }
         BlockDevice volume;
         int layout = level == 5 ? MdSuperblock.ALGORITHM_LEFT_SYMMETRIC : 0;
+        int signature = MdPpl.signature(spec.setUuid());
+        List<BlockDevice> areas = new ArrayList<>();
+        if (ppl) {
+            for (DriveRegistry.Drive d : members) {
+                areas.add(pplArea(d.name(), d.device(), MdSuperblock.SUPER_OFFSET_SECTORS + MdArraySpec.BITMAP_OFFSET_SECTORS, spec.pplSectors()));
+            }
+        }
         try {
-            volume = openVolume(name, level, layout, slices, (int) (chunkSectors * MdSuperblock.SECTOR_BYTES));
+            volume = openVolume(name, level, layout, slices, (int) (chunkSectors * MdSuperblock.SECTOR_BYTES),
+                    ppl ? new PplAreas(areas, signature) : null);
         } catch (NotYetSupported e) {
             throw new RpcException(NOT_SUPPORTED, "raid_create: param 'level': " + e.getMessage());
         } catch (IllegalArgumentException e) {
@@ -299,6 +328,7 @@ final class RaidMethods {
                 }
             }
             for (DriveRegistry.Drive d : members) ControlIo.flush(reactor, d.device());
+            for (BlockDevice area : areas) PplRecovery.initialize(controlSync(), area, signature); // mdadm write_init_ppl1
         } catch (IOException e) {
             volume.close();
             throw new RpcException(RpcException.INTERNAL_ERROR, "raid_create: writing the md superblocks failed: " + e.getMessage());
@@ -307,6 +337,7 @@ final class RaidMethods {
                 "created", volume, names, copies);
         array.consistency = consistency;
         if (spec.bitmapSectors() > 0) attachIntent(array, RaidBitmaps.freshArea(spec));
+        markDirty(array, "raid_create");
         register(array);
         return array;
     }
@@ -383,12 +414,27 @@ final class RaidMethods {
 
     /**
      * The daemon is stopping: stops the sync jobs (each checkpoints through the recorder, drained below) and the
-     * recording of failures, then, when {@code clean} (no write in flight any more: the exports are closed), clears
-     * every write-intent bitmap so the next assembly resyncs nothing. Not clean (a test's stand-in for a crash):
-     * the bitmaps stay as they are on disk.
+     * recording of failures. When {@code clean} (the exports have stopped, so every acknowledged write reached its
+     * members: md's clean stop) every running array's write-intent bitmap is cleared and its superblocks written
+     * clean. Not clean (a test's stand-in for a crash): bitmaps and superblocks stay as they are on disk.
      */
     void close(boolean clean) {
         for (Array a : list()) stopJob(a);
+        if (clean) {
+            synchronized (this) {
+                for (Array a : arrays.values()) {
+                    if (!a.running) continue;
+                    a.volume.close();
+                    a.running = false;
+                    if (a.intent != null) a.intent.close(true);
+                    try {
+                        updateSuperblocks(a);
+                    } catch (IOException | RpcException e) {
+                        System.err.println("basalt: raid volume " + a.name + ": the clean superblocks were not all written at stop: " + e.getMessage());
+                    }
+                }
+            }
+        }
         recorder.shutdown();
         try {
             recorder.awaitTermination(ControlIo.TIMEOUT_NS, java.util.concurrent.TimeUnit.NANOSECONDS);
@@ -403,6 +449,53 @@ final class RaidMethods {
     private Reactor controlReactor() throws RpcException {
         for (Reactor r : reactors.get()) if (r.isRunning()) return r;
         throw new RpcException(RpcException.INTERNAL_ERROR, "no running reactor for the md superblock I/O");
+    }
+
+    /** Blocking member I/O through a running reactor (ControlIo), for the PPL's control path. */
+    private PplRecovery.SyncIo controlSync() throws RpcException {
+        Reactor reactor = controlReactor();
+        return new PplRecovery.SyncIo() {
+            @Override
+            public void read(BlockDevice device, long lba, int blocks, MemorySegment buffer) throws IOException {
+                MemorySegment staging = ControlIo.buffer((long) blocks * device.geometry().logicalBlockBytes(), device.geometry().logicalBlockBytes());
+                ControlIo.read(reactor, device, lba, blocks, staging);
+                MemorySegment.copy(staging, 0, buffer, 0, staging.byteSize());
+            }
+
+            @Override
+            public void write(BlockDevice device, long lba, int blocks, MemorySegment buffer) throws IOException {
+                MemorySegment staging = ControlIo.buffer((long) blocks * device.geometry().logicalBlockBytes(), device.geometry().logicalBlockBytes());
+                MemorySegment.copy(buffer, 0, staging, 0, staging.byteSize());
+                ControlIo.write(reactor, device, lba, blocks, staging);
+            }
+
+            @Override
+            public void flush(BlockDevice device) throws IOException {
+                ControlIo.flush(reactor, device);
+            }
+        };
+    }
+
+    /** A member's PPL area: {@code sizeSectors} from sector {@code startSector} (super_offset + ppl.offset). */
+    private static OffsetDevice pplArea(String drive, BlockDevice device, long startSector, long sizeSectors) {
+        int blockBytes = device.geometry().logicalBlockBytes();
+        return new OffsetDevice(drive + "/ppl", device, startSector * MdSuperblock.SECTOR_BYTES / blockBytes,
+                sizeSectors * MdSuperblock.SECTOR_BYTES / blockBytes);
+    }
+
+    /**
+     * md's md_write_start, simplified: while the array is open its superblocks say active (resync_offset 0, events
+     * + 1), written before any write can reach the volume (the volume is registered after this); raid_stop and the
+     * daemon's stop write them clean (updateSuperblocks). A failure to write them is reported, not fatal: the array
+     * then looks clean after a crash, as before dirty marking existed.
+     */
+    private void markDirty(Array array, String why) {
+        array.running = true;
+        try {
+            writeSuperblocks(array, 0);
+        } catch (IOException | RpcException e) {
+            System.err.println("basalt: raid volume " + array.name + ": " + why + ": marking the superblocks active failed: " + e.getMessage());
+        }
     }
 
     // ------------------------------------------------------------------ superblock I/O
@@ -442,6 +535,11 @@ final class RaidMethods {
      * next assembly it is stale and left out, as md does.
      */
     private void updateSuperblocks(Array array) throws IOException, RpcException {
+        writeSuperblocks(array, array.running ? 0 : MdSuperblock.MAX_SECTOR);
+    }
+
+    /** The next generation of superblocks with {@code resyncOffset} (MaxSector: clean; 0: active, as md writes it). */
+    private void writeSuperblocks(Array array, long resyncOffset) throws IOException, RpcException {
         boolean[] active = activeRoles(array);
         long events = array.events + 1;
         long now = System.currentTimeMillis() / 1000;
@@ -452,7 +550,7 @@ final class RaidMethods {
             MemorySegment buffer = ControlIo.buffer(MdSuperblock.BUFFER_BYTES, device.geometry().logicalBlockBytes());
             MemorySegment.copy(array.superblocks[r], 0, buffer, 0, MdSuperblock.BUFFER_BYTES);
             MdSuperblock sb = new MdSuperblock().wrap(buffer);
-            sb.events(events).utime(now & 0xff_ffff_ffffL).resyncOffsetSectors(MdSuperblock.MAX_SECTOR);
+            sb.events(events).utime(now & 0xff_ffff_ffffL).resyncOffsetSectors(resyncOffset);
             applyRoles(array, sb);
             recoveryFields(array, r, sb);
             sb.updateChecksum();
@@ -546,6 +644,7 @@ final class RaidMethods {
             if (a.intent.lastError() != null) bitmap.put("last_error", a.intent.lastError());
             m.put("bitmap", bitmap);
         }
+        if (a.recovery != null) m.put("recovery", a.recovery);
         m.put("uuid", uuidText(a.uuid));
         m.put("origin", a.origin);
         m.put("used_by", drives.holder(a.name));
@@ -587,6 +686,7 @@ final class RaidMethods {
         stopJob(a);
         a.volume.close();
         if (a.intent != null) a.intent.close(true);
+        a.running = false;
         String warning = null;
         try {
             updateSuperblocks(a);
@@ -728,10 +828,15 @@ final class RaidMethods {
                 names[r] = m.deviceName();
                 copies[r] = heapCopy(m.superblock().segment());
             }
+            List<BlockDevice> present = new ArrayList<>(slices); // null where a member is missing
             for (int r = 0; r < slices.size(); r++) {
                 if (slices.get(r) == null) slices.set(r, OffsetDevice.missing(name + "/role" + r, shape));
             }
-            BlockDevice volume = openVolume(name, fresh.level(), fresh.layout(), slices, (int) (fresh.chunkSectors() * MdSuperblock.SECTOR_BYTES));
+            String[] recovery = {null};
+            PplAreas ppl = fresh.level() == 5 ? pplAtAssembly(name, a, fresh, present, recovery) : null;
+            if (fresh.level() == 1 && !a.clean()) recovery[0] = "needs resync: not stopped cleanly (resync_offset " + fresh.resyncOffsetSectors() + ")";
+            if (fresh.hasBitmap() && recovery[0] != null) recovery[0] = "bitmap: not stopped cleanly; the regions its bits mark are resynced";
+            BlockDevice volume = openVolume(name, fresh.level(), fresh.layout(), slices, (int) (fresh.chunkSectors() * MdSuperblock.SECTOR_BYTES), ppl);
             if (volume instanceof Raid1Volume v) {
                 for (int r = 0; r < names.length; r++) if (names[r] == null) v.fail(r);
             } else if (volume instanceof Raid5Volume v) {
@@ -754,6 +859,9 @@ final class RaidMethods {
                 }
             }
             if (a.activeCount() < a.raidDisks()) recordDegradedStart(array);
+            if (fresh.level() == 5 && fresh.hasPpl()) array.consistency = "ppl";
+            array.recovery = recovery[0];
+            markDirty(array, "assembly");
             register(array);
             assembleSync(array, a);
             return name;
@@ -811,6 +919,47 @@ final class RaidMethods {
             throw new IllegalStateException("degraded, and the missing members could not be recorded in the superblocks: "
                     + e.getMessage(), e);
         }
+    }
+
+    /**
+     * raid5 at assembly: with a PPL (MD_FEATURE_PPL), an array not stopped cleanly is recovered from it (md's
+     * ppl_load at array start) and every area reset; a clean one only gets its areas reset, as md writes an empty
+     * header at every start. Without one, a dirty array is reported as needing a resync (the sync module's job).
+     * Returns the areas for the volume (a missing member's is a missing device), or null without PPL.
+     */
+    private PplAreas pplAtAssembly(String name, MdAssembly a, MdSuperblock fresh, List<BlockDevice> present, String[] recovery) {
+        if (!fresh.hasPpl()) {
+            if (!a.clean()) recovery[0] = "needs resync: not stopped cleanly and no partial parity log (resync_offset "
+                    + fresh.resyncOffsetSectors() + ")";
+            return null;
+        }
+        int signature = MdPpl.signature(a.setUuid());
+        List<BlockDevice> areas = new ArrayList<>(), forVolume = new ArrayList<>();
+        Geometry areaShape = null;
+        for (int r = 0; r < a.raidDisks(); r++) {
+            MdMember m = a.byRole().get(r);
+            OffsetDevice area = m == null || present.get(r) == null ? null
+                    : pplArea(m.deviceName(), drives.get(m.deviceName()).device(), m.superblock().pplSector(), m.superblock().pplSizeSectors());
+            areas.add(area);
+            if (area != null) areaShape = area.geometry();
+        }
+        for (int r = 0; r < areas.size(); r++) forVolume.add(areas.get(r) != null ? areas.get(r) : OffsetDevice.missing(name + "/ppl-role" + r, areaShape));
+        try {
+            PplRecovery.SyncIo sync = controlSync();
+            if (!a.clean()) {
+                Raid5Algorithm algorithm = Raid5Algorithm.fromMdLayout(fresh.layout());
+                if (algorithm == null) throw new NotYetSupported("raid5 layout " + fresh.layout() + " is " + NOT_YET);
+                PplRecovery.Result result = PplRecovery.recover(sync, present, areas,
+                        new Raid5Layout(algorithm, a.raidDisks(), (int) fresh.chunkSectors()), signature);
+                recovery[0] = "ppl: " + result.entriesRecovered() + " entries recovered, " + result.entriesSkipped()
+                        + " skipped (a modified member missing), " + result.mismatches() + " mismatches, from " + result.headers() + " headers";
+            } else {
+                for (BlockDevice area : areas) if (area != null) PplRecovery.initialize(sync, area, signature);
+            }
+        } catch (IOException | RpcException e) {
+            throw new IllegalStateException("raid5 " + name + ": partial parity log at assembly: " + e.getMessage(), e);
+        }
+        return new PplAreas(forVolume, signature);
     }
 
     private String volumeName(MdAssembly a) {
@@ -1138,6 +1287,11 @@ final class RaidMethods {
         String old = a.drives[role]; // faulty and still claimed: it leaves (md hot-removes a faulty device before recovery uses its slot)
         switch (a.volume) {
             case Raid1Volume v -> v.replaceMember(role, slice);
+            case Raid5Volume v when v.ppl() != null -> {
+                OffsetDevice area = pplArea(drive, device, sb.pplSector(), sb.pplSizeSectors());
+                PplRecovery.initialize(controlSync(), area, v.ppl().signature()); // an empty log, as mdadm writes it
+                v.replaceMember(role, slice, area);
+            }
             case Raid5Volume v -> v.replaceMember(role, slice);
             default -> throw new IllegalStateException("raid" + a.level + " has no redundancy");
         }
@@ -1220,6 +1374,15 @@ final class RaidMethods {
             }
             startRebuild(array, "resumed at assembly from " + fromBlocks + " blocks");
             return;
+        }
+        // Not stopped cleanly with neither a PPL nor a bitmap to say where: md resyncs the whole array, in the background.
+        if (array.recovery != null && array.recovery.startsWith("needs resync") && array.intent == null && array.level != 0) {
+            try {
+                startJob(array, SyncJob.RESYNC, null);
+                array.recovery = "full resync started at assembly: not stopped cleanly, no partial parity log or bitmap";
+            } catch (RpcException | RuntimeException e) {
+                System.err.println("basalt: raid volume " + array.name + ": the resync after an unclean stop did not start: " + e.getMessage());
+            }
         }
     }
 }

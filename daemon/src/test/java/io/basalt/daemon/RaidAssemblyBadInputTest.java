@@ -228,7 +228,7 @@ class RaidAssemblyBadInputTest {
         down();
         copy("d1-old", "d1");
         start(drives("d0", "d1", "d2"));
-        assertLogged("STALE_MEMBER d1", "events 1 < 2");
+        assertLogged("STALE_MEMBER d1", "events", "of the freshest member");
         Map<?, ?> r5 = status("r5");
         assertEquals(List.of("active", "missing", "active"), memberStates(r5));
         assertNull(daemon.drives().holder("d1"), "the stale member stays unclaimed");
@@ -354,7 +354,8 @@ class RaidAssemblyBadInputTest {
     @Test
     void aDirtyDegradedRaid5IsNotStarted() throws Exception {
         start(drives("d0", "d1", "d2"));
-        createRaid5("r5", "d0", "d1", "d2");
+        // Without a partial parity log (with one, md and Basalt start it and recover the log: RaidRpcTest, MdPplGuestTest).
+        result("raid_create", "{\"name\":\"r5\",\"level\":5,\"members\":[\"d0\",\"d1\",\"d2\"],\"chunk_kib\":64,\"consistency\":\"resync\"}");
         writeRaid5("r5", 100);
         down();
         for (String d : List.of("d0", "d1", "d2")) editSuperblock(d, sb -> sb.resyncOffsetSectors(0));

@@ -34,10 +34,12 @@ import java.util.random.RandomGenerator;
  * @param bitmapSectors     space reserved for the write-intent bitmap at +8 sectors (0: no bitmap)
  * @param bitmapChunkBytes  bytes of array per bitmap bit (0 without a bitmap)
  * @param events            the starting events count
+ * @param pplSectors        the partial parity log area at +8 sectors from the superblock (raid5 with
+ *                          {@code --consistency-policy=ppl}; 0: none). Excludes a bitmap, as in md.
  */
 public record MdArraySpec(byte[] setUuid, String name, long ctimeSeconds, int level, int layout, long chunkSectors,
                           int raidDisks, long sizeSectors, long dataOffsetSectors, long dataSizeSectors,
-                          long bitmapSectors, long bitmapChunkBytes, long events) {
+                          long bitmapSectors, long bitmapChunkBytes, long events, long pplSectors) {
     /** mdadm's DEFAULT_CHUNK for raid0/5 (512 KiB). */
     public static final long DEFAULT_CHUNK_SECTORS = 1024;
     /** The bitmap sits 8 sectors (4 KiB) after the superblock (mdadm super1.c, metadata 1.2). */
@@ -57,7 +59,34 @@ public record MdArraySpec(byte[] setUuid, String name, long ctimeSeconds, int le
         Check.that(level == 1 || sizeSectors % chunkSectors == 0, "size a multiple of the chunk", sizeSectors);
         Check.that(dataOffsetSectors >= MdSuperblock.SUPER_OFFSET_SECTORS + BITMAP_OFFSET_SECTORS + bitmapSectors,
                 "data offset past the superblock and bitmap", dataOffsetSectors);
+        Check.that(pplSectors == 0 || (level == 5 && bitmapSectors == 0 && pplSectors <= 0xffff
+                && dataOffsetSectors >= MdSuperblock.SUPER_OFFSET_SECTORS + BITMAP_OFFSET_SECTORS + pplSectors),
+                "ppl: raid5 only, no bitmap, fits u16 and before the data", pplSectors);
         setUuid = setUuid.clone();
+    }
+
+    /** Without a partial parity log. */
+    public MdArraySpec(byte[] setUuid, String name, long ctimeSeconds, int level, int layout, long chunkSectors,
+                       int raidDisks, long sizeSectors, long dataOffsetSectors, long dataSizeSectors,
+                       long bitmapSectors, long bitmapChunkBytes, long events) {
+        this(setUuid, name, ctimeSeconds, level, layout, chunkSectors, raidDisks, sizeSectors, dataOffsetSectors,
+                dataSizeSectors, bitmapSectors, bitmapChunkBytes, events, 0);
+    }
+
+    /**
+     * A raid5 array with md's partial parity log, placed as mdadm 4.2 does for {@code --consistency-policy=ppl} on
+     * metadata 1.2 (super1.c write_init_super1): ppl.offset = 8 sectors after the superblock, ppl.size = 2048
+     * sectors (MULTIPLE_PPL_AREA_SIZE_SUPER1, 1 MiB), the space validate_geometry1 reserves in place of a bitmap.
+     */
+    public static MdArraySpec createPpl(String name, int layout, long chunkSectors, int raidDisks, long memberSectors,
+                                        long ctimeSeconds, RandomGenerator random) {
+        MdArraySpec plain = create(name, 5, layout, chunkSectors, raidDisks, memberSectors, false, ctimeSeconds, random);
+        long dataOffset = mdadmDataOffsetSectors(memberSectors, chunkSectors, MdPpl.AREA_SECTORS_MDADM);
+        Check.that(memberSectors > dataOffset + chunkSectors, "member large enough for md metadata and a ppl", memberSectors);
+        long dataSize = memberSectors - dataOffset;
+        long size = dataSize - dataSize % chunkSectors;
+        return new MdArraySpec(plain.setUuid, name, ctimeSeconds, 5, layout, chunkSectors, raidDisks, size, dataOffset,
+                dataSize, 0, 0, 0, MdPpl.AREA_SECTORS_MDADM);
     }
 
     @Override
@@ -94,11 +123,16 @@ public record MdArraySpec(byte[] setUuid, String name, long ctimeSeconds, int le
 
     /** mdadm super1.c validate_geometry1, metadata 1.2, no --data-offset given. {@code chunkSectors} 0: none. */
     public static long mdadmDataOffsetSectors(long memberSectors, long chunkSectors) {
+        return mdadmDataOffsetSectors(memberSectors, chunkSectors, mdadmBitmapSpaceSectors(memberSectors));
+    }
+
+    /** The same with {@code metadataSpaceSectors} reserved after the superblock (bitmap space, or the PPL area). */
+    public static long mdadmDataOffsetSectors(long memberSectors, long chunkSectors, long metadataSpaceSectors) {
         long headroom = 128L * 1024 * 2;
         while ((headroom << 10) > memberSectors && (chunkSectors == 0 || headroom / 2 >= chunkSectors * 2)) {
             headroom >>= 1;
         }
-        long offset = 12 * 2 + mdadmBitmapSpaceSectors(memberSectors) + headroom;
+        long offset = 12 * 2 + metadataSpaceSectors + headroom;
         return (offset + ONE_MEG_SECTORS - 1) / ONE_MEG_SECTORS * ONE_MEG_SECTORS;
     }
 
@@ -119,7 +153,7 @@ public record MdArraySpec(byte[] setUuid, String name, long ctimeSeconds, int le
         buffer.asSlice(0, MdSuperblock.BUFFER_BYTES).fill((byte) 0);
         buffer.asSlice(MdSuperblock.DEV_ROLES_OFFSET, MdSuperblock.BUFFER_BYTES - MdSuperblock.DEV_ROLES_OFFSET).fill((byte) 0xff);
         MdSuperblock sb = new MdSuperblock().wrap(buffer);
-        int features = bitmapSectors > 0 ? MdSuperblock.MD_FEATURE_BITMAP_OFFSET : 0;
+        int features = (bitmapSectors > 0 ? MdSuperblock.MD_FEATURE_BITMAP_OFFSET : 0) | (pplSectors > 0 ? MdSuperblock.MD_FEATURE_PPL : 0);
         sb.magic(MdSuperblock.MD_SB_MAGIC).majorVersion(MdSuperblock.MAJOR_VERSION).featureMap(features)
                 .setUuid(setUuid).setName(name).ctime(ctimeSeconds & 0xff_ffff_ffffL)
                 .level(level).layout(layout).sizeSectors(sizeSectors).chunkSectors(chunkSectors).raidDisks(raidDisks)
@@ -129,6 +163,7 @@ public record MdArraySpec(byte[] setUuid, String name, long ctimeSeconds, int le
                 .devNumber(devNumber).deviceUuid(deviceUuid)
                 .utime(utimeSeconds & 0xff_ffff_ffffL).events(events).resyncOffsetSectors(MdSuperblock.MAX_SECTOR)
                 .maxDev(raidDisks);
+        if (pplSectors > 0) sb.pplOffsetSectors(BITMAP_OFFSET_SECTORS).pplSizeSectors((int) pplSectors);
         reserveBadBlockLog(sb);
         for (int d = 0; d < raidDisks; d++) sb.devRole(d, d);
         return sb.updateChecksum();
@@ -140,7 +175,7 @@ public record MdArraySpec(byte[] setUuid, String name, long ctimeSeconds, int le
      * QEMU interop test: bblog_offset 8 for raid0, 16 for raid1/raid5 of 64 MiB members, bitmap or not).
      */
     private void reserveBadBlockLog(MdSuperblock sb) {
-        long bitmapSpace = level == 0 ? 0 : mdadmBitmapSpaceSectors(dataOffsetSectors + dataSizeSectors);
+        long bitmapSpace = level == 0 ? 0 : pplSectors > 0 ? pplSectors : mdadmBitmapSpaceSectors(dataOffsetSectors + dataSizeSectors);
         long offsetFromSuper = BITMAP_OFFSET_SECTORS + bitmapSpace;
         if (MdSuperblock.SUPER_OFFSET_SECTORS + offsetFromSuper + BBLOG_SECTORS <= dataOffsetSectors) {
             sb.bblogSizeSectors(BBLOG_SECTORS).bblogOffsetSectors((int) offsetFromSuper);
@@ -153,7 +188,8 @@ public record MdArraySpec(byte[] setUuid, String name, long ctimeSeconds, int le
                 && ctimeSeconds == s.ctimeSeconds && level == s.level && layout == s.layout
                 && chunkSectors == s.chunkSectors && raidDisks == s.raidDisks && sizeSectors == s.sizeSectors
                 && dataOffsetSectors == s.dataOffsetSectors && dataSizeSectors == s.dataSizeSectors
-                && bitmapSectors == s.bitmapSectors && bitmapChunkBytes == s.bitmapChunkBytes && events == s.events;
+                && bitmapSectors == s.bitmapSectors && bitmapChunkBytes == s.bitmapChunkBytes && events == s.events
+                && pplSectors == s.pplSectors;
     }
 
     @Override
@@ -164,6 +200,6 @@ public record MdArraySpec(byte[] setUuid, String name, long ctimeSeconds, int le
     @Override
     public String toString() {
         return "MdArraySpec[" + name + " raid" + level + " layout " + layout + " chunk " + chunkSectors + " x" + raidDisks
-                + " size " + sizeSectors + " data_offset " + dataOffsetSectors + " bitmap " + bitmapSectors + "]";
+                + " size " + sizeSectors + " data_offset " + dataOffsetSectors + " bitmap " + bitmapSectors + " ppl " + pplSectors + "]";
     }
 }

@@ -152,7 +152,9 @@ public final class MdScanner {
             default -> 0;
         };
         if (missing > survivable) return Verdict.FAILED;
-        if (freshest.level() == 5 && !freshest.clean()) {
+        // With a partial parity log the parity of every write in flight can be recovered (mdadm Assemble.c treats
+        // a PPL array as clean for this check), so only an array without one is refused.
+        if (freshest.level() == 5 && !freshest.clean() && !freshest.hasPpl()) {
             problems.add(new Problem(Kind.DIRTY_DEGRADED, "*", false, "raid5 missing a member and not cleanly stopped "
                     + "(resync_offset " + freshest.resyncOffsetSectors() + "): parity is not trusted"));
             return Verdict.FAILED;

@@ -77,7 +77,7 @@ public final class MdSuperblock {
             | MD_FEATURE_RAID0_LAYOUT;
     /** The features Basalt reads today; any other known bit is refused by name. */
     public static final int FEATURES_SUPPORTED = MD_FEATURE_BITMAP_OFFSET | MD_FEATURE_RECOVERY_OFFSET
-            | MD_FEATURE_RAID0_LAYOUT;
+            | MD_FEATURE_RAID0_LAYOUT | MD_FEATURE_PPL;
 
     public static final int DEVFLAG_WRITE_MOSTLY = 1;
     public static final int DEVFLAG_FAIL_FAST = 2;
@@ -107,6 +107,9 @@ public final class MdSuperblock {
     public static final int CHUNKSIZE_OFFSET = 88;
     public static final int RAID_DISKS_OFFSET = 92;
     public static final int BITMAP_OFFSET_OFFSET = 96;
+    /** md_p.h: union { bitmap_offset; struct { __le16 offset; __le16 size; } ppl; }, meaningful with MD_FEATURE_PPL. */
+    public static final int PPL_OFFSET_OFFSET = 96;
+    public static final int PPL_SIZE_OFFSET = 98;
     public static final int NEW_LEVEL_OFFSET = 100;
     public static final int RESHAPE_POSITION_OFFSET = 104;
     public static final int DELTA_DISKS_OFFSET = 112;
@@ -202,6 +205,17 @@ public final class MdSuperblock {
     /** Signed sectors from the start of the superblock to the bitmap; meaningful with MD_FEATURE_BITMAP_OFFSET. */
     public int bitmapOffsetSectors() { return i32(BITMAP_OFFSET_OFFSET); }
     public MdSuperblock bitmapOffsetSectors(int v) { put32(BITMAP_OFFSET_OFFSET, v); return this; }
+    /** Signed sectors from the start of the superblock to the partial parity log; meaningful with MD_FEATURE_PPL. */
+    public int pplOffsetSectors() { return segment.get(LE16, PPL_OFFSET_OFFSET); }
+    public MdSuperblock pplOffsetSectors(int v) { put16(PPL_OFFSET_OFFSET, v); return this; }
+    /** Sectors of the partial parity log area (header + partial parity); meaningful with MD_FEATURE_PPL. */
+    public int pplSizeSectors() { return u16(PPL_SIZE_OFFSET); }
+    public MdSuperblock pplSizeSectors(int v) { put16(PPL_SIZE_OFFSET, v); return this; }
+    public boolean hasPpl() { return (featureMap() & MD_FEATURE_PPL) != 0; }
+    /** Absolute sector of the PPL area on the member (md's rdev->ppl.sector). */
+    public long pplSector() { return superOffsetSectors() + pplOffsetSectors(); }
+    /** Whether the array was not stopped cleanly (md: resync_offset != MaxSector, "active" in mdadm --examine). */
+    public boolean isDirty() { return resyncOffsetSectors() != MAX_SECTOR; }
     public int newLevel() { return i32(NEW_LEVEL_OFFSET); }
     public MdSuperblock newLevel(int v) { put32(NEW_LEVEL_OFFSET, v); return this; }
     public long reshapePosition() { return i64(RESHAPE_POSITION_OFFSET); }
@@ -350,6 +364,11 @@ public final class MdSuperblock {
         if (unsupported != 0) {
             throw new MdFormatException(Reason.UNSUPPORTED_FEATURE, "features not supported by Basalt: " + featureNames(unsupported));
         }
+        if ((features & MD_FEATURE_PPL) != 0 && ((features & MD_FEATURE_BITMAP_OFFSET) != 0 || level() != 5)) {
+            // md: ppl_init_log refuses a bitmap ("PPL is not compatible with bitmap") and levels other than 5
+            throw new MdFormatException(Reason.UNSUPPORTED_FEATURE, "PPL with " + ((features & MD_FEATURE_BITMAP_OFFSET) != 0
+                    ? "a bitmap (md refuses both at once)" : "level " + level() + " (md has PPL for raid5 only)"));
+        }
     }
 
     static String featureNames(int bits) {
@@ -377,6 +396,13 @@ public final class MdSuperblock {
                     + ") sectors is not inside the member's [" + metadataEnd + ", " + deviceSectors + ")");
         }
         if (hasBitmap()) checkMetadataArea("bitmap", bitmapOffsetSectors(), BUFFER_BYTES / SECTOR_BYTES, metadataEnd, dataOffset);
+        if (hasPpl()) {
+            // md ppl_validate_rdev: room for the 4 KiB header and at least one 4 KiB of partial parity
+            if (pplSizeSectors() < 2 * MdPpl.HEADER_BYTES / SECTOR_BYTES) {
+                throw new MdFormatException(Reason.BAD_GEOMETRY, "ppl size " + pplSizeSectors() + " sectors: md needs the 8-sector header and 8 sectors of partial parity");
+            }
+            checkMetadataArea("ppl", pplOffsetSectors(), pplSizeSectors(), metadataEnd, dataOffset);
+        }
         if (bblogSizeSectors() != 0) checkMetadataArea("bad block log", bblogOffsetSectors(), bblogSizeSectors(), metadataEnd, dataOffset);
     }
 

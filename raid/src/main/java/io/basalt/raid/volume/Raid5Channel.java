@@ -45,12 +45,15 @@ import java.util.ArrayDeque;
  * fails the member and the write still succeeds (its data is in the parity) unless that was a second failure.
  */
 final class Raid5Channel extends VolumeChannel {
-    private static final byte PLAN = 0, READS = 1, WRITES = 2;
+    /** LOG: the step's partial parity is being made durable in the PPL (between compute and WRITES). */
+    private static final byte PLAN = 0, READS = 1, WRITES = 2, LOG = 3;
     private static final byte MODE_READ = 0, MODE_FLUSH = 1, MODE_DATA_ONLY = 2, MODE_RMW = 3, MODE_RCW = 4, MODE_FULL = 5;
     private static final byte READ_DIRECT = 1, READ_BUFFER = 2, WRITE_DATA = 3, WRITE_BUFFER = 4, FLUSH = 5;
     private static final int PLANNED = 0, BUSY = 1, ENDED = 2;
     /** Stripe-buffer sets per channel: each is one chunk per member. */
     static final int STRIPE_SETS_MAX = 16;
+    /** With a partial parity log a step holds its set while it is logged too: twice the sets keep QD32 busy. */
+    static final int PPL_STRIPE_SETS_MAX = 32;
     static final int BLOCK_SLICES_MAX = 1 << 16;
     /** Chunk pieces one healthy read step sends at once (a step may then span stripes). */
     static final int READ_PIECES_MAX = 32;
@@ -114,7 +117,17 @@ final class Raid5Channel extends VolumeChannel {
     private final MemorySegment zeroes;
     private final MemorySegment[] sources;
 
-    Raid5Channel(Raid5Volume volume, Reactor reactor, BlockChannel[] members) {
+    // PPL: the log (on the volume's first channel only, else null), whether the volume logs at all, whether the
+    // slot's step went through the log, the members the step wrote, the slot's log messages and their FIFO out.
+    private final PartialParityLog ppl;
+    private final boolean pplOn;
+    private final BlockChannel[] pplChannels;
+    private final boolean[] logged;
+    private final long[] writtenMembers;
+    private final PartialParityLog.Request[] pplAppends, pplEnds;
+    private final ArrayDeque<PartialParityLog.Request> pplOutbound;
+
+    Raid5Channel(Raid5Volume volume, Reactor reactor, BlockChannel[] members, BlockChannel[] pplChannels) {
         super(volume, reactor, members);
         this.volume = volume;
         this.layout = volume.layout();
@@ -151,7 +164,7 @@ final class Raid5Channel extends VolumeChannel {
         holdsRemote = new boolean[depth];
         remoteWaiters = new ArrayDeque<>(tableMax);
         outbound = new ArrayDeque<>(tableMax);
-        int sets = Math.min(depth, STRIPE_SETS_MAX);
+        int sets = Math.min(depth, volume.ppl() != null ? PPL_STRIPE_SETS_MAX : STRIPE_SETS_MAX);
         // Start-up allocation: freed with the channel by the GC (an automatic arena), never per I/O.
         Arena arena = Arena.ofAuto();
         MemorySegment slab = arena.allocate(chunkBytes * memberCount * sets + chunkBytes, 4096);
@@ -171,6 +184,44 @@ final class Raid5Channel extends VolumeChannel {
         }
         zeroes = slab.asSlice(chunkBytes * memberCount * sets, chunkBytes); // allocate() zeroes it
         sources = new MemorySegment[Math.max(memberCount, dataCount)];
+        this.pplChannels = pplChannels;
+        pplOn = volume.ppl() != null;
+        logged = new boolean[depth];
+        writtenMembers = new long[depth];
+        pplAppends = new PartialParityLog.Request[pplOn ? depth : 0];
+        pplEnds = new PartialParityLog.Request[pplOn ? depth : 0];
+        for (int i = 0; i < pplAppends.length; i++) {
+            pplAppends[i] = new PartialParityLog.Request(this, i);
+            pplEnds[i] = new PartialParityLog.Request(this, i);
+        }
+        pplOutbound = new ArrayDeque<>(pplOn ? 2 * depth * Raid5Volume.OWNERS_MAX : 0);
+        ppl = pplChannels == null ? null : new PartialParityLog(this, volume, pplChannels, members, depth, blockBytes,
+                volume.ppl().signature());
+    }
+
+    /** This channel's log (it is the volume's log owner), else null. */
+    PartialParityLog pplLog() {
+        return ppl;
+    }
+
+    /** Posts a PPL message to another reactor, in order behind any refused earlier (they wait in the FIFO). */
+    void pplPost(Raid5Channel target, PartialParityLog.Request request) {
+        request.target = target;
+        if (!pplOutbound.isEmpty() || !target.reactor.post(request)) pplOutbound.addLast(request);
+    }
+
+    /** A replaced member's log area, for the log writer (the same array the PartialParityLog writes through). */
+    @Override
+    protected void onMemberSwapped(int index) {
+        if (pplChannels == null) return;
+        BlockChannel old = pplChannels[index];
+        pplChannels[index] = volume.ppl().devices().get(index).openChannel(reactor);
+        if (old != null) old.close();
+    }
+
+    @Override
+    protected void onReleased() {
+        if (pplChannels != null) for (BlockChannel c : pplChannels) if (c != null) c.close();
     }
 
     @Override
@@ -236,6 +287,15 @@ final class Raid5Channel extends VolumeChannel {
     /** All member requests of the phase completed: compute, then write, or end the step. */
     private void afterPhase(int slot) {
         Check.that(phases[slot] != PLAN, "a phase was running", slot);
+        if (phases[slot] == LOG) { // durable in the PPL (or the log member failed: the parity write is then skipped)
+            if (firstErrors[slot] != Status.OK) {
+                endStep(slot, false);
+                return;
+            }
+            planWrites(slot);
+            phases[slot] = WRITES;
+            return;
+        }
         if (phases[slot] == READS && !restarts[slot] && firstErrors[slot] == Status.OK) {
             byte mode = modes[slot];
             if (mode == MODE_SYNC) {
@@ -247,6 +307,10 @@ final class Raid5Channel extends VolumeChannel {
                 if (rebuiltIndexes[slot] >= 0) rebuildRead(slot);
             } else if (mode != MODE_FLUSH) {
                 if (mode != MODE_DATA_ONLY) computeParity(slot);
+                if (pplOn && mode != MODE_DATA_ONLY && volume.isActive(layout.parityDisk(stepStripes[slot]))) {
+                    enterLog(slot);
+                    return;
+                }
                 planWrites(slot);
                 phases[slot] = WRITES;
                 return;
@@ -261,6 +325,20 @@ final class Raid5Channel extends VolumeChannel {
     }
 
     private void endStep(int slot, boolean done) {
+        if (logged[slot]) {
+            logged[slot] = false;
+            Raid5Channel owner = volume.pplOwner();
+            if (owner == this) {
+                ppl.stepEnded(layout.parityDisk(stepStripes[slot]), stepStripes[slot], writtenMembers[slot]);
+            } else {
+                PartialParityLog.Request end = pplEnds[slot];
+                end.parity = layout.parityDisk(stepStripes[slot]);
+                end.stripe = stepStripes[slot];
+                end.written = writtenMembers[slot];
+                end.state = PartialParityLog.Request.ENDED_SENT;
+                pplPost(owner, end);
+            }
+        }
         if (holdsStripe[slot] && holdsRemote[slot]) {
             remoteLocks[slot].state = RemoteLock.RELEASE_PENDING; // the next plan sends it and waits for the answer
         } else if (holdsStripe[slot]) {
@@ -317,6 +395,7 @@ final class Raid5Channel extends VolumeChannel {
     }
 
     private void addOp(int slot, byte kind, int member, long memberLba, int blockCount, long offsetBlocks) {
+        if (kind == WRITE_DATA || kind == WRITE_BUFFER) writtenMembers[slot] |= 1L << member;
         int k = slot * opsPerSlot + opCounts[slot]++;
         Check.that(opCounts[slot] <= opsPerSlot, "member requests of one phase within 2 per member", opCounts[slot]);
         opKinds[k] = kind;
@@ -474,6 +553,7 @@ final class Raid5Channel extends VolumeChannel {
         long stripe = stepStripes[slot];
         opCounts[slot] = 0;
         opCursors[slot] = 0;
+        writtenMembers[slot] = 0;
         for (int i = 0; i < dataCount; i++) {
             if (!touched(slot, i)) continue;
             int member = layout.dataDisk(stripe, i);
@@ -597,6 +677,13 @@ final class Raid5Channel extends VolumeChannel {
     @Override
     public int poll(long nowNs) {
         int work = super.poll(nowNs);
+        if (ppl != null) work += ppl.poll();
+        while (!pplOutbound.isEmpty()) {
+            PartialParityLog.Request request = pplOutbound.peekFirst();
+            if (!request.target.reactor.post(request)) break;
+            pplOutbound.pollFirst();
+            work++;
+        }
         for (int i = outbound.size(); i > 0; i--) {
             RemoteLock remote = outbound.pollFirst();
             if (!remote.requester.reactor.post(remote)) {
@@ -610,7 +697,7 @@ final class Raid5Channel extends VolumeChannel {
 
     @Override
     public boolean needsPolling() {
-        return super.needsPolling() || !outbound.isEmpty();
+        return super.needsPolling() || !outbound.isEmpty() || (ppl != null && ppl.needsPolling()) || !pplOutbound.isEmpty();
     }
 
     /**
@@ -902,6 +989,106 @@ final class Raid5Channel extends VolumeChannel {
             at = ((at + relative) / blockBytes + 1) * blockBytes;
         }
         return count;
+    }
+
+    // ------------------------------------------------------------------ partial parity log (PPL)
+
+    /** After compute: the step waits for its partial parity to be durable; the log's release completes it as a piece. */
+    private void enterLog(int slot) {
+        phases[slot] = LOG;
+        opCounts[slot] = 0;
+        opCursors[slot] = 0;
+        logged[slot] = true;
+        pending[slot]++;
+        PartialParityLog.Request append = pplAppends[slot];
+        append.parity = layout.parityDisk(stepStripes[slot]);
+        append.stripe = stepStripes[slot];
+        Raid5Channel owner = volume.pplOwner();
+        if (owner == this) {
+            ppl.append(append);
+        } else {
+            append.state = PartialParityLog.Request.APPEND_SENT;
+            pplPost(owner, append);
+        }
+    }
+
+    long ppBytesMax(int slot) {
+        return (long) (windowEnds[slot] - windowStarts[slot]) * blockBytes;
+    }
+
+    /** The step's unit is durable (or failed on {@code member}): on this channel's thread. */
+    void logged(int slot, int member, int status) {
+        pplAppends[slot].state = PartialParityLog.Request.IDLE;
+        complete(memberTag(slot, member), status);
+    }
+
+    /**
+     * The step's md PPL entries: one per band of rows that has one set of written chunks (a step writes one
+     * contiguous range of its stripe, so at most 3 bands, each a run of consecutive data chunks: md's entry cases
+     * 0-2). Partial parity per row = the new parity ^ the new data of the band's chunks = the XOR of the data the
+     * step does not write, whatever the mode (read-modify-write, reconstruct-write, degraded). A band over every
+     * data chunk has none (pp_size 0: recovery XORs all data).
+     */
+    void addEntries(int slot, PartialParityLog.Unit unit) {
+        long stripe = stepStripes[slot];
+        int parity = layout.parityDisk(stripe);
+        int bandCount = bandBounds(slot);
+        int entries = 0;
+        for (int b = 0; b + 1 < bandCount; b++) {
+            int r0 = bands[b], r1 = bands[b + 1];
+            int first = -1, last = -1;
+            for (int i = 0; i < dataCount; i++) {
+                if (!touched(slot, i) || coveredStart(slot, i) > r0 || coveredEnd(slot, i) < r1) continue;
+                Check.that(first < 0 || i == last + 1, "a PPL entry's chunks are consecutive (md's rectangle)", i);
+                if (first < 0) first = i;
+                last = i;
+            }
+            if (first < 0) continue;
+            Check.that(++entries <= PartialParityLog.ENTRIES_PER_STEP_MAX, "at most 3 PPL entries per step", entries);
+            int rows = r1 - r0, count = last - first + 1;
+            int ppBlocks = count == dataCount ? 0 : rows;
+            for (int r = 0; r < ppBlocks; r++) partialParityRow(slot, parity, first, last, r0 + r, unit.ppBlock(r));
+            long dataSector = (stripe * stripeBlocks + (long) first * chunkBlocks + r0) * (blockBytes / Raid5Layout.SECTOR_BYTES);
+            unit.addEntry(dataSector, ppBlocks, (long) count * rows * blockBytes, parity);
+        }
+    }
+
+    private final int[] bands = new int[4];
+
+    /** Sorted distinct row bounds of the touched chunks' covered ranges (at most 4 for one contiguous range). */
+    private int bandBounds(int slot) {
+        int n = 0;
+        for (int i = 0; i < dataCount; i++) {
+            if (!touched(slot, i)) continue;
+            n = insertBound(n, coveredStart(slot, i));
+            n = insertBound(n, coveredEnd(slot, i));
+        }
+        return n;
+    }
+
+    private int insertBound(int n, int row) {
+        int at = 0;
+        while (at < n && bands[at] < row) at++;
+        if (at < n && bands[at] == row) return n;
+        Check.that(n < bands.length, "at most 4 band bounds per step", n);
+        System.arraycopy(bands, at, bands, at + 1, n - at);
+        bands[at] = row;
+        return n + 1;
+    }
+
+    /** pp = new parity ^ new data of chunks first..last, for one row. */
+    private void partialParityRow(int slot, int parity, int first, int last, int row, MemorySegment pp) {
+        int set = stripeSets[slot];
+        MemorySegment.copy(bufferSlice(set, parity, (long) (row - windowStarts[slot]) * blockBytes, blockBytes), 0, pp, 0, blockBytes);
+        if (ops[slot] == OP_WRITE_ZEROES) return;
+        for (int i = first; i <= last; i++) {
+            long requestOffsetBytes = (requestOffsetBlocks(slot, i) + row - coveredStart(slot, i)) * blockBytes;
+            for (long done = 0; done < blockBytes; ) {
+                MemorySegment run = callerRun(slot, requestOffsetBytes + done, blockBytes - done);
+                Xor.xorInto(done == 0 && run.byteSize() == blockBytes ? pp : pp.asSlice(done, run.byteSize()), run);
+                done += run.byteSize();
+            }
+        }
     }
 
     // ------------------------------------------------------------------ stripes in progress

@@ -67,6 +67,8 @@ public final class Raid5Volume implements BlockDevice, SyncTarget {
      */
     private volatile Raid5Channel[] owners = new Raid5Channel[0];
     private final List<Reactor> ownerReactors = new java.util.ArrayList<>();
+    /** Replaced only with a member (replaceMember), under this object's lock. */
+    private volatile PplAreas ppl;
 
     public Raid5Volume(String name, List<BlockDevice> members) {
         this(name, members, DEFAULT_CHUNK_BYTES, Raid5Algorithm.LEFT_SYMMETRIC);
@@ -78,6 +80,14 @@ public final class Raid5Volume implements BlockDevice, SyncTarget {
 
     /** Throws {@link IllegalArgumentException} when the members cannot form a RAID5 volume with this chunk. */
     public Raid5Volume(String name, List<BlockDevice> members, int chunkBytes, Raid5Algorithm algorithm) {
+        this(name, members, chunkBytes, algorithm, null);
+    }
+
+    /**
+     * With md's partial parity log in {@code ppl} (null: none): every write step logs its partial parity to the PPL
+     * area of its stripe's parity member before writing (see {@link PartialParityLog}). The volume claims the areas.
+     */
+    public Raid5Volume(String name, List<BlockDevice> members, int chunkBytes, Raid5Algorithm algorithm, PplAreas ppl) {
         if (members.size() < MEMBERS_MIN || members.size() > MEMBERS_MAX) {
             throw new IllegalArgumentException("raid5 '" + name + "' needs " + MEMBERS_MIN + " to " + MEMBERS_MAX
                     + " members, got " + members.size());
@@ -107,6 +117,30 @@ public final class Raid5Volume implements BlockDevice, SyncTarget {
         int stripeBlocks = Math.multiplyExact(chunkBlocks, this.members.length - 1);
         this.geometry = new Geometry(blockBytes, memberBlocksUsed * (this.members.length - 1), stripeBlocks,
                 Math.max(memberTransferMax, stripeBlocks), segmentsMax, persistent);
+        this.ppl = ppl;
+        if (ppl != null) checkPpl(ppl, blockBytes, chunkBytes);
+    }
+
+    private void checkPpl(PplAreas areas, int blockBytes, int chunkBytes) {
+        if (areas.devices().size() != members.length) {
+            throw new IllegalArgumentException("raid5 '" + name + "': " + areas.devices().size() + " PPL areas for "
+                    + members.length + " members");
+        }
+        for (BlockDevice d : areas.devices()) {
+            if (d.geometry().logicalBlockBytes() != blockBytes) {
+                throw new IllegalArgumentException("raid5 '" + name + "': PPL area " + d.name() + " has "
+                        + d.geometry().logicalBlockBytes() + "-byte blocks, the members " + blockBytes);
+            }
+        }
+        if (areas.areaBytesMin() < PplAreas.HEADER_BYTES + (long) chunkBytes) {
+            throw new IllegalArgumentException("raid5 '" + name + "': a PPL area of " + areas.areaBytesMin()
+                    + " bytes cannot hold the 4 KiB header and one chunk (" + chunkBytes + " bytes) of partial parity");
+        }
+    }
+
+    /** The partial parity log areas, or null without PPL. */
+    public PplAreas ppl() {
+        return ppl;
     }
 
     /**
@@ -192,17 +226,24 @@ public final class Raid5Volume implements BlockDevice, SyncTarget {
     }
 
     @Override
-    public BlockChannel openChannel(Reactor reactor) {
+    public synchronized BlockChannel openChannel(Reactor reactor) { // synchronized: the PPL owner and stripe owners decided together
         Check.that(reactor.isOwnerThread(), "openChannel on the reactor's thread");
         if (closed) throw new IllegalStateException("volume " + name + " is closed");
+        // One log writer per member area (md's recovery reads one io_unit sequence per member): the first reactor's.
+        boolean logOwner = ppl != null && (ownerReactors.isEmpty() || ownerReactors.getFirst() == reactor);
         BlockChannel[] channels = new BlockChannel[members.length];
+        BlockChannel[] logs = logOwner ? new BlockChannel[members.length] : null;
         try {
             for (int i = 0; i < members.length; i++) channels[i] = openMember(i, reactor);
+            if (logs != null) {
+                for (int i = 0; i < members.length; i++) if (channels[i] != null) logs[i] = ppl.devices().get(i).openChannel(reactor);
+            }
         } catch (RuntimeException e) {
             for (BlockChannel c : channels) if (c != null) c.close();
+            if (logs != null) for (BlockChannel c : logs) if (c != null) c.close();
             throw e;
         }
-        Raid5Channel channel = new Raid5Channel(this, reactor, channels);
+        Raid5Channel channel = new Raid5Channel(this, reactor, channels, logs);
         registerOwner(reactor, channel);
         channels(channel);
         return channel;
@@ -230,6 +271,11 @@ public final class Raid5Volume implements BlockDevice, SyncTarget {
         owners = next;
     }
 
+    /** The channel that writes the partial parity log: the first reactor's. */
+    Raid5Channel pplOwner() {
+        return owners[0];
+    }
+
     /** The channel that orders writes to {@code stripe}. */
     Raid5Channel ownerOf(long stripe) {
         Raid5Channel[] snapshot = owners;
@@ -241,6 +287,7 @@ public final class Raid5Volume implements BlockDevice, SyncTarget {
         if (closed) return;
         closed = true;
         for (BlockDevice m : members) m.close();
+        if (ppl != null) for (BlockDevice d : ppl.devices()) d.close();
     }
 
     @Override
@@ -313,6 +360,24 @@ public final class Raid5Volume implements BlockDevice, SyncTarget {
      * device is closed. Control plane only; throws IllegalArgumentException / IllegalStateException with the reason.
      */
     public synchronized void replaceMember(int memberIndex, BlockDevice device) {
+        replaceMember(memberIndex, device, null);
+    }
+
+    /**
+     * As {@link #replaceMember(int, BlockDevice)}, for a volume with a partial parity log: {@code pplArea} is the new
+     * member's log area (initialized empty by the caller), which the log writer takes over with the member.
+     */
+    public synchronized void replaceMember(int memberIndex, BlockDevice device, BlockDevice pplArea) {
+        if (ppl != null) {
+            if (pplArea == null) throw new IllegalArgumentException("raid5 '" + name + "' keeps a partial parity log: the replacement needs its log area");
+            List<BlockDevice> areas = new java.util.ArrayList<>(ppl.devices());
+            areas.set(memberIndex, pplArea);
+            ppl = new PplAreas(areas, ppl.signature());
+        }
+        replaceData(memberIndex, device);
+    }
+
+    private void replaceData(int memberIndex, BlockDevice device) {
         Check.that(memberIndex >= 0 && memberIndex < members.length, "member index in range", memberIndex);
         if (states.get(memberIndex) != FAILED) throw new IllegalStateException("member " + memberIndex + " of " + name + " is not failed");
         if (failedCount() != 1) throw new IllegalStateException(name + " has " + failedCount() + " members out: cannot rebuild");
@@ -344,7 +409,7 @@ public final class Raid5Volume implements BlockDevice, SyncTarget {
     private Raid5Channel openSyncChannel(Reactor reactor) {
         BlockChannel[] channels = new BlockChannel[members.length];
         for (int i = 0; i < members.length; i++) channels[i] = openMember(i, reactor);
-        Raid5Channel channel = new Raid5Channel(this, reactor, channels);
+        Raid5Channel channel = new Raid5Channel(this, reactor, channels, null); // sync steps log nothing (see docs/raid.md, "Write hole")
         allChannels.add(channel);
         return channel;
     }

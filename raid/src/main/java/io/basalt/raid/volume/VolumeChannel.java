@@ -433,6 +433,11 @@ abstract class VolumeChannel implements BlockChannel, IoCompletion, Reactor.Poll
         released = true;
         for (BlockChannel m : members) if (m != null) m.close();
         reactor.removePoller(this);
+        onReleased();
+    }
+
+    /** After the member channels closed: a level closes what else it opened (raid5's PPL channels). */
+    protected void onReleased() {
     }
 
     // ------------------------------------------------------------------ sync jobs and member replacement
@@ -458,6 +463,10 @@ abstract class VolumeChannel implements BlockChannel, IoCompletion, Reactor.Poll
      * its requests still in flight complete through the old channel. A closed channel or a stopped reactor is
      * skipped (its channel does no more I/O).
      */
+    /** On the channel's reactor, after {@link #swapMember} gave it the new member's channel: the level's own per-member state. */
+    protected void onMemberSwapped(int index) {
+    }
+
     static void swapMember(java.util.List<? extends VolumeChannel> channels, int index, BlockDevice device) {
         java.util.List<java.util.concurrent.CompletableFuture<Void>> done = new java.util.ArrayList<>();
         for (VolumeChannel c : channels) {
@@ -468,6 +477,7 @@ abstract class VolumeChannel implements BlockChannel, IoCompletion, Reactor.Poll
                         BlockChannel old = c.members[index];
                         c.members[index] = device.openChannel(c.reactor);
                         if (old != null) old.close();
+                        c.onMemberSwapped(index);
                     }
                     f.complete(null);
                 } catch (RuntimeException e) {

@@ -36,6 +36,14 @@ class MdLayoutTest {
         ROWS.add(new Row("bitmap." + field, javaValue, "offsetof(bitmap_super_t, " + field + ")"));
     }
 
+    private static void ppl(String field, long javaValue) {
+        ROWS.add(new Row("ppl_header." + field, javaValue, "offsetof(struct ppl_header, " + field + ")"));
+    }
+
+    private static void pplEntry(String field, long javaValue) {
+        ROWS.add(new Row("ppl_header_entry." + field, javaValue, "offsetof(struct ppl_header_entry, " + field + ")"));
+    }
+
     private static void constant(String name, long javaValue) {
         ROWS.add(new Row(name, javaValue, name));
     }
@@ -99,6 +107,26 @@ class MdLayoutTest {
         constant("MD_FEATURE_MULTIPLE_PPLS", MdSuperblock.MD_FEATURE_MULTIPLE_PPLS);
         constant("MD_FEATURE_RAID0_LAYOUT", MdSuperblock.MD_FEATURE_RAID0_LAYOUT);
         constant("MD_FEATURE_ALL", MdSuperblock.MD_FEATURE_ALL);
+
+        sb("ppl.offset", MdSuperblock.PPL_OFFSET_OFFSET);
+        sb("ppl.size", MdSuperblock.PPL_SIZE_OFFSET);
+        constant("PPL_HEADER_SIZE", MdPpl.HEADER_BYTES);
+        constant("PPL_HDR_RESERVED", MdPpl.RESERVED_BYTES);
+        constant("PPL_HDR_MAX_ENTRIES", MdPpl.ENTRIES_MAX);
+        ROWS.add(new Row("sizeof(ppl_header_entry)", MdPpl.ENTRY_BYTES, "sizeof(struct ppl_header_entry)"));
+        ROWS.add(new Row("sizeof(ppl_header)", MdPpl.ENTRIES_OFFSET + (long) MdPpl.ENTRIES_MAX * MdPpl.ENTRY_BYTES, "sizeof(struct ppl_header)"));
+        ppl("reserved", 0);
+        ppl("signature", MdPpl.SIGNATURE_OFFSET);
+        ppl("padding", MdPpl.PADDING_OFFSET);
+        ppl("generation", MdPpl.GENERATION_OFFSET);
+        ppl("entries_count", MdPpl.ENTRIES_COUNT_OFFSET);
+        ppl("checksum", MdPpl.CHECKSUM_OFFSET);
+        ppl("entries", MdPpl.ENTRIES_OFFSET);
+        pplEntry("data_sector", MdPpl.ENTRY_DATA_SECTOR);
+        pplEntry("pp_size", MdPpl.ENTRY_PP_SIZE);
+        pplEntry("data_size", MdPpl.ENTRY_DATA_SIZE);
+        pplEntry("parity_disk", MdPpl.ENTRY_PARITY_DISK);
+        pplEntry("checksum", MdPpl.ENTRY_CHECKSUM);
 
         ROWS.add(new Row("sizeof(bitmap_super_t)", MdBitmap.SIZE, "sizeof(bitmap_super_t)"));
         bm("magic", MdBitmap.MAGIC_OFFSET);

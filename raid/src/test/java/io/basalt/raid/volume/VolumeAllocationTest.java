@@ -69,6 +69,13 @@ class VolumeAllocationTest {
      * raid5, 4 members, 64 KiB chunk: 4 KiB reads go straight to a member; 4 KiB writes are reconstruct-writes
      * whose stripe-buffer slices come from the channel's start-up block slices.
      */
+    /** raid5 with md's partial parity log: the log's io_units, checksums and flushes allocate nothing either. */
+    @Test
+    void raid5WithPplOverMemoryAllocatesNothing() {
+        assertEquals(0, run("raid5 ppl memory", () -> new Raid5Volume("r5", open(4, "memory:16M"), 64 * 1024,
+                io.basalt.raid.parity.Raid5Algorithm.LEFT_SYMMETRIC, new PplAreas(open(4, "memory:1M"), 0x12345678))));
+    }
+
     @Test
     void raid5OverMemoryAllocatesNothing() {
         assertEquals(0, run("raid5 memory", () -> new Raid5Volume("r5", open(4, "memory:16M"), 64 * 1024)));

@@ -1,5 +1,6 @@
 package io.basalt.raid.volume;
 
+import io.basalt.raid.parity.Raid5Algorithm;
 import io.basalt.engine.BlockDevice;
 import io.basalt.engine.DeviceSpec;
 import io.basalt.engine.conformance.BlockDeviceConformance;
@@ -123,6 +124,26 @@ class VolumeConformanceTest {
         @Override
         protected BlockDevice createDevice() {
             return new Raid5Volume("r5", memories(3, "16M"), 16 * 1024);
+        }
+    }
+
+    /** With md's partial parity log: every write step goes through the log before its data and parity. */
+    @Nested
+    class Raid5FourMembersWithPpl extends BlockDeviceConformance {
+        @Override
+        protected BlockDevice createDevice() {
+            return new Raid5Volume("r5", memories(4, "16M"), 16 * 1024, Raid5Algorithm.LEFT_SYMMETRIC,
+                    new PplAreas(memories(4, "1M"), 0x12345678));
+        }
+    }
+
+    /** PPL over 512-byte blocks: the 4 KiB header is 8 blocks, so every io_unit version drains first (md's way). */
+    @Nested
+    class Raid5FourMembersWithPpl512ByteBlocks extends BlockDeviceConformance {
+        @Override
+        protected BlockDevice createDevice() {
+            return new Raid5Volume("r5", memories(4, "16M,block=512"), 16 * 1024, Raid5Algorithm.LEFT_SYMMETRIC,
+                    new PplAreas(memories(4, "1M,block=512"), 0x12345678));
         }
     }
 

@@ -13,7 +13,9 @@ public final class Main {
               rpc [--data-dir DIR | --socket PATH] METHOD [JSON-PARAMS]
                     call a running daemon, e.g.  basalt rpc drive_list
               bench ARGS
-                    benchmark a backend (basalt bench --help)
+                    benchmark a backend or a volume (basalt bench --help)
+              bench raid --members SPEC,SPEC,SPEC[,...] [--chunk 64k] ...
+                    members and a raid5 volume over them in one run, with efficiency (basalt bench raid --help)
               bench vhost [--seconds N] [--rounds N] ...
                     Basalt vs qemu-storage-daemon from a QEMU guest (qemu-tests/bench-vhost.sh --help)
               help  this text

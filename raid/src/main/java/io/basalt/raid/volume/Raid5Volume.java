@@ -34,11 +34,8 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * as in {@link Raid1Volume}.
  */
 public final class Raid5Volume implements BlockDevice {
-    /**
-     * 64 KiB: a first choice, NOT measured yet (md's default is 512 KiB; a smaller chunk makes more writes
-     * full-stripe). Issue 4 asks for a default chosen by `basalt bench raid`.
-     */
-    public static final int DEFAULT_CHUNK_BYTES = 64 * 1024;
+    /** The measured default of every striped volume, {@link RaidDefaults#CHUNK_BYTES} (docs/raid.md, "Chunk size"). */
+    public static final int DEFAULT_CHUNK_BYTES = RaidDefaults.CHUNK_BYTES;
     public static final int MEMBERS_MIN = 3, MEMBERS_MAX = 32;
     /** Reactors (stripe owners) one volume serves; bounds each owner's table of stripes in progress. */
     public static final int OWNERS_MAX = 8;
@@ -175,11 +172,21 @@ public final class Raid5Volume implements BlockDevice {
 
     /**
      * A reactor's channel becomes the owner of every (owner count)-th stripe; a later channel on the same reactor
-     * takes over its place. Open every reactor's channel before I/O starts: the map must not change under
-     * I/O (a stripe would then have two owners).
+     * takes over its place, and so does a channel on a new reactor over a released one (closed and drained:
+     * a benchmark run's reactors end, the next run's start), so owners never name a reactor that is gone.
+     * Open every reactor's channel before I/O starts: the map must not change under I/O (a stripe would then
+     * have two owners).
      */
     private synchronized void registerOwner(Reactor reactor, Raid5Channel channel) {
         int index = ownerReactors.indexOf(reactor);
+        if (index < 0) {
+            for (int i = 0; i < owners.length && index < 0; i++) {
+                if (owners[i].isReleased()) {
+                    index = i;
+                    ownerReactors.set(i, reactor);
+                }
+            }
+        }
         Raid5Channel[] next;
         if (index < 0) {
             Check.that(ownerReactors.size() < OWNERS_MAX, "at most OWNERS_MAX reactors per raid5 volume", ownerReactors.size());

@@ -70,7 +70,8 @@ abstract class VolumeChannel implements BlockChannel, IoCompletion, Reactor.Poll
     private int retryCount;
     private final IoCompletion deferredSink = this::finishDeferred;
     private boolean closed;
-    private boolean released;
+    /** Closed and drained, member channels closed; volatile: a volume reads it from the thread opening a new channel. */
+    private volatile boolean released;
 
     VolumeChannel(BlockDevice device, Reactor reactor, BlockChannel[] members) {
         Check.that(reactor.isOwnerThread(), "openChannel on the reactor's thread");
@@ -398,6 +399,11 @@ abstract class VolumeChannel implements BlockChannel, IoCompletion, Reactor.Poll
         if (closed) return;
         closed = true;
         if (slots.inUse() == 0) release();
+    }
+
+    /** Whether the channel was closed and its last request completed (it does no member I/O any more). */
+    final boolean isReleased() {
+        return released;
     }
 
     private void release() {

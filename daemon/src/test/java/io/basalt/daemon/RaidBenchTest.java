@@ -1,0 +1,136 @@
+package io.basalt.daemon;
+
+import io.basalt.engine.json.Json;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** {@code basalt bench raid}: options, member lists, the table and JSON it prints (no timing is asserted). */
+class RaidBenchTest {
+    private static final String MEMBERS = "memory:16M,memory:16M,memory:16M,memory:16M";
+
+    private record Run(int exit, String out, String err) {}
+
+    private static Run bench(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        int exit = RaidBench.run(args, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    /** The efficiency table's rows, cells trimmed, header and rule left out. */
+    private static List<List<String>> efficiencyRows(String out) {
+        List<List<String>> rows = new ArrayList<>();
+        boolean inTable = false;
+        for (String line : out.split("\n")) {
+            if (line.startsWith("| chunk | workload |")) {
+                inTable = true;
+                continue;
+            }
+            if (!inTable || line.startsWith("|---")) continue;
+            if (!line.startsWith("|")) break;
+            List<String> cells = new ArrayList<>();
+            for (String c : line.substring(1, line.length() - 1).split("\\|")) cells.add(c.trim());
+            rows.add(cells);
+        }
+        return rows;
+    }
+
+    @Test
+    void smokeRunOnMemoryMembersPrintsEveryRow() {
+        Run run = bench("--members", MEMBERS, "--chunk", "16k,32k", "--seconds", "0.1", "--ramp-seconds", "0", "--consistency", "resync");
+        assertEquals(0, run.exit(), run.err() + run.out());
+        for (int m = 0; m < 4; m++) {
+            for (String w : List.of("randread 4k qd32", "randwrite 4k qd32", "write 1m qd4")) {
+                assertTrue(run.out().contains("| member " + m + " | " + w + " |"), "member " + m + " alone " + w + "\n" + run.out());
+            }
+        }
+        for (String w : List.of("randread 4k qd32", "randwrite 4k qd32", "write 1m qd4")) assertTrue(run.out().contains("| all 4 | " + w + " |"), w);
+        List<List<String>> rows = efficiencyRows(run.out());
+        assertEquals(8, rows.size(), run.out());
+        List<String> workloads = List.of("random read 4k qd128", "full-stripe write 48k qd16", "random write 4k qd128",
+                "degraded random read 4k qd128 (member 3 failed)", "random read 4k qd128", "full-stripe write 96k qd16",
+                "random write 4k qd128", "degraded random read 4k qd128 (member 3 failed)");
+        for (int i = 0; i < rows.size(); i++) {
+            List<String> r = rows.get(i);
+            assertEquals(8, r.size(), r.toString());
+            assertEquals(i < 4 ? "16k" : "32k", r.get(0));
+            assertEquals(workloads.get(i), r.get(1));
+            assertEquals(List.of("N x R", "(N-1)/N x raw", "N x W / 4", "N x R").get(i % 4), r.get(2));
+            double efficiency = Double.parseDouble(r.get(5));
+            assertTrue(efficiency > 0, r.toString());
+            if (i % 4 == 3) {
+                assertEquals("-", r.get(7), "the degraded read has no goal");
+            } else {
+                double goal = Double.parseDouble(r.get(6).substring(3));
+                assertEquals(efficiency >= goal ? "yes" : "NO", r.get(7), r.toString());
+            }
+        }
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void jsonHasOneObjectPerRunAndPerEfficiencyRow() {
+        Run run = bench("--members", "memory:8M;memory:8M;memory:8M", "--seconds", "0.1", "--ramp-seconds", "0", "--consistency", "resync",
+                "--no-alone", "--jobs", "2", "--iodepth", "8", "--failed-member", "0", "--json");
+        assertEquals(0, run.exit(), run.err());
+        List<Map<String, Object>> runs = new ArrayList<>(), efficiency = new ArrayList<>();
+        for (String line : run.out().split("\n")) {
+            Map<String, Object> o = (Map<String, Object>) Json.parse(line); // every line is one JSON object
+            (o.get("raid_bench").equals("run") ? runs : efficiency).add(o);
+        }
+        assertEquals(3 + 4, runs.size(), "3 all-members references (no alone runs) and 4 volume runs");
+        for (Map<String, Object> r : runs) assertEquals(0L, ((Map<String, Object>) r.get("result")).get("errors"), r.toString());
+        assertEquals(4, efficiency.size());
+        for (Map<String, Object> e : efficiency) {
+            assertEquals(3L, e.get("members"));
+            assertEquals(2L, e.get("jobs"));
+            assertEquals("resync", e.get("consistency"));
+            assertEquals((long) io.basalt.raid.volume.RaidDefaults.CHUNK_BYTES, e.get("chunk_bytes"));
+            for (String key : List.of("workload", "reference", "volume", "efficiency", "goal", "met")) assertTrue(e.containsKey(key), key);
+        }
+        assertEquals("degraded random read 4k qd24 (member 0 failed)", efficiency.get(3).get("workload"));
+        assertFalse(efficiency.get(3).get("goal") instanceof Number, "no goal: null");
+        assertTrue(efficiency.get(0).get("goal") instanceof Number);
+    }
+
+    @Test
+    void pplIsTheDefaultAndSaysItIsNotAvailableYet() {
+        Run run = bench("--members", MEMBERS, "--seconds", "0.1");
+        if (VolumeSpec.PPL_AVAILABLE) return;
+        assertEquals(1, run.exit());
+        assertTrue(run.err().contains("'ppl'") && run.err().contains("not available") && run.err().contains("--consistency resync"), run.err());
+        assertEquals("", run.out(), "nothing measured (or written) before the refusal");
+    }
+
+    @Test
+    void membersSplitOnCommasWhereANewSpecStarts() {
+        assertEquals(List.of("uring:/f0,direct=0", "uring:/f1", "memory:1G,block=512"), RaidBench.splitMembers("uring:/f0,direct=0,uring:/f1,memory:1G,block=512"));
+        assertEquals(List.of("uring:/f0,direct=0", "memory:1G"), RaidBench.splitMembers("uring:/f0,direct=0;memory:1G"), "or ';'");
+    }
+
+    @Test
+    void badOptionsAreUsageErrors() {
+        assertBad("--members SPEC,SPEC,SPEC is required", "--seconds", "1");
+        assertBad("raid5 needs 3 to 32 members, got 2", "--members", "memory:1M,memory:1M");
+        assertBad("member 1 '/dev/sdb' is not a backend spec", "--members", "memory:1M;/dev/sdb;memory:1M");
+        assertBad("chunk=48k must be a power of two", "--members", MEMBERS, "--chunk", "16k,48k");
+        assertBad("--jobs 9 is not in [1, 8]", "--members", MEMBERS, "--jobs", "9");
+        assertBad("--failed-member 4 is not in [0, 3]", "--members", MEMBERS, "--failed-member", "4");
+        assertBad("consistency 'bitmap' is not one of ppl, resync", "--members", MEMBERS, "--consistency", "bitmap");
+        assertBad("exceeds a volume channel's 256 requests", "--members", MEMBERS, "--iodepth", "128");
+        assertBad("unknown option --target", "--members", MEMBERS, "--target", "memory:1G");
+    }
+
+    private static void assertBad(String expected, String... args) {
+        Run run = bench(args);
+        assertEquals(2, run.exit(), run.err());
+        assertTrue(run.err().contains(expected), expected + " in: " + run.err());
+    }
+}

@@ -47,6 +47,16 @@ final class Raid5Channel extends VolumeChannel {
     private static final byte PLAN = 0, READS = 1, WRITES = 2;
     private static final byte MODE_READ = 0, MODE_FLUSH = 1, MODE_DATA_ONLY = 2, MODE_RMW = 3, MODE_RCW = 4, MODE_FULL = 5;
     private static final byte READ_DIRECT = 1, READ_BUFFER = 2, WRITE_DATA = 3, WRITE_BUFFER = 4, FLUSH = 5;
+    /** A data write from another slot's buffer (a coalesced follower's, or the leader's own), tagged with the leader. */
+    private static final byte WRITE_JOINED = 6;
+    /**
+     * Fewest followers for a group that does not cover its whole stripe. A partial group's window is several
+     * blocks, so its stripe-buffer pieces are slices made per step (about 40 bytes each, FFM cannot re-point a
+     * segment); with 3 or more followers that cost is shared by 4 or more writes and a pair of random writes
+     * that happen to be adjacent stays on the allocation-free one-block path. A full-stripe group slices
+     * nothing (whole chunk buffers and start-up block slices).
+     */
+    static final int PARTIAL_FOLLOWERS_MIN = 3;
     private static final int PLANNED = 0, BUSY = 1, ENDED = 2;
     /** Stripe-buffer sets per channel: each is one chunk per member. */
     static final int STRIPE_SETS_MAX = 16;
@@ -108,6 +118,19 @@ final class Raid5Channel extends VolumeChannel {
     private final ArrayDeque<RemoteLock> remoteWaiters;
     private final ArrayDeque<RemoteLock> outbound;
 
+    // Coalescing (see gather): a leader's followers, and the stripe range the group covers.
+    private final int followersMax;
+    /** Per slot: the leader whose step carries this request, or -1. */
+    private final int[] joinedTo;
+    private final int[] followerCounts;
+    private final int[] followers;
+    private final long[] groupStarts;
+    private final long[] groupEnds;
+    /** Per slot: a small write's first plan waits for the next poll, so the writes submitted with it can join. */
+    private final boolean[] deferred;
+    /** Per member request: the slot whose buffer a WRITE_JOINED writes from. */
+    private final int[] opSources;
+
     private final MemorySegment[][] setBuffers;
     /**
      * One-block slices of every set buffer, made at start-up, so that a 4 KiB write's member requests and
@@ -151,6 +174,14 @@ final class Raid5Channel extends VolumeChannel {
         opMemberLbas = new long[depth * opsPerSlot];
         opBlockCounts = new int[depth * opsPerSlot];
         opOffsets = new long[depth * opsPerSlot];
+        opSources = new int[depth * opsPerSlot];
+        followersMax = opsPerSlot - memberCount; // + a leader's data pieces (<= N - 1) + parity fits opsPerSlot
+        joinedTo = new int[depth];
+        followerCounts = new int[depth];
+        followers = new int[depth * followersMax];
+        groupStarts = new long[depth];
+        groupEnds = new long[depth];
+        deferred = new boolean[depth];
         int tableMax = depth * Raid5Volume.OWNERS_MAX; // this reactor's slots and every other reactor's
         lockedStripes = new long[tableMax];
         lockHolders = new int[tableMax];
@@ -197,6 +228,9 @@ final class Raid5Channel extends VolumeChannel {
         restarts[slot] = false;
         opCounts[slot] = 0;
         opCursors[slot] = 0;
+        joinedTo[slot] = -1;
+        followerCounts[slot] = 0;
+        deferred[slot] = ops[slot] == OP_WRITE && blockCounts[slot] < stripeBlocks;
     }
 
     @Override
@@ -219,6 +253,10 @@ final class Raid5Channel extends VolumeChannel {
 
     @Override
     protected boolean advance(int slot) {
+        if (deferred[slot]) { // queued, planned by the next poll together with the writes submitted after it
+            deferred[slot] = false;
+            return false;
+        }
         while (true) {
             if (phases[slot] == PLAN) {
                 int planned = plan(slot);
@@ -278,6 +316,7 @@ final class Raid5Channel extends VolumeChannel {
         }
         holdsStripe[slot] = false;
         holdsRemote[slot] = false;
+        releaseFollowers(slot, done);
         if (stripeSets[slot] >= 0 && stripeSets[slot] < sharedSets) freeSets[freeSetCount++] = stripeSets[slot];
         stripeSets[slot] = -1;
         if (done) cursors[slot] += stepBlocks[slot];
@@ -304,6 +343,7 @@ final class Raid5Channel extends VolumeChannel {
                         : submitTransfer(slot, member, lba, blocks, opOffsets[k]);
                 case READ_BUFFER -> channel.read(lba, blocks, stripeBuffer(slot, member, opOffsets[k], bytes), tag, this);
                 case WRITE_BUFFER -> channel.write(lba, blocks, stripeBuffer(slot, member, opOffsets[k], bytes), tag, this);
+                case WRITE_JOINED -> channel.write(lba, blocks, sourcePiece(opSources[k], opOffsets[k] * blockBytes, bytes), tag, this);
                 case FLUSH -> channel.flush(tag, this);
                 default -> throw new IllegalStateException("op kind " + opKinds[k]);
             };
@@ -340,6 +380,7 @@ final class Raid5Channel extends VolumeChannel {
 
     /** Plans the next step's first phase: PLANNED, BUSY (stripe or buffers taken) or ENDED (nothing left). */
     private int plan(int slot) {
+        if (joinedTo[slot] >= 0) return BUSY; // carried by a leader's step; released when that ends
         RemoteLock remote = remoteLocks[slot];
         if (remote.releasing() && !driveRelease(slot)) return BUSY; // a remote stripe is released before anything else
         byte op = ops[slot];
@@ -371,6 +412,7 @@ final class Raid5Channel extends VolumeChannel {
         long stepEnd = Math.min(lbas[slot] + blockCounts[slot], stripeStart + stripeBlocks);
         stepStripes[slot] = stripe;
         stepBlocks[slot] = stepEnd - lba;
+        if (!isRead(slot)) gather(slot, stripe, lba, stepEnd);
         int windowStart = chunkBlocks, windowEnd = 0;
         for (int i = 0; i < dataCount; i++) {
             if (coveredEnd(slot, i) > coveredStart(slot, i)) {
@@ -383,7 +425,9 @@ final class Raid5Channel extends VolumeChannel {
         int failed = volume.failedMember();
         int failedIndex = failed < 0 ? -1 : layout.dataIndex(stripe, failed);
         boolean failedTouched = failedIndex >= 0 && touched(slot, failedIndex);
-        return isRead(slot) ? planRead(slot, failed, failedIndex, failedTouched) : planWrite(slot, failed, failedIndex, failedTouched);
+        int planned = isRead(slot) ? planRead(slot, failed, failedIndex, failedTouched) : planWrite(slot, failed, failedIndex, failedTouched);
+        if (planned == BUSY) releaseFollowers(slot, false); // they wait on their own again (and may join the next leader)
+        return planned;
     }
 
     /**
@@ -478,6 +522,10 @@ final class Raid5Channel extends VolumeChannel {
         long stripe = stepStripes[slot];
         opCounts[slot] = 0;
         opCursors[slot] = 0;
+        if (followerCounts[slot] > 0) {
+            planGroupWrites(slot);
+            return;
+        }
         for (int i = 0; i < dataCount; i++) {
             if (!touched(slot, i)) continue;
             int member = layout.dataDisk(stripe, i);
@@ -661,14 +709,12 @@ final class Raid5Channel extends VolumeChannel {
 
     /** First row (block offset in the chunk) of data chunk i that the step covers. */
     private int coveredStart(int slot, int dataIndex) {
-        long stepStart = lbas[slot] + cursors[slot];
-        return Math.clamp(stepStart - chunkStartLba(slot, dataIndex), 0, chunkBlocks);
+        return Math.clamp(stepStartLba(slot) - chunkStartLba(slot, dataIndex), 0, chunkBlocks);
     }
 
     /** End row (exclusive) of data chunk i that the step covers; not above coveredStart when untouched. */
     private int coveredEnd(int slot, int dataIndex) {
-        long stepEnd = lbas[slot] + cursors[slot] + stepBlocks[slot];
-        return Math.clamp(stepEnd - chunkStartLba(slot, dataIndex), 0, chunkBlocks);
+        return Math.clamp(stepEndLba(slot) - chunkStartLba(slot, dataIndex), 0, chunkBlocks);
     }
 
     private boolean touched(int slot, int dataIndex) {
@@ -726,7 +772,7 @@ final class Raid5Channel extends VolumeChannel {
         }
         if (modes[slot] == MODE_FULL) rebuildWindow(slot, windowBytes);
         MemorySegment parity = bufferSlice(set, parityMember, 0, windowBytes);
-        if (ops[slot] == OP_WRITE && windowBytes == chunkBytes && allCoverWindow(slot)) {
+        if (ops[slot] == OP_WRITE && followerCounts[slot] == 0 && windowBytes == chunkBytes && allCoverWindow(slot)) {
             for (int i = 0; i < dataCount; i++) sources[i] = buffers[slot].asSlice(requestOffsetBlocks(slot, i) * blockBytes, chunkBytes);
             Xor.parity(parity, sources, dataCount); // a full stripe from one buffer: one pass, no reads
             clearSources();
@@ -776,6 +822,7 @@ final class Raid5Channel extends VolumeChannel {
 
     /** The longest piece of the caller's memory at a request offset that lies in one segment, up to maxBytes. */
     private MemorySegment callerRun(int slot, long requestOffsetBytes, long maxBytes) {
+        if (followerCounts[slot] > 0) return groupRun(slot, (long) lbas[slot] * blockBytes + requestOffsetBytes, maxBytes);
         MemorySegment buffer = buffers[slot];
         if (buffer != null) {
             return requestOffsetBytes == 0 && maxBytes == buffer.byteSize() ? buffer : buffer.asSlice(requestOffsetBytes, maxBytes);
@@ -795,6 +842,136 @@ final class Raid5Channel extends VolumeChannel {
 
     private void clearSources() {
         for (int i = 0; i < sources.length; i++) sources[i] = null;
+    }
+
+    // ------------------------------------------------------------------ coalescing small writes
+
+    /**
+     * Lets waiting writes of this channel to the same stripe join the step about to be planned, so that a
+     * stream of small writes becomes one parity computation per stripe (a full-stripe write with no reads when
+     * together they cover it) instead of one read-modify-write each.
+     *
+     * <p>A follower is a plain write (OP_WRITE) that has not started (cursor 0, nothing held), lies in this
+     * stripe and in one chunk, and is adjacent to the range gathered so far, so the group stays one range and
+     * the step's window, mode and parity work on it as on one request. Waiters are looked at oldest first; a
+     * same-stripe waiter left out blocks any later one that overlaps it (the hull of those left out), so no
+     * write overtakes an older one to the same blocks: per-stripe order is kept. Only stripes this channel
+     * owns (a remote stripe's waiters have their own lock requests out). Followers complete after the
+     * leader's step, data and parity written ({@link #releaseFollowers}). Allocation-free: slot indexes.
+     */
+    private void gather(int slot, long stripe, long stepStart, long stepEnd) {
+        followerCounts[slot] = 0;
+        if (ops[slot] != OP_WRITE || waitingCount() == 0 || volume.ownerOf(stripe) != this) return;
+        long stripeStart = stripe * stripeBlocks, stripeEnd = stripeStart + stripeBlocks;
+        long start = stepStart, end = stepEnd;
+        long leftOutStart = Long.MAX_VALUE, leftOutEnd = Long.MIN_VALUE;
+        int count = 0;
+        int waiters = waitingCount();
+        for (int i = 0; i < waiters && count < followersMax; i++) {
+            int f = waitingSlot(i);
+            long fStart = lbas[f] + cursors[f], fEnd = lbas[f] + blockCounts[f];
+            if (f == slot || fEnd <= stripeStart || fStart >= stripeEnd || ops[f] == OP_FLUSH) continue;
+            boolean joins = (fStart == end || fEnd == start) && canFollow(f, stripeStart, stripeEnd)
+                    && (fEnd <= leftOutStart || fStart >= leftOutEnd);
+            if (!joins) {
+                leftOutStart = Math.min(leftOutStart, Math.max(fStart, stripeStart));
+                leftOutEnd = Math.max(leftOutEnd, Math.min(fEnd, stripeEnd));
+                continue;
+            }
+            followers[slot * followersMax + count++] = f;
+            joinedTo[f] = slot;
+            deferred[f] = false;
+            if (fStart == end) end = fEnd;
+            else start = fStart;
+        }
+        followerCounts[slot] = count;
+        boolean fullStripe = start == stripeStart && end == stripeEnd;
+        if (!fullStripe && count < PARTIAL_FOLLOWERS_MIN) {
+            releaseFollowers(slot, false);
+            return;
+        }
+        groupStarts[slot] = start;
+        groupEnds[slot] = end;
+    }
+
+    private boolean canFollow(int f, long stripeStart, long stripeEnd) {
+        long fStart = lbas[f], fEnd = lbas[f] + blockCounts[f];
+        return ops[f] == OP_WRITE && cursors[f] == 0 && phases[f] == PLAN && joinedTo[f] < 0 && followerCounts[f] == 0
+                && firstErrors[f] == Status.OK && !holdsStripe[f] && stripeSets[f] < 0 && remoteLocks[f].state == RemoteLock.IDLE
+                && fStart >= stripeStart && fEnd <= stripeEnd
+                && (fStart - stripeStart) / chunkBlocks == (fEnd - 1 - stripeStart) / chunkBlocks;
+    }
+
+    /**
+     * The leader's step ended (or was not planned): its followers wait on their own again; when the step was
+     * done, they are done too (whole, with the step's error if any) and complete from the retry list.
+     */
+    private void releaseFollowers(int slot, boolean done) {
+        int count = followerCounts[slot];
+        for (int j = 0; j < count; j++) {
+            int f = followers[slot * followersMax + j];
+            joinedTo[f] = -1;
+            if (!done) continue;
+            cursors[f] = blockCounts[f];
+            if (firstErrors[f] == Status.OK) firstErrors[f] = firstErrors[slot];
+            volume.count(Raid5Volume.COALESCED_WRITES);
+        }
+        followerCounts[slot] = 0;
+    }
+
+    /** The write phase of a group: each request's pieces from its own buffer, then (as alone) the parity. */
+    private void planGroupWrites(int slot) {
+        addRangeWrites(slot, slot, lbas[slot] + cursors[slot], lbas[slot] + cursors[slot] + stepBlocks[slot]);
+        for (int j = 0; j < followerCounts[slot]; j++) {
+            int f = followers[slot * followersMax + j];
+            addRangeWrites(slot, f, lbas[f], lbas[f] + blockCounts[f]);
+        }
+        int parity = layout.parityDisk(stepStripes[slot]);
+        if (modes[slot] != MODE_DATA_ONLY && volume.isActive(parity)) {
+            addOp(slot, WRITE_BUFFER, parity, memberLba(stepStripes[slot], windowStarts[slot]), windowEnds[slot] - windowStarts[slot], 0);
+        }
+    }
+
+    /** WRITE_JOINED pieces, one per chunk, of [startLba, endLba) in the step's stripe from {@code source}'s buffer. */
+    private void addRangeWrites(int slot, int source, long startLba, long endLba) {
+        long stripe = stepStripes[slot];
+        long stripeStart = stripe * stripeBlocks;
+        for (long at = startLba; at < endLba; ) {
+            int dataIndex = (int) ((at - stripeStart) / chunkBlocks);
+            int row = (int) (at - stripeStart - (long) dataIndex * chunkBlocks);
+            int blocks = (int) Math.min(endLba - at, chunkBlocks - row);
+            int member = layout.dataDisk(stripe, dataIndex);
+            if (volume.isActive(member)) { // a failed member's new data lives in the parity only
+                addOp(slot, WRITE_JOINED, member, memberLba(stripe, row), blocks, at - lbas[source]);
+                opSources[slot * opsPerSlot + opCounts[slot] - 1] = source;
+            }
+            at += blocks;
+        }
+    }
+
+    /** The group's caller memory at an absolute byte position of the volume: the run in whichever request holds it. */
+    private MemorySegment groupRun(int slot, long volumeOffsetBytes, long maxBytes) {
+        for (int j = -1; j < followerCounts[slot]; j++) {
+            int g = j < 0 ? slot : followers[slot * followersMax + j];
+            long startBytes = lbas[g] * blockBytes, endBytes = startBytes + blockCounts[g] * blockBytes;
+            if (volumeOffsetBytes < startBytes || volumeOffsetBytes >= endBytes) continue;
+            return sourcePiece(g, volumeOffsetBytes - startBytes, Math.min(maxBytes, endBytes - volumeOffsetBytes));
+        }
+        throw new IllegalStateException("volume offset " + volumeOffsetBytes + " outside the coalesced group of slot " + slot);
+    }
+
+    /** [offset, +length) of a slot's own buffer: the buffer itself when that is all of it (a 4 KiB write), else a slice. */
+    private MemorySegment sourcePiece(int source, long offsetBytes, long lengthBytes) {
+        MemorySegment buffer = buffers[source];
+        return offsetBytes == 0 && lengthBytes == buffer.byteSize() ? buffer : buffer.asSlice(offsetBytes, lengthBytes);
+    }
+
+    private long stepStartLba(int slot) {
+        return followerCounts[slot] > 0 ? groupStarts[slot] : lbas[slot] + cursors[slot];
+    }
+
+    private long stepEndLba(int slot) {
+        return followerCounts[slot] > 0 ? groupEnds[slot] : lbas[slot] + cursors[slot] + stepBlocks[slot];
     }
 
     // ------------------------------------------------------------------ stripes in progress

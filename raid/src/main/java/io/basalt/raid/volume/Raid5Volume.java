@@ -42,8 +42,10 @@ public final class Raid5Volume implements BlockDevice {
     /** Counter indexes, see {@link #counter(int)}. */
     public static final int MEMBER_FAILURES = 0, FULL_STRIPE_WRITES = 1, RMW_WRITES = 2, RCW_WRITES = 3,
             DEGRADED_WRITES = 4, RECONSTRUCT_READS = 5, STRIPE_WAITS = 6, REMOTE_LOCKS = 7;
+    /** Write requests that joined another request's stripe step instead of a step of their own (Raid5Channel, coalescing). */
+    public static final int COALESCED_WRITES = 8;
     public static final String[] COUNTER_NAMES = {"member_failures", "full_stripe_writes", "rmw_writes", "rcw_writes",
-            "degraded_writes", "reconstruct_reads", "stripe_waits", "remote_locks"};
+            "degraded_writes", "reconstruct_reads", "stripe_waits", "remote_locks", "coalesced_writes"};
 
     private static final int ACTIVE = 0, FAILED = 1;
 

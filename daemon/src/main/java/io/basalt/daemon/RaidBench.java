@@ -46,7 +46,7 @@ final class RaidBench {
     static final String USAGE = """
             usage: basalt bench raid --members SPEC,SPEC,SPEC[,...] [--chunk 64k[,256k,...]] [--seconds 5] [--ramp-seconds 1]
                                      [--jobs 1] [--iodepth 32] [--idle busy|sleep|backoff] [--consistency ppl|resync]
-                                     [--failed-member N-1] [--no-alone] [--json]
+                                     [--failed-member N-1] [--no-alone] [--repeat 1] [--json]
               Measures each member alone and all members at once (4k randread, 4k randwrite at --iodepth, 1 MiB
               sequential write at QD 4), then a raid5 volume over them for each chunk: 4k random read, full-stripe
               sequential write, 4k random write, 4k random read with one member failed; prints efficiency against
@@ -55,7 +55,8 @@ final class RaidBench {
                          so uring:/f0,direct=1,uring:/f1 is two members) or by ';'
               --chunk: one or more sizes; the members are measured once, the volume once per chunk
               --consistency: raid5 write-hole protection; ppl (the default) fails until the volume has it
-              --no-alone: skip the members-alone runs (the all-at-once references still run)""";
+              --no-alone: skip the members-alone runs (the all-at-once references still run)
+              --repeat K: K rounds, references and volumes alternating; each figure the median of its K runs""";
 
     static final double GOAL_RANDREAD = 0.95, GOAL_FULL_STRIPE = 0.90, GOAL_RANDWRITE = 0.90;
     static final int RANDOM_BYTES = 4096;
@@ -65,7 +66,7 @@ final class RaidBench {
 
     /** The parsed command line. */
     record Options(List<String> members, List<Integer> chunkBytes, long runtimeNs, long rampNs, int jobs, int ioDepth,
-                   IdleStrategy idle, VolumeSpec.Consistency consistency, int failedMember, boolean alone, boolean json) {}
+                   IdleStrategy idle, VolumeSpec.Consistency consistency, int failedMember, boolean alone, boolean json, int repeat) {}
 
     /** One line of the efficiency table. {@code goal} is NaN for a row without one. */
     record Row(int chunkBytes, String workload, String referenceName, String unit, double reference, double volume, double goal) {
@@ -102,7 +103,8 @@ final class RaidBench {
     static Options parse(String[] args) {
         Map<String, String> o = new LinkedHashMap<>();
         List<String> flags = List.of("json", "no-alone");
-        List<String> valued = List.of("members", "chunk", "seconds", "ramp-seconds", "jobs", "iodepth", "idle", "consistency", "failed-member");
+        List<String> valued = List.of("members", "chunk", "seconds", "ramp-seconds", "jobs", "iodepth", "idle", "consistency", "failed-member",
+                "repeat");
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (!a.startsWith("--")) throw new IllegalArgumentException("unexpected argument '" + a + "'");
@@ -145,7 +147,7 @@ final class RaidBench {
         IdleStrategy idle = IdleStrategy.parse(o.getOrDefault("idle", "busy"));
         VolumeSpec.Consistency consistency = VolumeSpec.Consistency.parse(o.getOrDefault("consistency", "ppl"));
         return new Options(members, List.copyOf(chunks), seconds(o.getOrDefault("seconds", "5")), seconds(o.getOrDefault("ramp-seconds", "1")),
-                jobs, ioDepth, idle, consistency, failed, !o.containsKey("no-alone"), o.containsKey("json"));
+                jobs, ioDepth, idle, consistency, failed, !o.containsKey("no-alone"), o.containsKey("json"), intOption(o, "repeat", 1, 1, 99));
     }
 
     /**
@@ -211,29 +213,56 @@ final class RaidBench {
         return new BenchParams(rw, blockBytes, ioDepthPerJob, o.jobs(), Math.max(1, o.runtimeNs()), o.rampNs(), 0, 1);
     }
 
-    /** The references (all members at once) and, per chunk, the volume's rows. */
+    /**
+     * The references (all members at once) and, per chunk, the volume's rows. With --repeat K, K rounds each
+     * measure the references and then every chunk's volume, so that references and volumes alternate in time,
+     * and each figure is the median of its K values (a shared or noisy disk drifts between runs).
+     */
     static List<Row> measure(Options o, PrintStream out, PrintStream err) {
         o.consistency().requireAvailable(); // before anything is opened or written
         int n = o.members().size();
-        List<BenchResult> references = references(o, out, err);
-        double r = references.get(0).iops(), w = references.get(1).iops(), raw = references.get(2).bandwidthBytesPerSec();
+        int chunks = o.chunkBytes().size();
+        double[][] references = new double[3][o.repeat()];
+        double[][][] volumes = new double[chunks][4][o.repeat()];
+        for (int round = 0; round < o.repeat(); round++) {
+            if (o.repeat() > 1) err.printf("bench raid: round %d of %d%n", round + 1, o.repeat());
+            List<BenchResult> refs = references(o, o.alone() && round == 0, out, err);
+            references[0][round] = refs.get(0).iops();
+            references[1][round] = refs.get(1).iops();
+            references[2][round] = refs.get(2).bandwidthBytesPerSec();
+            for (int c = 0; c < chunks; c++) {
+                List<BenchResult> v = volume(o, o.chunkBytes().get(c), out, err);
+                volumes[c][0][round] = v.get(0).iops();
+                volumes[c][1][round] = v.get(1).bandwidthBytesPerSec();
+                volumes[c][2][round] = v.get(2).iops();
+                volumes[c][3][round] = v.get(3).iops();
+            }
+        }
+        double r = median(references[0]), w = median(references[1]), raw = median(references[2]);
         List<Row> rows = new ArrayList<>();
-        for (int chunk : o.chunkBytes()) {
-            List<BenchResult> v = volume(o, chunk, out, err);
+        for (int c = 0; c < chunks; c++) {
+            int chunk = o.chunkBytes().get(c);
+            double[][] v = volumes[c];
             String depth = " qd" + n * o.ioDepth();
-            rows.add(new Row(chunk, "random read 4k" + depth, "N x R", "IOPS", r, v.get(0).iops(), GOAL_RANDREAD));
+            rows.add(new Row(chunk, "random read 4k" + depth, "N x R", "IOPS", r, median(v[0]), GOAL_RANDREAD));
             rows.add(new Row(chunk, "full-stripe write " + size((long) (n - 1) * chunk) + " qd" + FULL_STRIPE_DEPTH * o.jobs(),
-                    "(N-1)/N x raw", "MiB/s", raw * (n - 1) / n / (1 << 20), v.get(1).bandwidthBytesPerSec() / (1 << 20), GOAL_FULL_STRIPE));
-            rows.add(new Row(chunk, "random write 4k" + depth, "N x W / 4", "IOPS", w / 4, v.get(2).iops(), GOAL_RANDWRITE));
+                    "(N-1)/N x raw", "MiB/s", raw * (n - 1) / n / (1 << 20), median(v[1]) / (1 << 20), GOAL_FULL_STRIPE));
+            rows.add(new Row(chunk, "random write 4k" + depth, "N x W / 4", "IOPS", w / 4, median(v[2]), GOAL_RANDWRITE));
             rows.add(new Row(chunk, "degraded random read 4k" + depth + " (member " + o.failedMember() + " failed)", "N x R", "IOPS",
-                    r, v.get(3).iops(), Double.NaN));
+                    r, median(v[3]), Double.NaN));
             if (o.json()) for (int i = rows.size() - 4; i < rows.size(); i++) out.println(rowJson(rows.get(i), o));
         }
         return rows;
     }
 
+    static double median(double[] values) {
+        double[] v = values.clone();
+        java.util.Arrays.sort(v);
+        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+    }
+
     /** Each member alone (unless --no-alone), then all at once: [randread, randwrite, sequential write] of the latter. */
-    private static List<BenchResult> references(Options o, PrintStream out, PrintStream err) {
+    private static List<BenchResult> references(Options o, boolean alone, PrintStream out, PrintStream err) {
         int n = o.members().size();
         List<BlockDevice> devices = new ArrayList<>();
         try {
@@ -248,7 +277,7 @@ final class RaidBench {
             List<BenchParams> workloads = List.of(params(o, "randread", RANDOM_BYTES, o.ioDepth()),
                     params(o, "randwrite", RANDOM_BYTES, o.ioDepth()), params(o, "write", SEQUENTIAL_BYTES, SEQUENTIAL_DEPTH));
             if (!o.json()) out.println("| device | workload | IOPS | MiB/s | p99 us |\n|---|---|---|---|---|");
-            if (o.alone()) {
+            if (alone) {
                 for (int i = 0; i < n; i++) {
                     for (BenchParams p : workloads) {
                         err.printf("bench raid: member %d alone: %s %s qd%d%n", i, p.rw(), size(p.blockBytes()), p.ioDepth());
@@ -351,9 +380,9 @@ final class RaidBench {
 
     static String rowJson(Row r, Options o) {
         return String.format(Locale.ROOT,
-                "{\"raid_bench\":\"efficiency\",\"members\":%d,\"jobs\":%d,\"consistency\":\"%s\",\"chunk_bytes\":%d,\"workload\":\"%s\","
+                "{\"raid_bench\":\"efficiency\",\"members\":%d,\"jobs\":%d,\"rounds\":%d,\"consistency\":\"%s\",\"chunk_bytes\":%d,\"workload\":\"%s\","
                         + "\"reference_name\":\"%s\",\"unit\":\"%s\",\"reference\":%.1f,\"volume\":%.1f,\"efficiency\":%.4f,\"goal\":%s,\"met\":%s}",
-                o.members().size(), o.jobs(), o.consistency().name().toLowerCase(Locale.ROOT), r.chunkBytes(), r.workload(),
+                o.members().size(), o.jobs(), o.repeat(), o.consistency().name().toLowerCase(Locale.ROOT), r.chunkBytes(), r.workload(),
                 r.referenceName(), r.unit(), r.reference(), r.volume(), r.efficiency(),
                 r.hasGoal() ? String.format(Locale.ROOT, "%.2f", r.goal()) : "null", r.hasGoal() ? String.valueOf(r.met()) : "null");
     }

@@ -78,19 +78,20 @@ class RaidBenchTest {
     @SuppressWarnings("unchecked")
     void jsonHasOneObjectPerRunAndPerEfficiencyRow() {
         Run run = bench("--members", "memory:8M;memory:8M;memory:8M", "--seconds", "0.1", "--ramp-seconds", "0", "--consistency", "resync",
-                "--no-alone", "--jobs", "2", "--iodepth", "8", "--failed-member", "0", "--json");
+                "--no-alone", "--jobs", "2", "--iodepth", "8", "--failed-member", "0", "--repeat", "2", "--json");
         assertEquals(0, run.exit(), run.err());
         List<Map<String, Object>> runs = new ArrayList<>(), efficiency = new ArrayList<>();
         for (String line : run.out().split("\n")) {
             Map<String, Object> o = (Map<String, Object>) Json.parse(line); // every line is one JSON object
             (o.get("raid_bench").equals("run") ? runs : efficiency).add(o);
         }
-        assertEquals(3 + 4, runs.size(), "3 all-members references (no alone runs) and 4 volume runs");
+        assertEquals(2 * (3 + 4), runs.size(), "per round: 3 all-members references (no alone runs) and 4 volume runs");
         for (Map<String, Object> r : runs) assertEquals(0L, ((Map<String, Object>) r.get("result")).get("errors"), r.toString());
         assertEquals(4, efficiency.size());
         for (Map<String, Object> e : efficiency) {
             assertEquals(3L, e.get("members"));
             assertEquals(2L, e.get("jobs"));
+            assertEquals(2L, e.get("rounds"));
             assertEquals("resync", e.get("consistency"));
             assertEquals((long) io.basalt.raid.volume.RaidDefaults.CHUNK_BYTES, e.get("chunk_bytes"));
             for (String key : List.of("workload", "reference", "volume", "efficiency", "goal", "met")) assertTrue(e.containsKey(key), key);
@@ -110,6 +111,12 @@ class RaidBenchTest {
     }
 
     @Test
+    void medianOfOddAndEvenCounts() {
+        assertEquals(2.0, RaidBench.median(new double[] {3, 1, 2}));
+        assertEquals(2.5, RaidBench.median(new double[] {4, 1, 2, 3}));
+    }
+
+    @Test
     void membersSplitOnCommasWhereANewSpecStarts() {
         assertEquals(List.of("uring:/f0,direct=0", "uring:/f1", "memory:1G,block=512"), RaidBench.splitMembers("uring:/f0,direct=0,uring:/f1,memory:1G,block=512"));
         assertEquals(List.of("uring:/f0,direct=0", "memory:1G"), RaidBench.splitMembers("uring:/f0,direct=0;memory:1G"), "or ';'");
@@ -126,6 +133,7 @@ class RaidBenchTest {
         assertBad("consistency 'bitmap' is not one of ppl, resync", "--members", MEMBERS, "--consistency", "bitmap");
         assertBad("exceeds a volume channel's 256 requests", "--members", MEMBERS, "--iodepth", "128");
         assertBad("unknown option --target", "--members", MEMBERS, "--target", "memory:1G");
+        assertBad("--repeat 0 is not in [1, 99]", "--members", MEMBERS, "--repeat", "0");
     }
 
     private static void assertBad(String expected, String... args) {

@@ -61,8 +61,14 @@ final class RaidBench {
     static final double GOAL_RANDREAD = 0.95, GOAL_FULL_STRIPE = 0.90, GOAL_RANDWRITE = 0.90;
     static final int RANDOM_BYTES = 4096;
     static final int SEQUENTIAL_BYTES = 1 << 20, SEQUENTIAL_DEPTH = 4;
-    /** Full stripes in flight per job: a raid5 channel has 16 stripe-buffer sets, more would only queue. */
-    static final int FULL_STRIPE_DEPTH = 16;
+    /**
+     * Full-stripe writes in flight, all jobs together: as many bytes as the raw reference keeps in flight
+     * (N members x 4 x 1 MiB), at least 2 and at most 128 stripes.
+     */
+    static int fullStripeDepth(int members, int stripeBytes) {
+        long inFlightBytes = (long) members * SEQUENTIAL_DEPTH * SEQUENTIAL_BYTES;
+        return (int) Math.clamp((inFlightBytes + stripeBytes - 1) / stripeBytes, 2, 128);
+    }
 
     /** The parsed command line. */
     record Options(List<String> members, List<Integer> chunkBytes, long runtimeNs, long rampNs, int jobs, int ioDepth,
@@ -245,7 +251,8 @@ final class RaidBench {
             double[][] v = volumes[c];
             String depth = " qd" + n * o.ioDepth();
             rows.add(new Row(chunk, "random read 4k" + depth, "N x R", "IOPS", r, median(v[0]), GOAL_RANDREAD));
-            rows.add(new Row(chunk, "full-stripe write " + size((long) (n - 1) * chunk) + " qd" + FULL_STRIPE_DEPTH * o.jobs(),
+            int stripeDepth = perJob(fullStripeDepth(n, (n - 1) * chunk), o.jobs()) * o.jobs();
+            rows.add(new Row(chunk, "full-stripe write " + size((long) (n - 1) * chunk) + " qd" + stripeDepth,
                     "(N-1)/N x raw", "MiB/s", raw * (n - 1) / n / (1 << 20), median(v[1]) / (1 << 20), GOAL_FULL_STRIPE));
             rows.add(new Row(chunk, "random write 4k" + depth, "N x W / 4", "IOPS", w / 4, median(v[2]), GOAL_RANDWRITE));
             rows.add(new Row(chunk, "degraded random read 4k" + depth + " (member " + o.failedMember() + " failed)", "N x R", "IOPS",
@@ -253,6 +260,10 @@ final class RaidBench {
             if (o.json()) for (int i = rows.size() - 4; i < rows.size(); i++) out.println(rowJson(rows.get(i), o));
         }
         return rows;
+    }
+
+    private static int perJob(int depth, int jobs) {
+        return Math.max(1, (depth + jobs - 1) / jobs);
     }
 
     static double median(double[] values) {
@@ -314,7 +325,8 @@ final class RaidBench {
             int depthPerJob = Math.max(1, n * o.ioDepth() / o.jobs());
             int stripeBytes = (n - 1) * chunkBytes;
             List<BenchParams> workloads = List.of(volumeParams(o, "randread", RANDOM_BYTES, depthPerJob),
-                    volumeParams(o, "write", stripeBytes, FULL_STRIPE_DEPTH), volumeParams(o, "randwrite", RANDOM_BYTES, depthPerJob));
+                    volumeParams(o, "write", stripeBytes, perJob(fullStripeDepth(n, stripeBytes), o.jobs())),
+                    volumeParams(o, "randwrite", RANDOM_BYTES, depthPerJob));
             List<BenchResult> results = new ArrayList<>();
             for (BenchParams p : workloads) {
                 err.printf("bench raid: %s: %s %s qd%d x %d jobs%n", name, p.rw(), size(p.blockBytes()), p.ioDepth(), p.jobs());

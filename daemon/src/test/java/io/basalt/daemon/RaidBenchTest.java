@@ -54,8 +54,8 @@ class RaidBenchTest {
         for (String w : List.of("randread 4k qd32", "randwrite 4k qd32", "write 1m qd4")) assertTrue(run.out().contains("| all 4 | " + w + " |"), w);
         List<List<String>> rows = efficiencyRows(run.out());
         assertEquals(8, rows.size(), run.out());
-        List<String> workloads = List.of("random read 4k qd128", "full-stripe write 48k qd16", "random write 4k qd128",
-                "degraded random read 4k qd128 (member 3 failed)", "random read 4k qd128", "full-stripe write 96k qd16",
+        List<String> workloads = List.of("random read 4k qd128", "full-stripe write 48k qd128", "random write 4k qd128",
+                "degraded random read 4k qd128 (member 3 failed)", "random read 4k qd128", "full-stripe write 96k qd128",
                 "random write 4k qd128", "degraded random read 4k qd128 (member 3 failed)");
         for (int i = 0; i < rows.size(); i++) {
             List<String> r = rows.get(i);
@@ -108,6 +108,14 @@ class RaidBenchTest {
         assertEquals(1, run.exit());
         assertTrue(run.err().contains("'ppl'") && run.err().contains("not available") && run.err().contains("--consistency resync"), run.err());
         assertEquals("", run.out(), "nothing measured (or written) before the refusal");
+    }
+
+    @Test
+    void fullStripeDepthKeepsTheReferencesBytesInFlight() {
+        assertEquals(86, RaidBench.fullStripeDepth(4, 3 * 64 * 1024), "16 MiB / 192 KiB");
+        assertEquals(11, RaidBench.fullStripeDepth(4, 3 * 512 * 1024));
+        assertEquals(128, RaidBench.fullStripeDepth(4, 3 * 16 * 1024), "capped");
+        assertEquals(2, RaidBench.fullStripeDepth(3, 2 * (64 << 20)), "at least 2");
     }
 
     @Test

@@ -58,8 +58,14 @@ final class Raid5Channel extends VolumeChannel {
      */
     static final int PARTIAL_FOLLOWERS_MIN = 3;
     private static final int PLANNED = 0, BUSY = 1, ENDED = 2;
-    /** Stripe-buffer sets per channel: each is one chunk per member. */
+    /**
+     * Shared stripe-buffer sets per channel, each one chunk per member: at least 16, more for small chunks up
+     * to {@link #SHARED_SETS_BYTES} (and the queue depth). A set is held by every step whose window is more
+     * than one block (a full stripe, a large write), so the sets bound those in flight: 16 sets of a 16 KiB
+     * chunk kept 48 KiB full-stripe writes at 0.14 of the members' bandwidth (docs/raid.md, "Profile").
+     */
     static final int STRIPE_SETS_MAX = 16;
+    static final long SHARED_SETS_BYTES = 8L << 20;
     /**
      * Per request slot, a set of one block per member: a step whose window is one block (a 4 KiB write or a
      * degraded 4 KiB read, the random small I/O) uses its slot's own and never waits for one of the 16 shared
@@ -190,7 +196,7 @@ final class Raid5Channel extends VolumeChannel {
         holdsRemote = new boolean[depth];
         remoteWaiters = new ArrayDeque<>(tableMax);
         outbound = new ArrayDeque<>(tableMax);
-        int sets = Math.min(depth, STRIPE_SETS_MAX);
+        int sets = (int) Math.min(depth, Math.max(STRIPE_SETS_MAX, SHARED_SETS_BYTES / (chunkBytes * memberCount)));
         this.sharedSets = sets;
         long slotSetBytes = (long) SLOT_SET_BLOCKS * blockBytes;
         long sharedBytes = chunkBytes * memberCount * sets;

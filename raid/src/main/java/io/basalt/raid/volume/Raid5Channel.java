@@ -134,6 +134,15 @@ final class Raid5Channel extends VolumeChannel {
     private final long[] groupEnds;
     /** Per slot: a small write's first plan waits for the next poll, so the writes submitted with it can join. */
     private final boolean[] deferred;
+    /**
+     * Stripe unlocks and shared-set releases on this channel so far. A step that could not take its local
+     * stripe or a set parks with the count it saw and is not planned again until the count moves: the retry
+     * list is polled every reactor cycle, and re-planning a parked step each time (N volatile member-state reads
+     * and the window scan) was a third of a busy reactor's samples under 4k random writes (docs/raid.md, "Profile").
+     */
+    private long releases;
+    private final long[] parkedAt;
+    private final boolean[] parked;
     /** Per member request: the slot whose buffer a WRITE_JOINED writes from. */
     private final int[] opSources;
 
@@ -188,6 +197,8 @@ final class Raid5Channel extends VolumeChannel {
         groupStarts = new long[depth];
         groupEnds = new long[depth];
         deferred = new boolean[depth];
+        parkedAt = new long[depth];
+        parked = new boolean[depth];
         int tableMax = depth * Raid5Volume.OWNERS_MAX; // this reactor's slots and every other reactor's
         lockedStripes = new long[tableMax];
         lockHolders = new int[tableMax];
@@ -236,6 +247,7 @@ final class Raid5Channel extends VolumeChannel {
         opCursors[slot] = 0;
         joinedTo[slot] = -1;
         followerCounts[slot] = 0;
+        parked[slot] = false;
         deferred[slot] = ops[slot] == OP_WRITE && blockCounts[slot] < stripeBlocks;
     }
 
@@ -323,7 +335,10 @@ final class Raid5Channel extends VolumeChannel {
         holdsStripe[slot] = false;
         holdsRemote[slot] = false;
         releaseFollowers(slot, done);
-        if (stripeSets[slot] >= 0 && stripeSets[slot] < sharedSets) freeSets[freeSetCount++] = stripeSets[slot];
+        if (stripeSets[slot] >= 0 && stripeSets[slot] < sharedSets) {
+            freeSets[freeSetCount++] = stripeSets[slot];
+            releases++;
+        }
         stripeSets[slot] = -1;
         if (done) cursors[slot] += stepBlocks[slot];
         phases[slot] = PLAN;
@@ -387,6 +402,10 @@ final class Raid5Channel extends VolumeChannel {
     /** Plans the next step's first phase: PLANNED, BUSY (stripe or buffers taken) or ENDED (nothing left). */
     private int plan(int slot) {
         if (joinedTo[slot] >= 0) return BUSY; // carried by a leader's step; released when that ends
+        if (parked[slot]) {
+            if (parkedAt[slot] == releases) return BUSY; // nothing was released since: the stripe or set is still taken
+            parked[slot] = false;
+        }
         RemoteLock remote = remoteLocks[slot];
         if (remote.releasing() && !driveRelease(slot)) return BUSY; // a remote stripe is released before anything else
         byte op = ops[slot];
@@ -552,6 +571,7 @@ final class Raid5Channel extends VolumeChannel {
         if (owner != this) return takeRemote(slot, owner, stripe, shared);
         if (!lock(stripe, shared)) {
             volume.count(Raid5Volume.STRIPE_WAITS);
+            park(slot);
             return false;
         }
         holdsStripe[slot] = true;
@@ -559,10 +579,16 @@ final class Raid5Channel extends VolumeChannel {
             unlock(stripe);
             holdsStripe[slot] = false;
             opCounts[slot] = 0;
+            park(slot);
             return false;
         }
         stripeSets[slot] = slotSetFits(slot) ? sharedSets + slot : freeSets[--freeSetCount];
         return true;
+    }
+
+    private void park(int slot) {
+        parked[slot] = true;
+        parkedAt[slot] = releases;
     }
 
     /** Whether the step's window (the most any of its stripe buffers holds) fits the slot's own set. */
@@ -1004,6 +1030,7 @@ final class Raid5Channel extends VolumeChannel {
                 return;
             }
             lockedCount--;
+            releases++;
             lockedStripes[k] = lockedStripes[lockedCount];
             lockHolders[k] = lockHolders[lockedCount];
             if (!remoteWaiters.isEmpty()) grantWaiters();

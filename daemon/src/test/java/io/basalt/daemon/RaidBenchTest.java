@@ -53,20 +53,22 @@ class RaidBenchTest {
         }
         for (String w : List.of("randread 4k qd32", "randwrite 4k qd32", "write 1m qd4")) assertTrue(run.out().contains("| all 4 | " + w + " |"), w);
         List<List<String>> rows = efficiencyRows(run.out());
-        assertEquals(8, rows.size(), run.out());
+        assertEquals(10, rows.size(), run.out());
         List<String> workloads = List.of("random read 4k qd128", "full-stripe write 48k qd128", "random write 4k qd128",
-                "degraded random read 4k qd128 (member 3 failed)", "random read 4k qd128", "full-stripe write 96k qd128",
-                "random write 4k qd128", "degraded random read 4k qd128 (member 3 failed)");
+                "random write 4k qd128 (vs RMW on these members)", "degraded random read 4k qd128 (member 3 failed)",
+                "random read 4k qd128", "full-stripe write 96k qd128", "random write 4k qd128",
+                "random write 4k qd128 (vs RMW on these members)", "degraded random read 4k qd128 (member 3 failed)");
         for (int i = 0; i < rows.size(); i++) {
             List<String> r = rows.get(i);
             assertEquals(8, r.size(), r.toString());
-            assertEquals(i < 4 ? "16k" : "32k", r.get(0));
+            assertEquals(i < 5 ? "16k" : "32k", r.get(0));
             assertEquals(workloads.get(i), r.get(1));
-            assertEquals(List.of("N x R", "(N-1)/N x raw", "N x W / 4", "N x R").get(i % 4), r.get(2));
+            assertEquals(List.of("N x R", "(N-1)/N x raw", "N x W / 4", "1 / (2/NR + 2/NW)", "N x R").get(i % 5), r.get(2));
             double efficiency = Double.parseDouble(r.get(5));
             assertTrue(efficiency > 0, r.toString());
-            if (i % 4 == 3) {
-                assertEquals("-", r.get(7), "the degraded read has no goal");
+            if (i % 5 >= 3) {
+                assertEquals("none", r.get(6));
+                assertEquals("-", r.get(7), "the RMW model and the degraded read have no goal");
             } else {
                 double goal = Double.parseDouble(r.get(6).substring(3));
                 assertEquals(efficiency >= goal ? "yes" : "NO", r.get(7), r.toString());
@@ -87,7 +89,7 @@ class RaidBenchTest {
         }
         assertEquals(2 * (3 + 4), runs.size(), "per round: 3 all-members references (no alone runs) and 4 volume runs");
         for (Map<String, Object> r : runs) assertEquals(0L, ((Map<String, Object>) r.get("result")).get("errors"), r.toString());
-        assertEquals(4, efficiency.size());
+        assertEquals(5, efficiency.size());
         for (Map<String, Object> e : efficiency) {
             assertEquals(3L, e.get("members"));
             assertEquals(2L, e.get("jobs"));
@@ -96,8 +98,8 @@ class RaidBenchTest {
             assertEquals((long) io.basalt.raid.volume.RaidDefaults.CHUNK_BYTES, e.get("chunk_bytes"));
             for (String key : List.of("workload", "reference", "volume", "efficiency", "goal", "met")) assertTrue(e.containsKey(key), key);
         }
-        assertEquals("degraded random read 4k qd24 (member 0 failed)", efficiency.get(3).get("workload"));
-        assertFalse(efficiency.get(3).get("goal") instanceof Number, "no goal: null");
+        assertEquals("degraded random read 4k qd24 (member 0 failed)", efficiency.get(4).get("workload"));
+        assertFalse(efficiency.get(4).get("goal") instanceof Number, "no goal: null");
         assertTrue(efficiency.get(0).get("goal") instanceof Number);
     }
 

@@ -153,6 +153,12 @@ final class Raid5Channel extends VolumeChannel {
      * there would be more than {@link #BLOCK_SLICES_MAX} of them.
      */
     private final MemorySegment[][][] blockSlices;
+    /**
+     * Prefixes [0, k blocks) of every shared set buffer, made at start-up like {@link #blockSlices}: a step's
+     * stripe buffers are window-relative, so a reconstruct-write's reads, its parity and a one-chunk group's
+     * pieces all start at offset 0. Null when there would be more than {@link #BLOCK_SLICES_MAX}.
+     */
+    private final MemorySegment[][][] prefixSlices;
     private final int[] freeSets;
     private int freeSetCount;
     /** Sets [0, sharedSets) are the shared chunk sets; set sharedSets + slot is the slot's own one-block set. */
@@ -230,6 +236,14 @@ final class Raid5Channel extends VolumeChannel {
             for (int s = 0; s < sets; s++) {
                 for (int m = 0; m < memberCount; m++) {
                     for (int b = 0; b < chunkBlocks; b++) blockSlices[s][m][b] = setBuffers[s][m].asSlice((long) b * blockBytes, blockBytes);
+                }
+            }
+        }
+        prefixSlices = blockSlices == null ? null : new MemorySegment[sets][memberCount][chunkBlocks];
+        if (prefixSlices != null) {
+            for (int s = 0; s < sets; s++) {
+                for (int m = 0; m < memberCount; m++) {
+                    for (int b = 0; b < chunkBlocks; b++) prefixSlices[s][m][b] = setBuffers[s][m].asSlice(0, (long) (b + 1) * blockBytes);
                 }
             }
         }
@@ -384,6 +398,9 @@ final class Raid5Channel extends VolumeChannel {
         MemorySegment whole = setBuffers[set][member];
         if (offsetBytes == 0 && lengthBytes == whole.byteSize()) return whole;
         if (lengthBytes == blockBytes && blockSlices != null && set < sharedSets) return blockSlices[set][member][(int) (offsetBytes / blockBytes)];
+        if (offsetBytes == 0 && prefixSlices != null && set < sharedSets && lengthBytes % blockBytes == 0) {
+            return prefixSlices[set][member][(int) (lengthBytes / blockBytes) - 1];
+        }
         return whole.asSlice(offsetBytes, lengthBytes);
     }
 

@@ -10,12 +10,11 @@ public final class RaidDefaults {
     private RaidDefaults() {}
 
     /**
-     * 128 KiB: in `basalt bench raid` over 4 members (3 rounds, medians) random 4 KiB reads, random 4 KiB
-     * writes and degraded reads came out the same from 64 KiB to 512 KiB, while full-stripe writes gained
-     * from 16 KiB (many small member writes) up to 128 KiB, the smallest chunk that met the 0.9 goal. Larger
-     * chunks did no better at random I/O and make a full stripe need larger aligned writes (1.5 MiB at
-     * 512 KiB x 4 members, more than the 512 KiB to 1 MiB a guest usually sends, so those writes become RMW /
-     * RCW) and larger stripe buffers (16 sets x N x chunk per channel).
+     * 128 KiB: in `basalt bench raid` over 4 members (two sweeps, 3 rounds each, medians) random 4 KiB reads and
+     * writes came out the same from 16 KiB to 512 KiB; full-stripe writes were lowest at 16 KiB (small member
+     * writes) and met the 0.9 goal at 128 KiB in both sweeps, 64 KiB being tied with it within the machine's
+     * noise. Larger chunks make a full stripe need larger aligned writes (1.5 MiB at 512 KiB x 4 members, more
+     * than a guest usually sends, so those writes become RMW / RCW) and larger stripe buffers.
      */
     public static final int CHUNK_BYTES = 128 * 1024;
 }

@@ -7,7 +7,9 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * {@code basalt bench}: the engine's benchmark CLI, which needs no daemon; {@code basalt bench vhost [ARGS]} runs
+ * {@code basalt bench}: the engine's benchmark CLI, which needs no daemon, with volume specs as targets
+ * ({@link VolumeSpec}: the daemon wires the raid layer, the engine cannot); {@code basalt bench raid} measures
+ * members and a raid5 volume over them in one run ({@link RaidBench}); {@code basalt bench vhost [ARGS]} runs
  * qemu-tests/bench-vhost.sh (Basalt and qemu-storage-daemon side by side from one QEMU guest; --help lists ARGS).
  */
 final class BenchVerb {
@@ -15,7 +17,8 @@ final class BenchVerb {
 
     static int run(String[] args) {
         if (args.length > 0 && args[0].equals("vhost")) return vhost(Arrays.copyOfRange(args, 1, args.length));
-        return io.basalt.engine.bench.BenchCli.run(args);
+        if (args.length > 0 && args[0].equals("raid")) return RaidBench.run(Arrays.copyOfRange(args, 1, args.length), System.out, System.err);
+        return io.basalt.engine.bench.BenchCli.run(args, System.out, System.err, VolumeSpec.OPENER);
     }
 
     private static int vhost(String[] args) {

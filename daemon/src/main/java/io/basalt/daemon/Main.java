@@ -15,7 +15,9 @@ public final class Main {
               raid [--data-dir DIR | --socket PATH] status [NAME]
                     RAID volumes of a running daemon: members, states, rebuild/check progress
               bench ARGS
-                    benchmark a backend (basalt bench --help)
+                    benchmark a backend or a volume (basalt bench --help)
+              bench raid --members SPEC,SPEC,SPEC[,...] [--chunk 64k] ...
+                    members and a raid5 volume over them in one run, with efficiency (basalt bench raid --help)
               bench vhost [--seconds N] [--rounds N] ...
                     Basalt vs qemu-storage-daemon from a QEMU guest (qemu-tests/bench-vhost.sh --help)
               help  this text

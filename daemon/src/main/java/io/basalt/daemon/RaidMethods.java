@@ -52,7 +52,8 @@ final class RaidMethods {
     /** JSON-RPC server error (-32000..-32099 are the implementation's): a method or level not written yet. */
     static final int NOT_SUPPORTED = -32000;
     static final String NOT_YET = "not yet supported (issue 4 in progress)";
-    static final long DEFAULT_CHUNK_KIB = 512;
+    /** raid_create's chunk when chunk_kib is not given: the one measured default (RaidDefaults, docs/raid.md). */
+    static final long DEFAULT_CHUNK_KIB = io.basalt.raid.volume.RaidDefaults.CHUNK_BYTES / 1024;
     static final int SET_NAME_CHARS_MAX = MdSuperblock.SET_NAME_BYTES;
 
     /** One running array: what its superblocks say, and its volume. */

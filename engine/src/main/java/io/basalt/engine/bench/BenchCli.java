@@ -2,10 +2,12 @@ package io.basalt.engine.bench;
 
 import io.basalt.engine.BlockDevice;
 import io.basalt.engine.DeviceSpec;
+import io.basalt.engine.Geometry;
 import io.basalt.engine.IdleStrategy;
 import io.basalt.engine.Reactor;
 import io.basalt.engine.ReactorConfig;
 import io.basalt.engine.Sizes;
+import io.basalt.shims.Check;
 
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -36,6 +38,26 @@ public final class BenchCli {
     }
 
     public static int run(String[] args, PrintStream out, PrintStream err) {
+        return run(args, out, err, null);
+    }
+
+    /**
+     * Opens the targets that {@link DeviceSpec} does not know: volumes over other specs, which a layer above the
+     * engine (the daemon) wires, since the engine cannot depend on it.
+     */
+    public interface TargetOpener {
+        /** The device for {@code spec}, or null when the spec is not one of this opener's. */
+        BlockDevice open(String spec, String name);
+
+        /** Whether reading {@code device} before writing it would read holes (memory or sparse members). */
+        boolean readsNeedPrefill(String spec, BlockDevice device);
+
+        /** How the opener's specs look, for the usage text. */
+        String usage();
+    }
+
+    /** {@code basalt bench} with extra target kinds from {@code opener} (may be null). */
+    public static int run(String[] args, PrintStream out, PrintStream err, TargetOpener opener) {
         Map<String, String> options;
         try {
             options = parse(args);
@@ -46,10 +68,11 @@ public final class BenchCli {
         }
         if (options.containsKey("help")) {
             out.println(USAGE);
+            if (opener != null) out.println(opener.usage());
             return 0;
         }
         try {
-            return execute(options, out, err);
+            return execute(options, out, err, opener);
         } catch (IllegalArgumentException | IllegalStateException e) {
             err.println("basalt bench: " + e.getMessage());
             return 1;
@@ -100,7 +123,7 @@ public final class BenchCli {
         return (long) (s * 1e9);
     }
 
-    private static int execute(Map<String, String> o, PrintStream out, PrintStream err) {
+    private static int execute(Map<String, String> o, PrintStream out, PrintStream err, TargetOpener opener) {
         String target = o.get("target");
         if (target == null) throw new IllegalArgumentException("--target SPEC is required\n" + USAGE);
         BenchParams params;
@@ -114,12 +137,24 @@ public final class BenchCli {
         boolean json = o.containsKey("json");
         boolean vsFio = o.containsKey("vs-fio");
         int repeat = Integer.parseInt(o.getOrDefault("repeat", vsFio ? "3" : "1"));
-        DeviceSpec spec = DeviceSpec.parse(target);
+        BlockDevice opened = opener == null ? null : opener.open(target, "bench");
+        DeviceSpec spec = opened == null ? DeviceSpec.parse(target) : null;
+        if (opened != null && vsFio) {
+            opened.close();
+            throw new IllegalArgumentException("--vs-fio needs a file target (uring:/path), not " + target);
+        }
         FioRunner fio = vsFio ? FioRunner.forSpec(spec, o.getOrDefault("fio", "fio")) : null;
         List<BenchResult> basalt = new ArrayList<>();
         List<BenchResult> fioResults = new ArrayList<>();
-        try (BlockDevice device = spec.open("bench")) {
-            if (params.hasReads() && !o.containsKey("no-prefill")) Prefill.ifSparse(spec, device, err);
+        try (BlockDevice device = opened != null ? opened : spec.open("bench")) {
+            if (params.hasReads() && !o.containsKey("no-prefill")) {
+                if (spec != null) {
+                    Prefill.ifSparse(spec, device, err);
+                } else if (opener.readsNeedPrefill(target, device)) {
+                    err.printf("bench: writing %s once before reading (it has memory or sparse members)%n", device.name());
+                    sweepWrite(device);
+                }
+            }
             if (!json) out.println(BenchTable.header());
             for (int r = 0; r < repeat; r++) {
                 BenchResult b = runBasalt(device, target, params, idle, submitBatch);
@@ -144,22 +179,61 @@ public final class BenchCli {
     /** Runs one Basalt measurement: one reactor per job, each with its own channel. */
     public static BenchResult runBasalt(BlockDevice device, String target, BenchParams params, IdleStrategy idle,
                                          int submitBatch) {
+        List<BlockDevice> devices = new ArrayList<>();
+        for (int j = 0; j < params.jobs(); j++) devices.add(device);
+        return runJobs(devices, params.jobs(), false, target, params, idle, submitBatch);
+    }
+
+    /**
+     * Drives several devices at the same time, each with {@code params.ioDepth()} requests in flight, from
+     * {@code reactorCount} reactors (device d on reactor d mod reactorCount), and reports the sum: what N
+     * members deliver together, the reference a volume over them is measured against. Concurrent rather than
+     * N times one device alone, because members may share what is below them (one disk, one core).
+     */
+    public static BenchResult runConcurrent(List<BlockDevice> devices, int reactorCount, String target, BenchParams params,
+                                            IdleStrategy idle, int submitBatch) {
+        Check.that(!devices.isEmpty(), "at least one device");
+        Check.that(reactorCount >= 1 && reactorCount <= devices.size(), "reactors in [1, devices]", reactorCount);
+        return runJobs(devices, reactorCount, true, target, params, idle, submitBatch);
+    }
+
+    /**
+     * Job j drives devices[j] on reactor j mod reactorCount. Every job's channel is opened (on its reactor)
+     * before any job starts. {@code independent}: each job is a whole workload of its own (its own seed, the
+     * whole device), else the jobs split one workload (params.jobs() of them, fio's numjobs).
+     */
+    private static BenchResult runJobs(List<BlockDevice> devices, int reactorCount, boolean independent, String target,
+                                       BenchParams params, IdleStrategy idle, int submitBatch) {
         List<Reactor> reactors = new ArrayList<>();
         List<BenchJob> jobs = new ArrayList<>();
-        CountDownLatch done = new CountDownLatch(params.jobs());
+        CountDownLatch done = new CountDownLatch(devices.size());
         int bufferBytes = Math.max(4096, (params.blockBytes() + 4095) & ~4095);
+        int jobsPerReactor = (devices.size() + reactorCount - 1) / reactorCount;
         try {
-            for (int j = 0; j < params.jobs(); j++) {
-                ReactorConfig config = ReactorConfig.defaults("bench-" + j).withIdle(idle)
-                        .withBuffers(bufferBytes, params.ioDepth() + 1).withSubmitBatch(submitBatch);
-                Reactor reactor = Reactor.start(config);
-                reactors.add(reactor);
-                BenchJob job = new BenchJob(reactor, device, params, j, false, done);
-                jobs.add(job);
+            for (int r = 0; r < reactorCount; r++) {
+                ReactorConfig config = ReactorConfig.defaults("bench-" + r).withIdle(idle)
+                        .withBuffers(bufferBytes, jobsPerReactor * params.ioDepth() + 1).withSubmitBatch(submitBatch);
+                reactors.add(Reactor.start(config));
             }
+            for (int j = 0; j < devices.size(); j++) {
+                BenchParams p = independent ? new BenchParams(params.rw(), params.blockBytes(), params.ioDepth(), 1,
+                        params.runtimeNs(), params.rampNs(), params.readPercent(), params.seed() + 7919L * j) : params;
+                jobs.add(new BenchJob(reactors.get(j % reactorCount), devices.get(j), p, independent ? 0 : j, false, done));
+            }
+            CountDownLatch opened = new CountDownLatch(jobs.size());
             for (int j = 0; j < jobs.size(); j++) {
                 BenchJob job = jobs.get(j);
-                if (!reactors.get(j).post(job::start)) throw new IllegalStateException("reactor refused the job");
+                Runnable open = () -> {
+                    job.open();
+                    opened.countDown();
+                };
+                if (!reactors.get(j % reactorCount).post(open)) throw new IllegalStateException("reactor refused the job");
+            }
+            if (!opened.await(60, TimeUnit.SECONDS)) throw new IllegalStateException("channels did not open in time");
+            for (BenchJob job : jobs) if (job.failure != null) throw new IllegalStateException("job failed: " + job.failure, job.failure);
+            for (int j = 0; j < jobs.size(); j++) {
+                BenchJob job = jobs.get(j);
+                if (!reactors.get(j % reactorCount).post(job::start)) throw new IllegalStateException("reactor refused the job");
             }
             long waitNs = params.rampNs() + params.runtimeNs() + TimeUnit.SECONDS.toNanos(60);
             if (!done.await(waitNs, TimeUnit.NANOSECONDS)) throw new IllegalStateException("benchmark did not finish in time");
@@ -190,10 +264,20 @@ public final class BenchCli {
                 all.valueAt(0.999), all.maxNs(), all.meanNs(), cpu, alloc, errors);
     }
 
-    /** Writes the whole device once, sequentially (used to fill sparse files before read benchmarks). */
-    static void sweepWrite(BlockDevice device) {
+    /**
+     * Writes the whole device once, sequentially (used to fill sparse files before read benchmarks), in
+     * transfers of the device's optimal size (a volume's full stripe) when that divides it, else of 1 MiB or
+     * the largest power of two below that does.
+     */
+    public static void sweepWrite(BlockDevice device) {
+        Geometry g = device.geometry();
+        long optimalBytes = (long) g.optimalTransferBlocks() * g.logicalBlockBytes();
         int bs = 1 << 20;
-        while (bs > device.geometry().logicalBlockBytes() && device.geometry().sizeBytes() % bs != 0) bs >>= 1;
+        if (optimalBytes > 4096 && optimalBytes <= 64L << 20 && g.sizeBytes() % optimalBytes == 0) {
+            bs = (int) optimalBytes;
+        } else {
+            while (bs > g.logicalBlockBytes() && g.sizeBytes() % bs != 0) bs >>= 1;
+        }
         BenchParams p = new BenchParams("write", bs, 16, 1, 1, 0, 0, 7);
         CountDownLatch done = new CountDownLatch(1);
         Reactor reactor = Reactor.start(ReactorConfig.defaults("prefill").withBuffers(bs, 17));

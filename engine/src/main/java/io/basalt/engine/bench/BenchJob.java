@@ -67,18 +67,36 @@ final class BenchJob implements IoCompletion {
         this.cursor = sweepOnce ? 0 : (ioSlots / params.jobs()) * jobIndex;
     }
 
-    /** Runs on the reactor thread: opens the channel, takes buffers, fills the queue. */
+    /**
+     * Runs on the reactor thread: opens the channel and takes the buffers, without I/O. The bench opens every
+     * job's channel before any job starts: a RAID5 volume's stripe owners are its channels, one per reactor, and
+     * must all exist before the first write.
+     */
+    void open() {
+        try {
+            openChannel();
+        } catch (Throwable t) {
+            failure = t;
+        }
+    }
+
+    private void openChannel() {
+        if (channel != null) return;
+        channel = device.openChannel(reactor);
+        Check.that(params.ioDepth() <= channel.queueDepthMax(), "iodepth within the channel's queue depth " + channel.queueDepthMax(), params.ioDepth());
+        BufferPool pool = reactor.bufferPool();
+        for (int i = 0; i < params.ioDepth(); i++) {
+            bufferIndexes[i] = pool.acquire();
+            Check.that(bufferIndexes[i] >= 0, "buffer pool holds iodepth buffers");
+            buffers[i] = pool.buffer(bufferIndexes[i]).asSlice(0, params.blockBytes());
+            fill(buffers[i], i);
+        }
+    }
+
+    /** Runs on the reactor thread: opens the channel unless {@link #open} did, fills the queue. */
     void start() {
         try {
-            channel = device.openChannel(reactor);
-            Check.that(params.ioDepth() <= channel.queueDepthMax(), "iodepth within the channel's queue depth " + channel.queueDepthMax(), params.ioDepth());
-            BufferPool pool = reactor.bufferPool();
-            for (int i = 0; i < params.ioDepth(); i++) {
-                bufferIndexes[i] = pool.acquire();
-                Check.that(bufferIndexes[i] >= 0, "buffer pool holds iodepth buffers");
-                buffers[i] = pool.buffer(bufferIndexes[i]).asSlice(0, params.blockBytes());
-                fill(buffers[i], i);
-            }
+            openChannel();
             long now = System.nanoTime();
             rampEndNs = now + params.rampNs();
             endNs = rampEndNs + params.runtimeNs();

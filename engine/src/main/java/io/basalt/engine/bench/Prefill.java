@@ -15,7 +15,7 @@ import java.lang.foreign.ValueLayout;
  * (fio lays its files out for the same reason). A file target with unallocated blocks, and a memory device
  * (whose untouched pages all map the zero page), are written once first.
  */
-final class Prefill {
+public final class Prefill {
     private Prefill() {}
 
     static void ifSparse(DeviceSpec spec, BlockDevice device, PrintStream err) {
@@ -32,8 +32,17 @@ final class Prefill {
         BenchCli.sweepWrite(device);
     }
 
+    /** Whether reading this device before writing it reads holes: a memory device, or a file not fully allocated. */
+    public static boolean readsHoles(DeviceSpec spec, BlockDevice device) {
+        if (spec.kind().equals("memory")) return true;
+        if (spec.kind().equals("fault")) return readsHoles(DeviceSpec.parse(spec.target()), device);
+        if (!spec.kind().equals("uring")) return false;
+        long allocated = allocatedBytes(spec.target());
+        return allocated >= 0 && allocated < device.geometry().sizeBytes();
+    }
+
     /** Bytes the file system has allocated to {@code path}, or -1 if it cannot be told. */
-    static long allocatedBytes(String path) {
+    public static long allocatedBytes(String path) {
         int fd = Libc.open(path, Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
         if (fd < 0) return -1;
         try (Arena arena = Arena.ofConfined()) {

@@ -1,5 +1,12 @@
 package io.basalt.engine.bench;
 
+import io.basalt.engine.BlockDevice;
+import io.basalt.engine.DeviceSpec;
+import io.basalt.engine.IdleStrategy;
+import io.basalt.engine.Reactor;
+import io.basalt.engine.ReactorConfig;
+import io.basalt.engine.Status;
+import io.basalt.engine.conformance.ConformanceHarness;
 import io.basalt.engine.conformance.TestFiles;
 import io.basalt.engine.json.Json;
 import org.junit.jupiter.api.AfterEach;
@@ -65,6 +72,34 @@ class BenchCliTest {
         assertTrue(run.err().contains("sparse"), run.err());
         assertTrue(run.out().contains("randread"), run.out());
         assertTrue(Prefill.allocatedBytes(folder.resolve("f").toString()) >= 8 << 20, "file written in full");
+    }
+
+    /** Three devices from two reactors at once: one summed result, and every device was written. */
+    @Test
+    void concurrentRunDrivesEveryDevice() {
+        List<BlockDevice> devices = new ArrayList<>();
+        for (int i = 0; i < 3; i++) devices.add(DeviceSpec.open("m" + i, "memory:4M"));
+        try {
+            BenchParams p = new BenchParams("randwrite", 4096, 8, 1, 200_000_000L, 0, 0, 3);
+            BenchResult r = BenchCli.runConcurrent(devices, 2, "all", p, IdleStrategy.parse("busy"), 1);
+            assertEquals(0, r.errors());
+            assertTrue(r.ios() > 0 && r.iops() > 0, r.toJson());
+            Reactor reactor = new Reactor(ReactorConfig.defaults("check"));
+            reactor.initOnCurrentThread();
+            try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+                java.lang.foreign.MemorySegment back = arena.allocate(4L << 20, 4096);
+                for (BlockDevice d : devices) {
+                    ConformanceHarness io = new ConformanceHarness(reactor, d.openChannel(reactor));
+                    assertEquals(Status.OK, io.read(0, 1024, back));
+                    assertTrue(back.mismatch(arena.allocate(4L << 20, 4096)) >= 0, d.name() + " was written");
+                    io.channel().close();
+                }
+            } finally {
+                reactor.close();
+            }
+        } finally {
+            for (BlockDevice d : devices) d.close();
+        }
     }
 
     @Test

@@ -21,8 +21,8 @@ import java.util.List;
  * to apply, below this class.
  */
 public final class Raid0Volume implements BlockDevice {
-    /** md's default chunk (mdadm since 3.1): 512 KiB. */
-    public static final int DEFAULT_CHUNK_BYTES = 512 * 1024;
+    /** The measured default of every striped volume, {@link RaidDefaults#CHUNK_BYTES} (docs/raid.md, "Chunk size"). */
+    public static final int DEFAULT_CHUNK_BYTES = RaidDefaults.CHUNK_BYTES;
     /** Members are named in request tags by 16 bits; far more than any array needs. */
     public static final int MEMBERS_MAX = 256;
 

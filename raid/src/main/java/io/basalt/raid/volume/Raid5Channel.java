@@ -49,11 +49,34 @@ final class Raid5Channel extends VolumeChannel {
     private static final byte PLAN = 0, READS = 1, WRITES = 2, LOG = 3;
     private static final byte MODE_READ = 0, MODE_FLUSH = 1, MODE_DATA_ONLY = 2, MODE_RMW = 3, MODE_RCW = 4, MODE_FULL = 5;
     private static final byte READ_DIRECT = 1, READ_BUFFER = 2, WRITE_DATA = 3, WRITE_BUFFER = 4, FLUSH = 5;
+    /** A data write from another slot's buffer (a coalesced follower's, or the leader's own), tagged with the leader. */
+    private static final byte WRITE_JOINED = 6;
+    /**
+     * Fewest followers for a group that does not cover its whole stripe. A partial group's window is several
+     * blocks, so its stripe-buffer pieces are slices made per step (about 40 bytes each, FFM cannot re-point a
+     * segment); with 3 or more followers that cost is shared by 4 or more writes and a pair of random writes
+     * that happen to be adjacent stays on the allocation-free one-block path. A full-stripe group slices
+     * nothing (whole chunk buffers and start-up block slices).
+     */
+    static final int PARTIAL_FOLLOWERS_MIN = 3;
     private static final int PLANNED = 0, BUSY = 1, ENDED = 2;
-    /** Stripe-buffer sets per channel: each is one chunk per member. */
+    /**
+     * Shared stripe-buffer sets per channel, each one chunk per member: at least 16, more for small chunks up
+     * to {@link #SHARED_SETS_BYTES} (and the queue depth). A set is held by every step whose window is more
+     * than one block (a full stripe, a large write), so the sets bound those in flight: 16 sets of a 16 KiB
+     * chunk kept 48 KiB full-stripe writes at 0.14 of the members' bandwidth (docs/raid.md, "Profile").
+     */
     static final int STRIPE_SETS_MAX = 16;
     /** With a partial parity log a step holds its set while it is logged too: twice the sets keep QD32 busy. */
     static final int PPL_STRIPE_SETS_MAX = 32;
+    static final long SHARED_SETS_BYTES = 8L << 20;
+    /**
+     * Per request slot, a set of one block per member: a step whose window is one block (a 4 KiB write or a
+     * degraded 4 KiB read, the random small I/O) uses its slot's own and never waits for one of the 16 shared
+     * chunk sets. Without them 16 sets capped a channel at 16 small writes in flight: 4k random writes at
+     * QD 128 ran at 0.14-0.28 of N x W / 4 (docs/raid.md, "Profile").
+     */
+    static final int SLOT_SET_BLOCKS = 1;
     static final int BLOCK_SLICES_MAX = 1 << 16;
     /** Chunk pieces one healthy read step sends at once (a step may then span stripes). */
     static final int READ_PIECES_MAX = 32;
@@ -105,6 +128,28 @@ final class Raid5Channel extends VolumeChannel {
     private final ArrayDeque<RemoteLock> remoteWaiters;
     private final ArrayDeque<RemoteLock> outbound;
 
+    // Coalescing (see gather): a leader's followers, and the stripe range the group covers.
+    private final int followersMax;
+    /** Per slot: the leader whose step carries this request, or -1. */
+    private final int[] joinedTo;
+    private final int[] followerCounts;
+    private final int[] followers;
+    private final long[] groupStarts;
+    private final long[] groupEnds;
+    /** Per slot: a small write's first plan waits for the next poll, so the writes submitted with it can join. */
+    private final boolean[] deferred;
+    /**
+     * Stripe unlocks and shared-set releases on this channel so far. A step that could not take its local
+     * stripe or a set parks with the count it saw and is not planned again until the count moves: the retry
+     * list is polled every reactor cycle, and re-planning a parked step each time (N volatile member-state reads
+     * and the window scan) was a third of a busy reactor's samples under 4k random writes (docs/raid.md, "Profile").
+     */
+    private long releases;
+    private final long[] parkedAt;
+    private final boolean[] parked;
+    /** Per member request: the slot whose buffer a WRITE_JOINED writes from. */
+    private final int[] opSources;
+
     private final MemorySegment[][] setBuffers;
     /**
      * One-block slices of every set buffer, made at start-up, so that a 4 KiB write's member requests and
@@ -112,8 +157,16 @@ final class Raid5Channel extends VolumeChannel {
      * there would be more than {@link #BLOCK_SLICES_MAX} of them.
      */
     private final MemorySegment[][][] blockSlices;
+    /**
+     * Prefixes [0, k blocks) of every shared set buffer, made at start-up like {@link #blockSlices}: a step's
+     * stripe buffers are window-relative, so a reconstruct-write's reads, its parity and a one-chunk group's
+     * pieces all start at offset 0. Null when there would be more than {@link #BLOCK_SLICES_MAX}.
+     */
+    private final MemorySegment[][][] prefixSlices;
     private final int[] freeSets;
     private int freeSetCount;
+    /** Sets [0, sharedSets) are the shared chunk sets; set sharedSets + slot is the slot's own one-block set. */
+    private final int sharedSets;
     private final MemorySegment zeroes;
     private final MemorySegment[] sources;
 
@@ -156,6 +209,16 @@ final class Raid5Channel extends VolumeChannel {
         opMemberLbas = new long[depth * opsPerSlot];
         opBlockCounts = new int[depth * opsPerSlot];
         opOffsets = new long[depth * opsPerSlot];
+        opSources = new int[depth * opsPerSlot];
+        followersMax = opsPerSlot - memberCount; // + a leader's data pieces (<= N - 1) + parity fits opsPerSlot
+        joinedTo = new int[depth];
+        followerCounts = new int[depth];
+        followers = new int[depth * followersMax];
+        groupStarts = new long[depth];
+        groupEnds = new long[depth];
+        deferred = new boolean[depth];
+        parkedAt = new long[depth];
+        parked = new boolean[depth];
         int tableMax = depth * Raid5Volume.OWNERS_MAX; // this reactor's slots and every other reactor's
         lockedStripes = new long[tableMax];
         lockHolders = new int[tableMax];
@@ -164,21 +227,38 @@ final class Raid5Channel extends VolumeChannel {
         holdsRemote = new boolean[depth];
         remoteWaiters = new ArrayDeque<>(tableMax);
         outbound = new ArrayDeque<>(tableMax);
-        int sets = Math.min(depth, volume.ppl() != null ? PPL_STRIPE_SETS_MAX : STRIPE_SETS_MAX);
+        int sets = (int) Math.min(depth, Math.max(volume.ppl() != null ? PPL_STRIPE_SETS_MAX : STRIPE_SETS_MAX,
+                SHARED_SETS_BYTES / (chunkBytes * memberCount)));
+        this.sharedSets = sets;
+        long slotSetBytes = (long) SLOT_SET_BLOCKS * blockBytes;
+        long sharedBytes = chunkBytes * memberCount * sets;
         // Start-up allocation: freed with the channel by the GC (an automatic arena), never per I/O.
         Arena arena = Arena.ofAuto();
-        MemorySegment slab = arena.allocate(chunkBytes * memberCount * sets + chunkBytes, 4096);
-        setBuffers = new MemorySegment[sets][memberCount];
+        MemorySegment slab = arena.allocate(sharedBytes + chunkBytes + slotSetBytes * memberCount * depth, 4096);
+        setBuffers = new MemorySegment[sets + depth][memberCount];
         freeSets = new int[sets];
         for (int s = 0; s < sets; s++) {
             for (int m = 0; m < memberCount; m++) setBuffers[s][m] = slab.asSlice(((long) s * memberCount + m) * chunkBytes, chunkBytes);
             freeSets[freeSetCount++] = s;
+        }
+        for (int d = 0; d < depth; d++) {
+            for (int m = 0; m < memberCount; m++) {
+                setBuffers[sets + d][m] = slab.asSlice(sharedBytes + chunkBytes + ((long) d * memberCount + m) * slotSetBytes, slotSetBytes);
+            }
         }
         blockSlices = (long) sets * memberCount * chunkBlocks > BLOCK_SLICES_MAX ? null : new MemorySegment[sets][memberCount][chunkBlocks];
         if (blockSlices != null) {
             for (int s = 0; s < sets; s++) {
                 for (int m = 0; m < memberCount; m++) {
                     for (int b = 0; b < chunkBlocks; b++) blockSlices[s][m][b] = setBuffers[s][m].asSlice((long) b * blockBytes, blockBytes);
+                }
+            }
+        }
+        prefixSlices = blockSlices == null ? null : new MemorySegment[sets][memberCount][chunkBlocks];
+        if (prefixSlices != null) {
+            for (int s = 0; s < sets; s++) {
+                for (int m = 0; m < memberCount; m++) {
+                    for (int b = 0; b < chunkBlocks; b++) prefixSlices[s][m][b] = setBuffers[s][m].asSlice(0, (long) (b + 1) * blockBytes);
                 }
             }
         }
@@ -233,6 +313,10 @@ final class Raid5Channel extends VolumeChannel {
         opCounts[slot] = 0;
         opCursors[slot] = 0;
         if (ops[slot] == OP_SYNC) syncActions[slot] = nextSyncAction;
+        joinedTo[slot] = -1;
+        followerCounts[slot] = 0;
+        parked[slot] = false;
+        deferred[slot] = ops[slot] == OP_WRITE && blockCounts[slot] < stripeBlocks;
     }
 
     @Override
@@ -255,6 +339,10 @@ final class Raid5Channel extends VolumeChannel {
 
     @Override
     protected boolean advance(int slot) {
+        if (deferred[slot]) { // queued, planned by the next poll together with the writes submitted after it
+            deferred[slot] = false;
+            return false;
+        }
         while (true) {
             if (phases[slot] == PLAN) {
                 int planned = plan(slot);
@@ -346,7 +434,11 @@ final class Raid5Channel extends VolumeChannel {
         }
         holdsStripe[slot] = false;
         holdsRemote[slot] = false;
-        if (stripeSets[slot] >= 0) freeSets[freeSetCount++] = stripeSets[slot];
+        releaseFollowers(slot, done);
+        if (stripeSets[slot] >= 0 && stripeSets[slot] < sharedSets) {
+            freeSets[freeSetCount++] = stripeSets[slot];
+            releases++;
+        }
         stripeSets[slot] = -1;
         if (done) cursors[slot] += stepBlocks[slot];
         phases[slot] = PLAN;
@@ -372,6 +464,7 @@ final class Raid5Channel extends VolumeChannel {
                         : submitTransfer(slot, member, lba, blocks, opOffsets[k]);
                 case READ_BUFFER -> channel.read(lba, blocks, stripeBuffer(slot, member, opOffsets[k], bytes), tag, this);
                 case WRITE_BUFFER -> channel.write(lba, blocks, stripeBuffer(slot, member, opOffsets[k], bytes), tag, this);
+                case WRITE_JOINED -> channel.write(lba, blocks, sourcePiece(opSources[k], opOffsets[k] * blockBytes, bytes), tag, this);
                 case FLUSH -> channel.flush(tag, this);
                 default -> throw new IllegalStateException("op kind " + opKinds[k]);
             };
@@ -390,12 +483,15 @@ final class Raid5Channel extends VolumeChannel {
     private MemorySegment bufferSlice(int set, int member, long offsetBytes, long lengthBytes) {
         MemorySegment whole = setBuffers[set][member];
         if (offsetBytes == 0 && lengthBytes == whole.byteSize()) return whole;
-        if (lengthBytes == blockBytes && blockSlices != null) return blockSlices[set][member][(int) (offsetBytes / blockBytes)];
+        if (lengthBytes == blockBytes && blockSlices != null && set < sharedSets) return blockSlices[set][member][(int) (offsetBytes / blockBytes)];
+        if (offsetBytes == 0 && prefixSlices != null && set < sharedSets && lengthBytes % blockBytes == 0) {
+            return prefixSlices[set][member][(int) (lengthBytes / blockBytes) - 1];
+        }
         return whole.asSlice(offsetBytes, lengthBytes);
     }
 
     private void addOp(int slot, byte kind, int member, long memberLba, int blockCount, long offsetBlocks) {
-        if (kind == WRITE_DATA || kind == WRITE_BUFFER) writtenMembers[slot] |= 1L << member;
+        if (kind == WRITE_DATA || kind == WRITE_BUFFER || kind == WRITE_JOINED) writtenMembers[slot] |= 1L << member;
         int k = slot * opsPerSlot + opCounts[slot]++;
         Check.that(opCounts[slot] <= opsPerSlot, "member requests of one phase within 2 per member", opCounts[slot]);
         opKinds[k] = kind;
@@ -409,6 +505,11 @@ final class Raid5Channel extends VolumeChannel {
 
     /** Plans the next step's first phase: PLANNED, BUSY (stripe or buffers taken) or ENDED (nothing left). */
     private int plan(int slot) {
+        if (joinedTo[slot] >= 0) return BUSY; // carried by a leader's step; released when that ends
+        if (parked[slot]) {
+            if (parkedAt[slot] == releases) return BUSY; // nothing was released since: the stripe or set is still taken
+            parked[slot] = false;
+        }
         RemoteLock remote = remoteLocks[slot];
         if (remote.releasing() && !driveRelease(slot)) return BUSY; // a remote stripe is released before anything else
         byte op = ops[slot];
@@ -442,6 +543,7 @@ final class Raid5Channel extends VolumeChannel {
         long stepEnd = Math.min(lbas[slot] + blockCounts[slot], stripeStart + stripeBlocks);
         stepStripes[slot] = stripe;
         stepBlocks[slot] = stepEnd - lba;
+        if (!isRead(slot)) gather(slot, stripe, lba, stepEnd);
         int windowStart = chunkBlocks, windowEnd = 0;
         for (int i = 0; i < dataCount; i++) {
             if (coveredEnd(slot, i) > coveredStart(slot, i)) {
@@ -454,7 +556,9 @@ final class Raid5Channel extends VolumeChannel {
         int failed = volume.failedMemberAt(stripe);
         int failedIndex = failed < 0 ? -1 : layout.dataIndex(stripe, failed);
         boolean failedTouched = failedIndex >= 0 && touched(slot, failedIndex);
-        return isRead(slot) ? planRead(slot, failed, failedIndex, failedTouched) : planWrite(slot, failed, failedIndex, failedTouched);
+        int planned = isRead(slot) ? planRead(slot, failed, failedIndex, failedTouched) : planWrite(slot, failed, failedIndex, failedTouched);
+        if (planned == BUSY) releaseFollowers(slot, false); // they wait on their own again (and may join the next leader)
+        return planned;
     }
 
     /**
@@ -554,6 +658,10 @@ final class Raid5Channel extends VolumeChannel {
         opCounts[slot] = 0;
         opCursors[slot] = 0;
         writtenMembers[slot] = 0;
+        if (followerCounts[slot] > 0) {
+            planGroupWrites(slot);
+            return;
+        }
         for (int i = 0; i < dataCount; i++) {
             if (!touched(slot, i)) continue;
             int member = layout.dataDisk(stripe, i);
@@ -574,17 +682,29 @@ final class Raid5Channel extends VolumeChannel {
         if (owner != this) return takeRemote(slot, owner, stripe, shared);
         if (!lock(stripe, shared)) {
             volume.count(Raid5Volume.STRIPE_WAITS);
+            park(slot);
             return false;
         }
         holdsStripe[slot] = true;
-        if (freeSetCount == 0) {
+        if (!slotSetFits(slot) && freeSetCount == 0) {
             unlock(stripe);
             holdsStripe[slot] = false;
             opCounts[slot] = 0;
+            park(slot);
             return false;
         }
-        stripeSets[slot] = freeSets[--freeSetCount];
+        stripeSets[slot] = slotSetFits(slot) ? sharedSets + slot : freeSets[--freeSetCount];
         return true;
+    }
+
+    private void park(int slot) {
+        parked[slot] = true;
+        parkedAt[slot] = releases;
+    }
+
+    /** Whether the step's window (the most any of its stripe buffers holds) fits the slot's own set. */
+    private boolean slotSetFits(int slot) {
+        return windowEnds[slot] - windowStarts[slot] <= SLOT_SET_BLOCKS;
     }
 
     /** The stripe from its owner on another reactor: send the request, wait for the grant, then a buffer set. */
@@ -603,10 +723,10 @@ final class Raid5Channel extends VolumeChannel {
                     driveRelease(slot);
                     return false;
                 }
-                if (freeSetCount == 0) return false; // keep the stripe: set holders never wait for stripes
+                if (!slotSetFits(slot) && freeSetCount == 0) return false; // keep the stripe: set holders never wait for stripes
                 holdsStripe[slot] = true;
                 holdsRemote[slot] = true;
-                stripeSets[slot] = freeSets[--freeSetCount];
+                stripeSets[slot] = slotSetFits(slot) ? sharedSets + slot : freeSets[--freeSetCount];
                 return true;
             }
             default -> {
@@ -760,14 +880,12 @@ final class Raid5Channel extends VolumeChannel {
 
     /** First row (block offset in the chunk) of data chunk i that the step covers. */
     private int coveredStart(int slot, int dataIndex) {
-        long stepStart = lbas[slot] + cursors[slot];
-        return Math.clamp(stepStart - chunkStartLba(slot, dataIndex), 0, chunkBlocks);
+        return Math.clamp(stepStartLba(slot) - chunkStartLba(slot, dataIndex), 0, chunkBlocks);
     }
 
     /** End row (exclusive) of data chunk i that the step covers; not above coveredStart when untouched. */
     private int coveredEnd(int slot, int dataIndex) {
-        long stepEnd = lbas[slot] + cursors[slot] + stepBlocks[slot];
-        return Math.clamp(stepEnd - chunkStartLba(slot, dataIndex), 0, chunkBlocks);
+        return Math.clamp(stepEndLba(slot) - chunkStartLba(slot, dataIndex), 0, chunkBlocks);
     }
 
     private boolean touched(int slot, int dataIndex) {
@@ -825,7 +943,7 @@ final class Raid5Channel extends VolumeChannel {
         }
         if (modes[slot] == MODE_FULL) rebuildWindow(slot, windowBytes);
         MemorySegment parity = bufferSlice(set, parityMember, 0, windowBytes);
-        if (ops[slot] == OP_WRITE && windowBytes == chunkBytes && allCoverWindow(slot)) {
+        if (ops[slot] == OP_WRITE && followerCounts[slot] == 0 && windowBytes == chunkBytes && allCoverWindow(slot)) {
             for (int i = 0; i < dataCount; i++) sources[i] = buffers[slot].asSlice(requestOffsetBlocks(slot, i) * blockBytes, chunkBytes);
             Xor.parity(parity, sources, dataCount); // a full stripe from one buffer: one pass, no reads
             clearSources();
@@ -875,6 +993,7 @@ final class Raid5Channel extends VolumeChannel {
 
     /** The longest piece of the caller's memory at a request offset that lies in one segment, up to maxBytes. */
     private MemorySegment callerRun(int slot, long requestOffsetBytes, long maxBytes) {
+        if (followerCounts[slot] > 0) return groupRun(slot, (long) lbas[slot] * blockBytes + requestOffsetBytes, maxBytes);
         MemorySegment buffer = buffers[slot];
         if (buffer != null) {
             return requestOffsetBytes == 0 && maxBytes == buffer.byteSize() ? buffer : buffer.asSlice(requestOffsetBytes, maxBytes);
@@ -1081,14 +1200,148 @@ final class Raid5Channel extends VolumeChannel {
         int set = stripeSets[slot];
         MemorySegment.copy(bufferSlice(set, parity, (long) (row - windowStarts[slot]) * blockBytes, blockBytes), 0, pp, 0, blockBytes);
         if (ops[slot] == OP_WRITE_ZEROES) return;
+        boolean group = followerCounts[slot] > 0;
         for (int i = first; i <= last; i++) {
             long requestOffsetBytes = (requestOffsetBlocks(slot, i) + row - coveredStart(slot, i)) * blockBytes;
+            long volumeOffsetBytes = (stepStripes[slot] * stripeBlocks + (long) i * chunkBlocks + row) * blockBytes;
             for (long done = 0; done < blockBytes; ) {
-                MemorySegment run = callerRun(slot, requestOffsetBytes + done, blockBytes - done);
+                // A coalesced group's new data lives in each member request's own buffer.
+                MemorySegment run = group ? groupRun(slot, volumeOffsetBytes + done, blockBytes - done)
+                        : callerRun(slot, requestOffsetBytes + done, blockBytes - done);
                 Xor.xorInto(done == 0 && run.byteSize() == blockBytes ? pp : pp.asSlice(done, run.byteSize()), run);
                 done += run.byteSize();
             }
         }
+    }
+
+    // ------------------------------------------------------------------ coalescing small writes
+
+    /**
+     * Lets waiting writes of this channel to the same stripe join the step about to be planned, so that a
+     * stream of small writes becomes one parity computation per stripe (a full-stripe write with no reads when
+     * together they cover it) instead of one read-modify-write each.
+     *
+     * <p>A follower is a plain write (OP_WRITE) that has not started (cursor 0, nothing held), lies in this
+     * stripe and in one chunk, and is adjacent to the range gathered so far, so the group stays one range and
+     * the step's window, mode and parity work on it as on one request. Waiters are looked at oldest first; a
+     * same-stripe waiter left out blocks any later one that overlaps it (the hull of those left out), so no
+     * write overtakes an older one to the same blocks: per-stripe order is kept. Only stripes this channel
+     * owns (a remote stripe's waiters have their own lock requests out). Followers complete after the
+     * leader's step, data and parity written ({@link #releaseFollowers}). Allocation-free: slot indexes.
+     */
+    private void gather(int slot, long stripe, long stepStart, long stepEnd) {
+        followerCounts[slot] = 0;
+        if (ops[slot] != OP_WRITE || waitingCount() == 0 || volume.ownerOf(stripe) != this) return;
+        long stripeStart = stripe * stripeBlocks, stripeEnd = stripeStart + stripeBlocks;
+        long start = stepStart, end = stepEnd;
+        long leftOutStart = Long.MAX_VALUE, leftOutEnd = Long.MIN_VALUE;
+        int count = 0;
+        int waiters = waitingCount();
+        for (int i = 0; i < waiters && count < followersMax; i++) {
+            int f = waitingSlot(i);
+            long fStart = lbas[f] + cursors[f], fEnd = lbas[f] + blockCounts[f];
+            if (f == slot || fEnd <= stripeStart || fStart >= stripeEnd || ops[f] == OP_FLUSH) continue;
+            boolean joins = (fStart == end || fEnd == start) && canFollow(f, stripeStart, stripeEnd)
+                    && (fEnd <= leftOutStart || fStart >= leftOutEnd);
+            if (!joins) {
+                leftOutStart = Math.min(leftOutStart, Math.max(fStart, stripeStart));
+                leftOutEnd = Math.max(leftOutEnd, Math.min(fEnd, stripeEnd));
+                continue;
+            }
+            followers[slot * followersMax + count++] = f;
+            joinedTo[f] = slot;
+            deferred[f] = false;
+            if (fStart == end) end = fEnd;
+            else start = fStart;
+        }
+        followerCounts[slot] = count;
+        boolean fullStripe = start == stripeStart && end == stripeEnd;
+        if (!fullStripe && count < PARTIAL_FOLLOWERS_MIN) {
+            releaseFollowers(slot, false);
+            return;
+        }
+        groupStarts[slot] = start;
+        groupEnds[slot] = end;
+    }
+
+    private boolean canFollow(int f, long stripeStart, long stripeEnd) {
+        long fStart = lbas[f], fEnd = lbas[f] + blockCounts[f];
+        return ops[f] == OP_WRITE && cursors[f] == 0 && phases[f] == PLAN && joinedTo[f] < 0 && followerCounts[f] == 0
+                && firstErrors[f] == Status.OK && !holdsStripe[f] && stripeSets[f] < 0 && remoteLocks[f].state == RemoteLock.IDLE
+                && fStart >= stripeStart && fEnd <= stripeEnd
+                && (fStart - stripeStart) / chunkBlocks == (fEnd - 1 - stripeStart) / chunkBlocks;
+    }
+
+    /**
+     * The leader's step ended (or was not planned): its followers wait on their own again; when the step was
+     * done, they are done too (whole, with the step's error if any) and complete from the retry list.
+     */
+    private void releaseFollowers(int slot, boolean done) {
+        int count = followerCounts[slot];
+        for (int j = 0; j < count; j++) {
+            int f = followers[slot * followersMax + j];
+            joinedTo[f] = -1;
+            if (!done) continue;
+            cursors[f] = blockCounts[f];
+            if (firstErrors[f] == Status.OK) firstErrors[f] = firstErrors[slot];
+            volume.count(Raid5Volume.COALESCED_WRITES);
+        }
+        followerCounts[slot] = 0;
+    }
+
+    /** The write phase of a group: each request's pieces from its own buffer, then (as alone) the parity. */
+    private void planGroupWrites(int slot) {
+        addRangeWrites(slot, slot, lbas[slot] + cursors[slot], lbas[slot] + cursors[slot] + stepBlocks[slot]);
+        for (int j = 0; j < followerCounts[slot]; j++) {
+            int f = followers[slot * followersMax + j];
+            addRangeWrites(slot, f, lbas[f], lbas[f] + blockCounts[f]);
+        }
+        int parity = layout.parityDisk(stepStripes[slot]);
+        if (modes[slot] != MODE_DATA_ONLY && volume.isActive(parity)) {
+            addOp(slot, WRITE_BUFFER, parity, memberLba(stepStripes[slot], windowStarts[slot]), windowEnds[slot] - windowStarts[slot], 0);
+        }
+    }
+
+    /** WRITE_JOINED pieces, one per chunk, of [startLba, endLba) in the step's stripe from {@code source}'s buffer. */
+    private void addRangeWrites(int slot, int source, long startLba, long endLba) {
+        long stripe = stepStripes[slot];
+        long stripeStart = stripe * stripeBlocks;
+        for (long at = startLba; at < endLba; ) {
+            int dataIndex = (int) ((at - stripeStart) / chunkBlocks);
+            int row = (int) (at - stripeStart - (long) dataIndex * chunkBlocks);
+            int blocks = (int) Math.min(endLba - at, chunkBlocks - row);
+            int member = layout.dataDisk(stripe, dataIndex);
+            if (volume.isActive(member)) { // a failed member's new data lives in the parity only
+                addOp(slot, WRITE_JOINED, member, memberLba(stripe, row), blocks, at - lbas[source]);
+                opSources[slot * opsPerSlot + opCounts[slot] - 1] = source;
+            }
+            at += blocks;
+        }
+    }
+
+    /** The group's caller memory at an absolute byte position of the volume: the run in whichever request holds it. */
+    private MemorySegment groupRun(int slot, long volumeOffsetBytes, long maxBytes) {
+        for (int j = -1; j < followerCounts[slot]; j++) {
+            int g = j < 0 ? slot : followers[slot * followersMax + j];
+            long startBytes = lbas[g] * blockBytes, endBytes = startBytes + blockCounts[g] * blockBytes;
+            if (volumeOffsetBytes < startBytes || volumeOffsetBytes >= endBytes) continue;
+            return sourcePiece(g, volumeOffsetBytes - startBytes, Math.min(maxBytes, endBytes - volumeOffsetBytes));
+        }
+        throw new IllegalStateException("volume offset " + volumeOffsetBytes + " outside the coalesced group of slot " + slot);
+    }
+
+    /** [offset, +length) of a slot's own buffer: the buffer itself when that is all of it (a 4 KiB write), else a slice. */
+    private MemorySegment sourcePiece(int source, long offsetBytes, long lengthBytes) {
+        MemorySegment buffer = buffers[source];
+        return offsetBytes == 0 && lengthBytes == buffer.byteSize() ? buffer : buffer.asSlice(offsetBytes, lengthBytes);
+    }
+
+    private long stepStartLba(int slot) {
+        return followerCounts[slot] > 0 ? groupStarts[slot] : lbas[slot] + cursors[slot];
+    }
+
+    private long stepEndLba(int slot) {
+        return followerCounts[slot] > 0 ? groupEnds[slot] : lbas[slot] + cursors[slot] + stepBlocks[slot];
     }
 
     // ------------------------------------------------------------------ stripes in progress
@@ -1115,6 +1368,7 @@ final class Raid5Channel extends VolumeChannel {
                 return;
             }
             lockedCount--;
+            releases++;
             lockedStripes[k] = lockedStripes[lockedCount];
             lockHolders[k] = lockHolders[lockedCount];
             if (!remoteWaiters.isEmpty()) grantWaiters();

@@ -34,19 +34,18 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * as in {@link Raid1Volume}.
  */
 public final class Raid5Volume implements BlockDevice, SyncTarget {
-    /**
-     * 64 KiB: a first choice, NOT measured yet (md's default is 512 KiB; a smaller chunk makes more writes
-     * full-stripe). Issue 4 asks for a default chosen by `basalt bench raid`.
-     */
-    public static final int DEFAULT_CHUNK_BYTES = 64 * 1024;
+    /** The measured default of every striped volume, {@link RaidDefaults#CHUNK_BYTES} (docs/raid.md, "Chunk size"). */
+    public static final int DEFAULT_CHUNK_BYTES = RaidDefaults.CHUNK_BYTES;
     public static final int MEMBERS_MIN = 3, MEMBERS_MAX = 32;
     /** Reactors (stripe owners) one volume serves; bounds each owner's table of stripes in progress. */
     public static final int OWNERS_MAX = 8;
     /** Counter indexes, see {@link #counter(int)}. */
     public static final int MEMBER_FAILURES = 0, FULL_STRIPE_WRITES = 1, RMW_WRITES = 2, RCW_WRITES = 3,
             DEGRADED_WRITES = 4, RECONSTRUCT_READS = 5, STRIPE_WAITS = 6, REMOTE_LOCKS = 7;
+    /** Write requests that joined another request's stripe step instead of a step of their own (Raid5Channel, coalescing). */
+    public static final int COALESCED_WRITES = 8;
     public static final String[] COUNTER_NAMES = {"member_failures", "full_stripe_writes", "rmw_writes", "rcw_writes",
-            "degraded_writes", "reconstruct_reads", "stripe_waits", "remote_locks"};
+            "degraded_writes", "reconstruct_reads", "stripe_waits", "remote_locks", "coalesced_writes"};
 
     private static final int ACTIVE = 0, FAILED = 1, REBUILDING = 2;
 
@@ -230,7 +229,7 @@ public final class Raid5Volume implements BlockDevice, SyncTarget {
         Check.that(reactor.isOwnerThread(), "openChannel on the reactor's thread");
         if (closed) throw new IllegalStateException("volume " + name + " is closed");
         // One log writer per member area (md's recovery reads one io_unit sequence per member): the first reactor's.
-        boolean logOwner = ppl != null && (ownerReactors.isEmpty() || ownerReactors.getFirst() == reactor);
+        boolean logOwner = ppl != null && (ownerReactors.isEmpty() || ownerReactors.getFirst() == reactor || owners[0].isReleased());
         BlockChannel[] channels = new BlockChannel[members.length];
         BlockChannel[] logs = logOwner ? new BlockChannel[members.length] : null;
         try {
@@ -251,11 +250,21 @@ public final class Raid5Volume implements BlockDevice, SyncTarget {
 
     /**
      * A reactor's channel becomes the owner of every (owner count)-th stripe; a later channel on the same reactor
-     * takes over its place once it is closed (an open owner may hold stripes in its table, so it stays). Open every reactor's channel before I/O starts: the map must not change under
-     * I/O (a stripe would then have two owners).
+     * takes over its place once it is closed (an open owner may hold stripes in its table, so it stays), and so
+     * does a channel on a new reactor over a released one (closed and drained: a benchmark run's reactors end, the
+     * next run's start), so owners never name a reactor that is gone. Open every reactor's channel before I/O
+     * starts: the map must not change under I/O (a stripe would then have two owners).
      */
     private synchronized void registerOwner(Reactor reactor, Raid5Channel channel) {
         int index = ownerReactors.indexOf(reactor);
+        if (index < 0) {
+            for (int i = 0; i < owners.length && index < 0; i++) {
+                if (owners[i].isReleased()) {
+                    index = i;
+                    ownerReactors.set(i, reactor);
+                }
+            }
+        }
         Raid5Channel[] next;
         if (index < 0) {
             Check.that(ownerReactors.size() < OWNERS_MAX, "at most OWNERS_MAX reactors per raid5 volume", ownerReactors.size());

@@ -73,9 +73,12 @@ abstract class VolumeChannel implements BlockChannel, IoCompletion, Reactor.Poll
     private final int[] retrying;
     private final boolean[] waiting;
     private int retryCount;
+    /** During a poll: the slots copied out of the retry list, and which of them is being retried. */
+    private int retryingCount, retryingIndex;
     private final IoCompletion deferredSink = this::finishDeferred;
     private boolean closed;
-    private boolean released;
+    /** Closed and drained, member channels closed; volatile: a volume reads it from the thread opening a new channel. */
+    private volatile boolean released;
 
     VolumeChannel(BlockDevice device, Reactor reactor, BlockChannel[] members) {
         Check.that(reactor.isOwnerThread(), "openChannel on the reactor's thread");
@@ -399,8 +402,10 @@ abstract class VolumeChannel implements BlockChannel, IoCompletion, Reactor.Poll
         // Copied first: a completion run below may submit, and a refused submit appends to the list.
         System.arraycopy(retry, 0, retrying, 0, count);
         retryCount = 0;
+        retryingCount = count;
         int work = 0;
         for (int i = 0; i < count; i++) {
+            retryingIndex = i;
             int slot = retrying[i];
             waiting[slot] = false;
             if (!advance(slot)) {
@@ -410,7 +415,23 @@ abstract class VolumeChannel implements BlockChannel, IoCompletion, Reactor.Poll
             work++;
             finishIfDone(slot);
         }
+        retryingCount = 0;
+        retryingIndex = 0;
         return work;
+    }
+
+    /**
+     * Requests waiting in the retry list other than the one being retried now, oldest first: during a poll,
+     * those already put back into the list this pass, then those not retried yet. raid5 looks through them for
+     * writes to coalesce.
+     */
+    protected final int waitingCount() {
+        return retryCount + Math.max(0, retryingCount - retryingIndex - 1);
+    }
+
+    /** The i-th of {@link #waitingCount()} waiting slots. */
+    protected final int waitingSlot(int i) {
+        return i < retryCount ? retry[i] : retrying[retryingIndex + 1 + (i - retryCount)];
     }
 
     @Override
@@ -426,6 +447,11 @@ abstract class VolumeChannel implements BlockChannel, IoCompletion, Reactor.Poll
         if (closed) return;
         closed = true;
         if (slots.inUse() == 0) release();
+    }
+
+    /** Whether the channel was closed and its last request completed (it does no member I/O any more). */
+    final boolean isReleased() {
+        return released;
     }
 
     private void release() {

@@ -97,7 +97,7 @@ class Raid0PlacementTest {
         }
         try (Raid0Volume volume = new Raid0Volume("r0", members(2, "4M"))) {
             assertEquals(Raid0Volume.DEFAULT_CHUNK_BYTES / BLOCK, volume.chunkBlocks());
-            assertEquals(256, volume.geometry().optimalTransferBlocks());
+            assertEquals(2 * Raid0Volume.DEFAULT_CHUNK_BYTES / BLOCK, volume.geometry().optimalTransferBlocks(), "two chunks: a full stripe");
         }
     }
 

@@ -35,7 +35,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 class RaidModelTest {
     static final long BASE_SEED = 0x8A1D_5EED_0000L;
     static final int DEFAULT_SEQUENCES = 1500;
-    static final int DEFAULT_BITMAP_SEQUENCES = 400;
+    static final int DEFAULT_BITMAP_SEQUENCES = 300;
     private static Reactor first, second;
 
     @BeforeAll
@@ -74,7 +74,7 @@ class RaidModelTest {
     private static String report(String name, List<Outcome> outcomes, long elapsedNs) {
         long ops = 0, blocks = 0;
         int cuts = 0, failures = 0, rebuilds = 0, dead = 0, mismatches = 0, uncertain = 0;
-        int jobRebuilds = 0, offline = 0, during = 0, overlapping = 0, resyncs = 0, regions = 0, lossesAfterResync = 0;
+        int jobRebuilds = 0, offline = 0, during = 0, overlapping = 0, resyncs = 0, regions = 0, lossesAfterResync = 0, cutsInRebuild = 0;
         for (Outcome o : outcomes) {
             jobRebuilds += o.jobRebuilds();
             offline += o.offlineRebuilds();
@@ -83,6 +83,7 @@ class RaidModelTest {
             resyncs += o.bitmapResyncs();
             regions += o.resyncedRegions();
             lossesAfterResync += o.lossesAfterResync();
+            cutsInRebuild += o.cutsDuringRebuild();
             ops += o.ops();
             blocks += o.blocksChecked();
             cuts += o.powerCuts();
@@ -95,7 +96,8 @@ class RaidModelTest {
         return name + ": " + outcomes.size() + " sequences, " + ops + " ops, " + mismatches + " mismatches ("
                 + blocks + " blocks checked, " + cuts + " power cuts leaving " + uncertain + " old-or-new blocks, "
                 + failures + " member failures, " + rebuilds + " rebuilds (" + jobRebuilds + " by the sync job, " + offline + " offline; "
-                + during + " ops issued while a rebuild ran, " + overlapping + " of them with the job part-way), "
+                + during + " ops issued while a rebuild ran, " + overlapping + " of them with the job part-way, "
+                + cutsInRebuild + " power cuts during one), "
                 + resyncs + " bitmap resyncs (" + regions + " dirty regions), " + lossesAfterResync + " member losses after a resync, "
                 + dead + " volumes run past their redundancy) in " + elapsedNs / 1_000_000 + " ms";
     }

@@ -171,6 +171,15 @@ class RaidModelTest {
         assertBugCaught("member dropping one write", runMany(150, 20_000, new Rules(false, BuggyDevice.Bug.DROP_ONE_WRITE), false), 1, 5);
     }
 
+    /**
+     * The rebuild can be caught: a job given every unit but the last (raid5: the last stripe; raid1: its one
+     * window, so nothing) still declares the member in sync, and the blank tail must show on a read.
+     */
+    @Test
+    void theModelCatchesARebuildThatSkipsItsLastUnit() {
+        assertBugCaught("rebuild skipping its last unit", runMany(120, 60_000, new Rules(false, BuggyDevice.Bug.REBUILD_SKIPS_ITS_LAST_UNIT), false), 1, 2);
+    }
+
     private static void assertBugCaught(String bug, List<Outcome> outcomes, int numerator, int denominator) {
         int fired = 0, caught = 0;
         for (Outcome o : outcomes) {

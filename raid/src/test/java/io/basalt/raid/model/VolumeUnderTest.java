@@ -84,6 +84,7 @@ final class VolumeUnderTest implements RaidUnderTest {
     private BitmapStore store;
     private SyncJob rebuildJob;
     private int rebuildMember = -1;
+    private int jobsStarted;
     int jobRebuilds, offlineRebuilds, bitmapResyncs, resyncedRegions;
 
     private BlockDevice volume;
@@ -233,7 +234,10 @@ final class VolumeUnderTest implements RaidUnderTest {
     }
 
     /** Whether the injected bug's victim write came (a sequence may end before it). */
-    boolean bugFired() { return bug != null && bugWrites.get() >= bugVictim; }
+    boolean bugFired() {
+        if (bug == BuggyDevice.Bug.REBUILD_SKIPS_ITS_LAST_UNIT) return jobsStarted > 0;
+        return bug != null && bugWrites.get() >= bugVictim;
+    }
 
     @Override public Level level() { return level; }
     @Override public int memberCount() { return memberCount; }
@@ -469,7 +473,15 @@ final class VolumeUnderTest implements RaidUnderTest {
     private void startRebuildJob() {
         // Units in flight from the seed (raid1 caps it at 1: one barrier window); no rate limit to speak of.
         int inFlight = 1 + (int) ((seed >>> 11) % 4);
-        rebuildJob = new SyncJob((SyncTarget) rawVolume, SyncJob.REBUILD, reactors[0], null, 100_000, inFlight, null).start();
+        SyncTarget target = (SyncTarget) rawVolume;
+        List<long[]> regions = null; // the whole member, from the recovery position
+        if (bug == BuggyDevice.Bug.REBUILD_SKIPS_ITS_LAST_UNIT) { // the bug the model must catch
+            regions = new ArrayList<>();
+            long units = target.unitCount() - 1;
+            if (units > 0) regions.add(new long[] {0, units * target.unitMemberBlocks()});
+        }
+        rebuildJob = new SyncJob(target, SyncJob.REBUILD, reactors[0], regions, 100_000, inFlight, null).start();
+        jobsStarted++;
         if (level == Level.RAID5) { // the first stripe rebuilt before the sequence goes on: the requests then meet it part-way
             long deadline = System.nanoTime() + ConformanceHarness.AWAIT_TIMEOUT_NS;
             while (rebuildJob.isRunning() && rebuildJob.doneBytes() == 0) {

@@ -379,8 +379,9 @@ final class ModelSequence {
         }
         int member = -1;
         for (int m = 0; m < put.memberCount() && member < 0; m++) if (put.isFailed(m)) member = m;
+        if (!put.rebuildsOnline()) flush(); // the offline copy must not hold what a later cut takes from the others
         boolean job = put.startRebuild(member);
-        if (!job) { // the offline stand-in copied the media: flushed before, as it requires
+        if (!job) { // the offline stand-in copied the media
             rebuilds++;
             note("replace and rebuild member " + member + " offline");
             verifyAll("after a rebuild");

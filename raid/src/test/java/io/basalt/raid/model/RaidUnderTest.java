@@ -73,8 +73,8 @@ interface RaidUnderTest extends AutoCloseable {
      */
     boolean startRebuild(int member);
 
-    /** Whether the rebuild job started last is still running. */
-    boolean rebuildRunning();
+    /** Whether {@link #startRebuild} runs a job (false: the offline stand-in, which needs the volume flushed first). */
+    boolean rebuildsOnline();
 
     /** Whether the rebuild job is running and part-way: some of its units done, not all (requests now overlap it). */
     boolean rebuildInProgress();

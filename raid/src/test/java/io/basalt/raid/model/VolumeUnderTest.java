@@ -492,8 +492,8 @@ final class VolumeUnderTest implements RaidUnderTest {
     }
 
     @Override
-    public boolean rebuildRunning() {
-        return rebuildJob != null && rebuildJob.isRunning();
+    public boolean rebuildsOnline() {
+        return rawVolume instanceof SyncTarget;
     }
 
     @Override

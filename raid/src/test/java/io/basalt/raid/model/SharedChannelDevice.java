@@ -18,9 +18,14 @@ import java.util.Map;
  * store flushes the members from a third: each gets a view of the one real channel of its reactor, counted,
  * closed with the last view. A flush through any view flushes the device, as a real drive's cache flush does.
  * Never closes the device below (the harness owns the media).
+ *
+ * <p>It may also advertise a smaller maximum transfer than the device below (a drive with small transfers): the
+ * raid1 volume over it then syncs in windows of that size, so that a rebuild of the model's small volumes has
+ * several units, not one.
  */
 final class SharedChannelDevice implements BlockDevice {
     private final BlockDevice inner;
+    private final Geometry geometry;
     private final Map<Reactor, Shared> shared = new IdentityHashMap<>();
 
     private static final class Shared {
@@ -33,11 +38,18 @@ final class SharedChannelDevice implements BlockDevice {
     }
 
     SharedChannelDevice(BlockDevice inner) {
+        this(inner, inner.geometry().maxTransferBlocks());
+    }
+
+    SharedChannelDevice(BlockDevice inner, int maxTransferBlocks) {
         this.inner = inner;
+        Geometry g = inner.geometry();
+        this.geometry = new Geometry(g.logicalBlockBytes(), g.blockCount(), Math.min(g.optimalTransferBlocks(), maxTransferBlocks),
+                Math.min(g.maxTransferBlocks(), maxTransferBlocks), g.maxSegments(), g.persistent());
     }
 
     @Override public String name() { return inner.name(); }
-    @Override public Geometry geometry() { return inner.geometry(); }
+    @Override public Geometry geometry() { return geometry; }
     @Override public String describe() { return "shared channels over " + inner.describe(); }
     @Override public void close() {}
 

@@ -117,7 +117,7 @@ final class VolumeUnderTest implements RaidUnderTest {
         this.failed = new boolean[memberCount];
         for (int i = 0; i < memberCount; i++) {
             media[i] = newMedium(i);
-            shared[i] = new SharedChannelDevice(media[i]);
+            shared[i] = newShared(i);
         }
         this.bitmapMode = level == Level.RAID0 ? ModelSequence.Bitmap.NONE : bitmapMode;
         // Regions of 1 to 3 chunks' rows (a raid5 region is whole stripes' rows; several regions per member).
@@ -125,6 +125,16 @@ final class VolumeUnderTest implements RaidUnderTest {
         this.bitmapDisk = this.bitmapMode == ModelSequence.Bitmap.NONE ? null : newBitmap(memberBytes / blockBytes);
         open();
         this.vector = new IoVector(Math.min(16, volume.geometry().maxSegments()));
+    }
+
+    /**
+     * raid1: members advertising transfers of 8 or 16 blocks (from the seed), so that the volume's sync window is
+     * that size and a rebuild of these small volumes crosses several windows under the foreground requests (writes
+     * here are at most 5 blocks; whole-volume reads are cut to the volume's maximum transfer).
+     */
+    private SharedChannelDevice newShared(int member) {
+        if (level != Level.RAID1) return new SharedChannelDevice(media[member]);
+        return new SharedChannelDevice(media[member], 8 << (int) ((seed >>> 17) & 1));
     }
 
     private FaultBlockDevice newMedium(int member) {
@@ -320,11 +330,19 @@ final class VolumeUnderTest implements RaidUnderTest {
         return await(r, 0);
     }
 
+    /** A read, cut into pieces of the volume's maximum transfer (raid1 members advertise small ones); the first failure. */
     @Override
     public int read(int r, long lba, int blockCount, MemorySegment buffer) {
-        MemorySegment exact = buffer.asSlice(0, (long) blockCount * blockBytes);
-        submit(r, () -> io[r].submitRead(0, lba, blockCount, exact));
-        return await(r, 0);
+        int max = volume.geometry().maxTransferBlocks();
+        for (int at = 0; at < blockCount; at += max) {
+            int n = Math.min(max, blockCount - at);
+            long from = lba + at;
+            MemorySegment exact = buffer.asSlice((long) at * blockBytes, (long) n * blockBytes);
+            submit(r, () -> io[r].submitRead(0, from, n, exact));
+            int status = await(r, 0);
+            if (status != Status.OK) return status;
+        }
+        return Status.OK;
     }
 
     @Override
@@ -448,7 +466,7 @@ final class VolumeUnderTest implements RaidUnderTest {
         FaultBlockDevice old = media[member];
         replacements++;
         media[member] = newMedium(member);
-        shared[member] = new SharedChannelDevice(media[member]);
+        shared[member] = newShared(member);
         if (rawVolume instanceof Raid5Volume r5) r5.replaceMember(member, slice(member));
         else ((Raid1Volume) rawVolume).replaceMember(member, slice(member));
         old.close(); // after the swap: the volume's channels no longer use it
@@ -482,7 +500,7 @@ final class VolumeUnderTest implements RaidUnderTest {
         }
         rebuildJob = new SyncJob(target, SyncJob.REBUILD, reactors[0], regions, 100_000, inFlight, null).start();
         jobsStarted++;
-        if (level == Level.RAID5) { // the first stripe rebuilt before the sequence goes on: the requests then meet it part-way
+        if (target.unitCount() > 1) { // the first unit rebuilt before the sequence goes on: the requests then meet it part-way
             long deadline = System.nanoTime() + ConformanceHarness.AWAIT_TIMEOUT_NS;
             while (rebuildJob.isRunning() && rebuildJob.doneBytes() == 0) {
                 cycleWaiting(true);
@@ -538,7 +556,7 @@ final class VolumeUnderTest implements RaidUnderTest {
         media[member].close();
         replacements++;
         media[member] = newMedium(member);
-        shared[member] = new SharedChannelDevice(media[member]);
+        shared[member] = newShared(member);
         long blocks = memberBytes / blockBytes;
         MemorySegment rebuilt = arena.allocate(memberBytes, blockBytes);
         MemorySegment scratch = arena.allocate(memberBytes, blockBytes);

@@ -59,7 +59,7 @@ final class ModelSequence {
     record Outcome(long seed, String config, int ops, String failure, String logTail, int powerCuts, int failures,
                    int rebuilds, int deadVolumes, long blocksChecked, int uncertainAfterCuts, boolean bugFired,
                    int jobRebuilds, int offlineRebuilds, int opsDuringRebuild, int opsOverlappingRebuild,
-                   int bitmapResyncs, int resyncedRegions, int lossesAfterResync, int cutsDuringRebuild) {
+                   int bitmapResyncs, int resyncedRegions, int lossesAfterResync, int cutsDuringRebuild, int restartedRebuilds) {
         boolean ok() {
             return failure == null;
         }
@@ -152,7 +152,7 @@ final class ModelSequence {
         VolumeUnderTest v = (VolumeUnderTest) s.put;
         return new Outcome(seed, config, s.ops, failure, String.join("\n  ", s.log), s.powerCuts, s.failures, s.rebuilds,
                 s.deadVolumes, s.blocksChecked, s.uncertainAfterCuts, v.bugFired(), v.jobRebuilds, v.offlineRebuilds,
-                s.opsDuringRebuild, s.opsOverlappingRebuild, v.bitmapResyncs, v.resyncedRegions, s.lossesAfterResync, s.cutsDuringRebuild);
+                s.opsDuringRebuild, s.opsOverlappingRebuild, v.bitmapResyncs, v.resyncedRegions, s.lossesAfterResync, s.cutsDuringRebuild, v.restartedRebuilds);
     }
 
     // ------------------------------------------------------------------ the mix

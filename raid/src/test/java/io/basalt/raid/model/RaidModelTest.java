@@ -74,7 +74,7 @@ class RaidModelTest {
     private static String report(String name, List<Outcome> outcomes, long elapsedNs) {
         long ops = 0, blocks = 0;
         int cuts = 0, failures = 0, rebuilds = 0, dead = 0, mismatches = 0, uncertain = 0;
-        int jobRebuilds = 0, offline = 0, during = 0, overlapping = 0, resyncs = 0, regions = 0, lossesAfterResync = 0, cutsInRebuild = 0;
+        int jobRebuilds = 0, offline = 0, during = 0, overlapping = 0, resyncs = 0, regions = 0, lossesAfterResync = 0, cutsInRebuild = 0, restarted = 0;
         for (Outcome o : outcomes) {
             jobRebuilds += o.jobRebuilds();
             offline += o.offlineRebuilds();
@@ -84,6 +84,7 @@ class RaidModelTest {
             regions += o.resyncedRegions();
             lossesAfterResync += o.lossesAfterResync();
             cutsInRebuild += o.cutsDuringRebuild();
+            restarted += o.restartedRebuilds();
             ops += o.ops();
             blocks += o.blocksChecked();
             cuts += o.powerCuts();
@@ -97,7 +98,7 @@ class RaidModelTest {
                 + blocks + " blocks checked, " + cuts + " power cuts leaving " + uncertain + " old-or-new blocks, "
                 + failures + " member failures, " + rebuilds + " rebuilds (" + jobRebuilds + " by the sync job, " + offline + " offline; "
                 + during + " ops issued while a rebuild ran, " + overlapping + " of them with the job part-way, "
-                + cutsInRebuild + " power cuts during one), "
+                + cutsInRebuild + " power cuts during one, " + restarted + " raid1 jobs restarted after their source mirror was found pulled), "
                 + resyncs + " bitmap resyncs (" + regions + " dirty regions), " + lossesAfterResync + " member losses after a resync, "
                 + dead + " volumes run past their redundancy) in " + elapsedNs / 1_000_000 + " ms";
     }

@@ -21,6 +21,11 @@ import java.util.Arrays;
  * </pre>
  * So after a power cut a block may hold old or new content only if it was written since the last flush;
  * every other block must read exactly as before.
+ *
+ * <p>With {@code backgroundFlushes} (the write-intent bitmap flushes the members on its own thread, which the
+ * sequence does not see), a flush may also have made an intermediate version durable: a block written several
+ * times since the last flush the model saw may come back after a cut as any of them, as a real drive whose cache
+ * destages when it likes.
  */
 final class BlockModel {
     private static final long[] ZERO = {0};
@@ -28,10 +33,17 @@ final class BlockModel {
     private final long[][] allowed;
     private final long[][] flushed;
     private final boolean[] dirty;
+    /** With background flushes: the versions written since the last flush the model saw (null otherwise). */
+    private final long[][] written;
     private int dirtyCount;
 
     BlockModel(long blockCount) {
+        this(blockCount, false);
+    }
+
+    BlockModel(long blockCount, boolean backgroundFlushes) {
         int n = Math.toIntExact(blockCount);
+        written = backgroundFlushes ? new long[n][] : null;
         allowed = new long[n][];
         flushed = new long[n][];
         dirty = new boolean[n];
@@ -51,6 +63,7 @@ final class BlockModel {
     void written(long lba, long blockCount, long version, boolean ok) {
         for (long b = lba; b < lba + blockCount; b++) {
             int i = (int) b;
+            if (written != null) written[i] = union(written[i] == null ? allowed[i] : written[i], new long[] {version});
             allowed[i] = ok ? new long[] {version} : union(allowed[i], new long[] {version});
             markDirty(i);
         }
@@ -61,6 +74,7 @@ final class BlockModel {
             if (!dirty[i]) continue;
             flushed[i] = allowed[i];
             dirty[i] = false;
+            if (written != null) written[i] = null;
         }
         dirtyCount = 0;
     }
@@ -69,11 +83,27 @@ final class BlockModel {
         for (int i = 0; i < dirty.length; i++) {
             if (!dirty[i]) continue;
             long[] either = union(flushed[i], allowed[i]);
+            if (written != null && written[i] != null) either = union(either, written[i]);
+            if (written != null) written[i] = null;
             flushed[i] = either;
             allowed[i] = either;
             dirty[i] = false;
         }
         dirtyCount = 0;
+    }
+
+    /**
+     * After a recovery made the members agree: the block reads {@code version} (what a read found), and only that,
+     * until the next power cut. The recovery's writes (a mirror copy, a parity) need not be durable yet, so the
+     * block counts as written since the last flush: a cut before the next flush may again leave any of the
+     * versions it might hold before (a flush makes {@code version} the durable one).
+     */
+    void settle(long lba, long version) {
+        int i = (int) lba;
+        flushed[i] = allowed[i];
+        allowed[i] = new long[] {version};
+        markDirty(i);
+        if (written != null) written[i] = null;
     }
 
     long[] allowed(long lba) {

@@ -19,7 +19,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * lost and the stripe is rebuilt from the bad parity).
  */
 final class BuggyDevice implements BlockDevice {
-    enum Bug { CORRUPT_ONE_WRITE, DROP_ONE_WRITE }
+    /**
+     * CORRUPT_ONE_WRITE and DROP_ONE_WRITE are this device's; REBUILD_SKIPS_ITS_LAST_UNIT is the harness's (a
+     * rebuild job given every unit but the last, so the member is declared in sync with a blank tail).
+     */
+    enum Bug { CORRUPT_ONE_WRITE, DROP_ONE_WRITE, REBUILD_SKIPS_ITS_LAST_UNIT }
 
     private final BlockDevice inner;
     private final Bug bug;

@@ -21,8 +21,16 @@ import java.util.SplittableRandom;
  * <p>Operations: writes (1-2 blocks, partial stripes, whole aligned stripes, writes crossing a stripe
  * boundary, up to 3 stripes), vectored writes cut into uneven segments, write-zeroes, bursts of up to 16
  * disjoint writes in flight at once (sharing stripes), reads checked block by block, flushes, power cuts
- * (then the whole volume is read back), member failures (by the control plane or as a pulled drive), offline
- * rebuilds (then the whole volume is read back), and a full read-back.
+ * (then the whole volume is read back), member failures (by the control plane or as a pulled drive), rebuilds
+ * by the volume's sync job with requests running meanwhile (then the whole volume is read back), and a full
+ * read-back. While a rebuild runs, member failures become reads and rebuilds writes; a power cut stops the job,
+ * and the member rebuilds again from the start after the reopening (md's recovery_offset checkpoint: 0 on arrays
+ * this small); with the write-intent bitmap it becomes a flush.
+ *
+ * <p>After a power cut that a recovery made consistent (the write-intent bitmap's resync, or PPL), the read-back
+ * also <em>settles</em> each block to the version it returned: a block written since the last flush may hold
+ * old or new, but once recovered every member must agree, so later reads (of another mirror, or rebuilt from
+ * parity after a member loss) must return that same version.
  *
  * <p>Status rules: while the volume has the redundancy it needs (raid0: no member lost; raid1: one mirror
  * left; raid5: at most one member lost) every request must succeed; beyond it (raid1 with no member, raid5
@@ -38,6 +46,7 @@ import java.util.SplittableRandom;
 final class ModelSequence {
     static final int BLOCK = 4096;
     private static final int LOG_TAIL = 40;
+    static final boolean DEBUG = Boolean.getBoolean("raid.model.debug");
 
     /** A read or a status that broke the rules: the test's failure (never caught by the sequence itself). */
     static final class Mismatch extends RuntimeException {
@@ -48,15 +57,27 @@ final class ModelSequence {
 
     /** What one sequence did. */
     record Outcome(long seed, String config, int ops, String failure, String logTail, int powerCuts, int failures,
-                   int rebuilds, int deadVolumes, long blocksChecked, int uncertainAfterCuts, boolean bugFired) {
+                   int rebuilds, int deadVolumes, long blocksChecked, int uncertainAfterCuts, boolean bugFired,
+                   int jobRebuilds, int offlineRebuilds, int opsDuringRebuild, int opsOverlappingRebuild,
+                   int bitmapResyncs, int resyncedRegions, int lossesAfterResync, int cutsDuringRebuild, int restartedRebuilds) {
         boolean ok() {
             return failure == null;
         }
     }
 
+    /**
+     * The write-intent bitmap: none; the real thing (resync of the dirty regions after a power cut, then member
+     * loss allowed); or kept but its resync skipped while recovery is claimed (a bug the model must catch).
+     */
+    enum Bitmap { NONE, RESYNC, SKIP }
+
     /** What a sequence may do beyond today's safe mix. */
-    record Rules(boolean memberLossAfterPowerCut, BuggyDevice.Bug bug) {
+    record Rules(boolean memberLossAfterPowerCut, BuggyDevice.Bug bug, Bitmap bitmap) {
         static final Rules SAFE = new Rules(false, null);
+
+        Rules(boolean memberLossAfterPowerCut, BuggyDevice.Bug bug) {
+            this(memberLossAfterPowerCut, bug, Bitmap.NONE);
+        }
     }
 
     private final long seed;
@@ -74,6 +95,8 @@ final class ModelSequence {
     private int ops;
     private boolean parityMayBeStale;
     private int powerCuts, failures, rebuilds, deadVolumes, uncertainAfterCuts;
+    private int opsDuringRebuild, opsOverlappingRebuild, lossesAfterResync, cutsDuringRebuild;
+    private boolean rebuilding, resyncedAfterDirtyCut;
     private long blocksChecked;
 
     private ModelSequence(long seed, Reactor[] reactors, Rules rules) {
@@ -83,6 +106,7 @@ final class ModelSequence {
         int levelPick = random.nextInt(100);
         Level level = levelPick < 15 ? Level.RAID0 : levelPick < 45 ? Level.RAID1 : Level.RAID5;
         if (rules.memberLossAfterPowerCut()) level = Level.RAID5;
+        if (rules.bitmap() != Bitmap.NONE) level = levelPick < 40 ? Level.RAID1 : Level.RAID5;
         int members = switch (level) {
             case RAID0 -> 2 + random.nextInt(3);
             case RAID1 -> 2 + random.nextInt(2);
@@ -90,7 +114,7 @@ final class ModelSequence {
         };
         int chunkBytes = (4096 << random.nextInt(3));
         long memberBytes = (long) chunkBytes * (6 + random.nextInt(12));
-        boolean twoReactors = !rules.memberLossAfterPowerCut() && random.nextInt(4) == 0;
+        boolean twoReactors = !rules.memberLossAfterPowerCut() && random.nextInt(4) == 0 && rules.bitmap() == Bitmap.NONE;
         Reactor[] used = twoReactors ? reactors : new Reactor[] {reactors[0]};
         long bugVictim = rules.bug() == null ? 0 : 1 + random.nextInt(rules.bug() == BuggyDevice.Bug.CORRUPT_ONE_WRITE ? 30 : 120);
         // The raid5 layout from its own stream (so that adding it changed no sequence's operations): md's default
@@ -98,8 +122,8 @@ final class ModelSequence {
         SplittableRandom layoutRandom = new SplittableRandom(seed ^ 0x1A70_0757L);
         Raid5Algorithm algorithm = layoutRandom.nextBoolean() ? Raid5Algorithm.LEFT_SYMMETRIC
                 : Raid5Algorithm.values()[layoutRandom.nextInt(Raid5Algorithm.values().length)];
-        this.put = new VolumeUnderTest(level, members, chunkBytes, algorithm, memberBytes, used, seed, rules.bug(), bugVictim);
-        this.model = new BlockModel(put.blockCount());
+        this.put = new VolumeUnderTest(level, members, chunkBytes, algorithm, memberBytes, used, seed, rules.bug(), bugVictim, rules.bitmap());
+        this.model = new BlockModel(put.blockCount(), rules.bitmap() != Bitmap.NONE);
         this.maxIoBlocks = (int) Math.min(put.blockCount(), 3L * put.stripeBlocks() + 2);
         this.writeBuffer = arena.allocate((long) maxIoBlocks * BLOCK, BLOCK);
         this.readBuffer = arena.allocate(put.blockCount() * BLOCK, BLOCK);
@@ -125,9 +149,10 @@ final class ModelSequence {
             }
             s.arena.close();
         }
+        VolumeUnderTest v = (VolumeUnderTest) s.put;
         return new Outcome(seed, config, s.ops, failure, String.join("\n  ", s.log), s.powerCuts, s.failures, s.rebuilds,
-                s.deadVolumes, s.blocksChecked, s.uncertainAfterCuts,
-                s.put instanceof VolumeUnderTest v && v.bugFired());
+                s.deadVolumes, s.blocksChecked, s.uncertainAfterCuts, v.bugFired(), v.jobRebuilds, v.offlineRebuilds,
+                s.opsDuringRebuild, s.opsOverlappingRebuild, v.bitmapResyncs, v.resyncedRegions, s.lossesAfterResync, s.cutsDuringRebuild, v.restartedRebuilds);
     }
 
     // ------------------------------------------------------------------ the mix
@@ -152,6 +177,10 @@ final class ModelSequence {
 
     private void step() {
         ops++;
+        if (rebuilding) {
+            opsDuringRebuild++;
+            if (put.rebuildInProgress()) opsOverlappingRebuild++;
+        }
         int pick = random.nextInt(100);
         if (pick < 30) write();
         else if (pick < 36) writev();
@@ -294,6 +323,13 @@ final class ModelSequence {
             read();
             return;
         }
+        // During a rebuild: the job dies, and at reassembly the member rebuilds again from its recovery_offset (see
+        // VolumeUnderTest.resumeRebuild). A raid5 is then degraded, so a cut with unflushed writes is already out
+        // (below). With the bitmap, out: its resync would run beside the rebuild on an array not yet in sync.
+        if (rebuilding && rules.bitmap() != Bitmap.NONE) {
+            flush();
+            return;
+        }
         boolean degradedRaid5 = put.level() == Level.RAID5 && put.failedCount() > 0;
         boolean dirty = model.anyDirty();
         if (degradedRaid5 && dirty && !rules.memberLossAfterPowerCut()) { // the write hole: left to PPL
@@ -306,12 +342,15 @@ final class ModelSequence {
         uncertainAfterCuts += model.uncertainCount();
         boolean recovered = put.recoverAfterPowerCut();
         if (put.level() == Level.RAID5 && dirty && !recovered) parityMayBeStale = true;
-        note("power cut (" + (dirty ? "unflushed writes" : "nothing unflushed") + ", recovery " + recovered + ")");
-        verifyAll("after a power cut");
+        if (dirty && recovered) resyncedAfterDirtyCut = true;
+        if (rebuilding) cutsDuringRebuild++;
+        note("power cut (" + (dirty ? "unflushed writes" : "nothing unflushed") + ", recovery " + recovered
+                + (rebuilding ? ", rebuild restarted" : "") + ")");
+        verifyAll("after a power cut", recovered);
     }
 
     private void failMember() {
-        if (put.level() == Level.RAID5 && parityMayBeStale && !rules.memberLossAfterPowerCut()) { // the write hole
+        if (put.level() == Level.RAID5 && parityMayBeStale && !rules.memberLossAfterPowerCut() || rebuilding) { // the write hole
             read();
             return;
         }
@@ -323,29 +362,54 @@ final class ModelSequence {
         boolean pulled = put.level() == Level.RAID0 || random.nextBoolean();
         put.failMember(member, pulled);
         failures++;
+        if (resyncedAfterDirtyCut) lossesAfterResync++;
         note((pulled ? "pull" : "fail") + " member " + member + " (" + put.failedCount() + " failed)");
     }
 
+    /**
+     * The failed member replaced by a blank one and rebuilt by the volume's sync job while 2 to 12 more operations
+     * run (their count from the seed, so a seed replays; the job's units complete only while they cycle the
+     * reactors); then the job is awaited, the volume must be healthy, and a flush stands for the rebuild's last
+     * checkpoint (md writes the superblocks with a flush: the rebuilt member's content is durable from then on).
+     */
     private void rebuild() {
-        if (put.level() == Level.RAID0 || put.failedCount() == 0 || !fullyAvailable()) {
+        if (put.level() == Level.RAID0 || put.failedCount() == 0 || !fullyAvailable() || rebuilding) {
             write();
             return;
         }
         int member = -1;
         for (int m = 0; m < put.memberCount() && member < 0; m++) if (put.isFailed(m)) member = m;
-        flush(); // the offline rebuild copies the media: what it copies must not be lost to a cut afterwards
-        put.replaceAndRebuild(member);
+        if (!put.rebuildsOnline()) flush(); // the offline copy must not hold what a later cut takes from the others
+        boolean job = put.startRebuild(member);
+        if (!job) { // the offline stand-in copied the media
+            rebuilds++;
+            note("replace and rebuild member " + member + " offline");
+            verifyAll("after a rebuild");
+            return;
+        }
+        note("replace member " + member + ", rebuild job started");
+        rebuilding = true;
+        int during = 2 + random.nextInt(11);
+        for (int k = 0; k < during && fullyAvailable(); k++) step();
+        rebuilding = false;
+        put.finishRebuild();
         rebuilds++;
-        note("replace and rebuild member " + member);
+        note("rebuild of member " + member + " done");
+        flush();
         verifyAll("after a rebuild");
     }
 
     private void verifyAll(String why) {
+        verifyAll(why, false);
+    }
+
+    /** Reads the whole volume; {@code settle}: each block's version read becomes the only one allowed from now on. */
+    private void verifyAll(String why, boolean settle) {
         long blocks = put.blockCount();
         int status = put.read(reactor(), 0, (int) blocks, readBuffer);
         note("read all (" + why + ") -> " + Status.name(status));
         expectStatus("read all (" + why + ")", status);
-        if (status == Status.OK) check("read all (" + why + ")", 0, blocks);
+        if (status == Status.OK) check("read all (" + why + ")", 0, blocks, settle);
     }
 
     /**
@@ -386,6 +450,10 @@ final class ModelSequence {
     }
 
     private void check(String what, long lba, long count) {
+        check(what, lba, count, false);
+    }
+
+    private void check(String what, long lba, long count, boolean settle) {
         for (int i = 0; i < count; i++) {
             long b = lba + i;
             long[] allowed = model.allowed(b);
@@ -393,13 +461,15 @@ final class ModelSequence {
             for (long v : allowed) {
                 if (matches(readBuffer, i, b, v)) {
                     ok = true;
+                    if (settle && allowed.length > 1) model.settle(b, v);
                     break;
                 }
             }
             blocksChecked++;
             if (!ok) {
                 throw new Mismatch(what + ": block " + b + " holds none of the versions " + java.util.Arrays.toString(allowed)
-                        + (whichVersion(b, i) >= 0 ? " (it holds v" + whichVersion(b, i) + ")" : " (nor any version written)"));
+                        + (whichVersion(b, i) >= 0 ? " (it holds v" + whichVersion(b, i) + ")" : " (nor any version written)")
+                        + (DEBUG ? ((VolumeUnderTest) put).debugBlock(b) : ""));
             }
         }
     }
@@ -424,6 +494,7 @@ final class ModelSequence {
     }
 
     private void note(String line) {
+        if (DEBUG) System.err.println("DEBUG op " + ops + ": " + line);
         if (log.size() == LOG_TAIL) log.removeFirst();
         log.addLast(ops + ": " + line);
     }

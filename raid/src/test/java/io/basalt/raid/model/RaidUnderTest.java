@@ -8,9 +8,8 @@ import java.lang.foreign.MemorySegment;
  * values. {@code reactor} picks the channel (volumes may be open on several reactors).
  *
  * <p>The operations that change the array itself ({@link #powerCut}, {@link #failMember},
- * {@link #replaceAndRebuild}, {@link #recoverAfterPowerCut}) are one call each so that the rebuild job and
- * the write-hole recovery being built (issue 4: resync/rebuild; PPL) plug in here without touching the
- * sequence generator.
+ * {@link #startRebuild}/{@link #finishRebuild}, {@link #recoverAfterPowerCut}) are one call each so that the
+ * write-hole recovery (PPL) plugs in here without touching the sequence generator.
  */
 interface RaidUnderTest extends AutoCloseable {
     enum Level { RAID0, RAID1, RAID5 }
@@ -67,8 +66,21 @@ interface RaidUnderTest extends AutoCloseable {
 
     int failedCount();
 
-    /** Replaces a failed member with a blank one and brings it back in sync; the volume is healthy after. */
-    void replaceAndRebuild(int member);
+    /**
+     * Replaces a failed member with a blank one and starts bringing it back in sync: true when a rebuild job now
+     * runs in the background (requests go on meanwhile, then {@link #finishRebuild}); false when it was done
+     * offline, at once (the volume is healthy already).
+     */
+    boolean startRebuild(int member);
+
+    /** Whether {@link #startRebuild} runs a job (false: the offline stand-in, which needs the volume flushed first). */
+    boolean rebuildsOnline();
+
+    /** Whether the rebuild job is running and part-way: some of its units done, not all (requests now overlap it). */
+    boolean rebuildInProgress();
+
+    /** Waits for the rebuild job to end; throws unless it completed and the volume is healthy. */
+    void finishRebuild();
 
     @Override
     void close();

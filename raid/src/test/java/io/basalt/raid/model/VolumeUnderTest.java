@@ -2,6 +2,7 @@ package io.basalt.raid.model;
 
 import io.basalt.engine.BlockChannel;
 import io.basalt.engine.BlockDevice;
+import io.basalt.engine.IoCompletion;
 import io.basalt.engine.IoVector;
 import io.basalt.engine.Reactor;
 import io.basalt.engine.Status;
@@ -9,17 +10,25 @@ import io.basalt.engine.backend.MemoryBlockDevice;
 import io.basalt.engine.conformance.ConformanceHarness;
 import io.basalt.engine.fault.FaultBlockDevice;
 import io.basalt.engine.fault.FaultConfig;
+import io.basalt.raid.md.MdBitmap;
+import io.basalt.raid.md.MdWriteIntent;
 import io.basalt.raid.parity.Raid5Algorithm;
 import io.basalt.raid.parity.Xor;
 import io.basalt.raid.volume.OffsetDevice;
 import io.basalt.raid.volume.Raid0Volume;
 import io.basalt.raid.volume.Raid1Volume;
 import io.basalt.raid.volume.Raid5Volume;
+import io.basalt.raid.volume.SyncJob;
+import io.basalt.raid.volume.SyncTarget;
 
+import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -28,14 +37,23 @@ import java.util.concurrent.atomic.AtomicLong;
  * runs on one reactor), each seen by the volume through a non-owning {@link OffsetDevice}, so that the volume
  * can be closed and reopened over the same media (after a power cut, a rebuild).
  *
- * <p><b>Rebuild is done offline, in this harness</b> (no rebuild job exists yet): the volume is flushed and
- * closed, the failed member replaced by a blank one, its content reconstructed from the others read directly
- * (raid1: a copy of an active mirror; raid5: the XOR of every other member, row by row), written, flushed,
- * and the volume reopened healthy. The rebuild job being written (issue 4, resync/rebuild) replaces
- * {@link #replaceAndRebuild}: then the rebuild runs online, under I/O.
+ * <p><b>Rebuild is the volume's own {@link SyncJob}</b>, online: {@link #startRebuild} puts a blank medium in the
+ * failed member's place ({@code replaceMember}) and starts a REBUILD job on the first reactor; the sequence
+ * keeps issuing requests while it runs (the job's units complete only while those requests cycle the
+ * reactors), then {@link #finishRebuild} waits for the job and checks the volume healthy. Only a raid5 opened
+ * through a {@link #powerCutRecovery} (not a {@link SyncTarget}) keeps the old offline stand-in: volume closed,
+ * the member reconstructed in the harness from the others read directly, volume reopened.
  *
- * <p><b>No power-cut recovery exists yet</b>: {@link #recoverAfterPowerCut} answers false unless a
- * {@link #powerCutRecovery} is set (the PPL recovery being written plugs in there: it then opens every raid5).
+ * <p><b>Write-intent bitmap</b> ({@code bitmap} mode): raid1 and raid5 volumes carry an {@link MdWriteIntent}
+ * whose store keeps the bitmap's "disk" copy in memory that a power cut leaves alone (as the members' bitmap
+ * areas would be: the store writes them through and makes them durable at once) and flushes the member media
+ * for real (posted to the first reactor) before bits are cleared. At every (re)opening the bitmap is loaded
+ * from that copy; after a power cut {@link #recoverAfterPowerCut} resyncs the regions whose bits are set with a
+ * RESYNC {@link SyncJob} over that region list, as assembly after an unclean stop does. {@code SKIP} mode keeps
+ * the bitmap but skips the resync (and claims recovery): the model must catch it.
+ *
+ * <p>Without a bitmap, {@link #recoverAfterPowerCut} answers false unless a {@link #powerCutRecovery} is set (the
+ * PPL recovery plugs in there: it then opens every raid5).
  */
 final class VolumeUnderTest implements RaidUnderTest {
     /** Set by the PPL work when its recovery exists (see {@link PowerCutRecovery}); null today. */
@@ -57,6 +75,17 @@ final class VolumeUnderTest implements RaidUnderTest {
     private final long bugVictim;
     private final AtomicLong bugWrites = new AtomicLong();
     private int replacements;
+    private final SharedChannelDevice[] shared;
+    private final ModelSequence.Bitmap bitmapMode;
+    private final long regionBlocks;
+    /** The bitmap as the members hold it: written only by the store, so a power cut leaves it as it was. */
+    private final MemorySegment bitmapDisk;
+    private MdWriteIntent intent;
+    private BitmapStore store;
+    private SyncJob rebuildJob;
+    private int rebuildMember = -1;
+    private int jobsStarted;
+    int jobRebuilds, offlineRebuilds, bitmapResyncs, resyncedRegions, restartedRebuilds;
 
     private BlockDevice volume;
     /** The volume itself, under the bug wrapper if any. */
@@ -67,6 +96,11 @@ final class VolumeUnderTest implements RaidUnderTest {
 
     VolumeUnderTest(Level level, int memberCount, int chunkBytes, Raid5Algorithm algorithm, long memberBytes, Reactor[] reactors,
                     long seed, BuggyDevice.Bug bug, long bugVictim) {
+        this(level, memberCount, chunkBytes, algorithm, memberBytes, reactors, seed, bug, bugVictim, ModelSequence.Bitmap.NONE);
+    }
+
+    VolumeUnderTest(Level level, int memberCount, int chunkBytes, Raid5Algorithm algorithm, long memberBytes, Reactor[] reactors,
+                    long seed, BuggyDevice.Bug bug, long bugVictim, ModelSequence.Bitmap bitmapMode) {
         this.level = level;
         this.algorithm = algorithm;
         this.memberCount = memberCount;
@@ -79,10 +113,28 @@ final class VolumeUnderTest implements RaidUnderTest {
         this.bug = bug;
         this.bugVictim = bugVictim;
         this.media = new FaultBlockDevice[memberCount];
+        this.shared = new SharedChannelDevice[memberCount];
         this.failed = new boolean[memberCount];
-        for (int i = 0; i < memberCount; i++) media[i] = newMedium(i);
+        for (int i = 0; i < memberCount; i++) {
+            media[i] = newMedium(i);
+            shared[i] = newShared(i);
+        }
+        this.bitmapMode = level == Level.RAID0 ? ModelSequence.Bitmap.NONE : bitmapMode;
+        // Regions of 1 to 3 chunks' rows (a raid5 region is whole stripes' rows; several regions per member).
+        this.regionBlocks = (long) chunkBytes / blockBytes * (1 + (int) ((seed >>> 7) % 3));
+        this.bitmapDisk = this.bitmapMode == ModelSequence.Bitmap.NONE ? null : newBitmap(memberBytes / blockBytes);
         open();
         this.vector = new IoVector(Math.min(16, volume.geometry().maxSegments()));
+    }
+
+    /**
+     * raid1: members advertising transfers of 8 or 16 blocks (from the seed), so that the volume's sync window is
+     * that size and a rebuild of these small volumes crosses several windows under the foreground requests (writes
+     * here are at most 5 blocks; whole-volume reads are cut to the volume's maximum transfer).
+     */
+    private SharedChannelDevice newShared(int member) {
+        if (level != Level.RAID1) return new SharedChannelDevice(media[member]);
+        return new SharedChannelDevice(media[member], 8 << (int) ((seed >>> 17) & 1));
     }
 
     private FaultBlockDevice newMedium(int member) {
@@ -91,14 +143,46 @@ final class VolumeUnderTest implements RaidUnderTest {
         return new FaultBlockDevice("m" + member, new MemoryBlockDevice("m" + member, memberBytes, blockBytes), config);
     }
 
+    /** A fresh bitmap (every bit clear) over {@code memberBlocks} rows, in native memory the flusher thread may read. */
+    private MemorySegment newBitmap(long memberBlocks) {
+        MemorySegment disk = Arena.ofAuto().allocate(MdBitmap.BITS_OFFSET + 4096, 4096);
+        new MdBitmap().wrap(disk).magic(MdBitmap.BITMAP_MAGIC).version(MdBitmap.VERSION).chunkBytes(regionBlocks * blockBytes)
+                .syncSizeSectors(memberBlocks * blockBytes / 512).daemonSleepSeconds(MdBitmap.DAEMON_SLEEP_DEFAULT_SECONDS);
+        return disk;
+    }
+
+    private BlockDevice slice(int member) {
+        BlockDevice slice = new OffsetDevice("s" + member, shared[member], 0, memberBytes / blockBytes);
+        if (bug == BuggyDevice.Bug.DROP_ONE_WRITE && member == 0) slice = new BuggyDevice(slice, bug, bugVictim, bugWrites);
+        return slice;
+    }
+
     private void open() {
-        List<BlockDevice> members = new ArrayList<>();
-        long blocks = memberBytes / blockBytes;
-        for (int i = 0; i < memberCount; i++) {
-            BlockDevice slice = new OffsetDevice("s" + i, media[i], 0, blocks);
-            if (bug == BuggyDevice.Bug.DROP_ONE_WRITE && i == 0) slice = new BuggyDevice(slice, bug, bugVictim, bugWrites);
-            members.add(slice);
+        open(false);
+    }
+
+    /**
+     * The bitmap as the members hold it, loaded and put in front of the volume's writes. As the daemon does it, only
+     * after the resync of its dirty regions: a loaded bit whose region has no write is cleared after one clear
+     * delay (with a flush first), so an intent attached before the resync could forget a region not yet repaired
+     * (the first version of this harness did, and the model caught it: mirrors left disagreeing).
+     */
+    private void attachIntent() {
+        if (bitmapMode == ModelSequence.Bitmap.NONE) return;
+        MemorySegment area = Arena.ofAuto().allocate(bitmapDisk.byteSize(), 4096);
+        synchronized (bitmapDisk) {
+            MemorySegment.copy(bitmapDisk, 0, area, 0, area.byteSize());
         }
+        store = new BitmapStore();
+        // A clear delay of 2 ms (md: 5 s) so that bits are set and cleared many times within a sequence.
+        intent = new MdWriteIntent(rawVolume.name(), area, blockBytes, store, 2_000_000L);
+        if (rawVolume instanceof Raid1Volume r1) r1.setWriteIntent(intent);
+        else ((Raid5Volume) rawVolume).setWriteIntent(intent);
+    }
+
+    private void open(boolean afterPowerCut) {
+        List<BlockDevice> members = new ArrayList<>();
+        for (int i = 0; i < memberCount; i++) members.add(slice(i));
         BlockDevice v = switch (level) {
             case RAID0 -> new Raid0Volume("r0", members, chunkBytes);
             case RAID1 -> new Raid1Volume("r1", members);
@@ -106,7 +190,11 @@ final class VolumeUnderTest implements RaidUnderTest {
                     : new Raid5Volume("r5", members, chunkBytes, algorithm);
         };
         rawVolume = v;
-        for (int i = 0; i < memberCount; i++) if (failed[i]) failInVolume(i);
+        for (int i = 0; i < memberCount; i++) {
+            if (i == rebuildMember) resumeRebuild(v, i);
+            else if (failed[i]) failInVolume(i);
+        }
+        if (!afterPowerCut) attachIntent(); // after a cut: once the dirty regions are resynced
         if (bug == BuggyDevice.Bug.CORRUPT_ONE_WRITE) v = new BuggyDevice(v, bug, bugVictim, bugWrites);
         volume = v;
         channels = new BlockChannel[reactors.length];
@@ -124,10 +212,27 @@ final class VolumeUnderTest implements RaidUnderTest {
         }
         cycle();
         volume.close(); // closes the slices, never the media
+        if (intent != null) { // after the last volume write: nothing may pass a bit the store failed to write
+            store.down = true;
+            intent.close(false);
+            store.close();
+            intent = null;
+        }
     }
 
-    private void cycle() {
-        for (Reactor reactor : reactors) reactor.doWork();
+    private int cycle() {
+        int work = 0;
+        for (Reactor reactor : reactors) work += reactor.doWork();
+        return work;
+    }
+
+    /**
+     * A cycle while waiting; when it did nothing and a job thread runs (a rebuild, a resync: each unit needs that
+     * thread scheduled), gives the core away: on a loaded 2-core machine a spinning test thread otherwise starves
+     * it for a scheduler tick per unit.
+     */
+    private void cycleWaiting(boolean jobRuns) {
+        if (cycle() == 0 && jobRuns) java.util.concurrent.locks.LockSupport.parkNanos(20_000);
     }
 
     private void drain(int r) {
@@ -139,7 +244,10 @@ final class VolumeUnderTest implements RaidUnderTest {
     }
 
     /** Whether the injected bug's victim write came (a sequence may end before it). */
-    boolean bugFired() { return bug != null && bugWrites.get() >= bugVictim; }
+    boolean bugFired() {
+        if (bug == BuggyDevice.Bug.REBUILD_SKIPS_ITS_LAST_UNIT) return jobsStarted > 0;
+        return bug != null && bugWrites.get() >= bugVictim;
+    }
 
     @Override public Level level() { return level; }
     @Override public int memberCount() { return memberCount; }
@@ -169,7 +277,8 @@ final class VolumeUnderTest implements RaidUnderTest {
     @Override
     public String describe() {
         return level + (level == Level.RAID5 ? " " + algorithm.name().toLowerCase() : "") + " " + memberCount + " members, chunk " + chunkBytes / 1024 + " KiB, " + blockCount() + " blocks, "
-                + reactors.length + " reactor(s)" + (powerCutMode ? ", power-cut media (torn)" : "");
+                + reactors.length + " reactor(s)" + (powerCutMode ? ", power-cut media (torn)" : "")
+                + (bitmapMode == ModelSequence.Bitmap.NONE ? "" : ", bitmap " + bitmapMode + " (" + regionBlocks + "-row regions)");
     }
 
     // ------------------------------------------------------------------ I/O, each awaited (several reactors: all cycled)
@@ -177,7 +286,7 @@ final class VolumeUnderTest implements RaidUnderTest {
     private int await(int r, int tag) {
         long deadline = System.nanoTime() + ConformanceHarness.AWAIT_TIMEOUT_NS;
         while (!io[r].done(tag)) {
-            cycle();
+            cycleWaiting(rebuildJob != null);
             if (System.nanoTime() - deadline > 0) throw new AssertionError("no completion on reactor " + r);
         }
         return io[r].await(tag);
@@ -186,7 +295,7 @@ final class VolumeUnderTest implements RaidUnderTest {
     private void submit(int r, java.util.function.BooleanSupplier submit) {
         long deadline = System.nanoTime() + ConformanceHarness.AWAIT_TIMEOUT_NS;
         while (!submit.getAsBoolean()) {
-            cycle();
+            cycleWaiting(rebuildJob != null);
             if (System.nanoTime() - deadline > 0) throw new AssertionError("channel stayed busy");
         }
     }
@@ -221,11 +330,19 @@ final class VolumeUnderTest implements RaidUnderTest {
         return await(r, 0);
     }
 
+    /** A read, cut into pieces of the volume's maximum transfer (raid1 members advertise small ones); the first failure. */
     @Override
     public int read(int r, long lba, int blockCount, MemorySegment buffer) {
-        MemorySegment exact = buffer.asSlice(0, (long) blockCount * blockBytes);
-        submit(r, () -> io[r].submitRead(0, lba, blockCount, exact));
-        return await(r, 0);
+        int max = volume.geometry().maxTransferBlocks();
+        for (int at = 0; at < blockCount; at += max) {
+            int n = Math.min(max, blockCount - at);
+            long from = lba + at;
+            MemorySegment exact = buffer.asSlice((long) at * blockBytes, (long) n * blockBytes);
+            submit(r, () -> io[r].submitRead(0, from, n, exact));
+            int status = await(r, 0);
+            if (status != Status.OK) return status;
+        }
+        return Status.OK;
     }
 
     @Override
@@ -251,15 +368,76 @@ final class VolumeUnderTest implements RaidUnderTest {
     @Override
     public void powerCut() {
         if (!powerCutMode) throw new IllegalStateException("power cuts need one reactor (power-cut media allow one channel)");
+        boolean resume = rebuildJob != null;
+        if (resume) stopRebuildJob(); // the job dies with the power; nothing of its end reaches the media
         shut();
         for (FaultBlockDevice medium : media) medium.powerCut();
-        open();
+        open(true);
+        if (resume) startRebuildJob();
+    }
+
+    /**
+     * Stops the running rebuild job: stop() waits for the units in flight, which need the reactors cycled here.
+     * Its stop checkpoint is not kept (see {@link #open}: a resumed rebuild starts from 0).
+     */
+    private void stopRebuildJob() {
+        SyncJob job = rebuildJob;
+        rebuildJob = null;
+        Thread stopper = Thread.ofPlatform().start(job::stop);
+        while (stopper.isAlive()) cycleWaiting(true);
     }
 
     @Override
     public boolean recoverAfterPowerCut() {
+        if (bitmapMode == ModelSequence.Bitmap.SKIP) { // the lie the model must catch
+            attachIntent();
+            return true;
+        }
+        if (bitmapMode == ModelSequence.Bitmap.RESYNC) {
+            boolean recovered = resyncDirtyRegions();
+            attachIntent();
+            return recovered;
+        }
         PowerCutRecovery recovery = powerCutRecovery;
         return recovery != null && level == Level.RAID5 && recovery.recover(rawVolume);
+    }
+
+    /**
+     * The bitmap's recovery after an unclean stop: the regions whose bits are set on "disk", resynced by a
+     * RESYNC job over that region list before any request (raid5: parity recomputed from the data, stripe by
+     * stripe; raid1: the first active mirror copied over the others). A degraded raid5 cannot be resynced (its
+     * parity is the missing member's only copy): false, as md refuses a dirty degraded array.
+     */
+    private boolean resyncDirtyRegions() {
+        if (level == Level.RAID5 && failedCount() > 0) return false;
+        MdBitmap bits = new MdBitmap().wrap(bitmapDisk);
+        long used = ((SyncTarget) rawVolume).unitCount() * ((SyncTarget) rawVolume).unitMemberBlocks();
+        used = Math.min(used, memberBytes / blockBytes);
+        List<long[]> regions = new ArrayList<>();
+        for (long r = 0; r < bits.chunkCount(); r++) {
+            if (!bits.test(r)) continue;
+            long from = r * regionBlocks;
+            if (from < used) regions.add(new long[] {from, Math.min(regionBlocks, used - from)});
+        }
+        bitmapResyncs++;
+        resyncedRegions += regions.size();
+        if (regions.isEmpty()) return true;
+        SyncJob job = new SyncJob((SyncTarget) rawVolume, SyncJob.RESYNC, reactors[0], regions, 100_000, SyncJob.DEFAULT_UNITS_IN_FLIGHT, null).start();
+        awaitJob(job, "resync of the bitmap's dirty regions");
+        return true;
+    }
+
+    private void awaitJob(SyncJob job, String what) {
+        awaitEnd(job, what);
+        if (job.state() != SyncJob.State.DONE) throw new AssertionError(what + " ended " + job.state() + ": " + job.error());
+    }
+
+    private void awaitEnd(SyncJob job, String what) {
+        long deadline = System.nanoTime() + ConformanceHarness.AWAIT_TIMEOUT_NS;
+        while (job.isRunning()) {
+            cycleWaiting(true);
+            if (System.nanoTime() - deadline > 0) throw new AssertionError(what + " did not end");
+        }
     }
 
     @Override
@@ -279,15 +457,126 @@ final class VolumeUnderTest implements RaidUnderTest {
         else if (level == Level.RAID5 && powerCutRecovery != null) powerCutRecovery.fail(rawVolume, member);
     }
 
-    /** Offline: see the class comment. The caller flushed the volume first (so nothing unflushed is copied). */
     @Override
-    public void replaceAndRebuild(int member) {
+    public boolean startRebuild(int member) {
         if (level == Level.RAID0) throw new IllegalArgumentException("raid0 cannot rebuild a member");
         if (!failed[member]) throw new IllegalArgumentException("member " + member + " is not failed");
+        if (rebuildJob != null) throw new IllegalStateException("a rebuild of member " + rebuildMember + " runs");
+        if (!(rawVolume instanceof SyncTarget target)) { // a PPL raid5 from powerCutRecovery: the offline stand-in
+            replaceAndRebuildOffline(member);
+            return false;
+        }
+        failInVolume(member); // a pulled drive the data path has not met yet: failed first, as an admin would
+        FaultBlockDevice old = media[member];
+        replacements++;
+        media[member] = newMedium(member);
+        shared[member] = newShared(member);
+        if (rawVolume instanceof Raid5Volume r5) r5.replaceMember(member, slice(member));
+        else ((Raid1Volume) rawVolume).replaceMember(member, slice(member));
+        old.close(); // after the swap: the volume's channels no longer use it
+        rebuildMember = member;
+        startRebuildJob();
+        return true;
+    }
+
+    /**
+     * A member that was rebuilding when the power went, at reassembly: rebuilding again, from member block 0. md
+     * resumes from the member's recovery_offset, written at checkpoints (every 256 units or 2 s, and on a clean
+     * stop); the model's arrays are a few dozen stripes, so a crash always finds the checkpoint written when the
+     * member was added: 0. Resuming at a later checkpoint is the daemon's test
+     * ({@code RaidSyncRpcTest.aRebuildStoppedByShutdownResumesFromItsCheckpointAfterTheRestart}).
+     */
+    private static void resumeRebuild(BlockDevice volume, int member) {
+        if (volume instanceof Raid5Volume r5) r5.resumeRebuild(member, 0);
+        else ((Raid1Volume) volume).resumeRebuild(member, 0);
+    }
+
+    /** A REBUILD job on the first reactor, from the volume's recovery position; raid5: awaits its first stripe. */
+    private void startRebuildJob() {
+        // Units in flight from the seed (raid1 caps it at 1: one barrier window); no rate limit to speak of.
+        int inFlight = 1 + (int) ((seed >>> 11) % 4);
+        SyncTarget target = (SyncTarget) rawVolume;
+        List<long[]> regions = null; // the whole member, from the recovery position
+        if (bug == BuggyDevice.Bug.REBUILD_SKIPS_ITS_LAST_UNIT) { // the bug the model must catch
+            regions = new ArrayList<>();
+            long units = target.unitCount() - 1;
+            if (units > 0) regions.add(new long[] {0, units * target.unitMemberBlocks()});
+        }
+        rebuildJob = new SyncJob(target, SyncJob.REBUILD, reactors[0], regions, 100_000, inFlight, null).start();
+        jobsStarted++;
+        if (target.unitCount() > 1) { // the first unit rebuilt before the sequence goes on: the requests then meet it part-way
+            long deadline = System.nanoTime() + ConformanceHarness.AWAIT_TIMEOUT_NS;
+            while (rebuildJob.isRunning() && rebuildJob.doneBytes() == 0) {
+                cycleWaiting(true);
+                if (System.nanoTime() - deadline > 0) throw new AssertionError("the rebuild job did no stripe");
+            }
+        }
+    }
+
+    @Override
+    public boolean rebuildsOnline() {
+        return rawVolume instanceof SyncTarget;
+    }
+
+    @Override
+    public boolean rebuildInProgress() {
+        SyncJob job = rebuildJob;
+        return job != null && job.isRunning() && job.doneBytes() > 0 && job.doneBytes() < job.totalBytes();
+    }
+
+    @Override
+    public void finishRebuild() {
+        SyncJob job = rebuildJob;
+        if (job == null) return;
+        int member = rebuildMember;
+        rebuildJob = null;
+        rebuildMember = -1;
+        awaitEnd(job, "rebuild of member " + member);
+        // raid1: the job reads each window from the first active mirror; when that is a pulled drive the data path
+        // had not met yet, the unit fails (the mirror is then failed) and so does the job. md would read the window
+        // from the next in-sync mirror instead; here the rebuild is started again, as an admin would, from the
+        // recovery position it reached. Counted in restartedRebuilds (see docs/raid.md, "Model test").
+        for (int again = 0; job.state() == SyncJob.State.FAILED && level == Level.RAID1 && again < memberCount
+                && String.valueOf(job.error()).contains("DEVICE_GONE") && ((Raid1Volume) rawVolume).rebuildingMember() == member
+                && ((Raid1Volume) rawVolume).activeCount() > 0; again++) {
+            restartedRebuilds++;
+            startRebuildJob();
+            job = rebuildJob;
+            rebuildJob = null;
+            awaitEnd(job, "restarted rebuild of member " + member);
+        }
+        if (job.state() != SyncJob.State.DONE) {
+            throw new AssertionError("rebuild of member " + member + " ended " + job.state() + ": " + job.error());
+        }
+        boolean healthy = rawVolume instanceof Raid5Volume r5 ? r5.failedCount() == 0 && r5.rebuildingMember() < 0
+                : ((Raid1Volume) rawVolume).activeCount() == memberCount - failedCountExcept(member);
+        if (!healthy) throw new AssertionError("after the rebuild of member " + member + " the volume is " + describeStates());
+        failed[member] = false;
+        jobRebuilds++;
+    }
+
+    private int failedCountExcept(int member) {
+        int n = 0;
+        for (int i = 0; i < memberCount; i++) if (failed[i] && i != member) n++;
+        return n;
+    }
+
+    private String describeStates() {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < memberCount; i++) {
+            String state = rawVolume instanceof Raid5Volume r5 ? r5.memberStateName(i) : ((Raid1Volume) rawVolume).memberStateName(i);
+            b.append(i == 0 ? "" : ", ").append(i).append(' ').append(state);
+        }
+        return b.toString();
+    }
+
+    /** Offline: see the class comment. The caller flushed the volume first (so nothing unflushed is copied). */
+    private void replaceAndRebuildOffline(int member) {
         shut();
         media[member].close();
         replacements++;
         media[member] = newMedium(member);
+        shared[member] = newShared(member);
         long blocks = memberBytes / blockBytes;
         MemorySegment rebuilt = arena.allocate(memberBytes, blockBytes);
         MemorySegment scratch = arena.allocate(memberBytes, blockBytes);
@@ -302,6 +591,7 @@ final class VolumeUnderTest implements RaidUnderTest {
         if (first) throw new IllegalStateException("no member left to rebuild " + member + " from");
         writeMedium(member, blocks, rebuilt);
         failed[member] = false;
+        offlineRebuilds++;
         open();
     }
 
@@ -321,9 +611,106 @@ final class VolumeUnderTest implements RaidUnderTest {
         if (status != Status.OK) throw new IllegalStateException("rebuild: writing member " + member + ": " + Status.name(status));
     }
 
+    /**
+     * The members' copy of the bitmap ({@link #bitmapDisk}, durable as soon as written: the daemon's store writes
+     * every member and flushes), and a flush of every member medium for real, posted to the first reactor (the
+     * flusher runs on its own thread). One store per opening; {@link #down} once the volume is shut, so that a
+     * flusher still waiting gives up (as a flush in progress at a power cut fails).
+     */
+    private final class BitmapStore implements MdWriteIntent.Store {
+        volatile boolean down;
+        private final BlockChannel[] channels = new BlockChannel[memberCount];
+        private final SharedChannelDevice[] opened = new SharedChannelDevice[memberCount];
+
+        @Override
+        public void write(MemorySegment area, long offsetBytes, long lengthBytes) throws IOException {
+            if (down) throw new IOException("volume shut: no member took the bitmap write");
+            synchronized (bitmapDisk) {
+                MemorySegment.copy(area, offsetBytes, bitmapDisk, offsetBytes, lengthBytes);
+            }
+        }
+
+        @Override
+        public void flush() throws IOException {
+            CompletableFuture<Integer> done = new CompletableFuture<>();
+            if (!reactors[0].post(() -> flushMembers(done))) throw new IOException("reactor stopped");
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (true) {
+                if (down) throw new IOException("volume shut during the members' flush");
+                try {
+                    int ok = done.get(1, TimeUnit.MILLISECONDS);
+                    if (ok == 0) throw new IOException("no member took the flush");
+                    return;
+                } catch (TimeoutException e) {
+                    if (System.nanoTime() > deadline) throw new IOException("members' flush took over 30 s");
+                } catch (Exception e) {
+                    throw new IOException("members' flush: " + e, e);
+                }
+            }
+        }
+
+        /** On the reactor: a flush of every medium not pulled; completes with the count that answered OK. */
+        private void flushMembers(CompletableFuture<Integer> done) {
+            if (down) {
+                done.complete(0);
+                return;
+            }
+            int[] left = {1}, ok = {0};
+            IoCompletion completion = (tag, status) -> {
+                if (status == Status.OK) ok[0]++;
+                if (--left[0] == 0) done.complete(ok[0]);
+            };
+            for (int i = 0; i < memberCount; i++) {
+                if (media[i].failed()) continue;
+                if (opened[i] != shared[i]) {
+                    if (channels[i] != null) channels[i].close();
+                    channels[i] = shared[i].openChannel(reactors[0]);
+                    opened[i] = shared[i];
+                }
+                left[0]++;
+                if (!channels[i].flush(i, completion)) left[0]--;
+            }
+            completion.complete(-1, Status.IO_ERROR); // the initial count of one
+        }
+
+        /** On the test (reactor) thread, after {@link #down}: waits for its flushes, closes its channels. */
+        void close() {
+            long deadline = System.nanoTime() + ConformanceHarness.AWAIT_TIMEOUT_NS;
+            for (BlockChannel c : channels) {
+                if (c == null) continue;
+                while (c.inFlight() > 0) {
+                    cycle();
+                    if (System.nanoTime() - deadline > 0) throw new AssertionError("bitmap store flush did not drain");
+                }
+                c.close();
+            }
+        }
+    }
+
+    /**
+     * For a failure report ({@code -Draid.model.debug=true}): the first 8 bytes of member block {@code lba} on each
+     * medium, read directly (raid1: the volume block), and the bits set in the bitmap's "disk" copy.
+     */
+    String debugBlock(long lba) {
+        StringBuilder b = new StringBuilder();
+        MemorySegment one = arena.allocate(blockBytes, blockBytes);
+        for (int m = 0; m < memberCount; m++) {
+            BlockChannel direct = shared[m].openChannel(reactors[0]);
+            int st = new ConformanceHarness(reactors[0], direct).read(lba, 1, one);
+            direct.close();
+            b.append(" m").append(m).append(failed[m] ? "(failed)" : "").append('=').append(st).append(':')
+                    .append(Long.toHexString(one.get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, 0)));
+        }
+        b.append(" bits on disk:");
+        MdBitmap bits = bitmapDisk == null ? null : new MdBitmap().wrap(bitmapDisk);
+        if (bits != null) for (long r = 0; r < bits.chunkCount(); r++) if (bits.test(r)) b.append(' ').append(r);
+        return b.toString() + " regionBlocks " + regionBlocks;
+    }
+
     @Override
     public void close() {
         try {
+            if (rebuildJob != null) stopRebuildJob();
             shut();
         } finally {
             for (FaultBlockDevice medium : media) medium.close();

@@ -58,7 +58,7 @@ final class RaidBench {
               --members: backend specs separated by ',' (a piece without KIND: continues the previous spec,
                          so uring:/f0,direct=1,uring:/f1 is two members) or by ';'
               --chunk: one or more sizes; the members are measured once, the volume once per chunk
-              --consistency: raid5 write-hole protection; ppl (the default) fails until the volume has it
+              --consistency: raid5 write-hole protection: ppl (the default: md's partial parity log in the first MiB of each member) or resync (none)
               --no-alone: skip the members-alone runs (the all-at-once references still run)
               --repeat K: K rounds, references and volumes alternating; each figure the median of its K runs""";
 

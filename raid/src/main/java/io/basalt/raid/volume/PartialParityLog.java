@@ -92,6 +92,8 @@ final class PartialParityLog implements IoCompletion {
     private final Raid5Channel owner;
     private final Raid5Volume volume;
     private final BlockChannel[] logs;
+    /** Per member: replaced while its log was busy; its unit is emptied before the next version (see memberReplaced). */
+    private final boolean[] emptyBeforeNextVersion;
     private final BlockChannel[] dataMembers;
     private final int blockBytes;
     private final int memberCount;
@@ -140,6 +142,7 @@ final class PartialParityLog implements IoCompletion {
         queueDepth *= Raid5Volume.OWNERS_MAX; // every reactor's slots may be queued here
         this.volume = volume;
         this.logs = logs;
+        this.emptyBeforeNextVersion = new boolean[logs.length];
         this.dataMembers = dataMembers;
         this.blockBytes = blockBytes;
         this.atomicHeader = blockBytes >= MdPpl.HEADER_BYTES;
@@ -189,6 +192,18 @@ final class PartialParityLog implements IoCompletion {
         return counters[index];
     }
 
+    /**
+     * Member {@code m} was replaced (a new disk whose area the caller initialized empty): its unit starts empty. The
+     * entries it holds went to the old area while the member was in; since it failed, the steps of its parity stripes
+     * wrote data only, unlogged, so their partial parity is stale, and a next version carrying them into the new area
+     * would let recovery write a stale parity over the rebuilt one (the model test found it: a block of a member lost
+     * later read back as it was before the failure). Emptied at once when idle, else before its next version.
+     */
+    void memberReplaced(int m) {
+        if (states[m] == IDLE) units[m].empty();
+        else emptyBeforeNextVersion[m] = true;
+    }
+
     /** Queues a step (its parity member in {@code request.parity}); it is released later to its channel's logged(). */
     void append(Request request) {
         int parityMember = request.parity;
@@ -232,6 +247,10 @@ final class PartialParityLog implements IoCompletion {
                     states[m] = DRAINING;
                     counters[DRAINS]++;
                     return kick(m);
+                }
+                if (emptyBeforeNextVersion[m]) { // see memberReplaced
+                    emptyBeforeNextVersion[m] = false;
+                    units[m].empty();
                 }
                 buildVersion(m);
                 return send(m);

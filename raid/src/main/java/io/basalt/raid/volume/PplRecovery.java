@@ -94,6 +94,8 @@ public final class PplRecovery {
     private final BlockDevice[] areas;
     private final Arena arena = Arena.ofConfined();
     private int headers, recovered, skipped, mismatches;
+    /** Rows (the parity member's sector) of the member being recovered that a newer entry already decided. */
+    private final java.util.HashSet<Long> decidedRows = new java.util.HashSet<>();
 
     private PplRecovery(SyncIo sync, List<BlockDevice> members, List<BlockDevice> areas, Raid5Layout layout, int signature) {
         this.sync = sync;
@@ -187,12 +189,22 @@ public final class PplRecovery {
         }
         headers++;
         ppl.wrap(newest);
+        int entries = (int) Math.min(ppl.entriesCount(), MdPpl.ENTRIES_MAX);
+        long[] ppOffsets = new long[entries];
         long ppOffset = newestOffset + MdPpl.HEADER_BYTES;
-        for (int e = 0; e < Math.min(ppl.entriesCount(), MdPpl.ENTRIES_MAX); e++) {
-            long ppBytes = ppl.ppSize(e);
-            recoverEntry(role, ppl, e, ppOffset, areaBytes);
-            ppOffset += ppBytes;
+        for (int e = 0; e < entries; e++) {
+            ppOffsets[e] = ppOffset;
+            ppOffset += ppl.ppSize(e);
         }
+        // Newest entry first, and each row decided by the newest entry that covers it: Basalt's growing io_unit keeps
+        // the entries of steps already done, whose partial parity predates the later writes of their stripe. When the
+        // later entry is applied it overrides them anyway; when it is skipped (a modified member missing) an older one
+        // must not be applied in its place: its partial parity holds the missing member's data from before the later
+        // write, so that member would read back old data even after a flush (the model test found it: a degraded
+        // write, flushed, then a power cut). md never meets this: a stripe's next entry is always in a newer io_unit,
+        // and only the newest header is read.
+        decidedRows.clear();
+        for (int e = entries - 1; e >= 0; e--) recoverEntry(role, ppl, e, ppOffsets[e], areaBytes);
     }
 
     private void recoverEntry(int role, MdPpl ppl, int e, long ppOffset, long areaBytes) throws IOException {
@@ -245,6 +257,8 @@ public final class PplRecovery {
                 Xor.xorInto(parity, data);
             }
             if (!update) continue;
+            layout.map(first + i, at);
+            if (!decidedRows.add(at.diskSector())) continue; // a newer entry decided this row
             if (missing) {
                 skippedAny = true;
                 continue;

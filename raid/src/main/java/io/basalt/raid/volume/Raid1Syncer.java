@@ -13,7 +13,8 @@ import java.lang.foreign.MemorySegment;
 /**
  * A raid1 sync worker on one reactor: one window at a time (the job raised the volume's write barrier over it
  * first, so no write of the window is in flight or starts meanwhile). READ the source (the first active
- * member; every active member for check and repair), then compute (compare block by block), then WRITE:
+ * member; every active member for check and repair; a read that fails on a member fault fails that member and
+ * the window is read again from the active members left), then compute (compare block by block), then WRITE:
  *
  * <pre>
  *   rebuild   read source -> write the rebuilding member
@@ -36,6 +37,8 @@ final class Raid1Syncer implements SyncTarget.Worker, IoCompletion {
     private final boolean[] targets;
     private byte phase = IDLE;
     private int action, source, pending, status;
+    /** Reads of this window's read phase that failed on a member fault (the member was failed). */
+    private int readFaults;
     private long lba, tag;
     private int blocks;
     private IoCompletion done;
@@ -67,23 +70,34 @@ final class Raid1Syncer implements SyncTarget.Worker, IoCompletion {
         this.lba = unit * windowBlocks;
         this.blocks = (int) Math.min(windowBlocks, volume.geometry().blockCount() - lba);
         this.status = Status.OK;
+        this.readFaults = 0;
+        startReads();
+        return true;
+    }
+
+    /**
+     * The read phase of the window: from the first active member (every active member for check and repair).
+     * Also called again when a read failed on a member fault: that member is failed by then, so the window is
+     * read again from the next active mirror, as md's sync_request_write reads the next in-sync disk instead of
+     * aborting the resync. With no active member left the unit ends DEVICE_GONE (on the next cycle, never
+     * inside submit).
+     */
+    private void startReads() {
         source = -1;
+        pending = 0;
         for (int m = 0; m < channels.length && source < 0; m++) if (channels[m] != null && volume.isActive(m)) source = m;
         if (source < 0) {
-            phase = WRITING; // nothing to read from: answer on the next cycle, never inside submit
-            pending = 0;
+            phase = WRITING;
             status = Status.DEVICE_GONE;
             reactor.completeLater(this, -1, Status.DEVICE_GONE);
-            return true;
+            return;
         }
         phase = READING;
-        pending = 0;
         boolean readAll = action == SyncJob.CHECK || action == SyncJob.REPAIR;
         for (int m = 0; m < channels.length; m++) {
             if (channels[m] == null || !volume.isActive(m) || (m != source && !readAll)) continue;
             send(m, false);
         }
-        return true;
     }
 
     private void send(int member, boolean write) {
@@ -105,11 +119,18 @@ final class Raid1Syncer implements SyncTarget.Worker, IoCompletion {
         if (memberTag >= 0) {
             pending--;
             if (memberStatus != Status.OK) {
-                if (Raid1Volume.isMemberFault(memberStatus)) volume.markFailed((int) memberTag, memberStatus);
-                if (status == Status.OK) status = memberStatus;
+                boolean fault = Raid1Volume.isMemberFault(memberStatus);
+                if (fault) volume.markFailed((int) memberTag, memberStatus);
+                if (phase == READING && fault) readFaults++;
+                else if (status == Status.OK) status = memberStatus;
             }
         }
         if (pending > 0) return;
+        if (phase == READING && readFaults > 0 && status == Status.OK) {
+            readFaults = 0; // the faulty mirrors are failed now: read the window again from the active ones left
+            startReads();
+            return;
+        }
         if (phase == READING && status == Status.OK && planWrites()) return;
         phase = IDLE;
         done.complete(tag, status);

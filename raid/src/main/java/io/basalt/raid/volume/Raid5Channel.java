@@ -297,6 +297,7 @@ final class Raid5Channel extends VolumeChannel {
         BlockChannel old = pplChannels[index];
         pplChannels[index] = volume.ppl().devices().get(index).openChannel(reactor);
         if (old != null) old.close();
+        if (ppl != null) ppl.memberReplaced(index);
     }
 
     @Override
@@ -1297,6 +1298,8 @@ final class Raid5Channel extends VolumeChannel {
             addRangeWrites(slot, f, lbas[f], lbas[f] + blockCounts[f]);
         }
         int parity = layout.parityDisk(stepStripes[slot]);
+        // isWritable, not isActive: a rebuilding member is written too (docs/raid.md, "Sync jobs", rule 1), or a group
+        // on a stripe the rebuild already passed leaves it stale (the model test found it: a coalesced burst during a rebuild)
         if (modes[slot] != MODE_DATA_ONLY && volume.isWritable(parity)) {
             addOp(slot, WRITE_BUFFER, parity, memberLba(stepStripes[slot], windowStarts[slot]), windowEnds[slot] - windowStarts[slot], 0);
         }
@@ -1311,7 +1314,7 @@ final class Raid5Channel extends VolumeChannel {
             int row = (int) (at - stripeStart - (long) dataIndex * chunkBlocks);
             int blocks = (int) Math.min(endLba - at, chunkBlocks - row);
             int member = layout.dataDisk(stripe, dataIndex);
-            if (volume.isWritable(member)) { // a failed member's new data lives in the parity only (a rebuilding one is written)
+            if (volume.isWritable(member)) { // a failed member's new data lives in the parity only; a rebuilding one is written
                 addOp(slot, WRITE_JOINED, member, memberLba(stripe, row), blocks, at - lbas[source]);
                 opSources[slot * opsPerSlot + opCounts[slot] - 1] = source;
             }

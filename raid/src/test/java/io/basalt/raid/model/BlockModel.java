@@ -22,13 +22,16 @@ import java.util.Arrays;
  * So after a power cut a block may hold old or new content only if it was written since the last flush;
  * every other block must read exactly as before.
  *
- * <p>With {@code backgroundFlushes} (the write-intent bitmap flushes the members on its own thread, which the
- * sequence does not see), a flush may also have made an intermediate version durable: a block written several
+ * <p>With {@code backgroundFlushes} (the write-intent bitmap flushes the members on its own thread, and raid5's
+ * partial parity log flushes the data members before a stripe's next step and at drains; the sequence sees
+ * neither), a flush may also have made an intermediate version durable: a block written several
  * times since the last flush the model saw may come back after a cut as any of them, as a real drive whose cache
  * destages when it likes.
  */
 final class BlockModel {
     private static final long[] ZERO = {0};
+    /** A version that any content matches: a block md's PPL may leave arbitrary (see {@link #mayHoldAnything}). */
+    static final long ANYTHING = Long.MIN_VALUE;
 
     private final long[][] allowed;
     private final long[][] flushed;
@@ -103,6 +106,19 @@ final class BlockModel {
         flushed[i] = allowed[i];
         allowed[i] = new long[] {version};
         markDirty(i);
+        if (written != null) written[i] = null;
+    }
+
+    /** Whether the block was written since the last flush (a power cut now may change it). */
+    boolean isDirty(long lba) {
+        return dirty[(int) lba];
+    }
+
+    /** Right after a power cut: the block may hold any content until it is written again. */
+    void mayHoldAnything(long lba) {
+        int i = (int) lba;
+        allowed[i] = new long[] {ANYTHING};
+        flushed[i] = allowed[i];
         if (written != null) written[i] = null;
     }
 

@@ -1,27 +1,35 @@
 package io.basalt.raid.model;
 
 import io.basalt.engine.BlockDevice;
+import io.basalt.engine.Reactor;
+import io.basalt.raid.parity.Raid5Algorithm;
+import io.basalt.raid.parity.Raid5Layout;
 
+import java.io.IOException;
 import java.util.List;
 
 /**
- * Where write-hole protection (md's partial parity log, issue 4) plugs into the model test: set
- * {@link VolumeUnderTest#powerCutRecovery} and every raid5 of the model test is opened through it, recovered
- * after each power cut, and {@code RaidModelTest.powerCutThenMemberLoss_needsPplRecovery} runs (member loss
- * after a power cut then in the mix, and no mismatch allowed). The harness's offline rebuild XORs whole
- * members, so a log area on a rebuilt member holds garbage: recovery must reject it (md's PPL header carries
- * a checksum), or the PPL work replaces the stand-in rebuild as well.
+ * Where write-hole protection plugs into the model test ({@link PplPowerCutRecovery}, md's partial parity log): a
+ * raid5 sequence run with it opens its volume through it, carves a log area per member out of the same medium as
+ * the member's data (so that a power cut, a pulled drive and a replacement treat both alike), and recovers the
+ * media after each power cut <em>before</em> the volume is reopened, as md does at assembly. Member loss after a
+ * power cut and power cuts of a degraded array are then in the mix, and no mismatch is allowed.
  */
 interface PowerCutRecovery {
+    /** Blocks of log area each medium carries after its data, for a raid5 of {@code chunkBytes} (at least 1 chunk + header). */
+    long areaBlocks(int chunkBytes, int blockBytes, long seed);
+
+    /** An empty log area: at creation and on a replacement medium. */
+    void initializeArea(Reactor reactor, BlockDevice area) throws IOException;
+
+    /** The protected raid5 over {@code members} and their log {@code areas} (member order). */
+    io.basalt.raid.volume.Raid5Volume openRaid5(String name, List<BlockDevice> members, List<BlockDevice> areas, int chunkBytes,
+                                                Raid5Algorithm algorithm);
+
     /**
-     * A raid5 volume over {@code members} (each a whole medium, block 0 on: carve the log area as needed) that
-     * protects against the write hole; called at every (re)opening, after a power cut too.
+     * After a power cut, with the volume closed: makes the parity of every stripe consistent again from the logs.
+     * {@code members} and {@code areas} hold null for a member that is missing (failed, pulled, or rebuilding: md
+     * treats a disk past its recovery offset as missing). Answers what it did, for the summary.
      */
-    BlockDevice openRaid5(String name, List<BlockDevice> members, int chunkBytes);
-
-    /** Fails a member of a volume made by {@link #openRaid5} (the control plane's raid_fail_member). */
-    void fail(BlockDevice volume, int member);
-
-    /** Runs after the volume was reopened following a power cut: true once its parity is consistent again. */
-    boolean recover(BlockDevice volume);
+    int[] recover(Reactor reactor, List<BlockDevice> members, List<BlockDevice> areas, Raid5Layout layout) throws IOException;
 }

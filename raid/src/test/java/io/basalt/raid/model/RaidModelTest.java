@@ -9,7 +9,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.condition.EnabledIf;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -36,6 +35,7 @@ class RaidModelTest {
     static final long BASE_SEED = 0x8A1D_5EED_0000L;
     static final int DEFAULT_SEQUENCES = 1500;
     static final int DEFAULT_BITMAP_SEQUENCES = 300;
+    static final int DEFAULT_PPL_SEQUENCES = 300;
     private static Reactor first, second;
 
     @BeforeAll
@@ -74,7 +74,8 @@ class RaidModelTest {
     private static String report(String name, List<Outcome> outcomes, long elapsedNs) {
         long ops = 0, blocks = 0;
         int cuts = 0, failures = 0, rebuilds = 0, dead = 0, mismatches = 0, uncertain = 0;
-        int jobRebuilds = 0, offline = 0, during = 0, overlapping = 0, resyncs = 0, regions = 0, lossesAfterResync = 0, cutsInRebuild = 0, restarted = 0;
+        int jobRebuilds = 0, offline = 0, during = 0, overlapping = 0, resyncs = 0, regions = 0, lossesAfterResync = 0, cutsInRebuild = 0;
+        int pplRecoveries = 0, pplRecovered = 0, pplSkipped = 0, degradedCuts = 0, arbitrary = 0;
         for (Outcome o : outcomes) {
             jobRebuilds += o.jobRebuilds();
             offline += o.offlineRebuilds();
@@ -84,7 +85,11 @@ class RaidModelTest {
             regions += o.resyncedRegions();
             lossesAfterResync += o.lossesAfterResync();
             cutsInRebuild += o.cutsDuringRebuild();
-            restarted += o.restartedRebuilds();
+            pplRecoveries += o.pplRecoveries();
+            pplRecovered += o.pplEntriesRecovered();
+            pplSkipped += o.pplEntriesSkipped();
+            degradedCuts += o.degradedDirtyCuts();
+            arbitrary += o.blocksLeftArbitrary();
             ops += o.ops();
             blocks += o.blocksChecked();
             cuts += o.powerCuts();
@@ -98,8 +103,11 @@ class RaidModelTest {
                 + blocks + " blocks checked, " + cuts + " power cuts leaving " + uncertain + " old-or-new blocks, "
                 + failures + " member failures, " + rebuilds + " rebuilds (" + jobRebuilds + " by the sync job, " + offline + " offline; "
                 + during + " ops issued while a rebuild ran, " + overlapping + " of them with the job part-way, "
-                + cutsInRebuild + " power cuts during one, " + restarted + " raid1 jobs restarted after their source mirror was found pulled), "
+                + cutsInRebuild + " power cuts during one), "
                 + resyncs + " bitmap resyncs (" + regions + " dirty regions), " + lossesAfterResync + " member losses after a resync, "
+                + (pplRecoveries == 0 ? "" : pplRecoveries + " PPL recoveries (" + pplRecovered + " entries recovered, " + pplSkipped
+                + " skipped), " + degradedCuts + " cuts of a degraded raid5 with unflushed writes, " + arbitrary
+                + " unflushed blocks of a missing member left arbitrary, as md allows, ")
                 + dead + " volumes run past their redundancy) in " + elapsedNs / 1_000_000 + " ms";
     }
 
@@ -107,6 +115,7 @@ class RaidModelTest {
         return "seed " + o.seed() + " (" + o.config() + ") after " + o.ops() + " ops: " + o.failure()
                 + "\n  reproduce: mvn -o test -pl native-shims,engine,raid -Dtest=RaidModelTest -Dsurefire.failIfNoSpecifiedTests=false -Draid.model.seed=" + o.seed()
                 + (o.config().contains("bitmap RESYNC") ? " -Draid.model.bitmap=RESYNC" : o.config().contains("bitmap SKIP") ? " -Draid.model.bitmap=SKIP" : "")
+                + (o.config().contains(", ppl (") ? " -Draid.model.ppl=true" : "")
                 + "\n  last operations:\n  " + o.logTail();
     }
 
@@ -117,7 +126,8 @@ class RaidModelTest {
         List<Outcome> outcomes;
         if (one != null) {
             String bitmap = System.getProperty("raid.model.bitmap"); // a bitmap sequence's replay
-            Rules rules = bitmap == null ? Rules.SAFE : new Rules(false, null, ModelSequence.Bitmap.valueOf(bitmap.trim()));
+            Rules rules = bitmap != null ? new Rules(false, null, ModelSequence.Bitmap.valueOf(bitmap.trim()))
+                    : Boolean.getBoolean("raid.model.ppl") ? Rules.PPL : Rules.SAFE;
             outcomes = List.of(ModelSequence.run(Long.parseLong(one.trim()), reactors(), rules));
         } else {
             outcomes = runMany(Integer.getInteger("raid.model.sequences", DEFAULT_SEQUENCES), 0, Rules.SAFE, true);
@@ -196,13 +206,12 @@ class RaidModelTest {
     }
 
     /**
-     * Today's raid5 has no write-hole protection: a power cut that tears a stripe leaves its parity wrong, and a
-     * member lost afterwards is rebuilt from it. With member losses after power cuts allowed and no recovery,
-     * the model finds that corruption. (Once PPL recovery is wired in {@link VolumeUnderTest#powerCutRecovery},
-     * {@link #powerCutThenMemberLoss_needsPplRecovery} takes over and this one documents the raw volume.)
+     * raid5 without its partial parity log has the write hole: a power cut that tears a stripe leaves its parity
+     * wrong, and a member lost afterwards is rebuilt from it. With member losses after power cuts allowed and no
+     * recovery, the model finds that corruption (the counterpart of {@link #powerCutThenMemberLoss_withPpl_matchesTheModel}:
+     * the same mix can fail).
      */
     @Test
-    @EnabledIf("noPowerCutRecovery")
     void powerCutThenMemberLoss_withoutPpl_theModelFindsTheWriteHole() {
         List<Outcome> outcomes = runMany(300, 30_000, new Rules(true, null), true);
         Outcome last = outcomes.getLast();
@@ -213,13 +222,26 @@ class RaidModelTest {
                 "the write hole exists today and the model must see it; " + outcomes.size() + " sequences ran");
     }
 
-    /** Enabled once a power-cut recovery (PPL) is plugged into the harness: then member loss after a cut must be exact. */
+    /**
+     * raid5 with md's partial parity log ({@link PplPowerCutRecovery}: log areas on the member media, recovered over
+     * the media after every power cut, before the volume is reopened): member loss after a power cut, and power cuts
+     * of a degraded array with unflushed writes, are in the mix, and every read must match the model.
+     */
     @Test
-    @EnabledIf("powerCutRecoveryWired")
-    void powerCutThenMemberLoss_needsPplRecovery() {
-        List<Outcome> outcomes = runMany(Integer.getInteger("raid.model.sequences", 300), 40_000, new Rules(true, null), true);
-        System.out.println(report("RaidModelTest, raid5 power cut then member loss, with recovery", outcomes, 0));
+    void powerCutThenMemberLoss_withPpl_matchesTheModel() {
+        long start = System.nanoTime();
+        List<Outcome> outcomes = runMany(Integer.getInteger("raid.model.pplSequences", DEFAULT_PPL_SEQUENCES), 40_000, Rules.PPL, true);
+        System.out.println(report("RaidModelTest, raid5 with PPL, power cut then member loss", outcomes, System.nanoTime() - start));
         for (Outcome o : outcomes) if (!o.ok()) fail(describe(o));
+        int recoveries = 0, entries = 0, losses = 0, degradedCuts = 0;
+        for (Outcome o : outcomes) {
+            recoveries += o.pplRecoveries();
+            entries += o.pplEntriesRecovered();
+            losses += o.lossesAfterResync();
+            degradedCuts += o.degradedDirtyCuts();
+        }
+        assertTrue(recoveries > 0 && entries > 0 && losses > 0 && degradedCuts > 0, "PPL recoveries " + recoveries + " (" + entries
+                + " entries recovered), member losses after a recovered cut " + losses + ", cuts of a degraded array " + degradedCuts);
     }
 
     /**
@@ -258,13 +280,5 @@ class RaidModelTest {
                 + " (" + last.config() + "): " + last.failure()));
         assertTrue(!last.ok() && last.failure().contains("holds none of the versions"),
                 "without the resync the model must find a mismatch; " + outcomes.size() + " sequences ran");
-    }
-
-    static boolean powerCutRecoveryWired() {
-        return VolumeUnderTest.powerCutRecovery != null;
-    }
-
-    static boolean noPowerCutRecovery() {
-        return !powerCutRecoveryWired();
     }
 }

@@ -59,6 +59,17 @@ interface RaidUnderTest extends AutoCloseable {
      */
     boolean recoverAfterPowerCut();
 
+    /**
+     * After {@link #recoverAfterPowerCut}: whether volume block {@code lba}, if it was written since the last flush,
+     * may now hold anything. md's partial parity log says so of a block whose member was missing at the recovery
+     * (raid5-ppl.rst: "If a dirty disk of a stripe is lost, no PPL recovery is performed for this stripe ... it is
+     * possible to have arbitrary data in the written part of a stripe if that disk is lost"): its row's parity is
+     * left as it was, and the block is rebuilt from it.
+     */
+    default boolean mayHoldAnythingAfterCut(long lba) {
+        return false;
+    }
+
     /** Fails a member: by the control plane ({@code pulled} false) or as a pulled drive the data path finds. */
     void failMember(int member, boolean pulled);
 

@@ -52,12 +52,20 @@ import java.util.concurrent.atomic.AtomicLong;
  * RESYNC {@link SyncJob} over that region list, as assembly after an unclean stop does. {@code SKIP} mode keeps
  * the bitmap but skips the resync (and claims recovery): the model must catch it.
  *
- * <p>Without a bitmap, {@link #recoverAfterPowerCut} answers false unless a {@link #powerCutRecovery} is set (the
- * PPL recovery plugs in there: it then opens every raid5).
+ * <p><b>Partial parity log</b> (a raid5 with a {@link PowerCutRecovery}): each medium holds the member's data and,
+ * after it, the member's log area, each seen through its own slice; after a power cut the recovery runs over the
+ * media (the volume closed, as at assembly), then the volume is reopened and a rebuild cut short is started
+ * again. Without a bitmap or a log, {@link #recoverAfterPowerCut} answers false.
  */
 final class VolumeUnderTest implements RaidUnderTest {
-    /** Set by the PPL work when its recovery exists (see {@link PowerCutRecovery}); null today. */
-    static volatile PowerCutRecovery powerCutRecovery;
+    /** raid5 only, null for none: md's partial parity log, recovered after each power cut. */
+    private final PowerCutRecovery powerCutRecovery;
+    /** Blocks of log area after each member's data on its medium (0 without a log). */
+    private final long areaBlocks;
+    private boolean recoveredLastCut;
+    /** Members missing at the last PPL recovery (bit per member). */
+    private int missingAtRecovery;
+    private final io.basalt.raid.parity.ChunkAddress address = new io.basalt.raid.parity.ChunkAddress();
 
     private final Level level;
     private final Raid5Algorithm algorithm;
@@ -85,7 +93,7 @@ final class VolumeUnderTest implements RaidUnderTest {
     private SyncJob rebuildJob;
     private int rebuildMember = -1;
     private int jobsStarted;
-    int jobRebuilds, offlineRebuilds, bitmapResyncs, resyncedRegions, restartedRebuilds;
+    int jobRebuilds, offlineRebuilds, bitmapResyncs, resyncedRegions, pplRecoveries, pplEntriesRecovered, pplEntriesSkipped;
 
     private BlockDevice volume;
     /** The volume itself, under the bug wrapper if any. */
@@ -96,11 +104,13 @@ final class VolumeUnderTest implements RaidUnderTest {
 
     VolumeUnderTest(Level level, int memberCount, int chunkBytes, Raid5Algorithm algorithm, long memberBytes, Reactor[] reactors,
                     long seed, BuggyDevice.Bug bug, long bugVictim) {
-        this(level, memberCount, chunkBytes, algorithm, memberBytes, reactors, seed, bug, bugVictim, ModelSequence.Bitmap.NONE);
+        this(level, memberCount, chunkBytes, algorithm, memberBytes, reactors, seed, bug, bugVictim, ModelSequence.Bitmap.NONE, null);
     }
 
     VolumeUnderTest(Level level, int memberCount, int chunkBytes, Raid5Algorithm algorithm, long memberBytes, Reactor[] reactors,
-                    long seed, BuggyDevice.Bug bug, long bugVictim, ModelSequence.Bitmap bitmapMode) {
+                    long seed, BuggyDevice.Bug bug, long bugVictim, ModelSequence.Bitmap bitmapMode, PowerCutRecovery recovery) {
+        this.powerCutRecovery = level == Level.RAID5 ? recovery : null;
+        this.areaBlocks = powerCutRecovery == null ? 0 : powerCutRecovery.areaBlocks(chunkBytes, 4096, seed);
         this.level = level;
         this.algorithm = algorithm;
         this.memberCount = memberCount;
@@ -123,6 +133,7 @@ final class VolumeUnderTest implements RaidUnderTest {
         // Regions of 1 to 3 chunks' rows (a raid5 region is whole stripes' rows; several regions per member).
         this.regionBlocks = (long) chunkBytes / blockBytes * (1 + (int) ((seed >>> 7) % 3));
         this.bitmapDisk = this.bitmapMode == ModelSequence.Bitmap.NONE ? null : newBitmap(memberBytes / blockBytes);
+        for (int i = 0; i < memberCount && areaBlocks > 0; i++) initializeArea(i);
         open();
         this.vector = new IoVector(Math.min(16, volume.geometry().maxSegments()));
     }
@@ -140,7 +151,21 @@ final class VolumeUnderTest implements RaidUnderTest {
     private FaultBlockDevice newMedium(int member) {
         FaultConfig config = FaultConfig.none(seed * 31 + member * 7L + replacements);
         if (powerCutMode) config = config.withPowerCut(true);
-        return new FaultBlockDevice("m" + member, new MemoryBlockDevice("m" + member, memberBytes, blockBytes), config);
+        return new FaultBlockDevice("m" + member, new MemoryBlockDevice("m" + member, memberBytes + areaBlocks * blockBytes, blockBytes), config);
+    }
+
+    /** The member's log area: the medium's blocks after its data. */
+    private BlockDevice area(int member) {
+        return new OffsetDevice("p" + member, shared[member], memberBytes / blockBytes, areaBlocks);
+    }
+
+    /** An empty log (mdadm at create, md on a re-added disk), written and flushed through the member's slice. */
+    private void initializeArea(int member) {
+        try (BlockDevice area = area(member)) {
+            powerCutRecovery.initializeArea(reactors[0], area);
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("initializing the log area of member " + member + ": " + e.getMessage(), e);
+        }
     }
 
     /** A fresh bitmap (every bit clear) over {@code memberBlocks} rows, in native memory the flusher thread may read. */
@@ -186,7 +211,7 @@ final class VolumeUnderTest implements RaidUnderTest {
         BlockDevice v = switch (level) {
             case RAID0 -> new Raid0Volume("r0", members, chunkBytes);
             case RAID1 -> new Raid1Volume("r1", members);
-            case RAID5 -> powerCutRecovery != null ? powerCutRecovery.openRaid5("r5", members, chunkBytes)
+            case RAID5 -> powerCutRecovery != null ? powerCutRecovery.openRaid5("r5", members, areas(), chunkBytes, algorithm)
                     : new Raid5Volume("r5", members, chunkBytes, algorithm);
         };
         rawVolume = v;
@@ -203,6 +228,12 @@ final class VolumeUnderTest implements RaidUnderTest {
             channels[r] = volume.openChannel(reactors[r]);
             io[r] = new ConformanceHarness(reactors[r], channels[r]);
         }
+    }
+
+    private List<BlockDevice> areas() {
+        List<BlockDevice> areas = new ArrayList<>();
+        for (int i = 0; i < memberCount; i++) areas.add(area(i));
+        return areas;
     }
 
     private void shut() {
@@ -278,7 +309,8 @@ final class VolumeUnderTest implements RaidUnderTest {
     public String describe() {
         return level + (level == Level.RAID5 ? " " + algorithm.name().toLowerCase() : "") + " " + memberCount + " members, chunk " + chunkBytes / 1024 + " KiB, " + blockCount() + " blocks, "
                 + reactors.length + " reactor(s)" + (powerCutMode ? ", power-cut media (torn)" : "")
-                + (bitmapMode == ModelSequence.Bitmap.NONE ? "" : ", bitmap " + bitmapMode + " (" + regionBlocks + "-row regions)");
+                + (bitmapMode == ModelSequence.Bitmap.NONE ? "" : ", bitmap " + bitmapMode + " (" + regionBlocks + "-row regions)")
+                + (powerCutRecovery == null ? "" : ", ppl (" + areaBlocks + "-block areas)");
     }
 
     // ------------------------------------------------------------------ I/O, each awaited (several reactors: all cycled)
@@ -372,8 +404,36 @@ final class VolumeUnderTest implements RaidUnderTest {
         if (resume) stopRebuildJob(); // the job dies with the power; nothing of its end reaches the media
         shut();
         for (FaultBlockDevice medium : media) medium.powerCut();
+        if (powerCutRecovery != null) recoverLogs();
         open(true);
         if (resume) startRebuildJob();
+    }
+
+    /**
+     * md's PPL recovery at assembly, over the media before the volume is reopened: a failed or pulled member and a
+     * rebuilding one (md: past its recovery offset) are missing, with their log areas.
+     */
+    private void recoverLogs() {
+        List<BlockDevice> members = new ArrayList<>(), areas = new ArrayList<>();
+        missingAtRecovery = 0;
+        for (int i = 0; i < memberCount; i++) {
+            boolean missing = failed[i] || media[i].failed() || i == rebuildMember;
+            if (missing) missingAtRecovery |= 1 << i;
+            members.add(missing ? null : new OffsetDevice("s" + i, shared[i], 0, memberBytes / blockBytes));
+            areas.add(missing ? null : area(i));
+        }
+        try {
+            int[] did = powerCutRecovery.recover(reactors[0], members, areas, ((Raid5Volume) rawVolume).layout());
+            pplRecoveries++;
+            pplEntriesRecovered += did[1];
+            pplEntriesSkipped += did[2];
+            recoveredLastCut = true;
+        } catch (java.io.IOException e) {
+            throw new AssertionError("PPL recovery after a power cut: " + e.getMessage(), e);
+        } finally {
+            for (BlockDevice d : members) if (d != null) d.close();
+            for (BlockDevice d : areas) if (d != null) d.close();
+        }
     }
 
     /**
@@ -398,8 +458,16 @@ final class VolumeUnderTest implements RaidUnderTest {
             attachIntent();
             return recovered;
         }
-        PowerCutRecovery recovery = powerCutRecovery;
-        return recovery != null && level == Level.RAID5 && recovery.recover(rawVolume);
+        boolean recovered = recoveredLastCut;
+        recoveredLastCut = false;
+        return recovered;
+    }
+
+    @Override
+    public boolean mayHoldAnythingAfterCut(long lba) {
+        if (powerCutRecovery == null || missingAtRecovery == 0) return false;
+        ((Raid5Volume) rawVolume).layout().map(lba * (blockBytes / 512), address);
+        return (missingAtRecovery & 1 << address.disk()) != 0;
     }
 
     /**
@@ -454,7 +522,6 @@ final class VolumeUnderTest implements RaidUnderTest {
     private void failInVolume(int member) {
         if (rawVolume instanceof Raid1Volume r1) r1.fail(member);
         else if (rawVolume instanceof Raid5Volume r5) r5.fail(member);
-        else if (level == Level.RAID5 && powerCutRecovery != null) powerCutRecovery.fail(rawVolume, member);
     }
 
     @Override
@@ -462,7 +529,7 @@ final class VolumeUnderTest implements RaidUnderTest {
         if (level == Level.RAID0) throw new IllegalArgumentException("raid0 cannot rebuild a member");
         if (!failed[member]) throw new IllegalArgumentException("member " + member + " is not failed");
         if (rebuildJob != null) throw new IllegalStateException("a rebuild of member " + rebuildMember + " runs");
-        if (!(rawVolume instanceof SyncTarget target)) { // a PPL raid5 from powerCutRecovery: the offline stand-in
+        if (!(rawVolume instanceof SyncTarget)) { // none today: the offline stand-in
             replaceAndRebuildOffline(member);
             return false;
         }
@@ -471,7 +538,9 @@ final class VolumeUnderTest implements RaidUnderTest {
         replacements++;
         media[member] = newMedium(member);
         shared[member] = newShared(member);
-        if (rawVolume instanceof Raid5Volume r5) r5.replaceMember(member, slice(member));
+        if (areaBlocks > 0) initializeArea(member);
+        if (rawVolume instanceof Raid5Volume r5 && areaBlocks > 0) r5.replaceMember(member, slice(member), area(member));
+        else if (rawVolume instanceof Raid5Volume r5) r5.replaceMember(member, slice(member));
         else ((Raid1Volume) rawVolume).replaceMember(member, slice(member));
         old.close(); // after the swap: the volume's channels no longer use it
         rebuildMember = member;
@@ -532,19 +601,6 @@ final class VolumeUnderTest implements RaidUnderTest {
         rebuildJob = null;
         rebuildMember = -1;
         awaitEnd(job, "rebuild of member " + member);
-        // raid1: the job reads each window from the first active mirror; when that is a pulled drive the data path
-        // had not met yet, the unit fails (the mirror is then failed) and so does the job. md would read the window
-        // from the next in-sync mirror instead; here the rebuild is started again, as an admin would, from the
-        // recovery position it reached. Counted in restartedRebuilds (see docs/raid.md, "Model test").
-        for (int again = 0; job.state() == SyncJob.State.FAILED && level == Level.RAID1 && again < memberCount
-                && String.valueOf(job.error()).contains("DEVICE_GONE") && ((Raid1Volume) rawVolume).rebuildingMember() == member
-                && ((Raid1Volume) rawVolume).activeCount() > 0; again++) {
-            restartedRebuilds++;
-            startRebuildJob();
-            job = rebuildJob;
-            rebuildJob = null;
-            awaitEnd(job, "restarted rebuild of member " + member);
-        }
         if (job.state() != SyncJob.State.DONE) {
             throw new AssertionError("rebuild of member " + member + " ended " + job.state() + ": " + job.error());
         }

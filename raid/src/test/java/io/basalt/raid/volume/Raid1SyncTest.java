@@ -141,4 +141,38 @@ class Raid1SyncTest {
             assertEquals(0, differingBlocks(volume));
         }
     }
+
+    @Test
+    void aRebuildWhoseSourceMirrorIsPulledMidJobFinishesFromTheNextMirror() throws Exception {
+        List<io.basalt.engine.BlockDevice> members = VolumeConformanceTest.faultMembers(3);
+        try (Raid1Volume volume = new Raid1Volume("r1", members)) {
+            BlockChannel channel = ioReactor.call(() -> volume.openChannel(ioReactor)).get();
+            long blocks = volume.geometry().blockCount();
+            long[] seeds = new long[(int) blocks];
+            java.util.Arrays.fill(seeds, SEED);
+            fillVolume(ioReactor, channel, blocks, SEED, arena);
+            assertTrue(volume.fail(2));
+            volume.replaceMember(2, DeviceSpec.open("fresh", "memory:16M"));
+            SyncJob job = new SyncJob(volume, SyncJob.REBUILD, jobReactor, null, 16, 4, null).start();
+            Thread.sleep(300); // about a third of the 16 MiB at 16 MiB/s
+            long atPull = volume.recoveryUnit();
+            // The source mirror's drive is pulled, and nothing but the sync notices: its next window read fails.
+            ((io.basalt.engine.fault.FaultBlockDevice) members.get(0)).setFailed(true);
+            assertTrue(job.awaitEnd(TimeUnit.SECONDS.toNanos(60)), "job ended");
+            assertEquals(SyncJob.State.DONE, job.state(), job::error);
+            assertTrue(atPull > 0 && atPull < volume.unitCount(), "pulled mid-job, at window " + atPull);
+            assertArrayEquals(new Raid1Volume.MemberState[] {Raid1Volume.MemberState.FAILED, Raid1Volume.MemberState.ACTIVE,
+                    Raid1Volume.MemberState.ACTIVE}, volume.memberStates());
+            assertEquals(1, volume.counter(Raid1Volume.MEMBER_FAILURES) - 1, "member failures besides the requested one");
+            MemorySegment second = readAll(jobReactor, volume.member(1), blocks, arena);
+            MemorySegment rebuilt = readAll(jobReactor, volume.member(2), blocks, arena);
+            assertEquals(-1, MemorySegment.mismatch(second, 0, blocks * BLOCK, rebuilt, 0, blocks * BLOCK), "rebuilt mirror = member 1");
+            assertTrue(volume.fail(1));
+            assertEquals(-1, firstWrongBlock(ioReactor, channel, seeds, arena), "a block read from the rebuilt member alone");
+            ioReactor.call(() -> {
+                channel.close();
+                return null;
+            }).get();
+        }
+    }
 }

@@ -1,6 +1,7 @@
 package io.basalt.raid.volume;
 
 import io.basalt.engine.BlockChannel;
+import io.basalt.engine.DeviceSpec;
 import io.basalt.engine.Reactor;
 import io.basalt.engine.ReactorConfig;
 import io.basalt.engine.Status;
@@ -124,6 +125,31 @@ class Raid5CoalescingTest {
                 assertEquals(0, volume.counter(Raid5Volume.RMW_WRITES), "member " + failed + " failed");
                 assertEquals(8, volume.counter(Raid5Volume.DEGRADED_WRITES), "one degraded step per stripe, each carrying 12 writes");
                 assertEquals(fullBefore, volume.counter(Raid5Volume.FULL_STRIPE_WRITES), "degraded steps count as such");
+                io.channel().close();
+            }
+        }
+    }
+
+    /**
+     * A rebuilding member is written by coalesced groups too (docs/raid.md, "Sync jobs", rule 1): with its recovery
+     * position past every stripe (so reads go to it directly, as after the rebuild's units), the stream must land on
+     * it. The groups once wrote active members only, and the rebuilt member kept the blocks it had (found by the
+     * model test: a coalesced burst during a rebuild read back old after it).
+     */
+    @Test
+    void aRebuildingMemberPastItsRecoveryPositionIsWrittenByCoalescedGroups() {
+        for (int rebuilding = 0; rebuilding < 4; rebuilding++) {
+            try (Raid5Volume volume = volume()) {
+                ConformanceHarness io = new ConformanceHarness(reactor, volume.openChannel(reactor));
+                MemorySegment zero = buffer(volume.geometry().blockCount());
+                assertEquals(Status.OK, io.write(0, (int) volume.geometry().blockCount(), zero));
+                volume.fail(rebuilding);
+                volume.replaceMember(rebuilding, DeviceSpec.open("fresh", "memory:256K"));
+                volume.recoveredTo(volume.unitCount()); // every stripe rebuilt (the blank member is all zeroes, as the array)
+                long coalescedBefore = volume.counter(Raid5Volume.COALESCED_WRITES);
+                sequentialStream(volume, io, buffer(96));
+                assertTrue(volume.counter(Raid5Volume.COALESCED_WRITES) > coalescedBefore, "member " + rebuilding + ": the stream coalesced");
+                assertParityConsistent(volume);
                 io.channel().close();
             }
         }

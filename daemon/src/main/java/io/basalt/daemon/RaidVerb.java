@@ -22,19 +22,14 @@ final class RaidVerb {
     private RaidVerb() {}
 
     static int run(String[] args) {
-        Path socket = Path.of("basalt-data").resolve(Daemon.SOCKET_NAME);
-        List<String> positional = new ArrayList<>();
+        RpcCommand.ClientArgs parsed;
         try {
-            for (int i = 0; i < args.length; i++) {
-                switch (args[i]) {
-                    case "--data-dir" -> socket = Path.of(ServeCommand.value(args, ++i, args[i - 1])).resolve(Daemon.SOCKET_NAME);
-                    case "--socket" -> socket = Path.of(ServeCommand.value(args, ++i, args[i - 1]));
-                    default -> positional.add(args[i]);
-                }
-            }
+            parsed = RpcCommand.ClientArgs.parse(args);
         } catch (IllegalArgumentException e) {
             return usage(e.getMessage());
         }
+        Path socket = parsed.socket();
+        List<String> positional = parsed.positional();
         if (positional.isEmpty() || !positional.getFirst().equals("status") || positional.size() > 2) {
             return usage("the only sub-command is status, with an optional volume name");
         }

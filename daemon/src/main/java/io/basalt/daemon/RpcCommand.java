@@ -16,10 +16,12 @@ final class RpcCommand {
 
     private RpcCommand() {}
 
-    static int run(String[] args) {
-        Path socket = Path.of("basalt-data").resolve(Daemon.SOCKET_NAME);
-        List<String> positional = new ArrayList<>();
-        try {
+    /** A client verb's arguments: the daemon's socket ({@code --data-dir DIR} or {@code --socket PATH}) and the rest. */
+    record ClientArgs(Path socket, List<String> positional) {
+        /** Throws IllegalArgumentException for an option without its value. */
+        static ClientArgs parse(String[] args) {
+            Path socket = Path.of("basalt-data").resolve(Daemon.SOCKET_NAME);
+            List<String> positional = new ArrayList<>();
             for (int i = 0; i < args.length; i++) {
                 switch (args[i]) {
                     case "--data-dir" -> socket = Path.of(ServeCommand.value(args, ++i, args[i - 1])).resolve(Daemon.SOCKET_NAME);
@@ -27,9 +29,19 @@ final class RpcCommand {
                     default -> positional.add(args[i]);
                 }
             }
+            return new ClientArgs(socket, positional);
+        }
+    }
+
+    static int run(String[] args) {
+        ClientArgs parsed;
+        try {
+            parsed = ClientArgs.parse(args);
         } catch (IllegalArgumentException e) {
             return usage(e.getMessage());
         }
+        Path socket = parsed.socket();
+        List<String> positional = parsed.positional();
         if (positional.isEmpty() || positional.size() > 2) return usage("give a method and at most one JSON params argument");
         Object params = null;
         if (positional.size() == 2) {

@@ -27,4 +27,13 @@ record MemberGeometry(int blockBytes, long smallestBlocks, int transferBlocksMax
         }
         return new MemberGeometry(blockBytes, smallest, transferMax, segmentsMax, persistent);
     }
+
+    /** Refuses a replacement member with another block size or fewer blocks than a member uses ({@code blocksUsed}). */
+    static void checkReplacement(BlockDevice device, int blockBytes, long blocksUsed) {
+        io.basalt.engine.Geometry g = device.geometry();
+        if (g.logicalBlockBytes() != blockBytes || g.blockCount() < blocksUsed) {
+            throw new IllegalArgumentException("replacement " + device.name() + " (" + g.blockCount() + " blocks of " + g.logicalBlockBytes()
+                    + " bytes) is smaller than the " + blocksUsed + " blocks of " + blockBytes + " bytes a member uses");
+        }
+    }
 }

@@ -232,11 +232,7 @@ public final class Raid1Volume implements BlockDevice, SyncTarget {
         if (states.get(memberIndex) != FAILED) throw new IllegalStateException("member " + memberIndex + " of " + name + " is not failed");
         if (activeCount() == 0) throw new IllegalStateException(name + " has no active member to rebuild from");
         if (rebuildingMember() >= 0) throw new IllegalStateException(name + " already rebuilds member " + rebuildingMember());
-        Geometry g = device.geometry();
-        if (g.logicalBlockBytes() != geometry.logicalBlockBytes() || g.blockCount() < geometry.blockCount()) {
-            throw new IllegalArgumentException("replacement " + device.name() + " (" + g.blockCount() + " blocks of " + g.logicalBlockBytes()
-                    + " bytes) is smaller than the " + geometry.blockCount() + " blocks of " + geometry.logicalBlockBytes() + " bytes a member uses");
-        }
+        MemberGeometry.checkReplacement(device, geometry.logicalBlockBytes(), geometry.blockCount());
         BlockDevice old = members[memberIndex];
         members[memberIndex] = device;
         VolumeChannel.swapMember(allChannels, memberIndex, device);

@@ -390,11 +390,7 @@ public final class Raid5Volume implements BlockDevice, SyncTarget {
         Check.that(memberIndex >= 0 && memberIndex < members.length, "member index in range", memberIndex);
         if (states.get(memberIndex) != FAILED) throw new IllegalStateException("member " + memberIndex + " of " + name + " is not failed");
         if (failedCount() != 1) throw new IllegalStateException(name + " has " + failedCount() + " members out: cannot rebuild");
-        Geometry g = device.geometry();
-        if (g.logicalBlockBytes() != geometry.logicalBlockBytes() || g.blockCount() < memberBlocksUsed) {
-            throw new IllegalArgumentException("replacement " + device.name() + " (" + g.blockCount() + " blocks of " + g.logicalBlockBytes()
-                    + " bytes) is smaller than the " + memberBlocksUsed + " blocks of " + geometry.logicalBlockBytes() + " bytes a member uses");
-        }
+        MemberGeometry.checkReplacement(device, geometry.logicalBlockBytes(), memberBlocksUsed);
         BlockDevice old = members[memberIndex];
         members[memberIndex] = device;
         VolumeChannel.swapMember(allChannels, memberIndex, device);

@@ -1,19 +1,15 @@
 package io.basalt.daemon;
 
-import io.basalt.daemon.rpc.RpcClient;
 import io.basalt.engine.BlockDevice;
 import io.basalt.engine.json.Json;
 import io.basalt.raid.md.MdSuperblock;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,32 +26,8 @@ import static org.junit.jupiter.api.Assertions.*;
  * back exactly as written (never silent corruption). The raid module's {@code MdScannerTest} and
  * {@code MdScannerBadInputTest} cover the same verdicts without a daemon.
  */
-class RaidAssemblyBadInputTest {
+class RaidAssemblyBadInputTest extends DaemonTestBase {
     private static final long MIB = 1L << 20;
-
-    @TempDir Path dir;
-    Daemon daemon;
-    RpcClient client;
-
-    @AfterEach
-    void stop() {
-        down();
-    }
-
-    private void down() {
-        if (client != null) client.close();
-        if (daemon != null) daemon.close();
-        client = null;
-        daemon = null;
-    }
-
-    private void start(String configJson) throws Exception {
-        down();
-        Path config = dir.resolve("config-" + System.nanoTime() + ".json");
-        Files.writeString(config, configJson);
-        daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), config, 1, "sleep"));
-        client = RpcClient.connect(daemon.socketPath());
-    }
 
     /** A config creating file drives: "d0" (32 MiB), or "d1=48" for another size in MiB, or "d1/512" for 512-byte blocks. */
     private String drives(String... specs) {
@@ -74,25 +46,8 @@ class RaidAssemblyBadInputTest {
                 + ",size=" + mib + "M,direct=0" + options + "\"}}";
     }
 
-    private Object result(String method, String paramsJson) throws IOException {
-        Map<String, Object> response = client.call(method, paramsJson == null ? null : Json.parse(paramsJson));
-        assertFalse(response.containsKey("error"), () -> "unexpected error: " + Json.write(response));
-        return response.get("result");
-    }
-
-    private Map<?, ?> status(String name) throws IOException {
-        List<?> list = assertInstanceOf(List.class, result("raid_status", "{\"name\":\"" + name + "\"}"));
-        return (Map<?, ?>) list.getFirst();
-    }
-
     private List<?> allStatus() throws IOException {
         return assertInstanceOf(List.class, result("raid_status", null));
-    }
-
-    private static List<String> memberStates(Map<?, ?> status) {
-        List<String> states = new ArrayList<>();
-        for (Object m : (List<?>) status.get("members")) states.add((String) ((Map<?, ?>) m).get("state"));
-        return states;
     }
 
     private static List<Object> memberDrives(Map<?, ?> status) {
@@ -107,10 +62,6 @@ class RaidAssemblyBadInputTest {
             for (String p : parts) if (!l.contains(p)) return false;
             return true;
         }), () -> "no assembly log line with " + List.of(parts) + " in " + log);
-    }
-
-    private BlockDevice device(String name) {
-        return daemon.drives().get(name).device();
     }
 
     private void writePattern(String name, long lba, int blocks, int seed) throws IOException {

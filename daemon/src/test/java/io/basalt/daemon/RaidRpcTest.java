@@ -1,12 +1,8 @@
 package io.basalt.daemon;
 
-import io.basalt.daemon.rpc.RpcClient;
 import io.basalt.engine.BlockDevice;
-import io.basalt.engine.json.Json;
 import io.basalt.raid.md.MdSuperblock;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -21,39 +17,7 @@ import java.util.Map;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** raid_* methods and md assembly at start-up, in-process over the real socket. */
-class RaidRpcTest {
-    @TempDir Path dir;
-    Daemon daemon;
-    RpcClient client;
-
-    @AfterEach
-    void stop() {
-        if (client != null) client.close();
-        if (daemon != null) daemon.close();
-    }
-
-    private void start(String configJson) throws Exception {
-        if (client != null) client.close();
-        if (daemon != null) daemon.close();
-        Path config = dir.resolve("config-" + System.nanoTime() + ".json");
-        Files.writeString(config, configJson);
-        daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), config, 1, "sleep"));
-        client = RpcClient.connect(daemon.socketPath());
-    }
-
-    private Object result(String method, String paramsJson) throws IOException {
-        Map<String, Object> response = client.call(method, paramsJson == null ? null : Json.parse(paramsJson));
-        assertFalse(response.containsKey("error"), () -> "unexpected error: " + Json.write(response));
-        return response.get("result");
-    }
-
-    private String error(String method, String paramsJson, int code) throws IOException {
-        Map<String, Object> response = client.call(method, paramsJson == null ? null : Json.parse(paramsJson));
-        Map<?, ?> error = assertInstanceOf(Map.class, response.get("error"), () -> "expected an error: " + Json.write(response));
-        assertEquals((long) code, error.get("code"), () -> Json.write(response));
-        return (String) error.get("message");
-    }
-
+class RaidRpcTest extends DaemonTestBase {
     private void memoryDrives(int n, String size) throws IOException {
         for (int i = 0; i < n; i++) result("drive_create", "{\"name\":\"m" + i + "\",\"spec\":\"memory:" + size + "\"}");
     }
@@ -65,22 +29,6 @@ class RaidRpcTest {
                     + ",size=32M,direct=0\"}}");
         }
         return "[" + String.join(",", calls) + "]";
-    }
-
-    private Map<?, ?> status(String name) throws IOException {
-        List<?> list = assertInstanceOf(List.class, result("raid_status", "{\"name\":\"" + name + "\"}"));
-        assertEquals(1, list.size());
-        return (Map<?, ?>) list.get(0);
-    }
-
-    private static List<String> memberStates(Map<?, ?> status) {
-        List<String> states = new ArrayList<>();
-        for (Object m : (List<?>) status.get("members")) states.add((String) ((Map<?, ?>) m).get("state"));
-        return states;
-    }
-
-    private BlockDevice device(String name) {
-        return daemon.drives().get(name).device();
     }
 
     /** Writes blocks [lba, lba + blocks) of {@code name} with a pattern of {@code seed}, through a reactor. */

@@ -1,18 +1,12 @@
 package io.basalt.daemon;
 
-import io.basalt.daemon.rpc.RpcClient;
 import io.basalt.engine.BlockDevice;
-import io.basalt.engine.json.Json;
 import io.basalt.raid.md.MdSuperblock;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -20,50 +14,7 @@ import java.util.Map;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** raid_add_member, raid_remove_member, raid_check, raid_repair, raid_resync, raid_sync_limit and rebuilds through RPC. */
-class RaidSyncRpcTest {
-    @TempDir Path dir;
-    Daemon daemon;
-    RpcClient client;
-
-    @AfterEach
-    void stop() {
-        if (client != null) client.close();
-        if (daemon != null) daemon.close();
-    }
-
-    private void start(String configJson) throws Exception {
-        if (client != null) client.close();
-        if (daemon != null) daemon.close();
-        Path config = dir.resolve("config-" + System.nanoTime() + ".json");
-        Files.writeString(config, configJson);
-        daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), config, 1, "sleep"));
-        client = RpcClient.connect(daemon.socketPath());
-    }
-
-    private Object result(String method, String paramsJson) throws IOException {
-        Map<String, Object> response = client.call(method, paramsJson == null ? null : Json.parse(paramsJson));
-        assertFalse(response.containsKey("error"), () -> "unexpected error: " + Json.write(response));
-        return response.get("result");
-    }
-
-    private String error(String method, String paramsJson, int code) throws IOException {
-        Map<String, Object> response = client.call(method, paramsJson == null ? null : Json.parse(paramsJson));
-        Map<?, ?> error = assertInstanceOf(Map.class, response.get("error"), () -> "expected an error: " + Json.write(response));
-        assertEquals((long) code, error.get("code"), () -> Json.write(response));
-        return (String) error.get("message");
-    }
-
-    private Map<?, ?> status(String name) throws IOException {
-        List<?> list = assertInstanceOf(List.class, result("raid_status", "{\"name\":\"" + name + "\"}"));
-        return (Map<?, ?>) list.get(0);
-    }
-
-    private static List<String> memberStates(Map<?, ?> status) {
-        List<String> states = new ArrayList<>();
-        for (Object m : (List<?>) status.get("members")) states.add((String) ((Map<?, ?>) m).get("state"));
-        return states;
-    }
-
+class RaidSyncRpcTest extends DaemonTestBase {
     private static Map<?, ?> sync(Map<?, ?> status) {
         return (Map<?, ?>) status.get("sync");
     }
@@ -79,10 +30,6 @@ class RaidSyncRpcTest {
             assertTrue(System.nanoTime() < deadline, "sync still running after 60 s: " + s);
             Thread.sleep(20);
         }
-    }
-
-    private BlockDevice device(String name) {
-        return daemon.drives().get(name).device();
     }
 
     /** Pieces of at most 128 blocks (a volume's largest transfer may be smaller than the whole range). */

@@ -396,7 +396,7 @@ final class Raid5Channel extends VolumeChannel {
                 if (rebuiltIndexes[slot] >= 0) rebuildRead(slot);
             } else if (mode != MODE_FLUSH) {
                 if (mode != MODE_DATA_ONLY) computeParity(slot);
-                if (pplOn && mode != MODE_DATA_ONLY && volume.isActive(layout.parityDisk(stepStripes[slot]))) {
+                if (pplOn && mode != MODE_DATA_ONLY && volume.isWritable(layout.parityDisk(stepStripes[slot]))) { // a rebuilding parity member logs too
                     enterLog(slot);
                     return;
                 }

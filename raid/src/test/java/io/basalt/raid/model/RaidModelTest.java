@@ -229,6 +229,21 @@ class RaidModelTest {
      */
     @Test
     void powerCutThenMemberLoss_withPpl_matchesTheModel() {
+        pplSequences();
+    }
+
+    /**
+     * The sequence that found a write to a stripe whose parity member was rebuilding going unlogged (no PPL entry):
+     * after a later power cut the recovery left that stripe's parity older than its data, and a member loss then
+     * read block 28 back as v17 instead of v23. Fixed by logging to a rebuilding parity member too.
+     */
+    @Test
+    void pplWriteDuringRebuildThenPowerCutAndMemberLoss_regression() {
+        Outcome o = ModelSequence.run(-7848714258863922832L, reactors(), Rules.PPL);
+        if (!o.ok()) fail(describe(o));
+    }
+
+    private void pplSequences() {
         long start = System.nanoTime();
         List<Outcome> outcomes = runMany(Integer.getInteger("raid.model.pplSequences", DEFAULT_PPL_SEQUENCES), 40_000, Rules.PPL, true);
         System.out.println(report("RaidModelTest, raid5 with PPL, power cut then member loss", outcomes, System.nanoTime() - start));

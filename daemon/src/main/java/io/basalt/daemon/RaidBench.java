@@ -230,7 +230,6 @@ final class RaidBench {
      * and each figure is the median of its K values (a shared or noisy disk drifts between runs).
      */
     static List<Row> measure(Options o, PrintStream out, PrintStream err) {
-        o.consistency().requireAvailable(); // before anything is opened or written
         int n = o.members().size();
         int chunks = o.chunkBytes().size();
         double[][] references = new double[3][o.repeat()];

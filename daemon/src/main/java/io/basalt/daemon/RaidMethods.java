@@ -51,7 +51,7 @@ import java.util.function.Supplier;
 final class RaidMethods {
     /** JSON-RPC server error (-32000..-32099 are the implementation's): a method or level not written yet. */
     static final int NOT_SUPPORTED = -32000;
-    static final String NOT_YET = "not yet supported (issue 4 in progress)";
+    static final String NOT_YET = "not supported yet";
     /** raid_create's chunk when chunk_kib is not given: the one measured default (RaidDefaults, docs/raid.md). */
     static final long DEFAULT_CHUNK_KIB = io.basalt.raid.volume.RaidDefaults.CHUNK_BYTES / 1024;
     static final int SET_NAME_CHARS_MAX = MdSuperblock.SET_NAME_BYTES;

@@ -46,8 +46,7 @@ record VolumeSpec(int level, Map<String, String> options, List<String> members) 
     /**
      * Write-hole protection of a raid5 volume. RESYNC: none on the data path (after a crash the parity is
      * rebuilt by a resync, md's default without a bitmap). PPL: md's partial parity log, written before each
-     * stripe update. Not in this build yet: asking for it fails with a message instead of benchmarking
-     * something else under its name.
+     * stripe update, in the first {@link #PPL_AREA_BYTES} of each member ({@link #withPpl}).
      */
     enum Consistency {
         RESYNC, PPL;
@@ -59,18 +58,7 @@ record VolumeSpec(int level, Map<String, String> options, List<String> members) 
                 default -> throw new IllegalArgumentException("consistency '" + text + "' is not one of ppl, resync");
             };
         }
-
-        /** Fails for a policy this build lacks; called before any member is opened. */
-        void requireAvailable() {
-            if (this == PPL && !PPL_AVAILABLE) {
-                throw new IllegalArgumentException("write-hole protection 'ppl' (md's partial parity log) is not available "
-                        + "in this build of the raid5 volume; run with consistency resync (--consistency resync) or wait for PPL");
-            }
-        }
     }
-
-    /** Whether {@link Raid5Volume} has a partial parity log to switch on; see {@link #applyConsistency}. */
-    static final boolean PPL_AVAILABLE = true;
 
     static final int LEVEL_MAX_DEPTH = 4;
 
@@ -205,7 +193,6 @@ record VolumeSpec(int level, Map<String, String> options, List<String> members) 
 
     private BlockDevice open(String name, int depth) {
         if (depth >= LEVEL_MAX_DEPTH) throw new IllegalArgumentException("volume spec nests more than " + LEVEL_MAX_DEPTH + " levels");
-        if (level == 5) consistency().requireAvailable();
         List<BlockDevice> opened = new ArrayList<>();
         try {
             for (int i = 0; i < members.size(); i++) {
@@ -264,15 +251,6 @@ record VolumeSpec(int level, Map<String, String> options, List<String> members) 
                 for (BlockDevice b : bases) b.close();
             }
         };
-    }
-
-    /** Where PPL gets switched on once the raid5 volume has it: the PPL case becomes that one call. */
-    static Raid5Volume applyConsistency(Raid5Volume volume, Consistency consistency) {
-        switch (consistency) {
-            case RESYNC -> { }
-            case PPL -> consistency.requireAvailable();
-        }
-        return volume;
     }
 
     /** Whether any member, at any depth, would read holes before being written. */

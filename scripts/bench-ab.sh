@@ -9,17 +9,18 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 [ $# -ge 5 ] && [ "$5" = "--" ] || { sed -n '2,7p' "$0" >&2; exit 2; }
 a_dir=$1; b_dir=$2; rounds=$3; out=$4; shift 5
+args=("$@")
 source <(sed -n '/^java_major()/,/^}/p; /^find_jdk()/,/^}/p; /^die()/p' "$ROOT/basalt")
 find_jdk
 mkdir -p "$out"
 run() { # $1 build dir, $2 output file
   local jar; jar=$(ls "$1"/basalt-daemon-*.jar | grep -v -- -tests.jar | head -1)
   "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -XX:+UseParallelGC -Xss8m \
-    -cp "$jar:$1/lib/*" io.basalt.daemon.Main "$@" >"$2" 2>"$2.err"
+    -cp "$jar:$1/lib/*" io.basalt.daemon.Main "${args[@]}" >"$2" 2>"$2.err" || { echo "bench-ab: run failed, see $2.err" >&2; exit 1; }
 }
 for ((i = 1; i <= rounds; i++)); do
-  run "$a_dir" "$out/a-$i.out" "${@}"
-  run "$b_dir" "$out/b-$i.out" "${@}"
+  run "$a_dir" "$out/a-$i.out"
+  run "$b_dir" "$out/b-$i.out"
   echo "bench-ab: round $i of $rounds done" >&2
 done
 # Per-pair ratios B/A of every JSON run line (bench raid's and bench's --json output), median and spread.

@@ -75,7 +75,7 @@ final class Raid5Channel extends VolumeChannel {
     final int opsPerSlot;
     private final StateMachine steps = new StateMachine(STEPS);
 
-    // Per slot: the step.
+    // Per slot: the step. phases[slot] is the step state, changed only by moveTo.
     final byte[] phases;
     final byte[] modes;
     final long[] stepBlocks;
@@ -106,6 +106,7 @@ final class Raid5Channel extends VolumeChannel {
     final StripeParity parity;
     final PplSteps pplSteps;
     private final Raid5SyncSteps syncSteps;
+    // The parts' per-slot arrays that the step machine reads on the data path, held here too (one load fewer).
     private final long[] writtenMembers;
     final RemoteLock[] remoteLocks;
     final boolean[] holdsStripe;

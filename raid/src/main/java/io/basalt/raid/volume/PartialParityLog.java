@@ -3,6 +3,7 @@ package io.basalt.raid.volume;
 import io.basalt.engine.BlockChannel;
 import io.basalt.engine.IoCompletion;
 import io.basalt.engine.IoVector;
+import io.basalt.engine.StateMachine;
 import io.basalt.engine.Status;
 import io.basalt.raid.md.MdPpl;
 import io.basalt.shims.Check;
@@ -44,7 +45,7 @@ import java.util.zip.CRC32C;
  *
  * Owned by the volume's first channel's reactor thread; no allocation per I/O (the unit buffers, their one-block
  * slices and a vector for the partial parity write are made at open). A step is released through its channel's
- * own completion path ({@link Raid5Channel#logged}), so the log looks to the step like one more member piece;
+ * own completion path ({@link PplSteps#logged}), so the log looks to the step like one more member piece;
  * steps of other reactors reach the log through {@link Request} commands.
  */
 final class PartialParityLog implements IoCompletion {
@@ -52,7 +53,7 @@ final class PartialParityLog implements IoCompletion {
      * One slot's message to or from the log, which lives on the volume's first channel (the log owner): a step on
      * another reactor is queued through the owner's command queue, and its release comes back the same way. Each
      * slot has two: one carries APPEND then LOGGED, the other ENDED; a channel posts them in order through one FIFO
-     * ({@link Raid5Channel}'s PPL outbound list), so the owner sees a slot's ENDED before its next APPEND.
+     * ({@link PplSteps}' outbound list), so the owner sees a slot's ENDED before its next APPEND.
      */
     static final class Request implements Runnable {
         static final int IDLE = 0, APPEND_SENT = 1, LOGGED_SENT = 2, ENDED_SENT = 3;
@@ -76,7 +77,7 @@ final class PartialParityLog implements IoCompletion {
         public void run() {
             switch (state) {
                 case APPEND_SENT -> target.pplLog().append(this);
-                case LOGGED_SENT -> requester.logged(slot, member, status);
+                case LOGGED_SENT -> requester.pplSteps.logged(slot, member, status);
                 case ENDED_SENT -> target.pplLog().stepEnded(parity, stripe, written);
                 default -> throw new IllegalStateException("PPL request run in state " + state);
             }
@@ -84,7 +85,15 @@ final class PartialParityLog implements IoCompletion {
     }
 
     static final int ENTRIES_PER_STEP_MAX = 3;
-    private static final byte IDLE = 0, WRITING = 1, FLUSHING = 2, DRAINING = 3, DATA_FLUSH = 4;
+    /** A member's io_unit: its states (see the class comment) and their legal moves (docs/raid.md, "Write hole"). */
+    static final byte IDLE = 0, WRITING = 1, FLUSHING = 2, DRAINING = 3, DATA_FLUSH = 4;
+    static final StateMachine.Table UNITS_TABLE = StateMachine.table("ppl io_unit", "IDLE", "WRITING", "FLUSHING", "DRAINING",
+                    "DATA_FLUSH")
+            .allow(IDLE, WRITING, DRAINING)   // a version goes out; or the unit is full: drain it first
+            .allow(WRITING, FLUSHING, IDLE)   // header and pp written: flush the log; or a write failed: release at once
+            .allow(FLUSHING, IDLE)            // durable: the version's steps are released
+            .allow(DRAINING, DATA_FLUSH)      // every step of the unit ended: flush the members they wrote
+            .allow(DATA_FLUSH, IDLE);         // flushed: the unit is empty
     private static final byte KIND_WRITE = 1, KIND_LOG_FLUSH = 2, KIND_DATA_FLUSH = 3;
     private static final int KIND_SHIFT = 8;
 
@@ -98,7 +107,9 @@ final class PartialParityLog implements IoCompletion {
     private final int blockBytes;
     private final int memberCount;
     private final Unit[] units;
+    /** Per member: its io_unit's state, moved only by {@link #moveTo}. */
     private final byte[] states;
+    private final StateMachine unitMachine = new StateMachine(UNITS_TABLE);
     /** Per member: FIFO of steps waiting for the next version of the unit. */
     private final Request[][] queues;
     private final int[] queueHeads, queueCounts;
@@ -192,6 +203,16 @@ final class PartialParityLog implements IoCompletion {
         return counters[index];
     }
 
+    /** The io_unit machine's move counters (tests, status). */
+    StateMachine unitMachine() {
+        return unitMachine;
+    }
+
+    /** The one place a member's io_unit changes state: checked against {@link #UNITS_TABLE} and counted. */
+    private void moveTo(int m, byte to) {
+        unitMachine.move(states, m, to);
+    }
+
     /**
      * Member {@code m} was replaced (a new disk whose area the caller initialized empty): its unit starts empty. The
      * entries it holds went to the old area while the member was in; since it failed, the steps of its parity stripes
@@ -207,7 +228,7 @@ final class PartialParityLog implements IoCompletion {
     /** Queues a step (its parity member in {@code request.parity}); it is released later to its channel's logged(). */
     void append(Request request) {
         int parityMember = request.parity;
-        Check.that(request.requester.ppBytesMax(request.slot) <= units[parityMember].ppBytesCapacity,
+        Check.that(request.requester.pplSteps.ppBytesMax(request.slot) <= units[parityMember].ppBytesCapacity,
                 "a step's partial parity fits the PPL area", request.slot);
         Request[] q = queues[parityMember];
         Check.that(queueCounts[parityMember] < q.length, "PPL queue within every reactor's queue depth", parityMember);
@@ -244,7 +265,7 @@ final class PartialParityLog implements IoCompletion {
                 Request head = queues[m][queueHeads[m]];
                 // A header of several blocks may tear on a power cut and hide every entry: grow only a one-block header.
                 if (!fits(m, head) || (!atomicHeader && units[m].entryCount > 0)) {
-                    states[m] = DRAINING;
+                    moveTo(m, DRAINING);
                     counters[DRAINS]++;
                     return kick(m);
                 }
@@ -260,7 +281,7 @@ final class PartialParityLog implements IoCompletion {
             }
             case DRAINING -> {
                 if (live[m] > 0) return 0;
-                states[m] = DATA_FLUSH;
+                moveTo(m, DATA_FLUSH);
                 return flushData(m);
             }
             case DATA_FLUSH -> {
@@ -273,7 +294,7 @@ final class PartialParityLog implements IoCompletion {
     private boolean fits(int m, Request r) {
         Unit unit = units[m];
         return unit.entryCount + ENTRIES_PER_STEP_MAX <= MdPpl.ENTRIES_MAX
-                && unit.ppBytes() + r.requester.ppBytesMax(r.slot) <= unit.ppBytesCapacity;
+                && unit.ppBytes() + r.requester.pplSteps.ppBytesMax(r.slot) <= unit.ppBytesCapacity;
     }
 
     /** Appends the queued steps that fit to the unit (after its earlier entries) and seals the new version. */
@@ -288,7 +309,7 @@ final class PartialParityLog implements IoCompletion {
             q[queueHeads[m]] = null;
             queueHeads[m] = (queueHeads[m] + 1) % q.length;
             queueCounts[m]--;
-            r.requester.addEntries(r.slot, unit); // a remote requester's buffers: published by the command queue
+            r.requester.pplSteps.addEntries(r.slot, unit); // a remote requester's buffers: published by the command queue
             batch[m][count++] = r;
         }
         Check.that(count > 0, "the first queued step fits", m);
@@ -313,7 +334,7 @@ final class PartialParityLog implements IoCompletion {
             flushMasks[m] = 0;
         }
         pendingIos[m] = 0;
-        states[m] = WRITING;
+        moveTo(m, WRITING);
         counters[UNITS]++;
         counters[STEPS] += count;
     }
@@ -418,7 +439,7 @@ final class PartialParityLog implements IoCompletion {
     private void emptied(int m) {
         dirtyStripeCounts[m] = 0; // nothing live during a drain, everything flushed
         units[m].empty();
-        states[m] = IDLE;
+        moveTo(m, IDLE);
         kick(m);
     }
 
@@ -461,7 +482,7 @@ final class PartialParityLog implements IoCompletion {
             release(m); // md_error on the log member; the steps go on (their parity write fails too)
             return;
         }
-        states[m] = FLUSHING;
+        moveTo(m, FLUSHING);
         send(m);
     }
 
@@ -470,7 +491,7 @@ final class PartialParityLog implements IoCompletion {
         int count = batchCounts[m];
         batchCounts[m] = 0;
         live[m] += count;
-        states[m] = IDLE;
+        moveTo(m, IDLE);
         int status = batchStatus[m];
         for (int i = 0; i < count; i++) {
             Request r = batch[m][i];
@@ -480,12 +501,12 @@ final class PartialParityLog implements IoCompletion {
             if (n < DIRTY_STRIPES_MAX) dirtyStripes[m][n] = r.stripe;
             dirtyStripeCounts[m] = n + 1; // past the table: every next version flushes
             if (r.requester == owner) {
-                r.requester.logged(r.slot, m, status);
+                r.requester.pplSteps.logged(r.slot, m, status);
             } else {
                 r.member = m;
                 r.status = status;
                 r.state = Request.LOGGED_SENT;
-                owner.pplPost(r.requester, r);
+                owner.pplSteps.post(r.requester, r);
             }
         }
         kick(m);

@@ -3,6 +3,7 @@ package io.basalt.raid.volume;
 import io.basalt.engine.BlockChannel;
 import io.basalt.engine.IoCompletion;
 import io.basalt.engine.Reactor;
+import io.basalt.engine.StateMachine;
 import io.basalt.engine.Status;
 import io.basalt.raid.parity.Raid5Layout;
 import io.basalt.shims.Check;
@@ -25,9 +26,19 @@ import java.lang.foreign.MemorySegment;
  *
  * Member channels are the worker's own, opened on the member devices at start (the volume owns them; a sync
  * is the volume's I/O). Buffers: one window per member, allocated once.
+ *
+ * <p>The window machine ({@link #WINDOWS}; slot 0, one window at a time): IDLE -> READING -> WRITING -> IDLE; READING
+ * -> READING when a read failed on a member fault and the window is read again; READING -> IDLE when there is nothing
+ * to write (check, an error); ENDING when no member is left to read from (the unit ends DEVICE_GONE next cycle).
  */
 final class Raid1Syncer implements SyncTarget.Worker, IoCompletion {
-    private static final byte IDLE = 0, READING = 1, WRITING = 2;
+    static final byte IDLE = 0, READING = 1, WRITING = 2, ENDING = 3;
+    static final StateMachine.Table WINDOWS = StateMachine.table("raid1 sync window", "IDLE", "READING", "WRITING", "ENDING")
+            .allow(IDLE, READING, ENDING)              // a window starts; or no member is left to read
+            .allow(READING, READING, WRITING, IDLE, ENDING) // read again after a fault; write; nothing to write; no source left
+            .allow(WRITING, IDLE)                      // the writes completed
+            .allow(ENDING, IDLE);                      // the deferred DEVICE_GONE completion ran
+    private final StateMachine windowMachine = new StateMachine(WINDOWS);
     private final Raid1Volume volume;
     private final Reactor reactor;
     private final int windowBlocks;
@@ -61,6 +72,16 @@ final class Raid1Syncer implements SyncTarget.Worker, IoCompletion {
         }
     }
 
+    /** The window machine's move counters (tests, status). */
+    StateMachine windowMachine() {
+        return windowMachine;
+    }
+
+    /** The one place the window changes state: checked against {@link #WINDOWS} and counted. */
+    private void moveTo(byte to) {
+        phase = (byte) windowMachine.move(0, phase, to);
+    }
+
     @Override
     public boolean submit(long unit, int action, long tag, IoCompletion done) {
         if (phase != IDLE) return false;
@@ -87,12 +108,12 @@ final class Raid1Syncer implements SyncTarget.Worker, IoCompletion {
         pending = 0;
         for (int m = 0; m < channels.length && source < 0; m++) if (channels[m] != null && volume.isActive(m)) source = m;
         if (source < 0) {
-            phase = WRITING;
+            moveTo(ENDING);
             status = Status.DEVICE_GONE;
             reactor.completeLater(this, -1, Status.DEVICE_GONE);
             return;
         }
-        phase = READING;
+        moveTo(READING);
         boolean readAll = action == SyncJob.CHECK || action == SyncJob.REPAIR;
         for (int m = 0; m < channels.length; m++) {
             if (channels[m] == null || !volume.isActive(m) || (m != source && !readAll)) continue;
@@ -132,13 +153,12 @@ final class Raid1Syncer implements SyncTarget.Worker, IoCompletion {
             return;
         }
         if (phase == READING && status == Status.OK && planWrites()) return;
-        phase = IDLE;
+        moveTo(IDLE);
         done.complete(tag, status);
     }
 
     /** After the reads: compares and sends the writes; false when there is nothing to write. */
     private boolean planWrites() {
-        phase = WRITING;
         for (int m = 0; m < channels.length; m++) targets[m] = false;
         switch (action) {
             case SyncJob.REBUILD -> {
@@ -162,8 +182,12 @@ final class Raid1Syncer implements SyncTarget.Worker, IoCompletion {
                 }
             }
         }
+        boolean any = false;
+        for (int m = 0; m < channels.length; m++) any |= targets[m];
+        if (!any) return false;
+        moveTo(WRITING);
         for (int m = 0; m < channels.length; m++) if (targets[m]) send(m, true);
-        return pending > 0;
+        return true;
     }
 
     private long mismatchedBlocks(MemorySegment a, MemorySegment b) {

@@ -127,6 +127,10 @@ abstract class VolumeChannel implements BlockChannel, IoCompletion, Reactor.Poll
     /** Resets the level's own per-slot state for a new request. */
     protected abstract void startSlot(int slot);
 
+    /** The slot's request is over (completed or refused) and the slot about to be free again; after {@link #startSlot}. */
+    protected void endSlot(int slot) {
+    }
+
     /** Whether the device was closed (requests then get DEVICE_GONE). */
     protected abstract boolean deviceClosed();
 
@@ -383,6 +387,7 @@ abstract class VolumeChannel implements BlockChannel, IoCompletion, Reactor.Poll
     }
 
     private void clearSlot(int slot) {
+        endSlot(slot);
         WriteIntent intent = intents[slot];
         if (intent != null) {
             intents[slot] = null;

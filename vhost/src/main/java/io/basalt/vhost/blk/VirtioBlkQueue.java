@@ -5,6 +5,7 @@ import io.basalt.engine.Geometry;
 import io.basalt.engine.IoCompletion;
 import io.basalt.engine.IoVector;
 import io.basalt.engine.Reactor;
+import io.basalt.engine.StateMachine;
 import io.basalt.engine.Status;
 import io.basalt.shims.Check;
 import io.basalt.shims.IoUringAbi;
@@ -26,6 +27,11 @@ import java.nio.charset.StandardCharsets;
  * device-writable byte (virtio 1.x 5.2.6; any layout). Data are slices of guest memory handed to the
  * channel as they are: no copy. Everything per request is preallocated (one slot per descriptor of the
  * queue); a refused submission (channel full) waits in a FIFO and is retried, never dropped.
+ *
+ * <p>A slot's request walks {@link #REQUESTS}: FREE -> PARSING (a chain was taken) -> WAITING (valid, for the
+ * channel) -> SUBMITTED (the channel took it) -> FREE (completed, used entry pushed); PARSING -> FREE for a chain
+ * answered at once (broken, bad, GET_ID, unsupported); SUBMITTED -> WAITING for the next range of a multi-range
+ * DISCARD or WRITE_ZEROES. Every move goes through {@link #moveTo}, checked and counted.
  *
  * <p>Kicks: with a kick eventfd, an 8-byte IORING_OP_READ of it stays armed in the reactor's ring, so a
  * sleeping reactor wakes on a guest kick; without one (-1) the queue is busy-polled.
@@ -51,7 +57,14 @@ public final class VirtioBlkQueue implements Reactor.Poller, IoCompletion, React
         }
     }
 
-    private static final int FREE = 0, WAITING = 1, SUBMITTED = 2;
+    static final int FREE = 0, PARSING = 1, WAITING = 2, SUBMITTED = 3;
+    /** The legal moves of a request slot (docs/vhost.md, "Request states"). */
+    public static final StateMachine.Table REQUESTS = StateMachine.table("virtio-blk request", "FREE", "PARSING", "WAITING",
+                    "SUBMITTED")
+            .allow(FREE, PARSING)             // a chain was popped (or resubmitted) into the slot
+            .allow(PARSING, WAITING, FREE)    // valid: to the channel; or answered at once
+            .allow(WAITING, SUBMITTED)        // the channel accepted it
+            .allow(SUBMITTED, WAITING, FREE); // the next range of a DISCARD / WRITE_ZEROES; or completed
     private static final MemorySegment ONE = Arena.global().allocateFrom(ValueLayout.JAVA_LONG, 1L);
 
     private final Reactor reactor;
@@ -69,6 +82,7 @@ public final class VirtioBlkQueue implements Reactor.Poller, IoCompletion, React
     // Per slot (slot = index into these arrays; tag of channel requests).
     private final DescriptorChain[] chains;
     private final int[] state;
+    private final StateMachine requestMachine = new StateMachine(REQUESTS);
     private final int[] type;
     private final long[] lba;
     private final int[] blocks;
@@ -216,6 +230,7 @@ public final class VirtioBlkQueue implements Reactor.Poller, IoCompletion, React
 
     /** A chain was taken into {@code slot}: parse it and submit, or complete it at once. */
     private void begin(int slot) {
+        moveTo(slot, PARSING);
         DescriptorChain chain = chains[slot];
         requests++;
         if (chain.isBroken()) {
@@ -238,8 +253,13 @@ public final class VirtioBlkQueue implements Reactor.Poller, IoCompletion, React
             finish(slot, status);
             return;
         }
-        state[slot] = WAITING;
+        moveTo(slot, WAITING);
         if (waitingCount > 0 || !submit(slot)) enqueueWaiting(slot);
+    }
+
+    /** The one place a request slot changes state: checked against {@link #REQUESTS} and counted. */
+    private void moveTo(int slot, int to) {
+        requestMachine.move(state, slot, to);
     }
 
     private void enqueueWaiting(int slot) {
@@ -376,7 +396,7 @@ public final class VirtioBlkQueue implements Reactor.Poller, IoCompletion, React
                         : channel.writeZeroes(rangeLba[r], rangeBlocks[r], slot, this);
             }
         }
-        if (accepted) state[slot] = SUBMITTED;
+        if (accepted) moveTo(slot, SUBMITTED);
         return accepted;
     }
 
@@ -388,7 +408,7 @@ public final class VirtioBlkQueue implements Reactor.Poller, IoCompletion, React
         int t = type[slot];
         if (status == Status.OK && (t == VirtioBlk.T_DISCARD || t == VirtioBlk.T_WRITE_ZEROES)
                 && ++rangeNext[slot] < rangeCount[slot]) {
-            state[slot] = WAITING;
+            moveTo(slot, WAITING);
             if (waitingCount > 0 || !submit(slot)) enqueueWaiting(slot);
             return;
         }
@@ -443,7 +463,7 @@ public final class VirtioBlkQueue implements Reactor.Poller, IoCompletion, React
     }
 
     private void releaseSlot(int slot) {
-        state[slot] = FREE;
+        moveTo(slot, FREE);
         freeSlots[freeCount++] = slot;
     }
 
@@ -515,6 +535,8 @@ public final class VirtioBlkQueue implements Reactor.Poller, IoCompletion, React
     public int lastAvailIdx() { return vq.lastAvailIdx(); }
     public int inFlight() { return chains.length - freeCount; }
     public Virtqueue virtqueue() { return vq; }
+    /** The request machine's move counters (owner writes, tests and status read racily). */
+    public StateMachine requestMachine() { return requestMachine; }
 
     // ------------------------------------------------------------------ helpers
 

@@ -169,6 +169,8 @@ final class Raid5Channel extends VolumeChannel {
     private final int sharedSets;
     private final MemorySegment zeroes;
     private final MemorySegment[] sources;
+    /** DISCARD of whole stripes as full-stripe steps whose writes are member discards (the request state is the superclass's). */
+    private final Raid5Discard discard = new Raid5Discard((Raid5Volume) device, lbas, blockCounts, cursors, firstErrors);
 
     // PPL: the log (on the volume's first channel only, else null), whether the volume logs at all, whether the
     // slot's step went through the log, the members the step wrote, the slot's log messages and their FIFO out.
@@ -458,7 +460,8 @@ final class Raid5Channel extends VolumeChannel {
             long lba = opMemberLbas[k];
             int blocks = opBlockCounts[k];
             long bytes = (long) blocks * blockBytes;
-            boolean accepted = switch (opKinds[k]) {
+            boolean accepted = ops[slot] == OP_DISCARD && (opKinds[k] == WRITE_DATA || opKinds[k] == WRITE_BUFFER)
+                    ? discard.submit(channel, member, lba, blocks, zeroes, tag, this) : switch (opKinds[k]) {
                 case READ_DIRECT -> submitTransfer(slot, member, lba, blocks, opOffsets[k]);
                 case WRITE_DATA -> ops[slot] == OP_WRITE_ZEROES
                         ? channel.write(lba, blocks, zeroes.asSlice(0, bytes), tag, this)
@@ -526,10 +529,7 @@ final class Raid5Channel extends VolumeChannel {
             return ENDED;
         }
         if (op == OP_SYNC) return planSync(slot);
-        if (op == OP_DISCARD) { // a member discard may read back zeroes or old data: parity would not follow
-            firstErrors[slot] = Status.UNSUPPORTED;
-            return ENDED;
-        }
+        if (op == OP_DISCARD && discard.endsBeforeNextStep(slot)) return ENDED; // whole stripes only, see Raid5Discard
         if (op != OP_FLUSH && !isRead(slot) && !admitStripes(slot)) return BUSY;
         if (op == OP_FLUSH) {
             modes[slot] = MODE_FLUSH;
@@ -984,7 +984,7 @@ final class Raid5Channel extends VolumeChannel {
 
     /** The set buffer of {@code member} [offset, +length) ^= the request's new data at requestOffset (nothing for write-zeroes). */
     private void xorNewData(int slot, int set, int member, long offsetBytes, long requestOffsetBytes, long lengthBytes) {
-        if (ops[slot] == OP_WRITE_ZEROES) return;
+        if (ops[slot] == OP_WRITE_ZEROES || ops[slot] == OP_DISCARD) return;
         for (long done = 0; done < lengthBytes; ) {
             MemorySegment run = callerRun(slot, requestOffsetBytes + done, lengthBytes - done);
             Xor.xorInto(bufferSlice(set, member, offsetBytes + done, run.byteSize()), run);
@@ -1200,7 +1200,7 @@ final class Raid5Channel extends VolumeChannel {
     private void partialParityRow(int slot, int parity, int first, int last, int row, MemorySegment pp) {
         int set = stripeSets[slot];
         MemorySegment.copy(bufferSlice(set, parity, (long) (row - windowStarts[slot]) * blockBytes, blockBytes), 0, pp, 0, blockBytes);
-        if (ops[slot] == OP_WRITE_ZEROES) return;
+        if (ops[slot] == OP_WRITE_ZEROES || ops[slot] == OP_DISCARD) return;
         boolean group = followerCounts[slot] > 0;
         for (int i = first; i <= last; i++) {
             long requestOffsetBytes = (requestOffsetBlocks(slot, i) + row - coveredStart(slot, i)) * blockBytes;

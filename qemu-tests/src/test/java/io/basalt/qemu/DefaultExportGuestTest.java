@@ -29,20 +29,22 @@ class DefaultExportGuestTest {
             r = Guest.builder(GuestTools.guest()).workDir(dir).cpus(4).vhostUserBlkQemuDefaultQueues(basalt.socket())
                     .script("""
                             set -e
+                            up() { cut -d' ' -f1 /proc/uptime; }
                             [ -b /dev/vda ] || { echo "no /dev/vda"; ls /sys/block; exit 2; }
                             Q=/sys/block/vda/queue
                             echo "BASALT-RESULT mq=$(ls /sys/block/vda/mq | wc -l) cpus=$(nproc) sectors=$(cat /sys/block/vda/size) \\
                                 discard_max=$(cat $Q/discard_max_bytes) discard_granularity=$(cat $Q/discard_granularity)"
-                            FIO --name=mq --rw=randwrite --bs=4k --iodepth=16 --numjobs=4 --size=8M --offset_increment=8M \\
+                            FIO --name=mq --rw=randwrite --bs=4k --iodepth=16 --numjobs=4 --size=4M --offset_increment=4M \\
                                 --verify_fatal=1 --group_reporting >/tmp/o || { cat /tmp/o; exit 3; }
-                            echo "BASALT-RESULT verify=ok"
-                            # mkfs discards the file system's area first (no -E nodiscard); 512 MiB keeps TCG time down.
-                            /usr/sbin/mkfs.ext4 -q -F /dev/vda 512M || exit 4
+                            echo "BASALT-RESULT verify=ok t_verify=$(up)"
+                            # mkfs discards the file system's area first (no -E nodiscard); 256 MiB keeps TCG time down.
+                            /usr/sbin/mkfs.ext4 -q -F /dev/vda 256M || exit 4
+                            echo "BASALT-RESULT t_mkfs=$(up)"
                             loadmod ext4
                             mkdir -p /mnt && mount -t ext4 /dev/vda /mnt
                             dd if=/dev/urandom of=/mnt/f bs=1M count=16 2>/dev/null && sync && rm /mnt/f && sync
                             /usr/sbin/fstrim -v /mnt >/tmp/trim 2>&1 || { cat /tmp/trim; exit 5; }
-                            echo "BASALT-RESULT trimmed_bytes=$(sed -n 's/.*: \\([0-9]*\\) bytes.*/\\1/p' /tmp/trim)"
+                            echo "BASALT-RESULT trimmed_bytes=$(sed -n 's/.*(\\([0-9]*\\) bytes).*/\\1/p' /tmp/trim) t_trim=$(up)"
                             umount /mnt
                             if dmesg | grep -iE "I/O error|operation not supported|print_req_error" >/tmp/bad; then cat /tmp/bad; exit 6; fi
                             echo "BASALT-RESULT dmesg=clean"

@@ -19,6 +19,8 @@ have nvme || need+=(nvme-cli)
 have mdadm || [ -x /sbin/mdadm ] || need+=(mdadm)
 have depmod || [ -x /sbin/depmod ] || need+=(kmod)
 have cpio || need+=(cpio)
+[ -x /usr/sbin/mke2fs ] || need+=(e2fsprogs)
+[ -x /usr/sbin/fstrim ] || need+=(util-linux)
 have lz4 || need+=(lz4)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 echo "install-deps: installing ${need[*]}" >&2

@@ -28,7 +28,9 @@ MODULES="virtio_pci virtio_blk virtio_net virtio_scsi qemu_fw_cfg 9p 9pnet_virti
   md-mod raid0 raid1 raid10 raid456 linear nbd vfio vfio-pci vfio_iommu_type1 ext4"
 BOOT_MODULES="virtio_pci virtio_blk virtio_net qemu_fw_cfg"
 # util-linux blkdiscard: busybox's has no -z (WRITE ZEROES); call it as /usr/sbin/blkdiscard (busybox's is /bin's).
-TOOLS="/usr/bin/fio /usr/sbin/nvme /usr/sbin/mdadm /usr/sbin/blkdiscard"
+# e2fsprogs mke2fs (also as /usr/sbin/mkfs.ext4, with /etc/mke2fs.conf) and util-linux fstrim: a file system on a
+# disk, its discards at mkfs time and on demand.
+TOOLS="/usr/bin/fio /usr/sbin/nvme /usr/sbin/mdadm /usr/sbin/blkdiscard /usr/sbin/mke2fs /usr/sbin/fstrim"
 
 for t in apt-get apt-cache dpkg depmod modprobe cpio ldd; do
   command -v "$t" >/dev/null 2>&1 || die "missing '$t' on the host: run scripts/install-deps.sh (./basalt test does)"
@@ -110,6 +112,8 @@ if [ ! -f "$INITRD" ]; then
   echo "root:x:0:0:root:/root:/bin/sh" >"$STAGE/etc/passwd"
   echo "root:x:0:" >"$STAGE/etc/group"
   mkdir -p "$STAGE/etc/nvme" "$STAGE/etc/mdadm"
+  ln -sf mke2fs "$STAGE/usr/sbin/mkfs.ext4"
+  [ -f /etc/mke2fs.conf ] && cp /etc/mke2fs.conf "$STAGE/etc/mke2fs.conf"
   echo "CREATE owner=root group=root mode=0600 auto=yes" >"$STAGE/etc/mdadm/mdadm.conf"
 
   cat >"$STAGE/bin/loadmod" <<'LOADMOD'

@@ -114,8 +114,9 @@ final class ServeCommand {
                     .append(") at ").append(socket).append("; attach a QEMU guest with:\n")
                     .append("    qemu-system-x86_64 -m 1G -object memory-backend-memfd,id=mem,size=1G,share=on -numa node,memdev=mem \\\n")
                     .append("      -chardev socket,id=").append(e.export().name()).append(",path=").append(socket).append(",reconnect=1 \\\n")
-                    .append("      -device vhost-user-blk-pci,chardev=").append(e.export().name())
-                    .append(",num-queues=").append(e.export().status().get("num_queues")).append(" ...\n");
+                    .append("      -device vhost-user-blk-pci,chardev=").append(e.export().name()).append(" ...\n")
+                    .append("    (QEMU asks one queue per vCPU; this export offers up to ").append(e.export().status().get("num_queues"))
+                    .append(")\n");
         }
         String dataDirOption = daemon.dataDir().equals(Path.of("basalt-data").toAbsolutePath().normalize())
                 ? "" : " --data-dir " + daemon.dataDir();

@@ -48,7 +48,9 @@ final class VhostMethods {
         Path socket = params.has("socket") ? Path.of(params.requireString("socket")) : defaultSocket(dataDir, name);
         List<Reactor> all = reactors.get();
         List<Reactor> chosen = chooseReactors(params, all);
-        long numQueues = params.optionalLong("num_queues", chosen.size());
+        // QEMU 7.2's vhost-user-blk-pci asks one queue per vCPU unless num-queues says otherwise, and refuses a
+        // back-end that offers fewer: offer the most by default (a queue costs nothing until QEMU starts it).
+        long numQueues = params.optionalLong("num_queues", VhostBlkExportConfig.QUEUES_MAX);
         if (numQueues < 1 || numQueues > VhostBlkExportConfig.QUEUES_MAX) {
             throw RpcException.invalidParams("vhost_create: param 'num_queues' must be 1 to " + VhostBlkExportConfig.QUEUES_MAX);
         }

@@ -407,6 +407,12 @@ class DaemonRpcTest {
         assertFalse(Files.exists(socket), "socket removed with the export");
         assertTrue(error("vhost_delete", "{\"name\":\"v0\"}", -32602).contains("no export"));
         assertEquals(Boolean.TRUE, result("drive_delete", "{\"name\":\"m0\"}"), "released drive can be deleted");
+        // Without num_queues an export offers 64: QEMU asks one per vCPU and refuses a back-end offering fewer.
+        result("drive_create", "{\"name\":\"m1\",\"spec\":\"memory:64M\"}");
+        Map<?, ?> byDefault = assertInstanceOf(Map.class, result("vhost_create", "{\"name\":\"v3\",\"drive\":\"m1\"}"));
+        assertEquals(64L, byDefault.get("num_queues"));
+        assertTrue(error("vhost_create", "{\"name\":\"v4\",\"drive\":\"m1\",\"num_queues\":65}", -32602).contains("num_queues"));
+        assertEquals(Boolean.TRUE, result("vhost_delete", "{\"name\":\"v3\"}"));
     }
 
     @Test

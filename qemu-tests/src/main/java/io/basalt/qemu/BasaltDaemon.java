@@ -50,6 +50,7 @@ public final class BasaltDaemon implements VhostBackend {
         private String latencyMicros;
         private List<Path> raid5Members = List.of();
         private String raid5FailedMember;
+        private boolean embeddedDefault;
 
         private Builder(Path dataDir) {
             this.dataDir = dataDir.toAbsolutePath();
@@ -73,6 +74,17 @@ public final class BasaltDaemon implements VhostBackend {
         public Builder raid5(List<Path> members, String failedMember) {
             this.raid5Members = List.copyOf(members);
             this.raid5FailedMember = failedMember;
+            return this;
+        }
+
+        /**
+         * No config: the daemon's embedded default, as {@code ./basalt serve} alone makes it (four 1 GiB sparse file
+         * drives under DATA_DIR/drives, RAID5 volume vol0 over them, exported as vol0 at DATA_DIR/vhost/vol0.sock
+         * with its default queue count). The one export is "vol0".
+         */
+        public Builder embeddedDefault() {
+            this.embeddedDefault = true;
+            exports.add(new Export("vol0", dataDir.resolve("drives/d0.img"), dataDir.resolve("vhost/vol0.sock"), 1, false));
             return this;
         }
 
@@ -121,6 +133,7 @@ public final class BasaltDaemon implements VhostBackend {
     private final String latencyMicros;
     private final List<Path> raid5Members;
     private final String raid5FailedMember;
+    private final boolean embeddedDefault;
     private Process process;
     private int starts;
 
@@ -134,6 +147,7 @@ public final class BasaltDaemon implements VhostBackend {
         this.latencyMicros = b.latencyMicros;
         this.raid5Members = b.raid5Members;
         this.raid5FailedMember = b.raid5FailedMember;
+        this.embeddedDefault = b.embeddedDefault;
         // The RPC socket lives in the data dir: AF_UNIX paths are limited to 108 bytes.
         if (dataDir.resolve("basalt.sock").toString().length() > 100) {
             throw new IllegalArgumentException("data dir path too long for its RPC socket: " + dataDir);
@@ -197,8 +211,10 @@ public final class BasaltDaemon implements VhostBackend {
 
     /** The launcher and the command line. */
     public List<String> command() {
-        return List.of("bash", GuestTools.repoRoot().resolve("basalt").toString(), "serve", "--data-dir", dataDir.toString(),
-                "--config", config.toString(), "--reactors", String.valueOf(reactors), "--idle", idle);
+        List<String> c = new ArrayList<>(List.of("bash", GuestTools.repoRoot().resolve("basalt").toString(), "serve", "--data-dir", dataDir.toString()));
+        if (!embeddedDefault) c.addAll(List.of("--config", config.toString()));
+        c.addAll(List.of("--reactors", String.valueOf(reactors), "--idle", idle));
+        return c;
     }
 
     private void launch() {
@@ -206,7 +222,7 @@ public final class BasaltDaemon implements VhostBackend {
         try {
             Files.createDirectories(dataDir);
             Files.createDirectories(log.getParent());
-            Files.writeString(config, raid5Members.isEmpty() ? config(exports, latencyMicros) : raid5Config());
+            if (!embeddedDefault) Files.writeString(config, raid5Members.isEmpty() ? config(exports, latencyMicros) : raid5Config());
             starts++;
             String header = "# start " + starts + ": " + String.join(" ", command()) + "\n";
             Files.writeString(log, header, StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.CREATE,
@@ -293,7 +309,7 @@ public final class BasaltDaemon implements VhostBackend {
         }
         if (jar == null || !Files.isDirectory(root.resolve("daemon/target/lib"))) return true;
         long jarTime = Files.getLastModifiedTime(jar).toMillis();
-        for (String module : List.of("native-shims", "engine", "vhost", "daemon")) {
+        for (String module : List.of("native-shims", "engine", "raid", "vhost", "daemon")) {
             if (Files.getLastModifiedTime(root.resolve(module).resolve("pom.xml")).toMillis() > jarTime) return true;
             Path src = root.resolve(module).resolve("src/main");
             try (Stream<Path> s = Files.walk(src)) {

@@ -47,10 +47,13 @@ public final class Guest {
      * One vhost-user-blk disk: a listening unix socket, the virtqueue count the guest should use, and how many seconds
      * QEMU waits between attempts to reconnect when the backend goes away (0: never; the chardev's {@code reconnect=}).
      */
+    /** A vhost-user-blk disk; {@code numQueues} {@link #QEMU_DEFAULT_QUEUES}: no num-queues option (QEMU asks one per vCPU). */
     public record VhostDisk(Path socket, int numQueues, int reconnectSeconds) {
+        public static final int QEMU_DEFAULT_QUEUES = 0;
+
         public VhostDisk {
             Objects.requireNonNull(socket, "socket");
-            if (numQueues < 1 || numQueues > 64) throw new IllegalArgumentException("numQueues 1..64: " + numQueues);
+            if (numQueues < 0 || numQueues > 64) throw new IllegalArgumentException("numQueues 1..64, or 0 for QEMU's default: " + numQueues);
             if (reconnectSeconds < 0) throw new IllegalArgumentException("reconnectSeconds >= 0: " + reconnectSeconds);
         }
 
@@ -100,6 +103,12 @@ public final class Guest {
         /** Adds a vhost-user-blk disk; the socket must be listening before {@link #run()} (QEMU refuses otherwise). */
         public Builder vhostUserBlk(Path socket, int numQueues) {
             disks.add(new VhostDisk(socket, numQueues));
+            return this;
+        }
+
+        /** Adds a vhost-user-blk disk without num-queues: QEMU 7.2 then asks the back-end for one queue per vCPU. */
+        public Builder vhostUserBlkQemuDefaultQueues(Path socket) {
+            disks.add(new VhostDisk(socket, VhostDisk.QEMU_DEFAULT_QUEUES));
             return this;
         }
 
@@ -205,7 +214,8 @@ public final class Guest {
             VhostDisk d = b.disks.get(i);
             c.addAll(List.of("-chardev", "socket,id=vu" + i + ",path=" + qemuEscape(d.socket().toAbsolutePath().toString())
                             + (d.reconnectSeconds() > 0 ? ",reconnect=" + d.reconnectSeconds() : ""),
-                    "-device", "vhost-user-blk-pci,chardev=vu" + i + ",num-queues=" + d.numQueues()));
+                    "-device", "vhost-user-blk-pci,chardev=vu" + i
+                            + (d.numQueues() == VhostDisk.QEMU_DEFAULT_QUEUES ? "" : ",num-queues=" + d.numQueues())));
         }
         if (b.userNetwork) c.addAll(List.of("-nic", "user,model=virtio-net-pci"));
         c.addAll(b.extraQemuArgs);

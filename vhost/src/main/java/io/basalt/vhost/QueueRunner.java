@@ -31,12 +31,13 @@ final class QueueRunner {
 
     private final Reactor reactor;
     private final VirtioBlkQueue queue;
-    private final BlockChannel channel;
+    /** Where the queue's channel came from: the export's one channel on this reactor, shared with its other queues. */
+    private final SharedChannels channels;
 
-    private QueueRunner(Reactor reactor, VirtioBlkQueue queue, BlockChannel channel) {
+    private QueueRunner(Reactor reactor, VirtioBlkQueue queue, SharedChannels channels) {
         this.reactor = reactor;
         this.queue = queue;
-        this.channel = channel;
+        this.channels = channels;
     }
 
     /** Checks the ring's addresses against guest memory, then builds and starts the queue on its reactor. */
@@ -61,7 +62,8 @@ final class QueueRunner {
         Reactor reactor = export.reactorFor(ring.index);
         int callFd = ring.callFd, kickFd = ring.kickFd, base = ring.base, size = ring.size;
         CompletableFuture<QueueRunner> started = reactor.call(() -> {
-            BlockChannel channel = export.device().openChannel(reactor);
+            SharedChannels channels = export.channels();
+            BlockChannel channel = channels.acquire(reactor);
             try {
                 InflightRegion inflight = null;
                 int[] resubmit = new int[0];
@@ -84,9 +86,9 @@ final class QueueRunner {
                     export.log("queue " + ring.index + ": resubmitting " + resubmit.length + " request(s) in flight from the inflight buffer");
                     q.resubmit(resubmit);
                 }
-                return new QueueRunner(reactor, q, channel);
+                return new QueueRunner(reactor, q, channels);
             } catch (RuntimeException e) {
-                channel.close();
+                channels.release(reactor);
                 throw e;
             }
         });
@@ -97,7 +99,7 @@ final class QueueRunner {
     int stop() {
         CompletableFuture<Integer> drained = new CompletableFuture<>();
         boolean posted = reactor.post(() -> queue.stop(() -> {
-            channel.close();
+            channels.release(reactor);
             drained.complete(queue.lastAvailIdx());
         }));
         if (!posted) throw new ProtocolException("reactor " + reactor.name() + " is not running; queue cannot be stopped cleanly");

@@ -32,6 +32,7 @@ public final class VhostBlkExport implements AutoCloseable {
     private final long offeredFeatures;
     private final BlkConfigSpace blkConfig;
     private final byte[] configSpace;
+    private final SharedChannels channels;
     private int listenFd = -1;
     private Thread acceptThread;
     private volatile VhostSession session;
@@ -45,6 +46,7 @@ public final class VhostBlkExport implements AutoCloseable {
         this.blkConfig = BlkDeviceModel.config(device.geometry(), config.numQueues(), config.readOnly());
         this.offeredFeatures = BlkDeviceModel.features(blkConfig) | (1L << VhostUser.F_PROTOCOL_FEATURES);
         this.configSpace = blkConfig.toBytes();
+        this.channels = new SharedChannels(device, this.reactors);
     }
 
     /** Creates the socket (mode and owner as configured) and starts accepting. Throws with a clear message. */
@@ -111,8 +113,12 @@ public final class VhostBlkExport implements AutoCloseable {
     long offeredFeatures() { return offeredFeatures; }
     byte[] configSpace() { return configSpace; }
     BlkConfigSpace blkConfig() { return blkConfig; }
+    SharedChannels channels() { return channels; }
 
-    /** Queue i is served by reactor i mod n: queues spread across cores, each owned by one. */
+    /**
+     * Queue i is served by reactor i mod n (round robin): queues spread across cores, each owned by one; queues
+     * on one reactor share its channel ({@link SharedChannels}).
+     */
     Reactor reactorFor(int queueIndex) {
         return reactors.get(queueIndex % reactors.size());
     }

@@ -7,7 +7,9 @@ import io.basalt.shims.Check;
  *
  * @param name         export name (for RPC and logs)
  * @param socketPath   unix socket QEMU connects to
- * @param numQueues    virtqueues offered (QEMU's num-queues must not exceed it)
+ * @param numQueues    virtqueues offered (QEMU's num-queues must not exceed it; QEMU 7.2 asks one per vCPU by
+ *                     default, so exports offer {@link #QUEUES_MAX} unless told fewer: a ring costs nothing until
+ *                     the front-end starts it)
  * @param readOnly     refuse writes (VIRTIO_BLK_F_RO)
  * @param socketMode   permission bits of the socket file (0600 by default)
  * @param socketUid    owner to set on the socket, or -1 to keep the daemon's
@@ -16,6 +18,7 @@ import io.basalt.shims.Check;
  */
 public record VhostBlkExportConfig(String name, String socketPath, int numQueues, boolean readOnly, int socketMode,
                                    int socketUid, int socketGid, String serial) {
+    /** Most queues one export offers, and what it offers by default (vhost_create without num_queues). */
     public static final int QUEUES_MAX = 64;
 
     public VhostBlkExportConfig {

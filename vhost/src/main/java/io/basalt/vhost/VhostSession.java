@@ -27,7 +27,13 @@ final class VhostSession implements Runnable {
     private final VhostUserMessage message;
     private final int[] fds = new int[VhostSocket.FDS_MAX];
     private int fdCount;
+    /**
+     * One entry per queue offered (up to 64), made on the first message that names it: QEMU uses as many as it
+     * has vCPUs (or its num-queues), so most stay null; a ring's reactor-side state is built only when it starts.
+     */
     private final VringState[] rings;
+    /** Without protocol features a ring starts enabled (vhost-user.rst, "Ring states"), also one made later. */
+    private boolean ringsStartEnabled;
     private final MemoryTable memory = new MemoryTable();
     private final InflightArea inflight = new InflightArea();
     private long features;
@@ -41,7 +47,6 @@ final class VhostSession implements Runnable {
         this.socket = new VhostSocket(connectionFd);
         this.message = new VhostUserMessage(arena);
         this.rings = new VringState[export.config().numQueues()];
-        for (int i = 0; i < rings.length; i++) rings[i] = new VringState(i);
     }
 
     @Override
@@ -77,6 +82,7 @@ final class VhostSession implements Runnable {
     private void teardown() {
         try {
             for (VringState ring : rings) {
+                if (ring == null) continue;
                 try {
                     stopRing(ring);
                 } catch (RuntimeException e) {
@@ -186,7 +192,8 @@ final class VhostSession implements Runnable {
         featuresAcked = true;
         if (first && (requested & (1L << VhostUser.F_PROTOCOL_FEATURES)) == 0) {
             // Without protocol features, rings start enabled (vhost-user.rst, "Ring states").
-            for (VringState ring : rings) ring.enabled = true;
+            ringsStartEnabled = true;
+            for (VringState ring : rings) if (ring != null) ring.enabled = true;
         }
         return true;
     }
@@ -263,14 +270,14 @@ final class VhostSession implements Runnable {
     private void changeMemory(Runnable change) {
         boolean[] wasRunning = new boolean[rings.length];
         for (VringState ring : rings) {
-            if (ring.started()) {
+            if (ring != null && ring.started()) {
                 wasRunning[ring.index] = true;
                 stopRing(ring);
             }
         }
         change.run();
         memory.rebuild();
-        for (VringState ring : rings) if (wasRunning[ring.index]) startRing(ring);
+        for (VringState ring : rings) if (ring != null && wasRunning[ring.index]) startRing(ring);
     }
 
     // ------------------------------------------------------------------ rings
@@ -278,6 +285,10 @@ final class VhostSession implements Runnable {
     private VringState ring(int index) {
         if (index < 0 || index >= rings.length) {
             throw new ProtocolException("queue index " + index + " beyond the " + rings.length + " queues offered");
+        }
+        if (rings[index] == null) {
+            rings[index] = new VringState(index);
+            rings[index].enabled = ringsStartEnabled;
         }
         return rings[index];
     }
@@ -388,9 +399,11 @@ final class VhostSession implements Runnable {
 
     private boolean resetDevice() {
         for (VringState ring : rings) {
+            if (ring == null) continue;
             stopRing(ring);
             ring.reset(false);
         }
+        ringsStartEnabled = false;
         features = 0;
         featuresAcked = false;
         deviceStatus = 0;

@@ -151,7 +151,12 @@ final class TestFrontEnd implements AutoCloseable {
 
     /** A split ring of {@code size} entries at fixed guest addresses; returns its kick and call eventfds. */
     Ring setUpRing(int index, int size) {
-        Ring r = new Ring(this, index, size, GPA_BASE + 0x10000L * index);
+        return setUpRing(index, size, GPA_BASE + 0x10000L * index);
+    }
+
+    /** The same at guest address {@code base} (a ring and its buffers take about 300 KiB). */
+    Ring setUpRing(int index, int size, long base) {
+        Ring r = new Ring(this, index, size, base);
         message.request(VhostUser.SET_VRING_NUM, VhostUser.VERSION, STATE_SIZE).putU32(STATE_INDEX_OFFSET, index).putU32(STATE_NUM_OFFSET, size);
         send(null, 0);
         message.request(VhostUser.SET_VRING_BASE, VhostUser.VERSION, STATE_SIZE).putU32(STATE_INDEX_OFFSET, index).putU32(STATE_NUM_OFFSET, 0);

@@ -2,6 +2,7 @@ package io.basalt.engine.backend;
 
 import io.basalt.engine.BlockChannel;
 import io.basalt.engine.BlockDevice;
+import io.basalt.engine.Capabilities;
 import io.basalt.engine.Geometry;
 import io.basalt.engine.Reactor;
 import io.basalt.engine.Status;
@@ -33,7 +34,8 @@ public final class MemoryBlockDevice implements BlockDevice, SyncBackend {
             throw new IllegalArgumentException("memory device size " + sizeBytes + " is not a positive multiple of the " + blockBytes + "-byte block");
         }
         this.name = name;
-        this.geometry = new Geometry(blockBytes, sizeBytes / blockBytes, 1, (8 << 20) / blockBytes, 256, true);
+        this.geometry = new Geometry(blockBytes, sizeBytes / blockBytes, 1, (8 << 20) / blockBytes, 256, true,
+                Capabilities.zeroingDiscard());
         this.address = NativeException.check(Libc.mmap(0, sizeBytes, Libc.PROT_READ | Libc.PROT_WRITE,
                 Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS, -1, 0), "mmap of " + sizeBytes + " bytes for memory device " + name);
         // Huge pages where the kernel has them (THP in madvise mode here): fewer TLB misses on random access.

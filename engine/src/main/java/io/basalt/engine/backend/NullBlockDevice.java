@@ -2,6 +2,7 @@ package io.basalt.engine.backend;
 
 import io.basalt.engine.BlockChannel;
 import io.basalt.engine.BlockDevice;
+import io.basalt.engine.Capabilities;
 import io.basalt.engine.Geometry;
 import io.basalt.engine.Reactor;
 import io.basalt.engine.Status;
@@ -28,7 +29,8 @@ public final class NullBlockDevice implements BlockDevice, SyncBackend {
             throw new IllegalArgumentException("null device size " + sizeBytes + " is not a positive multiple of the " + blockBytes + "-byte block");
         }
         this.name = name;
-        this.geometry = new Geometry(blockBytes, sizeBytes / blockBytes, 1, (8 << 20) / blockBytes, 256, false);
+        this.geometry = new Geometry(blockBytes, sizeBytes / blockBytes, 1, (8 << 20) / blockBytes, 256, false,
+                new Capabilities(true, false, 1, true, false)); // both accepted and dropped; reads never zero a buffer
     }
 
     @Override public String name() { return name; }

@@ -106,7 +106,9 @@ public final class UringBlockDevice implements BlockDevice {
                 throw new IllegalArgumentException(path + " has a wrong size: " + sizeBytes
                         + " bytes is not a positive multiple of the " + blockBytes + "-byte block");
             }
-            Geometry g = new Geometry(blockBytes, sizeBytes / blockBytes, 1, TRANSFER_BYTES_MAX / blockBytes, SEGMENTS_MAX, true);
+            long rdev = stat.get(ValueLayout.JAVA_LONG, Stat.ST_RDEV_OFFSET);
+            Geometry g = new Geometry(blockBytes, sizeBytes / blockBytes, 1, TRANSFER_BYTES_MAX / blockBytes, SEGMENTS_MAX, true,
+                    FileCapabilities.probe(fd, isBlock, rdev, sizeBytes, blockBytes, options.readOnly()));
             return new UringBlockDevice(name, path, options, fd, g, isBlock);
         }
     }

@@ -2,6 +2,7 @@ package io.basalt.engine.conformance;
 
 import io.basalt.engine.BlockChannel;
 import io.basalt.engine.BlockDevice;
+import io.basalt.engine.Capabilities;
 import io.basalt.engine.Geometry;
 import io.basalt.engine.IoCompletion;
 import io.basalt.engine.IoVector;
@@ -205,6 +206,36 @@ public abstract class BlockDeviceConformance {
             if (i >= 1 && i < 7) assertTrue(old || blockIsZero(in, i, blockBytes), "discarded block " + i + ": zeroes or old data");
             else assertTrue(old, "block " + i + " outside the discard kept");
         }
+    }
+
+    /**
+     * What the geometry advertises is what the device does (an exporter offers DISCARD and WRITE_ZEROES to guests
+     * from it): an advertised operation completes OK, one not advertised answers UNSUPPORTED, and a discard said to
+     * read back zeroes does so over the whole granules it covers (blocks outside them keep their data or read zero).
+     */
+    @Test
+    void advertisedCapabilitiesAreWhatTheDeviceDoes() {
+        Capabilities c = geometry.capabilities();
+        long granule = c.discardGranularityBlocks();
+        long start = (256 + granule - 1) / granule * granule; // a granule boundary, past the other cases' blocks
+        int total = (int) (granule + 2);
+        long lba = start - 1;
+        assumeTrue(lba + total <= geometry.blockCount() && (long) total * blockBytes <= TRANSFER_BYTES_TESTED_MAX,
+                "device too small for one discard granule past block 256");
+        MemorySegment out = buffer(total);
+        fill(out, lba, blockBytes, SEED + 17);
+        assertEquals(Status.OK, io.write(lba, total, out));
+        assertEquals(c.discard() ? Status.OK : Status.UNSUPPORTED, io.discard(lba, total), "discard, advertised: " + c.discard());
+        MemorySegment in = buffer(total);
+        assertEquals(Status.OK, io.read(lba, total, in));
+        if (persistent()) {
+            for (int i = 0; i < total; i++) {
+                boolean inGranule = i >= 1 && i <= granule;
+                if (c.discardReadsZeroes() && inGranule) assertTrue(blockIsZero(in, i, blockBytes), "discarded block " + i + " reads zeroes");
+                else assertTrue(blockMatches(in, i, lba + i, blockBytes, SEED + 17) || blockIsZero(in, i, blockBytes), "block " + i);
+            }
+        }
+        assertEquals(c.writeZeroes() ? Status.OK : Status.UNSUPPORTED, io.writeZeroes(lba, 1), "write-zeroes, advertised: " + c.writeZeroes());
     }
 
     // ------------------------------------------------------------------ bad requests

@@ -1,19 +1,22 @@
 package io.basalt.raid.volume;
 
 import io.basalt.engine.BlockDevice;
+import io.basalt.engine.Capabilities;
 import io.basalt.engine.Geometry;
 
 /**
  * What a volume's members have in common: one logical block size (refused otherwise, naming the member), and
- * the limits every member can take: the smallest block count, transfer and segment count, and whether all
- * keep their data.
+ * the limits every member can take: the smallest block count, transfer and segment count, whether all
+ * keep their data, and the optional operations (DISCARD, WRITE_ZEROES) every one of them does.
  */
-record MemberGeometry(int blockBytes, long smallestBlocks, int transferBlocksMax, int segmentsMax, boolean persistent) {
+record MemberGeometry(int blockBytes, long smallestBlocks, int transferBlocksMax, int segmentsMax, boolean persistent,
+                      Capabilities capabilities) {
     static MemberGeometry of(String level, String volume, BlockDevice[] members) {
         int blockBytes = members[0].geometry().logicalBlockBytes();
         long smallest = Long.MAX_VALUE;
         int transferMax = Integer.MAX_VALUE, segmentsMax = Integer.MAX_VALUE;
         boolean persistent = true;
+        java.util.List<Capabilities> capabilities = new java.util.ArrayList<>();
         for (BlockDevice m : members) {
             Geometry g = m.geometry();
             if (g.logicalBlockBytes() != blockBytes) {
@@ -24,8 +27,9 @@ record MemberGeometry(int blockBytes, long smallestBlocks, int transferBlocksMax
             transferMax = Math.min(transferMax, g.maxTransferBlocks());
             segmentsMax = Math.min(segmentsMax, g.maxSegments());
             persistent &= g.persistent();
+            capabilities.add(g.capabilities());
         }
-        return new MemberGeometry(blockBytes, smallest, transferMax, segmentsMax, persistent);
+        return new MemberGeometry(blockBytes, smallest, transferMax, segmentsMax, persistent, Capabilities.common(capabilities));
     }
 
     /** Refuses a replacement member with another block size or fewer blocks than a member uses ({@code blocksUsed}). */

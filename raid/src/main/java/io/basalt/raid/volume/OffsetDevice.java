@@ -38,7 +38,7 @@ public final class OffsetDevice implements BlockDevice {
         this.base = base;
         this.offsetBlocks = offsetBlocks;
         this.geometry = new Geometry(g.logicalBlockBytes(), lengthBlocks, g.optimalTransferBlocks(), g.maxTransferBlocks(),
-                g.maxSegments(), g.persistent());
+                g.maxSegments(), g.persistent(), g.capabilities());
     }
 
     private OffsetDevice(String name, Geometry geometry) {

@@ -194,7 +194,7 @@ final class PplSteps {
     private void partialParityRow(int slot, int parity, int first, int last, int row, MemorySegment pp) {
         int set = ch.stripeSets[slot];
         MemorySegment.copy(ch.sets.slice(set, parity, (long) (row - ch.windowStarts[slot]) * blockBytes, blockBytes), 0, pp, 0, blockBytes);
-        if (ch.ops[slot] == VolumeChannel.OP_WRITE_ZEROES) return;
+        if (ch.ops[slot] == VolumeChannel.OP_WRITE_ZEROES || ch.ops[slot] == VolumeChannel.OP_DISCARD) return;
         boolean group = ch.coalescer.followerCounts[slot] > 0;
         for (int i = first; i <= last; i++) {
             long requestOffsetBytes = (ch.requestOffsetBlocks(slot, i) + row - ch.coveredStart(slot, i)) * blockBytes;

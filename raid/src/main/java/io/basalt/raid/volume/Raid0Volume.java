@@ -68,7 +68,7 @@ public final class Raid0Volume implements BlockDevice {
         // limit and a full stripe, so that one request is at most about (that / chunk + 1) member requests.
         int transferMax = Math.max(memberTransferMax, stripeBlocks);
         this.geometry = new Geometry(blockBytes, memberBlocksUsed * this.members.length, stripeBlocks, transferMax,
-                segmentsMax, persistent);
+                segmentsMax, persistent, common.capabilities()); // DISCARD and WRITE_ZEROES go to the members as they are
     }
 
     @Override public String name() { return name; }

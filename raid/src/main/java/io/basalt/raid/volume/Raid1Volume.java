@@ -66,7 +66,9 @@ public final class Raid1Volume implements BlockDevice, SyncTarget {
         long smallest = common.smallestBlocks();
         int transferMax = common.transferBlocksMax(), segmentsMax = common.segmentsMax();
         boolean persistent = common.persistent();
-        this.geometry = new Geometry(blockBytes, smallest, 1, transferMax, segmentsMax, persistent);
+        // Every operation goes to every member: one that a member cannot do is not offered (a mirror whose members
+        // discard differently may then read back zeroes from one and old data from another, both allowed).
+        this.geometry = new Geometry(blockBytes, smallest, 1, transferMax, segmentsMax, persistent, common.capabilities());
     }
 
     /**

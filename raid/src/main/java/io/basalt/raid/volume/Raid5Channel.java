@@ -113,6 +113,8 @@ final class Raid5Channel extends VolumeChannel {
     private final int[] joinedTo, followerCounts;
     private final long[] groupStarts, groupEnds;
     private final boolean[] deferred;
+    /** DISCARD of whole stripes as full-stripe steps whose writes are member discards (the request state is the superclass's). */
+    private final Raid5Discard discard;
 
     Raid5Channel(Raid5Volume volume, Reactor reactor, BlockChannel[] members, BlockChannel[] pplChannels) {
         super(volume, reactor, members);
@@ -157,6 +159,7 @@ final class Raid5Channel extends VolumeChannel {
         groupStarts = coalescer.groupStarts;
         groupEnds = coalescer.groupEnds;
         deferred = coalescer.deferred;
+        discard = new Raid5Discard(volume, lbas, blockCounts, cursors, firstErrors);
     }
 
     /** This channel's log (it is the volume's log owner), else null. */
@@ -343,7 +346,8 @@ final class Raid5Channel extends VolumeChannel {
             long lba = opMemberLbas[k];
             int blocks = opBlockCounts[k];
             long bytes = (long) blocks * blockBytes;
-            boolean accepted = switch (opKinds[k]) {
+            boolean accepted = ops[slot] == OP_DISCARD && (opKinds[k] == WRITE_DATA || opKinds[k] == WRITE_BUFFER)
+                    ? discard.submit(channel, member, lba, blocks, sets.zeroes, tag, this) : switch (opKinds[k]) {
                 case READ_DIRECT -> submitTransfer(slot, member, lba, blocks, opOffsets[k]);
                 case WRITE_DATA -> ops[slot] == OP_WRITE_ZEROES
                         ? channel.write(lba, blocks, sets.zeroes.asSlice(0, bytes), tag, this)
@@ -403,10 +407,7 @@ final class Raid5Channel extends VolumeChannel {
             return ENDED;
         }
         if (op == Raid5SyncSteps.OP_SYNC) return syncSteps.plan(slot);
-        if (op == OP_DISCARD) { // a member discard may read back zeroes or old data: parity would not follow
-            firstErrors[slot] = Status.UNSUPPORTED;
-            return ENDED;
-        }
+        if (op == OP_DISCARD && discard.endsBeforeNextStep(slot)) return ENDED; // whole stripes only, see Raid5Discard
         if (op != OP_FLUSH && !isRead(slot) && !admitStripes(slot)) return BUSY;
         if (op == OP_FLUSH) {
             modes[slot] = MODE_FLUSH;

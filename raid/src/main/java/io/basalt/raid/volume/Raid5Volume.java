@@ -115,7 +115,7 @@ public final class Raid5Volume implements BlockDevice, SyncTarget {
         this.states = new AtomicIntegerArray(this.members.length);
         int stripeBlocks = Math.multiplyExact(chunkBlocks, this.members.length - 1);
         this.geometry = new Geometry(blockBytes, memberBlocksUsed * (this.members.length - 1), stripeBlocks,
-                Math.max(memberTransferMax, stripeBlocks), segmentsMax, persistent);
+                Math.max(memberTransferMax, stripeBlocks), segmentsMax, persistent, Raid5Discard.capabilities(common.capabilities(), chunkBlocks, stripeBlocks));
         this.ppl = ppl;
         if (ppl != null) checkPpl(ppl, blockBytes, chunkBytes);
     }

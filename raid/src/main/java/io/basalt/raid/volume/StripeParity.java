@@ -109,7 +109,7 @@ final class StripeParity {
 
     /** The set buffer of {@code member} [offset, +length) ^= the request's new data at requestOffset (nothing for write-zeroes). */
     private void xorNewData(int slot, int set, int member, long offsetBytes, long requestOffsetBytes, long lengthBytes) {
-        if (ch.ops[slot] == VolumeChannel.OP_WRITE_ZEROES) return;
+        if (ch.ops[slot] == VolumeChannel.OP_WRITE_ZEROES || ch.ops[slot] == VolumeChannel.OP_DISCARD) return;
         for (long done = 0; done < lengthBytes; ) {
             MemorySegment run = callerRun(slot, requestOffsetBytes + done, lengthBytes - done);
             Xor.xorInto(sets.slice(set, member, offsetBytes + done, run.byteSize()), run);

@@ -1,5 +1,6 @@
 package io.basalt.vhost.blk;
 
+import io.basalt.engine.Capabilities;
 import io.basalt.engine.Geometry;
 import io.basalt.shims.Check;
 
@@ -21,7 +22,6 @@ import java.nio.ByteOrder;
  * 25 alignment_offset u8                      57 unused1[3]
  * 26 min_io_size u16 (logical blocks)         60 max_secure_erase_sectors u32, 64 max_secure_erase_seg u32,
  * 28 opt_io_size u32 (logical blocks)         68 secure_erase_sector_alignment u32 (not offered: zero)
- * </pre>
  * </pre>
  * {@link #SIZE} is the struct up to unused1 (what the virtio 1.1/1.2 spec lists); {@link #SIZE_WITH_SECURE_ERASE}
  * covers the newer fields, kept zero. GET_CONFIG copies whatever length the front-end asked for (zero past the end).
@@ -80,7 +80,10 @@ public final class BlkConfigSpace {
             Check.positive(writeZeroesSegMax, "writeZeroesSegMax");
         }
 
-        /** Read-write, one queue, 126 segments, DISCARD and WRITE_ZEROES up to 2^22 sectors (2 GiB), one range each. */
+        /**
+         * Read-write, one queue, 126 segments, DISCARD and WRITE_ZEROES up to 2^22 sectors (2 GiB), one range each:
+         * the most offered; a device that does not do one of them takes it out ({@link #limitedTo}).
+         */
         public static Options defaults() {
             return new Options(false, 1, 126, 1L << 22, 1, 1L << 22, 1, true);
         }
@@ -93,6 +96,16 @@ public final class BlkConfigSpace {
             return new Options(readOnly, n, segMax, discardSectorsMax, discardSegMax, writeZeroesSectorsMax, writeZeroesSegMax, writeZeroesMayUnmap);
         }
 
+        /**
+         * What the device really does (its {@link Capabilities}): an operation it does not perform gets a zero limit,
+         * so its feature bit is not offered (virtio 5.2.3: max_discard_sectors and friends exist only with the
+         * feature), and WRITE_ZEROES may unmap only when the device's does.
+         */
+        public Options limitedTo(Capabilities c) {
+            return new Options(readOnly, numQueues, segMax, c.discard() ? discardSectorsMax : 0, discardSegMax,
+                    c.writeZeroes() ? writeZeroesSectorsMax : 0, writeZeroesSegMax, writeZeroesMayUnmap && c.writeZeroesUnmaps());
+        }
+
         public Options withDiscardSegMax(int n) {
             return new Options(readOnly, numQueues, segMax, discardSectorsMax, n, writeZeroesSectorsMax, n, writeZeroesMayUnmap);
         }
@@ -102,8 +115,10 @@ public final class BlkConfigSpace {
     private final Options options;
     private final byte[] bytes = new byte[SIZE_WITH_SECURE_ERASE];
 
-    public BlkConfigSpace(Geometry geometry, Options options) {
+    /** The config of {@code geometry}'s device: {@code options} limited to what the device does. */
+    public BlkConfigSpace(Geometry geometry, Options requested) {
         this.geometry = geometry;
+        Options options = requested.limitedTo(geometry.capabilities());
         this.options = options;
         MemorySegment s = MemorySegment.ofArray(bytes);
         int blockBytes = geometry.logicalBlockBytes();
@@ -123,7 +138,9 @@ public final class BlkConfigSpace {
         s.set(U16, NUM_QUEUES_OFFSET, (short) options.numQueues());
         s.set(U32, MAX_DISCARD_SECTORS_OFFSET, (int) options.discardSectorsMax());
         s.set(U32, MAX_DISCARD_SEG_OFFSET, options.discardSegMax());
-        s.set(U32, DISCARD_SECTOR_ALIGNMENT_OFFSET, blockBytes / VirtioBlk.SECTOR_BYTES);
+        // The guest's discard_granularity (Linux virtio_blk): a RAID5 volume discards whole stripes only.
+        long granularitySectors = geometry.capabilities().discardGranularityBlocks() * blockBytes / VirtioBlk.SECTOR_BYTES;
+        s.set(U32, DISCARD_SECTOR_ALIGNMENT_OFFSET, (int) Math.min(granularitySectors, 0xFFFF_FFFFL));
         s.set(U32, MAX_WRITE_ZEROES_SECTORS_OFFSET, (int) options.writeZeroesSectorsMax());
         s.set(U32, MAX_WRITE_ZEROES_SEG_OFFSET, options.writeZeroesSegMax());
         s.set(ValueLayout.JAVA_BYTE, WRITE_ZEROES_MAY_UNMAP_OFFSET, (byte) (options.writeZeroesMayUnmap() ? 1 : 0));

@@ -14,7 +14,7 @@ import java.util.regex.Pattern;
  * The named block devices the daemon owns: drives (opened from a backend spec) and RAID volumes (built over
  * drives). One namespace, one set of claims: a volume claims its member drives, an export claims a drive or
  * a volume, and nothing claimed can be deleted. Drives are opened and closed here only; a volume is added by
- * whoever built it (RaidMethods) and closed here at shutdown, before the drives under it.
+ * the array layer that built it (RaidArrays, through DriveMembers) and closed here at shutdown, before the drives under it.
  * Layers above (RAID volumes, exporters) get the {@link BlockDevice}, never the backend class.
  * Thread-safe: RPC connections call it concurrently, so every method holds the registry's lock (the control
  * plane is rare and short; opening a file is the slowest thing done under it).

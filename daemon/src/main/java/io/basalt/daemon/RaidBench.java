@@ -8,7 +8,10 @@ import io.basalt.engine.bench.BenchParams;
 import io.basalt.engine.bench.BenchResult;
 import io.basalt.engine.bench.Prefill;
 import io.basalt.raid.parity.Raid5Algorithm;
+import io.basalt.raid.volume.Consistency;
 import io.basalt.raid.volume.Raid5Volume;
+import io.basalt.raid.volume.RaidLevel;
+import io.basalt.raid.volume.RedundantVolume;
 import io.basalt.raid.volume.RaidDefaults;
 
 import java.io.PrintStream;
@@ -77,7 +80,7 @@ final class RaidBench {
 
     /** The parsed command line. */
     record Options(List<String> members, List<Integer> chunkBytes, long runtimeNs, long rampNs, int jobs, int ioDepth,
-                   IdleStrategy idle, VolumeSpec.Consistency consistency, int failedMember, boolean alone, boolean json, int repeat) {}
+                   IdleStrategy idle, Consistency consistency, int failedMember, boolean alone, boolean json, int repeat) {}
 
     /** One line of the efficiency table. {@code goal} is NaN for a row without one. */
     record Row(int chunkBytes, String workload, String referenceName, String unit, double reference, double volume, double goal) {
@@ -146,7 +149,7 @@ final class RaidBench {
         }
         List<Integer> chunks = new ArrayList<>();
         for (String c : o.getOrDefault("chunk", String.valueOf(RaidDefaults.CHUNK_BYTES)).split(",")) {
-            chunks.add(new VolumeSpec(5, Map.of("chunk", c.trim()), members).chunkBytes());
+            chunks.add(new VolumeSpec(RaidLevel.RAID5, Map.of("chunk", c.trim()), members).chunkBytes());
         }
         int jobs = intOption(o, "jobs", 1, 1, Raid5Volume.OWNERS_MAX);
         int ioDepth = intOption(o, "iodepth", 32, 1, 256);
@@ -156,7 +159,7 @@ final class RaidBench {
         }
         int failed = intOption(o, "failed-member", members.size() - 1, 0, members.size() - 1);
         IdleStrategy idle = IdleStrategy.parse(o.getOrDefault("idle", "busy"));
-        VolumeSpec.Consistency consistency = VolumeSpec.Consistency.parse(o.getOrDefault("consistency", "ppl"));
+        Consistency consistency = VolumeSpec.parseConsistency(o.getOrDefault("consistency", "ppl"));
         return new Options(members, List.copyOf(chunks), seconds(o.getOrDefault("seconds", "5")), seconds(o.getOrDefault("ramp-seconds", "1")),
                 jobs, ioDepth, idle, consistency, failed, !o.containsKey("no-alone"), o.containsKey("json"), intOption(o, "repeat", 1, 1, 99));
     }
@@ -320,7 +323,7 @@ final class RaidBench {
     private static List<BenchResult> volume(Options o, int chunkBytes, PrintStream out, PrintStream err) {
         int n = o.members().size();
         List<BlockDevice> bases = new ArrayList<>();
-        Raid5Volume volume = openVolume(o, chunkBytes, bases);
+        RedundantVolume volume = openVolume(o, chunkBytes, bases);
         try {
             String name = "raid5 chunk " + size(chunkBytes);
             boolean holes = false;
@@ -358,11 +361,11 @@ final class RaidBench {
     }
 
     /** The raid5 volume over freshly opened members ({@code members} gets them); with PPL over slices of them (log first). */
-    private static Raid5Volume openVolume(Options o, int chunkBytes, List<BlockDevice> members) {
+    private static RedundantVolume openVolume(Options o, int chunkBytes, List<BlockDevice> members) {
         try {
             for (int i = 0; i < o.members().size(); i++) members.add(DeviceSpec.open("m" + i, o.members().get(i)));
-            return o.consistency() == VolumeSpec.Consistency.PPL ? VolumeSpec.withPpl("bench-raid5", members, chunkBytes, Raid5Algorithm.LEFT_SYMMETRIC)
-                    : new Raid5Volume("bench-raid5", members, chunkBytes, Raid5Algorithm.LEFT_SYMMETRIC);
+            return o.consistency() == Consistency.PPL ? VolumeSpec.withPpl("bench-raid5", members, chunkBytes, Raid5Algorithm.LEFT_SYMMETRIC)
+                    : (RedundantVolume) RaidLevel.RAID5.factory().open("bench-raid5", members, chunkBytes, Raid5Algorithm.LEFT_SYMMETRIC.mdLayout, null);
         } catch (RuntimeException e) {
             for (BlockDevice d : members) d.close();
             throw e;
@@ -402,7 +405,7 @@ final class RaidBench {
         return String.format(Locale.ROOT,
                 "{\"raid_bench\":\"efficiency\",\"members\":%d,\"jobs\":%d,\"rounds\":%d,\"consistency\":\"%s\",\"chunk_bytes\":%d,\"workload\":\"%s\","
                         + "\"reference_name\":\"%s\",\"unit\":\"%s\",\"reference\":%.1f,\"volume\":%.1f,\"efficiency\":%.4f,\"goal\":%s,\"met\":%s}",
-                o.members().size(), o.jobs(), o.repeat(), o.consistency().name().toLowerCase(Locale.ROOT), r.chunkBytes(), r.workload(),
+                o.members().size(), o.jobs(), o.repeat(), o.consistency().wireName(), r.chunkBytes(), r.workload(),
                 r.referenceName(), r.unit(), r.reference(), r.volume(), r.efficiency(),
                 r.hasGoal() ? String.format(Locale.ROOT, "%.2f", r.goal()) : "null", r.hasGoal() ? String.valueOf(r.met()) : "null");
     }

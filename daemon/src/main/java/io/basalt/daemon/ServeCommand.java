@@ -102,10 +102,10 @@ final class ServeCommand {
                     .append("  ").append(d.device().describe()).append('\n');
         }
         if (!daemon.drives().volumes().isEmpty()) sb.append("  raid volumes:\n");
-        for (RaidMethods.Array a : daemon.raid().list()) {
-            sb.append("    ").append(a.name).append("  raid").append(a.level).append("  ")
-                    .append(Sizes.format(a.volume.geometry().sizeBytes())).append("  members ").append(String.join(",", a.memberDrives()))
-                    .append("  (").append(a.origin).append(a.volume instanceof io.basalt.raid.volume.Raid1Volume v && v.isDegraded() ? ", DEGRADED" : "")
+        for (io.basalt.raid.array.ArrayStatus a : daemon.raid().list()) {
+            sb.append("    ").append(a.name()).append("  ").append(a.level().label()).append("  ")
+                    .append(Sizes.format(a.sizeBytes())).append("  members ").append(String.join(",", a.memberDrives()))
+                    .append("  (").append(a.origin()).append(a.degraded() ? ", DEGRADED" : "")
                     .append(")\n");
         }
         for (VhostRegistry.Export e : daemon.exports().list()) {

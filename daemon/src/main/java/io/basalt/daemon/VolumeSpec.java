@@ -6,10 +6,10 @@ import io.basalt.engine.Sizes;
 import io.basalt.engine.bench.BenchCli;
 import io.basalt.engine.bench.Prefill;
 import io.basalt.raid.parity.Raid5Algorithm;
-import io.basalt.raid.volume.Raid0Volume;
-import io.basalt.raid.volume.Raid1Volume;
-import io.basalt.raid.volume.Raid5Volume;
+import io.basalt.raid.volume.Consistency;
 import io.basalt.raid.volume.RaidDefaults;
+import io.basalt.raid.volume.RaidLevel;
+import io.basalt.raid.volume.RedundantVolume;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -31,33 +31,26 @@ import java.util.Map;
  * ')'. Nothing before the '(' holds a ':', which is how this is told apart from a backend spec (KIND:TARGET).
  * Options: {@code chunk=SIZE} (raid0, raid5; default {@link RaidDefaults#CHUNK_BYTES}), {@code layout=}
  * left-symmetric etc. (raid5), {@code failed=I[+J]} (raid1, raid5: members marked failed before any I/O, for
- * degraded runs), {@code consistency=resync|ppl} (raid5 write-hole protection, see {@link Consistency}).
+ * degraded runs), {@code consistency=resync|ppl} (raid5 write-hole protection, see {@link #parseConsistency}).
  *
- * @param level   0, 1 or 5
+ * @param level   the level (raid0, raid1 or raid5)
  * @param options the options, keys lower case
  * @param members the member specs, as written
  */
-record VolumeSpec(int level, Map<String, String> options, List<String> members) {
+record VolumeSpec(RaidLevel level, Map<String, String> options, List<String> members) {
     static final String USAGE = """
               volume targets: LEVEL[,chunk=64k][,layout=left-symmetric][,failed=I][,consistency=resync|ppl](MEMBER;MEMBER;...)
                 e.g. raid5,chunk=64k(uring:/f0;uring:/f1;uring:/f2;uring:/f3)   raid0(memory:1G;memory:1G)
                 LEVEL raid0|raid1|raid5; members are specs separated by ';' (a path must not hold ';', '(' or ')')""";
 
     /**
-     * Write-hole protection of a raid5 volume. RESYNC: none on the data path (after a crash the parity is
-     * rebuilt by a resync, md's default without a bitmap). PPL: md's partial parity log, written before each
-     * stripe update, in the first {@link #PPL_AREA_BYTES} of each member ({@link #withPpl}).
+     * Write-hole protection of a bench raid5 volume: {@link Consistency#RESYNC} (none on the data path) or
+     * {@link Consistency#PPL} (md's partial parity log in the first {@link #PPL_AREA_BYTES} of each member, {@link #withPpl}).
      */
-    enum Consistency {
-        RESYNC, PPL;
-
-        static Consistency parse(String text) {
-            return switch (text.toLowerCase(Locale.ROOT)) {
-                case "resync" -> RESYNC;
-                case "ppl" -> PPL;
-                default -> throw new IllegalArgumentException("consistency '" + text + "' is not one of ppl, resync");
-            };
-        }
+    static Consistency parseConsistency(String text) {
+        Consistency c = Consistency.fromWireName(text.toLowerCase(Locale.ROOT));
+        if (c != Consistency.RESYNC && c != Consistency.PPL) throw new IllegalArgumentException("consistency '" + text + "' is not one of ppl, resync");
+        return c;
     }
 
     static final int LEVEL_MAX_DEPTH = 4;
@@ -68,8 +61,13 @@ record VolumeSpec(int level, Map<String, String> options, List<String> members) 
         if (open < 0) return false;
         String head = spec.substring(0, open);
         if (head.indexOf(':') >= 0) return false;
-        String level = head.split(",", 2)[0].toLowerCase(Locale.ROOT);
-        return level.equals("raid0") || level.equals("raid1") || level.equals("raid5");
+        return levelNamed(head.split(",", 2)[0]) != null;
+    }
+
+    /** The level "raid0", "raid1" or "raid5" names (any case), or null. */
+    private static RaidLevel levelNamed(String text) {
+        for (RaidLevel l : RaidLevel.values()) if (l.label().equals(text.toLowerCase(Locale.ROOT))) return l;
+        return null;
     }
 
     /** Parses a volume spec; {@link IllegalArgumentException} names what is wrong and where. */
@@ -79,24 +77,16 @@ record VolumeSpec(int level, Map<String, String> options, List<String> members) 
             throw new IllegalArgumentException("volume spec '" + spec + "' must look like raid5[,chunk=64k](SPEC;SPEC;SPEC)");
         }
         String[] head = spec.substring(0, open).split(",");
-        int level = switch (head[0].toLowerCase(Locale.ROOT)) {
-            case "raid0" -> 0;
-            case "raid1" -> 1;
-            case "raid5" -> 5;
-            default -> throw new IllegalArgumentException("volume spec '" + spec + "': level '" + head[0] + "' is not raid0, raid1 or raid5");
-        };
+        RaidLevel level = levelNamed(head[0]);
+        if (level == null) throw new IllegalArgumentException("volume spec '" + spec + "': level '" + head[0] + "' is not raid0, raid1 or raid5");
+        List<String> known = knownOptions(level);
         Map<String, String> options = new LinkedHashMap<>();
         for (int i = 1; i < head.length; i++) {
             int eq = head[i].indexOf('=');
             if (eq <= 0) throw new IllegalArgumentException("volume spec '" + spec + "': option '" + head[i] + "' must be key=value");
             String key = head[i].substring(0, eq).toLowerCase(Locale.ROOT);
-            List<String> known = switch (level) {
-                case 0 -> List.of("chunk");
-                case 1 -> List.of("failed");
-                default -> List.of("chunk", "layout", "failed", "consistency");
-            };
             if (!known.contains(key)) {
-                throw new IllegalArgumentException("volume spec '" + spec + "': raid" + level + " has no option '" + key + "' (known: "
+                throw new IllegalArgumentException("volume spec '" + spec + "': " + level.label() + " has no option '" + key + "' (known: "
                         + String.join(", ", known) + ")");
             }
             if (options.put(key, head[i].substring(eq + 1)) != null) {
@@ -107,11 +97,21 @@ record VolumeSpec(int level, Map<String, String> options, List<String> members) 
         VolumeSpec parsed = new VolumeSpec(level, Map.copyOf(options), List.copyOf(members));
         parsed.chunkBytes(); // checks the values now, before anything is opened
         parsed.failedMembers();
-        if (level == 5) {
+        if (level.hasParity()) {
             parsed.algorithm();
             parsed.consistency();
         }
         return parsed;
+    }
+
+    /** chunk for striped levels, failed for redundant ones, layout and consistency for parity. */
+    private static List<String> knownOptions(RaidLevel level) {
+        List<String> known = new ArrayList<>();
+        if (level.usesChunk()) known.add("chunk");
+        if (level.hasParity()) known.add("layout");
+        if (level.isRedundant()) known.add("failed");
+        if (level.hasParity()) known.add("consistency");
+        return known;
     }
 
     /** Splits on ';' at parenthesis depth 0, so a nested volume's own members stay in it. */
@@ -165,7 +165,7 @@ record VolumeSpec(int level, Map<String, String> options, List<String> members) 
     }
 
     Consistency consistency() {
-        return Consistency.parse(options.getOrDefault("consistency", "resync"));
+        return parseConsistency(options.getOrDefault("consistency", "resync"));
     }
 
     int[] failedMembers() {
@@ -204,17 +204,11 @@ record VolumeSpec(int level, Map<String, String> options, List<String> members) 
                     throw new IllegalArgumentException("member " + i + " (" + member + "): " + e.getMessage(), e);
                 }
             }
-            BlockDevice volume = switch (level) {
-                case 0 -> new Raid0Volume(name, opened, chunkBytes());
-                case 1 -> new Raid1Volume(name, opened);
-                default -> consistency() == Consistency.PPL ? withPpl(name, opened, chunkBytes(), algorithm())
-                        : new Raid5Volume(name, opened, chunkBytes(), algorithm());
-            };
-            for (int failed : failedMembers()) {
-                if (volume instanceof Raid1Volume v) v.fail(failed);
-                else if (volume instanceof Raid5Volume v) v.fail(failed);
-            }
-            return volume instanceof Raid5Volume v && v.ppl() != null ? closingBases(v, opened) : volume;
+            boolean ppl = level.hasParity() && consistency() == Consistency.PPL;
+            BlockDevice volume = ppl ? withPpl(name, opened, chunkBytes(), algorithm())
+                    : level.factory().open(name, opened, chunkBytes(), algorithm().mdLayout, null);
+            for (int failed : failedMembers()) ((RedundantVolume) volume).fail(failed); // "failed" is a redundant level's option
+            return ppl ? closingBases(volume, opened) : volume;
         } catch (RuntimeException e) {
             for (BlockDevice d : opened) d.close();
             throw e;
@@ -228,19 +222,19 @@ record VolumeSpec(int level, Map<String, String> options, List<String> members) 
      * raid5 with md's partial parity log: each member gives its first {@link #PPL_AREA_BYTES} to the log and the
      * rest to data, as md places the log before the data offset.
      */
-    static Raid5Volume withPpl(String name, List<BlockDevice> members, int chunkBytes, io.basalt.raid.parity.Raid5Algorithm algorithm) {
+    static RedundantVolume withPpl(String name, List<BlockDevice> members, int chunkBytes, Raid5Algorithm algorithm) {
         List<BlockDevice> data = new ArrayList<>(), areas = new ArrayList<>();
         for (BlockDevice m : members) {
             long areaBlocks = PPL_AREA_BYTES / m.geometry().logicalBlockBytes();
             areas.add(new io.basalt.raid.volume.OffsetDevice(m.name() + "/ppl", m, 0, areaBlocks));
             data.add(new io.basalt.raid.volume.OffsetDevice(m.name(), m, areaBlocks, m.geometry().blockCount() - areaBlocks));
         }
-        return new Raid5Volume(name, data, chunkBytes, algorithm,
+        return (RedundantVolume) RaidLevel.RAID5.factory().open(name, data, chunkBytes, algorithm.mdLayout,
                 new io.basalt.raid.volume.PplAreas(areas, io.basalt.raid.md.MdPpl.signature(new byte[16])));
     }
 
     /** The volume, closing the member devices under its slices when it closes (slices do not own their base). */
-    private static BlockDevice closingBases(Raid5Volume volume, List<BlockDevice> bases) {
+    private static BlockDevice closingBases(BlockDevice volume, List<BlockDevice> bases) {
         return new BlockDevice() {
             @Override public String name() { return volume.name(); }
             @Override public io.basalt.engine.Geometry geometry() { return volume.geometry(); }

@@ -1,5 +1,7 @@
 package io.basalt.daemon;
 
+import io.basalt.raid.array.RaidBitmaps;
+import io.basalt.raid.array.ControlIo;
 import io.basalt.engine.BlockDevice;
 import io.basalt.raid.md.MdSuperblock;
 import org.junit.jupiter.api.Test;

@@ -19,11 +19,11 @@ class VolumeSpecTest {
     @Test
     void parsesLevelOptionsAndMembersWhoseCommasAndColonsStayTheirs() {
         VolumeSpec spec = VolumeSpec.parse("raid5,chunk=16k,layout=right-asymmetric,consistency=resync(uring:/tmp/a,direct=0,size=1G;memory:64M;null:1G)");
-        assertEquals(5, spec.level());
+        assertEquals(io.basalt.raid.volume.RaidLevel.RAID5, spec.level());
         assertEquals(List.of("uring:/tmp/a,direct=0,size=1G", "memory:64M", "null:1G"), spec.members());
         assertEquals(16 * 1024, spec.chunkBytes());
         assertEquals("RIGHT_ASYMMETRIC", spec.algorithm().name());
-        assertEquals(VolumeSpec.Consistency.RESYNC, spec.consistency());
+        assertEquals(io.basalt.raid.volume.Consistency.RESYNC, spec.consistency());
         assertEquals(RaidDefaults.CHUNK_BYTES, VolumeSpec.parse("raid0(memory:1M;memory:1M)").chunkBytes(), "the one default");
     }
 

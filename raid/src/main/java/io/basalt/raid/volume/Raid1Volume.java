@@ -25,7 +25,7 @@ import java.util.concurrent.atomic.AtomicLongArray;
  *
  * <p>The volume claims its members and closes them when it closes.
  */
-public final class Raid1Volume implements BlockDevice, SyncTarget {
+public final class Raid1Volume implements RedundantVolume {
     public static final int MEMBERS_MAX = 32; // a read's tried-members set is an int bit mask
 
     public enum MemberState { ACTIVE, FAILED, REBUILDING }
@@ -90,6 +90,14 @@ public final class Raid1Volume implements BlockDevice, SyncTarget {
 
     public void setFailureListener(FailureListener listener) {
         this.listener = listener;
+    }
+
+    /** {@link RedundantVolume}'s listener: I/O failures only ({@link #fail} is the caller's own doing). */
+    @Override
+    public void setMemberFailureListener(MemberFailureListener l) {
+        setFailureListener(l == null ? null : (volume, member, status) -> {
+            if (status != FAILED_BY_REQUEST) l.memberFailed(member, status);
+        });
     }
 
     /** Marks a member failed (the control plane's raid_fail_member). Any thread. False if it already was. */

@@ -33,7 +33,7 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * <p>Member states: an {@link AtomicIntegerArray} read at every stripe step and failed by compare-and-set,
  * as in {@link Raid1Volume}.
  */
-public final class Raid5Volume implements BlockDevice, SyncTarget {
+public final class Raid5Volume implements RedundantVolume {
     /** The measured default of every striped volume, {@link RaidDefaults#CHUNK_BYTES} (docs/raid.md, "Chunk size"). */
     public static final int DEFAULT_CHUNK_BYTES = RaidDefaults.CHUNK_BYTES;
     public static final int MEMBERS_MIN = 3, MEMBERS_MAX = 32;
@@ -214,6 +214,12 @@ public final class Raid5Volume implements BlockDevice, SyncTarget {
 
     public void setFailureListener(FailureListener listener) {
         this.listener = listener;
+    }
+
+    /** {@link RedundantVolume}'s listener: the data path's failures, as an I/O error. */
+    @Override
+    public void setMemberFailureListener(MemberFailureListener l) {
+        setFailureListener(l == null ? null : (volume, member) -> l.memberFailed(member, Status.IO_ERROR));
     }
 
     void count(int index) {

@@ -144,6 +144,14 @@ public final class SyncJob {
         unitsInFlight = Math.min(count, target.unitsInFlightMax());
     }
 
+    private volatile Runnable onEnd;
+
+    /** Runs {@code ended} on the job thread once the job has ended (its state set), however it ended. Before {@link #start}. */
+    public SyncJob onEnd(Runnable ended) {
+        this.onEnd = ended;
+        return this;
+    }
+
     /** Starts the job thread. Throws IllegalStateException when the target refuses the action. */
     public SyncJob start() {
         String refusal = target.refusal(action);
@@ -196,6 +204,8 @@ public final class SyncJob {
                 }
             }
             finish();
+            Runnable ended = onEnd;
+            if (ended != null) ended.run();
         }
     }
 

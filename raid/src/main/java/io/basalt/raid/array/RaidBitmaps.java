@@ -1,4 +1,4 @@
-package io.basalt.daemon;
+package io.basalt.raid.array;
 
 import io.basalt.engine.BlockDevice;
 import io.basalt.engine.Reactor;
@@ -20,7 +20,7 @@ import java.util.function.Supplier;
  * resync of the regions it marks dirty, and the {@link MdWriteIntent.Store} that writes its pages to every
  * member through a reactor.
  */
-final class RaidBitmaps {
+public final class RaidBitmaps {
     static final int PAGE = 4096;
     /** Bytes read and rewritten per request by the assembly-time resync. */
     static final int RESYNC_IO_BYTES = 1 << 20;
@@ -50,7 +50,7 @@ final class RaidBitmaps {
      * Reads and validates the bitmap of a member whose superblock says it has one. A bitmap older than the
      * superblock (md: "out of date") comes back with every bit set: md resyncs everything then, and so do we.
      */
-    static MemorySegment readArea(Reactor reactor, BlockDevice device, MdSuperblock sb) throws IOException, MdFormatException {
+    public static MemorySegment readArea(Reactor reactor, BlockDevice device, MdSuperblock sb) throws IOException, MdFormatException {
         int blockBytes = device.geometry().logicalBlockBytes();
         long at = areaByte(sb);
         MemorySegment first = ControlIo.buffer(PAGE, PAGE);

@@ -124,13 +124,20 @@ final class RaidMethods {
     private final ExecutorService recorder = Executors.newSingleThreadExecutor(
             r -> Thread.ofPlatform().name("basalt-raid-recorder").daemon(true).unstarted(r));
 
-    RaidMethods(DriveRegistry drives, Supplier<List<Reactor>> reactors) {
+    /**
+     * Told of every change to an array that no RPC made (a member failed on I/O, a rebuild finished, a spare took
+     * over), so the daemon saves its state. Called on the recorder thread under this object's lock: must not block.
+     */
+    private final Runnable arrayChanged;
+
+    RaidMethods(DriveRegistry drives, Supplier<List<Reactor>> reactors, Runnable arrayChanged) {
         this.drives = drives;
         this.reactors = reactors;
+        this.arrayChanged = arrayChanged;
     }
 
-    static RaidMethods register(RpcDispatcher dispatcher, DriveRegistry drives, Supplier<List<Reactor>> reactors) {
-        RaidMethods m = new RaidMethods(drives, reactors);
+    static RaidMethods register(RpcDispatcher dispatcher, DriveRegistry drives, Supplier<List<Reactor>> reactors, Runnable arrayChanged) {
+        RaidMethods m = new RaidMethods(drives, reactors, arrayChanged);
         dispatcher.register("raid_create", m::create);
         dispatcher.register("raid_status", m::status);
         dispatcher.register("raid_stop", m::stop);
@@ -186,7 +193,8 @@ final class RaidMethods {
         params.allowOnly("name", "level", "members", "chunk_kib", "if_missing", "consistency");
         String name = params.requireString("name");
         // if_missing: a config replayed at every start creates the array once; later starts find it assembled.
-        if (Boolean.TRUE.equals(params.asMap().get("if_missing")) && arrays.containsKey(name)) return describe(arrays.get(name));
+        boolean ifMissing = Boolean.TRUE.equals(params.asMap().get("if_missing"));
+        if (ifMissing && arrays.containsKey(name)) return describe(arrays.get(name));
         try {
             drives.checkNewName(name);
         } catch (DriveRegistry.DriveException e) {
@@ -213,10 +221,27 @@ final class RaidMethods {
             throw RpcException.invalidParams("raid_create: param '" + e.param() + "': " + e.getMessage());
         }
         try {
+            if (ifMissing) refuseMembersOfAnArray(claimed);
             return describe(createClaimed(name, (int) level, claimed, chunkKib * 2, consistency));
         } catch (RpcException | RuntimeException e) {
             for (String m : members) drives.release(m, holder);
             throw e;
+        }
+    }
+
+    /**
+     * if_missing is for a config replayed at every start: the array it names did not assemble, and when a member
+     * carries an md superblock (that array's, degraded past use, or another's) creating would write a new array
+     * over its data. Refused, naming the drive; an empty drive (no md magic) is what a first start has.
+     */
+    private void refuseMembersOfAnArray(List<DriveRegistry.Drive> members) throws RpcException {
+        Reactor reactor = controlReactor();
+        for (DriveRegistry.Drive d : members) {
+            MdMember m = readMember(reactor, d);
+            if (m == null || !m.valid() && m.error().reason() == MdFormatException.Reason.BAD_MAGIC) continue;
+            throw RpcException.invalidParams("raid_create: param 'members': drive '" + d.name() + "' carries an md superblock"
+                    + (m.valid() ? " of array " + uuidText(m.superblock().setUuid()) + " ('" + m.superblock().setName() + "')" : "")
+                    + " that did not assemble; if_missing never creates over it (see the assembly messages; zero the superblock to reuse the drive)");
         }
     }
 
@@ -411,6 +436,7 @@ final class RaidMethods {
             System.err.println("basalt: raid volume " + array.name + ": superblock update after the failure of "
                     + array.drives[role] + " failed: " + e.getMessage());
         }
+        arrayChanged.run();
     }
 
     /**
@@ -1118,7 +1144,10 @@ final class RaidMethods {
         } catch (IOException | RpcException e) {
             System.err.println("basalt: raid volume " + array.name + ": rebuild checkpoint not written: " + e.getMessage());
         }
-        if (finished) System.err.println("basalt: raid volume " + array.name + ": rebuild finished");
+        if (finished) {
+            System.err.println("basalt: raid volume " + array.name + ": rebuild finished");
+            arrayChanged.run();
+        }
     }
 
     private void startRebuild(Array a, String why) {
@@ -1313,6 +1342,7 @@ final class RaidMethods {
         String spare = a.spares.keySet().iterator().next();
         try {
             replace(a, role, spare, a.spares.get(spare));
+            arrayChanged.run();
         } catch (IOException | RpcException | RuntimeException e) {
             System.err.println("basalt: raid volume " + a.name + ": spare " + spare + " not used after " + why + ": " + e.getMessage());
         }

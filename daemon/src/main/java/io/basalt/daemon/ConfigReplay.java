@@ -69,12 +69,9 @@ public final class ConfigReplay {
         }
     }
 
-    /** What a replayed raid_assemble found and left out goes to stderr, as the daemon's own assembly reports it. */
+    /** What a replayed raid_assemble started and left out goes to stderr, as the daemon's own assembly reports it. */
     private static void logAssembly(Object result) {
         if (!(result instanceof Map<?, ?> m)) return;
-        if (m.get("assembled") instanceof List<?> names) {
-            for (Object name : names) System.err.println("basalt: md assembly: volume '" + name + "' started");
-        }
         if (m.get("problems") instanceof List<?> problems) {
             for (Object problem : problems) System.err.println("basalt: " + problem);
         }

@@ -221,27 +221,11 @@ final class RaidMethods {
             throw RpcException.invalidParams("raid_create: param '" + e.param() + "': " + e.getMessage());
         }
         try {
-            if (ifMissing) refuseMembersOfAnArray(claimed);
+            if (ifMissing) CreateGuard.refuseMembersOfAnArray(controlReactor(), claimed);
             return describe(createClaimed(name, (int) level, claimed, chunkKib * 2, consistency));
         } catch (RpcException | RuntimeException e) {
             for (String m : members) drives.release(m, holder);
             throw e;
-        }
-    }
-
-    /**
-     * if_missing is for a config replayed at every start: the array it names did not assemble, and when a member
-     * carries an md superblock (that array's, degraded past use, or another's) creating would write a new array
-     * over its data. Refused, naming the drive; an empty drive (no md magic) is what a first start has.
-     */
-    private void refuseMembersOfAnArray(List<DriveRegistry.Drive> members) throws RpcException {
-        Reactor reactor = controlReactor();
-        for (DriveRegistry.Drive d : members) {
-            MdMember m = readMember(reactor, d);
-            if (m == null || !m.valid() && m.error().reason() == MdFormatException.Reason.BAD_MAGIC) continue;
-            throw RpcException.invalidParams("raid_create: param 'members': drive '" + d.name() + "' carries an md superblock"
-                    + (m.valid() ? " of array " + uuidText(m.superblock().setUuid()) + " ('" + m.superblock().setName() + "')" : "")
-                    + " that did not assemble; if_missing never creates over it (see the assembly messages; zero the superblock to reuse the drive)");
         }
     }
 
@@ -537,7 +521,7 @@ final class RaidMethods {
     }
 
     /** Reads and validates a drive's superblock; null when the drive cannot hold one (too small, huge blocks). */
-    private static MdMember readMember(Reactor reactor, DriveRegistry.Drive drive) {
+    static MdMember readMember(Reactor reactor, DriveRegistry.Drive drive) {
         Geometry g = drive.device().geometry();
         long sectors = g.sizeBytes() / MdSuperblock.SECTOR_BYTES;
         if (g.logicalBlockBytes() > MdSuperblock.BUFFER_BYTES || g.sizeBytes() < 2L * MdSuperblock.BUFFER_BYTES || !g.persistent()) return null;

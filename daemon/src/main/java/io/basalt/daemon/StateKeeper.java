@@ -21,8 +21,9 @@ import java.util.function.Supplier;
  * Keeps the saved state ({@code DATA_DIR/config.json}, see {@link SavedState}) in step with the running daemon:
  * after every RPC that may change something and every change no RPC made (a member failed on I/O, a rebuild
  * finished, a spare took over), the file is rewritten atomically ({@link StateFile}) on a thread of its own, off
- * the data path and off the RPC threads. A burst of changes is one write; a change that arrives while a write
- * runs gets a write of its own after it, so the last change is never lost.
+ * the data path. A burst of changes is one write; a change that arrives while a write runs gets a write of its
+ * own after it, so the last change is never lost. An RPC is answered once the write that covers it is done (no
+ * lock held meanwhile), so a SIGKILL after the answer cannot lose it; a change no RPC made is never waited for.
  * Nothing is written before {@link #arm}: the calls replayed at start-up are not changes, and a start-up that
  * fails part way must leave the old file alone.
  */
@@ -31,6 +32,8 @@ final class StateKeeper implements AutoCloseable {
     /** Methods that change nothing: no write after them. Anything else (a method added later too) is saved. */
     static final Set<String> READ_ONLY_METHODS = Set.of("drive_list", "vhost_list", "raid_status", "daemon_status", "rpc_methods", "config_save");
     private static final long CLOSE_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(30);
+    /** How long an RPC waits for its change to be saved before it answers anyway (a hung disk must not hang the RPCs). */
+    private static final long RPC_WAIT_NS = TimeUnit.SECONDS.toNanos(10);
 
     private final Path stateFile;
     /** --config-writeback: the --config file, rewritten with the same text; null without the flag. */
@@ -65,9 +68,21 @@ final class StateKeeper implements AutoCloseable {
         }
     }
 
-    /** The dispatcher's listener: every call, answered with a result or an error (a failed call may have done part of its work). */
+    /**
+     * The dispatcher's listener: every call, after it ran (a failed call may have done part of its work). Waits for
+     * the write that covers the call, on the RPC's connection thread, holding no lock.
+     */
     void rpcCalled(String method) {
-        if (!READ_ONLY_METHODS.contains(method)) changed();
+        if (READ_ONLY_METHODS.contains(method)) return;
+        Future<?> saved = changed();
+        if (saved == null) return;
+        try {
+            saved.get(RPC_WAIT_NS, TimeUnit.NANOSECONDS);
+        } catch (ExecutionException | TimeoutException e) {
+            System.err.println("basalt: the state after " + method + " is not saved yet: " + e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** The RAID methods' listener for changes no RPC made. Never blocks: it runs on the RAID recorder thread, under its lock. */
@@ -77,18 +92,23 @@ final class StateKeeper implements AutoCloseable {
         changed();
     }
 
-    private void changed() {
-        if (!armed || closed) return;
-        if (!pending.compareAndSet(false, true)) return; // a write is queued and has not taken its snapshot yet: it covers this
+    /**
+     * Marks the state changed and queues a task; the first task to run after a burst writes, the rest find nothing
+     * pending. When a change's own task is done, a write whose snapshot followed the change is done too (the task
+     * that cleared the flag ran first, on this one thread). Returns that task, or null when nothing is saved.
+     */
+    private Future<?> changed() {
+        if (!armed || closed) return null;
+        pending.set(true);
         try {
-            writer.execute(this::writePending);
+            return writer.submit(this::writePending);
         } catch (RejectedExecutionException e) {
-            // closing: the last queued write already ran or runs
+            return null; // closing: the queued writes run before the writer stops
         }
     }
 
     private void writePending() {
-        pending.set(false); // before the snapshot: a change from here on queues another write
+        if (!pending.getAndSet(false)) return; // an earlier task's snapshot already covers this change
         try {
             writeOrThrow();
         } catch (IOException | RuntimeException e) {

@@ -61,10 +61,19 @@ public final class ConfigReplay {
         Object params = map.get("params");
         if (params instanceof Json.Null) params = null;
         try {
-            dispatcher.invoke(method, params);
+            Object result = dispatcher.invoke(method, params);
+            if (method.equals("raid_assemble")) logAssembly(result);
         } catch (RpcException e) {
             String shownParams = params == null ? "" : " " + Json.write(params);
             throw new StartupException(where + " (" + method + shownParams + ") failed: " + e.getMessage() + " [error " + e.code() + "]");
+        }
+    }
+
+    /** What a replayed raid_assemble started and left out goes to stderr, as the daemon's own assembly reports it. */
+    private static void logAssembly(Object result) {
+        if (!(result instanceof Map<?, ?> m)) return;
+        if (m.get("problems") instanceof List<?> problems) {
+            for (Object problem : problems) System.err.println("basalt: " + problem);
         }
     }
 

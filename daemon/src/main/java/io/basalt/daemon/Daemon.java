@@ -29,12 +29,18 @@ public final class Daemon implements AutoCloseable {
     private static final long FLUSH_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(30);
 
     /**
-     * @param dataDir      folder holding the socket (and the default drives); made 0700 when created
-     * @param configFile   calls to replay at start-up; null for the embedded default
-     * @param reactorCount reactor threads to start
-     * @param idle         idle strategy name: sleep, wait, backoff or busy
+     * @param dataDir         folder holding the socket, the saved state (and the default drives); made 0700 when created
+     * @param configFile      calls to replay at start-up instead of the saved state; null: the saved state, or the
+     *                        embedded default when there is none (the first start)
+     * @param reactorCount    reactor threads to start
+     * @param idle            idle strategy name: sleep, wait, backoff or busy
+     * @param configWriteback also write the running state back to {@code configFile} after every change
      */
-    public record Options(Path dataDir, Path configFile, int reactorCount, String idle) {
+    public record Options(Path dataDir, Path configFile, int reactorCount, String idle, boolean configWriteback) {
+        public Options(Path dataDir, Path configFile, int reactorCount, String idle) {
+            this(dataDir, configFile, reactorCount, idle, false);
+        }
+
         public static int defaultReactorCount() {
             return Math.min(2, Runtime.getRuntime().availableProcessors());
         }
@@ -49,6 +55,7 @@ public final class Daemon implements AutoCloseable {
     private final List<Reactor> reactors = new ArrayList<>();
     private final List<String> assemblyLog = new ArrayList<>();
     private RaidMethods raid;
+    private StateKeeper state;
     private RpcServer server;
     private boolean closed;
 
@@ -79,18 +86,39 @@ public final class Daemon implements AutoCloseable {
         } catch (IllegalArgumentException e) {
             throw new StartupException("--idle: " + e.getMessage());
         }
+        if (options.configWriteback() && options.configFile() == null) {
+            throw new StartupException("--config-writeback needs --config FILE (the file it writes the running state back to)");
+        }
     }
 
     private void startSteps() throws StartupException {
         makeDataDir();
+        state = new StateKeeper(stateFile(), writebackFile(), this::savedState);
         DaemonMethods.register(dispatcher, drives, this::status);
         VhostMethods.register(dispatcher, exports, this::reactors, dataDir);
-        raid = RaidMethods.register(dispatcher, drives, this::reactors);
+        raid = RaidMethods.register(dispatcher, drives, this::reactors, StateKeeper.onChangesNoRpcMade(state));
+        SavedState.register(dispatcher, this::savedState);
+        dispatcher.setCallListener(state::rpcCalled);
         bindSocket();
         startReactors();
         replayConfig();
         assembleArrays();
+        state.arm(); // from here on every change is saved; the first start leaves its state file now
         server.start();
+    }
+
+    /** The running state as replayable calls (config_save, the saved state file). */
+    private java.util.List<Object> savedState() {
+        return SavedState.calls(drives, raid, exports);
+    }
+
+    private Path writebackFile() throws StartupException {
+        if (!options.configWriteback()) return null;
+        try {
+            return options.configFile().toRealPath(); // a link keeps pointing at the file it names
+        } catch (IOException e) {
+            throw new StartupException("cannot read config " + options.configFile() + ": " + e);
+        }
     }
 
     private void makeDataDir() throws StartupException {
@@ -126,16 +154,29 @@ public final class Daemon implements AutoCloseable {
         }
     }
 
+    /**
+     * A --config file replaces the saved state for this start; without one the saved state is replayed, and only
+     * the first start (no saved state yet) replays the embedded default. A saved state that cannot be read or
+     * replayed stops the start: falling back to the default would hide drives and exports the user made.
+     */
     private void replayConfig() throws StartupException {
-        if (options.configFile() == null) {
+        if (options.configFile() != null) {
+            ConfigReplay.replay(dispatcher, ConfigReplay.load(options.configFile()), options.configFile().toString());
+        } else if (Files.exists(stateFile(), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            try {
+                ConfigReplay.replay(dispatcher, ConfigReplay.load(stateFile()), stateFile().toString());
+            } catch (StartupException e) {
+                throw new StartupException(e.getMessage() + "\n  " + stateFile() + " is the daemon's saved state (its drives and exports, rewritten"
+                        + " after every change). Repair it, or start once with --config FILE to replace it (the md superblocks bring the"
+                        + " arrays back either way). The embedded default is not used in its place: it would hide what was set up.", e);
+            }
+        } else {
             try {
                 Files.createDirectories(dataDir.resolve("drives"));
             } catch (IOException e) {
                 throw new StartupException("cannot create " + dataDir.resolve("drives") + ": " + e);
             }
             ConfigReplay.replay(dispatcher, ConfigReplay.embeddedDefault(dataDir), "(embedded default)");
-        } else {
-            ConfigReplay.replay(dispatcher, ConfigReplay.load(options.configFile()), options.configFile().toString());
         }
     }
 
@@ -160,6 +201,9 @@ public final class Daemon implements AutoCloseable {
 
     public Path dataDir() { return dataDir; }
     public Path socketPath() { return dataDir.resolve(SOCKET_NAME); }
+    /** DATA_DIR/config.json: the running state, replayed at a start without --config. */
+    public Path stateFile() { return dataDir.resolve(StateKeeper.FILE_NAME); }
+    StateKeeper state() { return state; }
     public DriveRegistry drives() { return drives; }
     VhostRegistry exports() { return exports; }
     public RpcDispatcher dispatcher() { return dispatcher; }
@@ -174,6 +218,7 @@ public final class Daemon implements AutoCloseable {
         m.put("data_dir", dataDir.toString());
         m.put("socket", socketPath().toString());
         m.put("drive_count", (long) drives.count());
+        m.put("saved_state", state.status());
         List<Object> rs = new ArrayList<>();
         for (Reactor r : reactors) rs.add(reactorStatus(r));
         m.put("reactors", rs);
@@ -204,7 +249,8 @@ public final class Daemon implements AutoCloseable {
     public synchronized void close() {
         if (closed) return;
         closed = true;
-        if (server != null) server.close();
+        if (server != null) server.close(); // waits for the calls still running
+        if (state != null) state.close(); // their changes are saved while every drive and export is still there
         exports.close(); // sessions end first: their rings drain, so every acknowledged write reached a drive
         if (raid != null) raid.close(!crashing); // failures already seen are recorded while the reactors still run
         flushDrives();

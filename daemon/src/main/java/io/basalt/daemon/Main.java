@@ -8,8 +8,9 @@ public final class Main {
 
     static final String USAGE = """
             usage: basalt VERB [ARGS]
-              serve [--config FILE] [--data-dir DIR] [--reactors N] [--idle sleep|wait|backoff|busy]
-                    run the daemon (default: ./basalt-data, four 1 GiB file drives d0..d3, d0 exported over vhost-user-blk as vol0)
+              serve [--config FILE [--config-writeback]] [--data-dir DIR] [--reactors N] [--idle sleep|wait|backoff|busy]
+                    run the daemon (./basalt-data; replays its saved state DATA_DIR/config.json, or on the first start
+                    four 1 GiB file drives d0..d3 with a RAID5 volume vol0 over them, exported over vhost-user-blk)
               rpc [--data-dir DIR | --socket PATH] METHOD [JSON-PARAMS]
                     call a running daemon, e.g.  basalt rpc drive_list
               raid [--data-dir DIR | --socket PATH] status [NAME]

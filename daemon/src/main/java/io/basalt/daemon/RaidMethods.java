@@ -108,6 +108,7 @@ final class RaidMethods {
         }
         Consistency consistency = consistencyParam(params, level);
         try {
+            if (Boolean.TRUE.equals(params.asMap().get("if_missing"))) arrays.refuseMembersOfAnArray(members);
             return describe(arrays.create(new CreateRequest(name, level, members, chunkKib * 2, consistency)));
         } catch (ArrayException e) {
             throw error("raid_create", e);

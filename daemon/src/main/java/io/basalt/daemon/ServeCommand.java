@@ -7,7 +7,7 @@ import java.util.concurrent.CountDownLatch;
 
 /** {@code basalt serve}: starts the daemon and runs until SIGINT or SIGTERM, then stops cleanly and exits 0. */
 final class ServeCommand {
-    static final String USAGE = "basalt serve [--config FILE] [--data-dir DIR] [--reactors N] [--idle sleep|wait|backoff|busy]";
+    static final String USAGE = "basalt serve [--config FILE [--config-writeback]] [--data-dir DIR] [--reactors N] [--idle sleep|wait|backoff|busy]";
 
     private ServeCommand() {}
 
@@ -42,6 +42,7 @@ final class ServeCommand {
         Path dataDir = Path.of("basalt-data");
         int reactors = Daemon.Options.defaultReactorCount();
         String idle = "sleep";
+        boolean writeback = false;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             switch (a) {
@@ -49,10 +50,12 @@ final class ServeCommand {
                 case "--data-dir" -> dataDir = Path.of(value(args, ++i, a));
                 case "--reactors" -> reactors = integer(value(args, ++i, a), a);
                 case "--idle" -> idle = value(args, ++i, a);
+                case "--config-writeback" -> writeback = true;
                 default -> throw new IllegalArgumentException("unknown argument '" + a + "'");
             }
         }
-        return new Daemon.Options(dataDir, config, reactors, idle);
+        if (writeback && config == null) throw new IllegalArgumentException("--config-writeback needs --config FILE");
+        return new Daemon.Options(dataDir, config, reactors, idle, writeback);
     }
 
     static String value(String[] args, int index, String option) {
@@ -96,6 +99,7 @@ final class ServeCommand {
         sb.append("  data dir: ").append(daemon.dataDir()).append('\n');
         sb.append("  socket:   ").append(daemon.socketPath()).append(" (JSON-RPC 2.0)\n");
         sb.append("  reactors: ").append(daemon.reactors().size()).append('\n');
+        sb.append("  state:    ").append(daemon.stateFile()).append(" (rewritten after every change; ./basalt rpc config_save shows it)\n");
         sb.append("  drives:\n");
         for (DriveRegistry.Drive d : daemon.drives().list()) {
             sb.append("    ").append(d.name()).append("  ").append(Sizes.format(d.device().geometry().sizeBytes()))

@@ -67,7 +67,7 @@ final class VhostMethods {
         VhostBlkExportConfig config = new VhostBlkExportConfig(name, socket.toAbsolutePath().toString(), (int) numQueues,
                 readOnly, (int) mode, (int) owner, (int) group, serial(name));
         try {
-            return exports.create(config, drive, chosen).export().status();
+            return exports.create(config, drive, chosen, params.asMap()).export().status();
         } catch (DriveRegistry.DriveException e) {
             throw RpcException.invalidParams("vhost_create: param '" + e.param() + "': " + e.getMessage());
         }

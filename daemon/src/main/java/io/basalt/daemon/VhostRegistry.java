@@ -13,7 +13,12 @@ import java.util.Map;
 final class VhostRegistry implements AutoCloseable {
     static final int EXPORTS_MAX = 256;
 
-    record Export(VhostBlkExport export, String drive) {}
+    /** An export, the drive it holds, and the vhost_create params it was made from (for the saved state). */
+    record Export(VhostBlkExport export, String drive, Map<String, Object> params) {
+        Export {
+            params = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(params));
+        }
+    }
 
     private final DriveRegistry drives;
     private final Map<String, Export> exports = new LinkedHashMap<>();
@@ -23,8 +28,11 @@ final class VhostRegistry implements AutoCloseable {
         this.drives = drives;
     }
 
-    /** Creates and starts an export; throws {@link DriveRegistry.DriveException} naming the bad param. */
-    synchronized Export create(VhostBlkExportConfig config, String driveName, List<Reactor> reactors) {
+    /**
+     * Creates and starts an export; throws {@link DriveRegistry.DriveException} naming the bad param. {@code params}
+     * are the call's, kept for config_save.
+     */
+    synchronized Export create(VhostBlkExportConfig config, String driveName, List<Reactor> reactors, Map<String, Object> params) {
         if (closed) throw new IllegalStateException("the daemon is stopping");
         if (exports.containsKey(config.name())) throw new DriveRegistry.DriveException("name", "an export named '" + config.name() + "' already exists");
         if (exports.size() >= EXPORTS_MAX) throw new DriveRegistry.DriveException("name", "the daemon already has " + EXPORTS_MAX + " exports");
@@ -42,7 +50,7 @@ final class VhostRegistry implements AutoCloseable {
             drives.release(driveName, holder);
             throw new DriveRegistry.DriveException("socket", e.getMessage());
         }
-        Export entry = new Export(export, driveName);
+        Export entry = new Export(export, driveName, params);
         exports.put(config.name(), entry);
         return entry;
     }

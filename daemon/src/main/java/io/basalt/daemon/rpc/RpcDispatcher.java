@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
 
 /**
  * The method registry and the JSON-RPC 2.0 rules (https://www.jsonrpc.org/specification): turns one request
@@ -20,6 +21,7 @@ public final class RpcDispatcher {
 
     private final Map<String, RpcMethod> methods = new ConcurrentHashMap<>();
     private final int depthMax;
+    private volatile Consumer<String> callListener = method -> { };
 
     public RpcDispatcher(int depthMax) {
         Check.that(depthMax > 0, "JSON depth limit positive", depthMax);
@@ -31,6 +33,15 @@ public final class RpcDispatcher {
         Check.that(!name.startsWith("rpc."), "names starting with 'rpc.' are reserved by JSON-RPC");
         Check.that(methods.putIfAbsent(name, method) == null, "RPC method '" + name + "' registered once");
         return this;
+    }
+
+    /**
+     * Told the name of every method that ran, once it has answered (with a result or an error: a failed call may
+     * have done part of its work); the daemon saves its state from here. Set at start-up. Must not block.
+     */
+    public void setCallListener(Consumer<String> listener) {
+        Check.that(listener != null, "call listener present");
+        callListener = listener;
     }
 
     public List<String> methodNames() {
@@ -50,6 +61,8 @@ public final class RpcDispatcher {
             // A bug or an unexpected operating error: the caller gets its text, the daemon keeps serving.
             System.err.println("basalt: RPC " + method + " failed: " + e);
             throw new RpcException(RpcException.INTERNAL_ERROR, "Internal error in " + method + ": " + e);
+        } finally {
+            callListener.accept(method);
         }
     }
 

@@ -2,6 +2,9 @@ package io.basalt.raid.array;
 
 import io.basalt.engine.Reactor;
 import io.basalt.engine.Status;
+import io.basalt.raid.md.MdFormatException;
+import io.basalt.raid.md.MdMember;
+import io.basalt.raid.md.MdScanner;
 import io.basalt.raid.md.MdSuperblock;
 import io.basalt.raid.md.MdWriteIntent;
 import io.basalt.raid.volume.RedundantVolume;
@@ -77,6 +80,24 @@ public final class RaidArrays {
      */
     public synchronized List<String> assemble(Consumer<String> log) throws ArrayException {
         return assembly.assemble(log);
+    }
+
+    /**
+     * raid_create's {@code if_missing} guard, for a config replayed at every start (the embedded default): a drive
+     * that carries an md superblock belongs to an array that did not assemble (degraded past use, or another
+     * array), and creating would write a new array over its data. Throws INVALID naming the drive; a drive
+     * without md magic (what a first start has) passes. Nothing else creates an array, so no path writes one over
+     * members.
+     */
+    public synchronized void refuseMembersOfAnArray(List<String> drives) throws ArrayException {
+        Reactor reactor = context.controlReactor();
+        for (String drive : drives) {
+            MdMember m = Superblocks.readMember(reactor, drive, context.members.device(drive));
+            if (m == null || !m.valid() && m.error().reason() == MdFormatException.Reason.BAD_MAGIC) continue;
+            throw ArrayException.invalid("members: drive '" + drive + "' carries an md superblock"
+                    + (m.valid() ? " of array " + MdScanner.uuidText(m.superblock().setUuid()) + " ('" + m.superblock().setName() + "')" : "")
+                    + " that did not assemble; if_missing never creates over it (see the assembly messages; zero the superblock to reuse the drive)");
+        }
     }
 
     /** Throws unless an array named {@code name} runs. */

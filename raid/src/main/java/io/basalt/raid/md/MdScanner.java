@@ -86,7 +86,7 @@ public final class MdScanner {
         List<MdMember> current = new ArrayList<>();
         for (MdMember m : group) {
             MdSuperblock sb = m.superblock();
-            if (Long.compareUnsigned(sb.events(), freshest.events()) < 0) {
+            if (Long.compareUnsigned(sb.events(), freshest.events()) < 0 && !oneBehindInItsRole(sb, freshest, group)) {
                 problems.add(new Problem(Kind.STALE_MEMBER, m.deviceName(), true, "events " + Long.toUnsignedString(sb.events())
                         + " < " + Long.toUnsignedString(freshest.events()) + " of the freshest member: it missed writes"));
             } else if (sb.level() != freshest.level() || sb.layout() != freshest.layout() || sb.chunkSectors() != freshest.chunkSectors()
@@ -103,6 +103,30 @@ public final class MdScanner {
             }
         }
         return current;
+    }
+
+    /**
+     * mdadm's event_margin (Assemble.c: "always allow a difference of '1' like the kernel does"; the kernel's
+     * super_1_validate accepts ev1 + 1 == events): a crash between the superblock writes of one update leaves some
+     * members one event behind with data as current as the rest. Only for a member the freshest superblock still
+     * gives an active role, and no fresher copy of that role is there (an old copy of a member next to the current
+     * one stays stale, as mdadm keeps the freshest device per slot): one it marked faulty, or left as spare (removed,
+     * or missing at a degraded start), stays out as md leaves it out.
+     */
+    private static boolean oneBehindInItsRole(MdSuperblock sb, MdSuperblock freshest, List<MdMember> group) {
+        if (sb.events() + 1 != freshest.events()) return false;
+        int role = roleIn(freshest, sb.devNumber());
+        if (role >= MdSuperblock.ROLE_MAX || role >= freshest.raidDisks() || role != sb.role()) return false;
+        for (MdMember other : group) {
+            MdSuperblock o = other.superblock();
+            if (roleIn(freshest, o.devNumber()) == role && Long.compareUnsigned(o.events(), sb.events()) > 0) return false;
+        }
+        return true;
+    }
+
+    /** The role the freshest superblock's dev_roles give {@code devNumber}; spare past max_dev. */
+    private static int roleIn(MdSuperblock freshest, long devNumber) {
+        return devNumber < freshest.maxDev() ? freshest.devRole((int) devNumber) : MdSuperblock.ROLE_SPARE;
     }
 
     private static void noteUnequalSizes(List<MdMember> current, List<Problem> problems) {

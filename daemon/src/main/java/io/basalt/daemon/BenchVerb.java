@@ -8,8 +8,8 @@ import java.util.List;
 
 /**
  * {@code basalt bench}: the engine's benchmark CLI, which needs no daemon, with volume specs as targets
- * ({@link VolumeSpec}: the daemon wires the raid layer, the engine cannot); {@code basalt bench raid} measures
- * members and a raid5 volume over them in one run ({@link RaidBench}); {@code basalt bench vhost [ARGS]} runs
+ * (io.basalt.bench.VolumeSpec, module bench); {@code basalt bench raid} measures
+ * members and a raid5 volume over them in one run (io.basalt.bench.RaidBench); {@code basalt bench vhost [ARGS]} runs
  * qemu-tests/bench-vhost.sh (Basalt and qemu-storage-daemon side by side from one QEMU guest; --help lists ARGS).
  */
 final class BenchVerb {
@@ -17,8 +17,8 @@ final class BenchVerb {
 
     static int run(String[] args) {
         if (args.length > 0 && args[0].equals("vhost")) return vhost(Arrays.copyOfRange(args, 1, args.length));
-        if (args.length > 0 && args[0].equals("raid")) return RaidBench.run(Arrays.copyOfRange(args, 1, args.length), System.out, System.err);
-        return io.basalt.engine.bench.BenchCli.run(args, System.out, System.err, VolumeSpec.OPENER);
+        if (args.length > 0 && args[0].equals("raid")) return io.basalt.bench.RaidBench.run(Arrays.copyOfRange(args, 1, args.length), System.out, System.err);
+        return io.basalt.bench.BenchCli.run(args, System.out, System.err, io.basalt.bench.VolumeSpec.OPENER);
     }
 
     private static int vhost(String[] args) {

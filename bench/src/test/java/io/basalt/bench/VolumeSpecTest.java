@@ -1,4 +1,4 @@
-package io.basalt.daemon;
+package io.basalt.bench;
 
 import io.basalt.engine.BlockDevice;
 import io.basalt.raid.volume.Raid0Volume;
@@ -91,7 +91,7 @@ class VolumeSpecTest {
     @Test
     void benchTargetRunsOnAVolumeSpec() {
         ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        int exit = io.basalt.engine.bench.BenchCli.run(new String[] {"--target", "raid5,chunk=16k(memory:8M;memory:8M;memory:8M;memory:8M)",
+        int exit = BenchCli.run(new String[] {"--target", "raid5,chunk=16k(memory:8M;memory:8M;memory:8M;memory:8M)",
                         "--rw", "randrw", "--seconds", "0.2", "--ramp-seconds", "0", "--jobs", "2", "--json"},
                 new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8), VolumeSpec.OPENER);
         String text = out.toString(StandardCharsets.UTF_8);

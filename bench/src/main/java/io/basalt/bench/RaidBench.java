@@ -1,12 +1,8 @@
-package io.basalt.daemon;
+package io.basalt.bench;
 
 import io.basalt.engine.BlockDevice;
 import io.basalt.engine.DeviceSpec;
 import io.basalt.engine.IdleStrategy;
-import io.basalt.engine.bench.BenchCli;
-import io.basalt.engine.bench.BenchParams;
-import io.basalt.engine.bench.BenchResult;
-import io.basalt.engine.bench.Prefill;
 import io.basalt.raid.parity.Raid5Algorithm;
 import io.basalt.raid.volume.Consistency;
 import io.basalt.raid.volume.Raid5Volume;
@@ -47,7 +43,7 @@ import java.util.Map;
  *
  * <p>It writes the members: scratch files or RAM only.
  */
-final class RaidBench {
+public final class RaidBench {
     private RaidBench() {}
 
     static final String USAGE = """
@@ -89,7 +85,7 @@ final class RaidBench {
         boolean met() { return hasGoal() && efficiency() >= goal; }
     }
 
-    static int run(String[] args, PrintStream out, PrintStream err) {
+    public static int run(String[] args, PrintStream out, PrintStream err) {
         Options options;
         try {
             if (List.of(args).contains("--help")) {

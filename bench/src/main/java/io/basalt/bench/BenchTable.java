@@ -1,4 +1,4 @@
-package io.basalt.engine.bench;
+package io.basalt.bench;
 
 import java.util.List;
 import java.util.Locale;

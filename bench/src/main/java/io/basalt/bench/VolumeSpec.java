@@ -1,10 +1,8 @@
-package io.basalt.daemon;
+package io.basalt.bench;
 
 import io.basalt.engine.BlockDevice;
 import io.basalt.engine.DeviceSpec;
 import io.basalt.engine.Sizes;
-import io.basalt.engine.bench.BenchCli;
-import io.basalt.engine.bench.Prefill;
 import io.basalt.raid.parity.Raid5Algorithm;
 import io.basalt.raid.volume.Consistency;
 import io.basalt.raid.volume.RaidDefaults;
@@ -37,7 +35,7 @@ import java.util.Map;
  * @param options the options, keys lower case
  * @param members the member specs, as written
  */
-record VolumeSpec(RaidLevel level, Map<String, String> options, List<String> members) {
+public record VolumeSpec(RaidLevel level, Map<String, String> options, List<String> members) {
     static final String USAGE = """
               volume targets: LEVEL[,chunk=64k][,layout=left-symmetric][,failed=I][,consistency=resync|ppl](MEMBER;MEMBER;...)
                 e.g. raid5,chunk=64k(uring:/f0;uring:/f1;uring:/f2;uring:/f3)   raid0(memory:1G;memory:1G)
@@ -273,7 +271,7 @@ record VolumeSpec(RaidLevel level, Map<String, String> options, List<String> mem
     }
 
     /** The opener {@code basalt bench --target} uses for volume specs. */
-    static final BenchCli.TargetOpener OPENER = new BenchCli.TargetOpener() {
+    public static final BenchCli.TargetOpener OPENER = new BenchCli.TargetOpener() {
         @Override
         public BlockDevice open(String spec, String name) {
             return isVolume(spec) ? parse(spec).open(name) : null;

@@ -1,4 +1,4 @@
-package io.basalt.daemon;
+package io.basalt.bench;
 
 import io.basalt.engine.json.Json;
 import org.junit.jupiter.api.Test;

@@ -1,4 +1,4 @@
-package io.basalt.engine.bench;
+package io.basalt.bench;
 
 import org.junit.jupiter.api.Test;
 

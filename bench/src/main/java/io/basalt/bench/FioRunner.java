@@ -1,4 +1,4 @@
-package io.basalt.engine.bench;
+package io.basalt.bench;
 
 import io.basalt.engine.DeviceSpec;
 import io.basalt.engine.json.Json;

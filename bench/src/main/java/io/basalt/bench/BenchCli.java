@@ -6,15 +6,11 @@ import io.basalt.engine.Geometry;
 import io.basalt.engine.IdleStrategy;
 import io.basalt.engine.Reactor;
 import io.basalt.engine.ReactorConfig;
-import io.basalt.engine.Sizes;
 import io.basalt.shims.Check;
 
 import java.io.PrintStream;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -25,25 +21,14 @@ import java.util.concurrent.TimeUnit;
 public final class BenchCli {
     private BenchCli() {}
 
-    static final String USAGE = """
-            usage: basalt bench --target SPEC [--rw randread|randwrite|read|write|randrw] [--bs 4k] [--iodepth 32]
-                                [--jobs 1] [--seconds 10] [--ramp-seconds 1] [--rwmixread 50] [--idle busy|sleep|backoff]
-                                [--submit-batch 1] [--json] [--vs-fio] [--repeat 3] [--seed 1]
-              SPEC: uring:/path/file[,size=1G][,direct=1]   memory:1G   null:1T
-              --vs-fio runs fio (ioengine=io_uring, direct=1, fixedbufs, registerfiles) on the same file with the
-              same parameters, alternating with Basalt, and prints both with the ratio of the medians.""";
-
-    public static int run(String[] args) {
-        return run(args, System.out, System.err);
-    }
-
+    /** {@code basalt bench ARGS} (see {@link BenchCommand}): exit 0, 1 (failed run) or 2 (bad usage). */
     public static int run(String[] args, PrintStream out, PrintStream err) {
-        return run(args, out, err, null);
+        return BenchCommand.run(args, out, err);
     }
 
     /**
-     * Opens the targets that {@link DeviceSpec} does not know: volumes over other specs, which a layer above the
-     * engine (the daemon) wires, since the engine cannot depend on it.
+     * Opens the targets that {@link DeviceSpec} does not know: volumes over other specs ({@link VolumeSpec}), which
+     * wire the raid layer; the engine's DeviceSpec cannot depend on it.
      */
     public interface TargetOpener {
         /** The device for {@code spec}, or null when the spec is not one of this opener's. */
@@ -56,123 +41,44 @@ public final class BenchCli {
         String usage();
     }
 
-    /** {@code basalt bench} with extra target kinds from {@code opener} (may be null). */
-    public static int run(String[] args, PrintStream out, PrintStream err, TargetOpener opener) {
-        Map<String, String> options;
-        try {
-            options = parse(args);
-        } catch (IllegalArgumentException e) {
-            err.println("basalt bench: " + e.getMessage());
-            err.println(USAGE);
-            return 2;
-        }
-        if (options.containsKey("help")) {
-            out.println(USAGE);
-            if (opener != null) out.println(opener.usage());
-            return 0;
-        }
-        try {
-            return execute(options, out, err, opener);
-        } catch (IllegalArgumentException | IllegalStateException e) {
-            err.println("basalt bench: " + e.getMessage());
-            return 1;
-        }
-    }
+    /** One {@code basalt bench} invocation, parsed: {@code runs} runs, or alternated Basalt/fio pairs with {@code vsFio}. */
+    record Run(String target, BenchParams params, IdleStrategy idle, int submitBatch, boolean json, boolean vsFio, int runs,
+               String fio, boolean noPrefill) {}
 
-    private static final List<String> FLAGS = List.of("json", "vs-fio", "help", "no-prefill");
-    private static final List<String> VALUED = List.of("target", "rw", "bs", "iodepth", "jobs", "seconds",
-            "ramp-seconds", "rwmixread", "idle", "repeat", "seed", "fio", "submit-batch");
-
-    static Map<String, String> parse(String[] args) {
-        Map<String, String> options = new LinkedHashMap<>();
-        for (int i = 0; i < args.length; i++) {
-            String a = args[i];
-            if (!a.startsWith("--")) throw new IllegalArgumentException("unexpected argument '" + a + "'");
-            String key = a.substring(2);
-            String value = null;
-            int eq = key.indexOf('=');
-            if (eq > 0) {
-                value = key.substring(eq + 1);
-                key = key.substring(0, eq);
-            }
-            if (FLAGS.contains(key)) {
-                options.put(key, "true");
-            } else if (VALUED.contains(key)) {
-                if (value == null) {
-                    if (i + 1 >= args.length) throw new IllegalArgumentException("--" + key + " needs a value");
-                    value = args[++i];
-                }
-                options.put(key, value);
-            } else {
-                throw new IllegalArgumentException("unknown option --" + key);
-            }
-        }
-        return options;
-    }
-
-    static BenchParams params(Map<String, String> o) {
-        return new BenchParams(o.getOrDefault("rw", "randread"), (int) Sizes.parse(o.getOrDefault("bs", "4k")),
-                Integer.parseInt(o.getOrDefault("iodepth", "32")), Integer.parseInt(o.getOrDefault("jobs", "1")),
-                seconds(o.getOrDefault("seconds", "10")), seconds(o.getOrDefault("ramp-seconds", "1")),
-                Integer.parseInt(o.getOrDefault("rwmixread", "50")), Long.parseLong(o.getOrDefault("seed", "1")));
-    }
-
-    private static long seconds(String text) {
-        double s = Double.parseDouble(text);
-        if (s < 0) throw new IllegalArgumentException("negative time: " + text);
-        return (long) (s * 1e9);
-    }
-
-    private static int execute(Map<String, String> o, PrintStream out, PrintStream err, TargetOpener opener) {
-        String target = o.get("target");
-        if (target == null) throw new IllegalArgumentException("--target SPEC is required\n" + USAGE);
-        BenchParams params;
-        try {
-            params = params(o);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("not a number: " + e.getMessage());
-        }
-        IdleStrategy idle = IdleStrategy.parse(o.getOrDefault("idle", "busy"));
-        int submitBatch = Integer.parseInt(o.getOrDefault("submit-batch", "1"));
-        boolean json = o.containsKey("json");
-        boolean vsFio = o.containsKey("vs-fio");
-        int repeat = Integer.parseInt(o.getOrDefault("repeat", vsFio ? "3" : "1"));
-        BlockDevice opened = opener == null ? null : opener.open(target, "bench");
-        DeviceSpec spec = opened == null ? DeviceSpec.parse(target) : null;
-        if (opened != null && vsFio) {
+    static int execute(Run o, PrintStream out, PrintStream err, TargetOpener opener) {
+        BlockDevice opened = opener == null ? null : opener.open(o.target(), "bench");
+        DeviceSpec spec = opened == null ? DeviceSpec.parse(o.target()) : null;
+        if (opened != null && o.vsFio()) {
             opened.close();
-            throw new IllegalArgumentException("--vs-fio needs a file target (uring:/path), not " + target);
+            throw new IllegalArgumentException("--vs-fio needs a file target (uring:/path), not " + o.target());
         }
-        FioRunner fio = vsFio ? FioRunner.forSpec(spec, o.getOrDefault("fio", "fio")) : null;
+        FioRunner fio = o.vsFio() ? FioRunner.forSpec(spec, o.fio()) : null;
+        BenchParams params = o.params();
         List<BenchResult> basalt = new ArrayList<>();
         List<BenchResult> fioResults = new ArrayList<>();
         try (BlockDevice device = opened != null ? opened : spec.open("bench")) {
-            if (params.hasReads() && !o.containsKey("no-prefill")) {
+            if (params.hasReads() && !o.noPrefill()) {
                 if (spec != null) {
                     Prefill.ifSparse(spec, device, err);
-                } else if (opener.readsNeedPrefill(target, device)) {
+                } else if (opener.readsNeedPrefill(o.target(), device)) {
                     err.printf("bench: writing %s once before reading (it has memory or sparse members)%n", device.name());
                     sweepWrite(device);
                 }
             }
-            if (!json) out.println(BenchTable.header());
-            for (int r = 0; r < repeat; r++) {
-                BenchResult b = runBasalt(device, target, params, idle, submitBatch);
+            if (!o.json()) out.println(BenchTable.header());
+            for (int r = 0; r < o.runs(); r++) {
+                BenchResult b = runBasalt(device, o.target(), params, o.idle(), o.submitBatch());
                 basalt.add(b);
-                out.println(json ? b.toJson() : BenchTable.row(b));
+                out.println(o.json() ? b.toJson() : BenchTable.row(b));
                 if (fio != null) {
                     BenchResult f = fio.run(params);
                     fioResults.add(f);
-                    out.println(json ? f.toJson() : BenchTable.row(f));
+                    out.println(o.json() ? f.toJson() : BenchTable.row(f));
                 }
             }
         }
-        if (fio != null) {
-            String summary = BenchTable.comparison(basalt, fioResults);
-            if (json) out.println(BenchTable.comparisonJson(basalt, fioResults));
-            else out.println(summary);
-        }
-        for (BenchResult b : basalt) if (b.errors() > 0) return 1;
+        if (fio != null) out.println(o.json() ? BenchTable.comparisonJson(basalt, fioResults) : BenchTable.comparison(basalt, fioResults));
+        for (BenchResult b : basalt) if (b.errors() > 0) return Cli.EXIT_FAILURE;
         return 0;
     }
 
@@ -292,9 +198,5 @@ public final class BenchCli {
         } finally {
             reactor.close();
         }
-    }
-
-    static String fmt(double v) {
-        return String.format(Locale.ROOT, "%.2f", v);
     }
 }

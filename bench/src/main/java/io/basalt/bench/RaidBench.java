@@ -12,7 +12,6 @@ import io.basalt.raid.volume.RaidDefaults;
 
 import java.io.PrintStream;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -46,21 +45,6 @@ import java.util.Map;
 public final class RaidBench {
     private RaidBench() {}
 
-    static final String USAGE = """
-            usage: basalt bench raid --members SPEC,SPEC,SPEC[,...] [--chunk 64k[,256k,...]] [--seconds 5] [--ramp-seconds 1]
-                                     [--jobs 1] [--iodepth 32] [--idle busy|sleep|backoff] [--consistency ppl|resync]
-                                     [--failed-member N-1] [--no-alone] [--repeat 1] [--json]
-              Measures each member alone and all members at once (4k randread, 4k randwrite at --iodepth, 1 MiB
-              sequential write at QD 4), then a raid5 volume over them for each chunk: 4k random read, full-stripe
-              sequential write, 4k random write, 4k random read with one member failed; prints efficiency against
-              N x R, (N-1)/N x raw and N x W / 4 with the goals. OVERWRITES THE MEMBERS.
-              --members: backend specs separated by ',' (a piece without KIND: continues the previous spec,
-                         so uring:/f0,direct=1,uring:/f1 is two members) or by ';'
-              --chunk: one or more sizes; the members are measured once, the volume once per chunk
-              --consistency: raid5 write-hole protection: ppl (the default: md's partial parity log in the first MiB of each member) or resync (none)
-              --no-alone: skip the members-alone runs (the all-at-once references still run)
-              --repeat K: K rounds, references and volumes alternating; each figure the median of its K runs""";
-
     static final double GOAL_RANDREAD = 0.95, GOAL_FULL_STRIPE = 0.90, GOAL_RANDWRITE = 0.90;
     static final int ROWS_PER_CHUNK = 5;
     static final int RANDOM_BYTES = 4096;
@@ -85,58 +69,26 @@ public final class RaidBench {
         boolean met() { return hasGoal() && efficiency() >= goal; }
     }
 
+    /** {@code basalt bench raid ARGS} (see {@link RaidBenchCommand}): exit 0, 1 (failed run) or 2 (bad usage). */
     public static int run(String[] args, PrintStream out, PrintStream err) {
-        Options options;
-        try {
-            if (List.of(args).contains("--help")) {
-                out.println(USAGE);
-                return 0;
-            }
-            options = parse(args);
-        } catch (IllegalArgumentException e) {
-            err.println("basalt bench raid: " + e.getMessage());
-            err.println(USAGE);
-            return 2;
-        }
-        try {
-            List<Row> rows = measure(options, out, err);
-            if (!options.json()) out.println(System.lineSeparator() + table(rows));
-            return 0; // a missed goal is a finding, shown in the table, not a failure of the command
-        } catch (IllegalArgumentException | IllegalStateException e) {
-            err.println("basalt bench raid: " + e.getMessage());
-            return 1;
-        }
+        return Cli.execute(new RaidBenchCommand(), args, out, err);
+    }
+
+    /** Measures and prints; a missed goal is a finding, shown in the table, not a failure of the command. */
+    static int execute(Options options, PrintStream out, PrintStream err) {
+        List<Row> rows = measure(options, out, err);
+        if (!options.json()) out.println(System.lineSeparator() + table(rows));
+        return 0;
     }
 
     // ------------------------------------------------------------------ options
 
-    static Options parse(String[] args) {
-        Map<String, String> o = new LinkedHashMap<>();
-        List<String> flags = List.of("json", "no-alone");
-        List<String> valued = List.of("members", "chunk", "seconds", "ramp-seconds", "jobs", "iodepth", "idle", "consistency", "failed-member",
-                "repeat");
-        for (int i = 0; i < args.length; i++) {
-            String a = args[i];
-            if (!a.startsWith("--")) throw new IllegalArgumentException("unexpected argument '" + a + "'");
-            String key = a.substring(2), value = null;
-            int eq = key.indexOf('=');
-            if (eq > 0) {
-                value = key.substring(eq + 1);
-                key = key.substring(0, eq);
-            }
-            if (flags.contains(key)) {
-                o.put(key, "true");
-            } else if (valued.contains(key)) {
-                if (value == null) {
-                    if (i + 1 >= args.length) throw new IllegalArgumentException("--" + key + " needs a value");
-                    value = args[++i];
-                }
-                o.put(key, value);
-            } else {
-                throw new IllegalArgumentException("unknown option --" + key);
-            }
-        }
-        String membersText = o.get("members");
+    /**
+     * The options checked against each other and against what raid5 accepts; {@link IllegalArgumentException}
+     * names the option. {@code chunkText} null: the default chunk; {@code failedMember} null: the last member.
+     */
+    static Options options(String membersText, String chunkText, long runtimeNs, long rampNs, int jobs, int ioDepth, IdleStrategy idle,
+                           String consistencyText, Integer failedMember, boolean alone, boolean json, int repeat) {
         if (membersText == null) throw new IllegalArgumentException("--members SPEC,SPEC,SPEC is required");
         List<String> members = splitMembers(membersText);
         if (members.size() < Raid5Volume.MEMBERS_MIN || members.size() > Raid5Volume.MEMBERS_MAX) {
@@ -144,20 +96,20 @@ public final class RaidBench {
                     + " members, got " + members.size());
         }
         List<Integer> chunks = new ArrayList<>();
-        for (String c : o.getOrDefault("chunk", String.valueOf(RaidDefaults.CHUNK_BYTES)).split(",")) {
+        for (String c : (chunkText == null ? String.valueOf(RaidDefaults.CHUNK_BYTES) : chunkText).split(",")) {
             chunks.add(new VolumeSpec(RaidLevel.RAID5, Map.of("chunk", c.trim()), members).chunkBytes());
         }
-        int jobs = intOption(o, "jobs", 1, 1, Raid5Volume.OWNERS_MAX);
-        int ioDepth = intOption(o, "iodepth", 32, 1, 256);
+        inRange("jobs", jobs, 1, Raid5Volume.OWNERS_MAX);
+        inRange("iodepth", ioDepth, 1, 256);
         if ((long) ioDepth * members.size() / jobs > 256) {
             throw new IllegalArgumentException("--iodepth " + ioDepth + " x " + members.size() + " members over " + jobs
                     + " jobs exceeds a volume channel's 256 requests; use more --jobs or a smaller --iodepth");
         }
-        int failed = intOption(o, "failed-member", members.size() - 1, 0, members.size() - 1);
-        IdleStrategy idle = IdleStrategy.parse(o.getOrDefault("idle", "busy"));
-        Consistency consistency = VolumeSpec.parseConsistency(o.getOrDefault("consistency", "ppl"));
-        return new Options(members, List.copyOf(chunks), seconds(o.getOrDefault("seconds", "5")), seconds(o.getOrDefault("ramp-seconds", "1")),
-                jobs, ioDepth, idle, consistency, failed, !o.containsKey("no-alone"), o.containsKey("json"), intOption(o, "repeat", 1, 1, 99));
+        int failed = failedMember == null ? members.size() - 1 : failedMember;
+        inRange("failed-member", failed, 0, members.size() - 1);
+        inRange("repeat", repeat, 1, 99);
+        Consistency consistency = VolumeSpec.parseConsistency(consistencyText);
+        return new Options(members, List.copyOf(chunks), runtimeNs, rampNs, jobs, ioDepth, idle, consistency, failed, alone, json, repeat);
     }
 
     /**
@@ -189,28 +141,8 @@ public final class RaidBench {
         return List.copyOf(members);
     }
 
-    private static int intOption(Map<String, String> o, String key, int otherwise, int min, int max) {
-        String text = o.get(key);
-        if (text == null) return otherwise;
-        int value;
-        try {
-            value = Integer.parseInt(text.trim());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("--" + key + " " + text + " is not a whole number");
-        }
-        if (value < min || value > max) throw new IllegalArgumentException("--" + key + " " + value + " is not in [" + min + ", " + max + "]");
-        return value;
-    }
-
-    private static long seconds(String text) {
-        double s;
-        try {
-            s = Double.parseDouble(text);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("not a number of seconds: " + text);
-        }
-        if (s < 0) throw new IllegalArgumentException("negative time: " + text);
-        return (long) (s * 1e9);
+    private static void inRange(String option, int value, int min, int max) {
+        if (value < min || value > max) throw new IllegalArgumentException("--" + option + " " + value + " is not in [" + min + ", " + max + "]");
     }
 
     // ------------------------------------------------------------------ measuring

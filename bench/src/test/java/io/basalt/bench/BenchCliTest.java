@@ -106,20 +106,43 @@ class BenchCliTest {
     void badArgumentsGetUsageAndExit2() {
         Run unknown = bench("--target", "null:1G", "--colour", "blue");
         assertEquals(2, unknown.exit());
-        assertTrue(unknown.err().contains("--colour"), unknown.err());
+        assertTrue(unknown.err().contains("--colour") && unknown.err().contains("Usage: "), unknown.err());
         assertEquals(2, bench("--target").exit());
         Run noTarget = bench("--rw", "randread");
-        assertEquals(1, noTarget.exit());
+        assertEquals(2, noTarget.exit(), "a missing required option is bad usage");
         assertTrue(noTarget.err().contains("--target"), noTarget.err());
         Run badRw = bench("--target", "null:1G", "--rw", "sideways");
-        assertEquals(1, badRw.exit());
-        assertTrue(badRw.err().contains("sideways"), badRw.err());
+        assertEquals(2, badRw.exit());
+        assertTrue(badRw.err().contains("--rw") && badRw.err().contains("sideways"), badRw.err());
+        Run badBs = bench("--target", "null:1G", "--bs", "4q");
+        assertEquals(2, badBs.exit());
+        assertTrue(badBs.err().contains("--bs"), badBs.err());
+        Run badDepth = bench("--target", "null:1G", "--iodepth", "many");
+        assertEquals(2, badDepth.exit());
+        assertTrue(badDepth.err().contains("--iodepth"), badDepth.err());
         Run badSpec = bench("--target", "floppy:1M");
         assertEquals(1, badSpec.exit());
-        assertTrue(badSpec.err().contains("floppy"), badSpec.err());
+        assertTrue(badSpec.err().contains("floppy") && badSpec.err().startsWith("basalt bench: "), badSpec.err());
         Run fioOnMemory = bench("--target", "memory:16M", "--vs-fio");
         assertEquals(1, fioOnMemory.exit());
         assertTrue(fioOnMemory.err().contains("file target"), fioOnMemory.err());
+    }
+
+    /** --help exits 0 and lists every option the README and docs use, from the definitions. */
+    @Test
+    void helpListsEveryOptionAndExits0() {
+        Run help = bench("--help");
+        assertEquals(0, help.exit(), help.err());
+        for (String option : List.of("--target", "--rw", "--bs", "--iodepth", "--jobs", "--seconds", "--ramp-seconds", "--rwmixread",
+                "--idle", "--submit-batch", "--seed", "--repeat", "--json", "--vs-fio", "--fio", "--no-prefill", "raid", "vhost", "ppl-cost",
+                "volume targets")) {
+            assertTrue(help.out().contains(option), option + " in:\n" + help.out());
+        }
+        for (String sub : List.of("raid", "vhost", "ppl-cost")) {
+            Run subHelp = bench(sub, "--help");
+            assertEquals(0, subHelp.exit(), sub);
+            assertTrue(subHelp.out().contains("Usage: basalt bench " + sub), subHelp.out());
+        }
     }
 
     /** The real fio, on a small file, for one short alternated pair: the comparison path end to end. */
@@ -134,7 +157,11 @@ class BenchCliTest {
         assertEquals("basalt", lines.get(0).get("engine"));
         assertEquals("fio", lines.get(1).get("engine"));
         assertTrue(((Number) lines.get(1).get("iops")).doubleValue() > 0, "fio reported IOPS");
-        assertTrue(((Number) lines.get(2).get("iops_ratio")).doubleValue() > 0, lines.get(2).toString());
+        Map<String, Object> comparison = lines.get(2);
+        assertTrue(((Number) comparison.get("iops_ratio")).doubleValue() > 0, comparison.toString());
+        assertEquals(1L, comparison.get("pairs"));
+        assertEquals(1, ((List<?>) comparison.get("pair_iops_ratios")).size(), comparison.toString());
+        assertTrue(comparison.get("iops_ratio_spread") instanceof Map, comparison.toString());
     }
 
     @Test

@@ -141,8 +141,19 @@ class RaidBenchTest {
         assertBad("--failed-member 4 is not in [0, 3]", "--members", MEMBERS, "--failed-member", "4");
         assertBad("consistency 'bitmap' is not one of ppl, resync", "--members", MEMBERS, "--consistency", "bitmap");
         assertBad("exceeds a volume channel's 256 requests", "--members", MEMBERS, "--iodepth", "128");
-        assertBad("unknown option --target", "--members", MEMBERS, "--target", "memory:1G");
+        assertBad("Unknown options: '--target'", "--members", MEMBERS, "--target", "memory:1G");
         assertBad("--repeat 0 is not in [1, 99]", "--members", MEMBERS, "--repeat", "0");
+    }
+
+    @Test
+    void helpExits0AndNamesEveryOption() {
+        Run help = bench("--help");
+        assertEquals(0, help.exit(), help.err());
+        for (String option : List.of("--members", "--chunk", "--seconds", "--ramp-seconds", "--jobs", "--iodepth", "--idle", "--consistency",
+                "--failed-member", "--no-alone", "--repeat", "--json")) {
+            assertTrue(help.out().contains(option), option + " in:\n" + help.out());
+        }
+        assertBad("--seconds", "--members", MEMBERS, "--seconds", "soon");
     }
 
     private static void assertBad(String expected, String... args) {

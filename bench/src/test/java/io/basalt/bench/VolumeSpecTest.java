@@ -93,7 +93,7 @@ class VolumeSpecTest {
         ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
         int exit = BenchCli.run(new String[] {"--target", "raid5,chunk=16k(memory:8M;memory:8M;memory:8M;memory:8M)",
                         "--rw", "randrw", "--seconds", "0.2", "--ramp-seconds", "0", "--jobs", "2", "--json"},
-                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8), VolumeSpec.OPENER);
+                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
         String text = out.toString(StandardCharsets.UTF_8);
         assertEquals(0, exit, err.toString(StandardCharsets.UTF_8));
         assertTrue(text.contains("\"target\":\"raid5,chunk=16k(") && text.contains("\"errors\":0"), text);

@@ -67,7 +67,7 @@ public final class VhostBenchCommand implements Callable<Integer> {
     @Option(names = "--image-size", paramLabel = "SIZE", defaultValue = "1G", description = "Each backend's image, whole MiB, >= 64m (default: ${DEFAULT-VALUE}).")
     String imageSize;
 
-    @Option(names = "--jobs", paramLabel = "NAME[,NAME...]", split = ",",
+    @Option(names = "--jobs", paramLabel = "NAME", split = ",",
             description = "Only the jobs whose names start with these: randread, randwrite, read, write (default: all).")
     List<String> jobs = new ArrayList<>();
 

@@ -70,7 +70,7 @@ final class BenchTable {
             b.append(String.format(Locale.ROOT, "%4d %12.0f %12.0f %9.3fx %9.3fx %9.3fx%n", i + 1, basalt.get(i).iops(),
                     fio.get(i).iops(), p.iops(), p.p99(), p.cpuPerIo()));
         }
-        b.append(String.format(Locale.ROOT, "median of %d pairs  %8s %8s %8s %8s %8s%n", pairs.size(), "median", "min", "q1", "q3", "max"));
+        b.append(String.format(Locale.ROOT, "ratio over %d pairs %8s %8s %8s %8s %8s%n", pairs.size(), "median", "min", "q1", "q3", "max"));
         b.append(spreadLine("IOPS ratio", spread(pairs, PairRatios::iops), ""));
         b.append(spreadLine("p99 ratio", spread(pairs, PairRatios::p99), "  (lower is better)"));
         b.append(spreadLine("cpu/io ratio", spread(pairs, PairRatios::cpuPerIo), "  (lower is better)"));

@@ -55,7 +55,7 @@ class SpreadTest {
         assertEquals(1 / 2.2, ((Number) json.get("cpu_ratio")).doubleValue(), 1e-4, "half the CPU for 1.1x the I/Os");
 
         String table = BenchTable.comparison(basalt, fio);
-        assertTrue(table.contains("median of 10 pairs"), table);
+        assertTrue(table.contains("ratio over 10 pairs"), table);
         assertTrue(table.contains("   4 "), "pair 4 has its own line:\n" + table);
         assertTrue(table.contains("2.000x"), table);
         assertTrue(table.lines().anyMatch(l -> l.trim().startsWith("IOPS ratio") && l.contains("1.100x")), table);

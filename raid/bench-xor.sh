@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds raid-jmh and runs the parity benchmarks on one thread; prints GB/s per core.
+# Builds jmh and runs the parity benchmarks on one thread; prints GB/s per core.
 #   raid/bench-xor.sh                 short run (-f 1 -wi 2 -i 3 -w 1s -r 1s)
 #   raid/bench-xor.sh -f 1 -wi 3 -i 10 -w 1s -r 2s   arguments, if any, replace the default JMH options
 set -euo pipefail
@@ -7,14 +7,14 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
 "$JAVA_HOME/bin/java" -version 2>&1 | grep -q '"25' || { echo "bench-xor: JAVA_HOME must be a JDK 25" >&2; exit 1; }
 cd "$ROOT"
-CP_FILE="$ROOT/raid-jmh/target/classpath.txt"
-# One reactor run: each module writes CP_FILE, raid-jmh (built last) wins. Basalt's own modules come from
+CP_FILE="$ROOT/jmh/target/classpath.txt"
+# One reactor run: each module writes CP_FILE, jmh (built last) wins. Basalt's own modules come from
 # their target/classes (nothing is installed into ~/.m2).
-mvn -B -ntp -q -pl raid-jmh -am -DskipTests package dependency:build-classpath \
+mvn -B -ntp -q -pl jmh -am -DskipTests package dependency:build-classpath \
   -Dmdep.outputFile="$CP_FILE" -Dmdep.excludeGroupIds=io.basalt -Dmdep.includeScope=runtime
-CP="$ROOT/raid-jmh/target/classes:$ROOT/raid/target/classes:$ROOT/engine/target/classes"
+CP="$ROOT/jmh/target/classes:$ROOT/raid/target/classes:$ROOT/engine/target/classes"
 CP="$CP:$ROOT/native-shims/target/classes:$(cat "$CP_FILE")"
-OUT="$ROOT/raid-jmh/target/xor-results.csv"
+OUT="$ROOT/jmh/target/xor-results.csv"
 # JMH refuses an option given twice, so arguments replace the defaults rather than add to them.
 if [ $# -eq 0 ]; then set -- -f 1 -wi 2 -i 3 -w 1s -r 1s; fi
 "$JAVA_HOME/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \

@@ -20,7 +20,7 @@ public final class Main {
               bench raid --members SPEC,SPEC,SPEC[,...] [--chunk 64k] ...
                     members and a raid5 volume over them in one run, with efficiency (basalt bench raid --help)
               bench vhost [--seconds N] [--rounds N] ...
-                    Basalt vs qemu-storage-daemon from a QEMU guest (qemu-tests/bench-vhost.sh --help)
+                    Basalt vs qemu-storage-daemon from a QEMU guest (basalt bench vhost --help)
               help  this text
             docs/rpc.md lists the RPC methods.""";
 

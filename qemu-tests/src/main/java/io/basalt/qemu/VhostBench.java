@@ -1,7 +1,10 @@
 package io.basalt.qemu;
 
-import io.basalt.engine.Sizes;
+import io.basalt.bench.Cli;
+import io.basalt.bench.VhostBenchCommand;
+import io.basalt.bench.VhostBenchRequest;
 import java.io.IOException;
+import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -23,7 +26,7 @@ import java.util.SplittableRandom;
  * alternating the order every round. The host samples each backend's CPU time (/proc/PID/stat) when the guest
  * announces a job's start and end on the console, so CPU per I/O counts only that backend's own job.
  * <pre>
- *   qemu-tests/bench-vhost.sh --seconds 20 --rounds 3          # Basalt and qemu-storage-daemon, side by side
+ *   ./basalt bench vhost --seconds 20 --rounds 3               # Basalt and qemu-storage-daemon, side by side
  *   qemu-tests/bench-vhost.sh --qsd qsd --backend 'other=my-server --image {image} --socket {socket} --queues {queues}'
  * </pre>
  * A backend is a name and a command template; {image}, {socket}, {queues} and {dir} are filled in, the command runs
@@ -259,59 +262,33 @@ public final class VhostBench {
         return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
     }
 
+    /** qemu-tests/bench-vhost.sh and {@code basalt bench vhost}: the options are bench's {@link VhostBenchCommand}. */
     public static void main(String[] args) {
+        System.exit(Cli.execute(new VhostBenchCommand(VhostBench::run), args, System.out, System.err));
+    }
+
+    /** Runs a parsed {@code bench vhost} request and prints the table. */
+    static int run(VhostBenchRequest request, PrintStream out, PrintStream err) {
         List<Backend> backends = new ArrayList<>();
-        List<Job> jobs = new ArrayList<>(DEFAULT_JOBS);
-        int seconds = 20, rounds = 1, queues = 2, cpus = 2;
-        long imageBytes = 1L << 30;
-        Path workDir = GuestTools.repoRoot().resolve(".build/bench-vhost");
-        for (int i = 0; i < args.length; i++) {
-            String a = args[i];
-            String v = i + 1 < args.length ? args[i + 1] : null;
-            switch (a) {
-                case "--backend" -> {
-                    int eq = v.indexOf('=');
-                    if (eq <= 0) throw new IllegalArgumentException("--backend NAME=COMMAND, got: " + v);
-                    backends.add(new Backend(v.substring(0, eq), v.substring(eq + 1)));
-                    i++;
-                }
-                case "--qsd" -> { backends.add(Backend.qemuStorageDaemon(v)); i++; }
-                case "--basalt" -> { // NAME, or NAME=SERVE ARGS
-                    int eq = v.indexOf('=');
-                    backends.add(eq < 0 ? Backend.basalt(v) : Backend.basalt(v.substring(0, eq), v.substring(eq + 1)));
-                    i++;
-                }
-                case "--seconds" -> { seconds = Integer.parseInt(v); i++; }
-                case "--rounds" -> { rounds = Integer.parseInt(v); i++; }
-                case "--queues" -> { queues = Integer.parseInt(v); i++; }
-                case "--guest-cpus" -> { cpus = Integer.parseInt(v); i++; }
-                case "--image-size" -> { imageBytes = Sizes.parse(v); i++; }
-                case "--work-dir" -> { workDir = Path.of(v); i++; }
-                case "--jobs" -> {
-                    List<String> names = List.of(v.split(","));
-                    jobs.removeIf(j -> names.stream().noneMatch(n -> j.name().startsWith(n)));
-                    i++;
-                }
-                case "-h", "--help" -> { System.out.println(USAGE); return; }
-                default -> throw new IllegalArgumentException("unknown argument " + a + "\n" + USAGE);
-            }
+        for (VhostBenchRequest.Backend b : request.backends()) {
+            backends.add(switch (b.kind()) {
+                case BASALT -> b.argument() == null ? Backend.basalt(b.name()) : Backend.basalt(b.name(), b.argument());
+                case QSD -> Backend.qemuStorageDaemon(b.name());
+                case COMMAND -> new Backend(b.name(), b.argument());
+            });
         }
         if (backends.isEmpty()) {
             backends.add(Backend.basalt("basalt"));
             backends.add(Backend.qemuStorageDaemon("qsd"));
         }
-        Options o = new Options(backends, jobs, seconds, rounds, imageBytes, queues, cpus, workDir);
-        System.err.printf("bench-vhost: %d backend(s), %d job(s), %d s each, %d round(s): about %d s%n", backends.size(),
-                jobs.size(), seconds, rounds, 15 + backends.size() * jobs.size() * rounds * (seconds + 1));
-        System.out.print(table(run(o)));
+        List<Job> jobs = new ArrayList<>(DEFAULT_JOBS);
+        if (!request.jobPrefixes().isEmpty()) jobs.removeIf(j -> request.jobPrefixes().stream().noneMatch(n -> j.name().startsWith(n)));
+        Path workDir = request.workDir() != null ? request.workDir() : GuestTools.repoRoot().resolve(".build/bench-vhost");
+        Options o = new Options(backends, jobs, request.seconds(), request.rounds(), request.imageBytes(), request.queues(),
+                request.guestCpus(), workDir);
+        err.printf("bench-vhost: %d backend(s), %d job(s), %d s each, %d round(s): about %d s%n", backends.size(),
+                jobs.size(), o.seconds(), o.rounds(), 15 + backends.size() * jobs.size() * o.rounds() * (o.seconds() + 1));
+        out.print(table(run(o)));
+        return 0;
     }
-
-    static final String USAGE = """
-            bench-vhost.sh [--basalt NAME] [--qsd NAME] [--backend NAME=COMMAND]... [--seconds 20] [--rounds 1]
-                           [--queues 2] [--guest-cpus 2] [--image-size 1G] [--jobs randread,randwrite,read,write]
-                           [--work-dir DIR]
-              Without a backend: Basalt ("basalt": ./basalt serve, 2 reactors, --idle sleep) and qemu-storage-daemon
-              ("qsd") side by side, with each row's IOPS and CPU per I/O as a ratio to qsd's.
-              --basalt NAME / --qsd NAME add the built-in entries; COMMAND is a template: {image} {socket} {queues}
-              {dir} are filled in; it must create {socket}.""";
 }

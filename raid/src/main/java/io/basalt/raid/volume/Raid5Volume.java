@@ -286,6 +286,22 @@ public final class Raid5Volume implements RedundantVolume {
         owners = next;
     }
 
+    /** Names of {@link #pplCounters()}, in order: io_unit versions, entries, flushes, write steps, drains. */
+    public static final List<String> PPL_COUNTER_NAMES = List.of("units", "entries", "flushes", "steps", "drains");
+
+    /**
+     * The partial parity log's counters ({@link #PPL_COUNTER_NAMES}), read on the log owner's reactor or once its I/O
+     * has drained (benchmarks); empty without PPL or before a channel opened.
+     */
+    public long[] pplCounters() {
+        Raid5Channel[] snapshot = owners;
+        PartialParityLog log = snapshot.length == 0 ? null : snapshot[0].pplLog();
+        if (log == null) return new long[0];
+        long[] values = new long[PPL_COUNTER_NAMES.size()];
+        for (int i = 0; i < values.length; i++) values[i] = log.counter(i);
+        return values;
+    }
+
     /** The channel that writes the partial parity log: the first reactor's. */
     Raid5Channel pplOwner() {
         return owners[0];

@@ -1,7 +1,9 @@
 package io.basalt.engine.bench;
 
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /** Text and JSON rendering of benchmark results, and the Basalt-vs-fio comparison. */
 final class BenchTable {
@@ -48,9 +50,15 @@ final class BenchTable {
     static String comparisonJson(List<BenchResult> basalt, List<BenchResult> fio) {
         double bIops = median(basalt, BenchResult::iops), fIops = median(fio, BenchResult::iops);
         double bCpu = median(basalt, BenchResult::cpuSecondsPerIo), fCpu = median(fio, BenchResult::cpuSecondsPerIo);
-        return String.format(Locale.ROOT,
-                "{\"comparison\":\"basalt_vs_fio\",\"runs\":%d,\"basalt_iops_median\":%.1f,\"fio_iops_median\":%.1f,"
-                        + "\"iops_ratio\":%.4f,\"basalt_cpu_seconds_per_io\":%.4e,\"fio_cpu_seconds_per_io\":%.4e,\"cpu_ratio\":%.4f}",
-                basalt.size(), bIops, fIops, bIops / fIops, bCpu, fCpu, bCpu / fCpu);
+        Map<String, Object> o = new LinkedHashMap<>();
+        o.put("comparison", "basalt_vs_fio");
+        o.put("runs", basalt.size());
+        o.put("basalt_iops_median", BenchResult.tenths(bIops));
+        o.put("fio_iops_median", BenchResult.tenths(fIops));
+        o.put("iops_ratio", bIops / fIops);
+        o.put("basalt_cpu_seconds_per_io", bCpu);
+        o.put("fio_cpu_seconds_per_io", fCpu);
+        o.put("cpu_ratio", bCpu / fCpu);
+        return BenchResult.writeJson(o);
     }
 }

@@ -1,7 +1,7 @@
 package io.basalt.bench;
 
 import io.basalt.engine.DeviceSpec;
-import io.basalt.engine.json.Json;
+import com.fasterxml.jackson.core.JsonProcessingException;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -78,7 +78,12 @@ final class FioRunner {
     static BenchResult parse(String output, BenchParams params, String path) {
         int start = output.indexOf('{'); // fio may print notes before the JSON document
         if (start < 0) throw new IllegalStateException("fio printed no JSON report");
-        Map<String, Object> root = (Map<String, Object>) Json.parse(output.substring(start));
+        Map<String, Object> root;
+        try {
+            root = BenchResult.JSON.readValue(output.substring(start), Map.class);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("fio's report is not JSON: " + e.getOriginalMessage());
+        }
         Map<String, Object> job = (Map<String, Object>) ((List<Object>) root.get("jobs")).get(0);
         long ios = 0, bytes = 0, p50 = 0, p99 = 0, p999 = 0, max = 0;
         double meanWeighted = 0;

@@ -12,6 +12,7 @@ import io.basalt.raid.volume.RaidDefaults;
 
 import java.io.PrintStream;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -302,7 +303,11 @@ public final class RaidBench {
 
     private static void report(PrintStream out, Options o, String what, BenchResult r) {
         if (o.json()) {
-            out.println("{\"raid_bench\":\"run\",\"what\":\"" + what + "\",\"result\":" + r.toJson() + "}");
+            Map<String, Object> line = new LinkedHashMap<>();
+            line.put("raid_bench", "run");
+            line.put("what", what);
+            line.put("result", r.toJsonMap());
+            out.println(BenchResult.writeJson(line));
         } else {
             out.println(String.format(Locale.ROOT, "| %s | %s %s qd%d%s | %.0f | %.1f | %.1f |", what, r.params().rw(),
                     size(r.params().blockBytes()), r.params().ioDepth(), r.params().jobs() > 1 ? " x " + r.params().jobs() + " jobs" : "",
@@ -330,12 +335,27 @@ public final class RaidBench {
     }
 
     static String rowJson(Row r, Options o) {
-        return String.format(Locale.ROOT,
-                "{\"raid_bench\":\"efficiency\",\"members\":%d,\"jobs\":%d,\"rounds\":%d,\"consistency\":\"%s\",\"chunk_bytes\":%d,\"workload\":\"%s\","
-                        + "\"reference_name\":\"%s\",\"unit\":\"%s\",\"reference\":%.1f,\"volume\":%.1f,\"efficiency\":%.4f,\"goal\":%s,\"met\":%s}",
-                o.members().size(), o.jobs(), o.repeat(), o.consistency().wireName(), r.chunkBytes(), r.workload(),
-                r.referenceName(), r.unit(), r.reference(), r.volume(), r.efficiency(),
-                r.hasGoal() ? String.format(Locale.ROOT, "%.2f", r.goal()) : "null", r.hasGoal() ? String.valueOf(r.met()) : "null");
+        Map<String, Object> line = new LinkedHashMap<>();
+        line.put("raid_bench", "efficiency");
+        line.put("members", o.members().size());
+        line.put("jobs", o.jobs());
+        line.put("rounds", o.repeat());
+        line.put("consistency", o.consistency().wireName());
+        line.put("chunk_bytes", r.chunkBytes());
+        line.put("workload", r.workload());
+        line.put("reference_name", r.referenceName());
+        line.put("unit", r.unit());
+        line.put("reference", jsonNumber(Math.round(r.reference() * 10) / 10.0));
+        line.put("volume", jsonNumber(Math.round(r.volume() * 10) / 10.0));
+        line.put("efficiency", jsonNumber(r.efficiency()));
+        line.put("goal", r.hasGoal() ? r.goal() : null);
+        line.put("met", r.hasGoal() ? r.met() : null);
+        return BenchResult.writeJson(line);
+    }
+
+    /** A ratio over a run that did nothing is NaN, which JSON cannot hold: null then. */
+    private static Object jsonNumber(double value) {
+        return Double.isFinite(value) ? value : null;
     }
 
     /** Sizes as the bench prints them (4k, 64k, 1m). */

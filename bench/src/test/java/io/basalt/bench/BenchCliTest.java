@@ -8,7 +8,6 @@ import io.basalt.engine.ReactorConfig;
 import io.basalt.engine.Status;
 import io.basalt.engine.conformance.ConformanceHarness;
 import io.basalt.engine.conformance.TestFiles;
-import io.basalt.engine.json.Json;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -41,7 +40,14 @@ class BenchCliTest {
     @SuppressWarnings("unchecked")
     private static List<Map<String, Object>> jsonLines(String out) {
         List<Map<String, Object>> objects = new ArrayList<>();
-        for (String line : out.split("\n")) if (line.startsWith("{")) objects.add((Map<String, Object>) Json.parse(line));
+        for (String line : out.split("\n")) {
+            if (!line.startsWith("{")) continue;
+            try {
+                objects.add((Map<String, Object>) BenchResult.JSON.readValue(line, Map.class));
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw new AssertionError("not a JSON line: " + line, e);
+            }
+        }
         return objects;
     }
 

@@ -1,6 +1,5 @@
 package io.basalt.bench;
 
-import io.basalt.engine.json.Json;
 import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayOutputStream;
@@ -78,13 +77,13 @@ class RaidBenchTest {
 
     @Test
     @SuppressWarnings("unchecked")
-    void jsonHasOneObjectPerRunAndPerEfficiencyRow() {
+    void jsonHasOneObjectPerRunAndPerEfficiencyRow() throws Exception {
         Run run = bench("--members", "memory:8M;memory:8M;memory:8M", "--seconds", "0.1", "--ramp-seconds", "0", "--consistency", "resync",
                 "--no-alone", "--jobs", "2", "--iodepth", "8", "--failed-member", "0", "--repeat", "2", "--json");
         assertEquals(0, run.exit(), run.err());
         List<Map<String, Object>> runs = new ArrayList<>(), efficiency = new ArrayList<>();
         for (String line : run.out().split("\n")) {
-            Map<String, Object> o = (Map<String, Object>) Json.parse(line); // every line is one JSON object
+            Map<String, Object> o = (Map<String, Object>) BenchResult.JSON.readValue(line, Map.class); // every line is one JSON object
             (o.get("raid_bench").equals("run") ? runs : efficiency).add(o);
         }
         assertEquals(2 * (3 + 4), runs.size(), "per round: 3 all-members references (no alone runs) and 4 volume runs");

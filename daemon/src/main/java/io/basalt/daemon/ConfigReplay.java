@@ -1,7 +1,7 @@
 package io.basalt.daemon;
 
-import io.basalt.engine.json.Json;
-import io.basalt.engine.json.JsonException;
+import io.basalt.daemon.json.Json;
+import io.basalt.daemon.json.JsonException;
 import io.basalt.daemon.rpc.RpcDispatcher;
 import io.basalt.daemon.rpc.RpcException;
 

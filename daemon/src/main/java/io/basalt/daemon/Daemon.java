@@ -1,6 +1,6 @@
 package io.basalt.daemon;
 
-import io.basalt.engine.json.Json;
+import io.basalt.daemon.json.Json;
 import io.basalt.daemon.rpc.RpcDispatcher;
 import io.basalt.daemon.rpc.RpcServer;
 import io.basalt.engine.IdleStrategy;

@@ -1,7 +1,7 @@
 package io.basalt.daemon;
 
 import io.basalt.daemon.rpc.RpcClient;
-import io.basalt.engine.json.JsonException;
+import io.basalt.daemon.json.JsonException;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -82,7 +82,7 @@ final class RaidVerb {
     /** A field, with JSON null (Json.NULL on the wire) as Java null. */
     private static Object field(Map<?, ?> map, String key) {
         Object v = map.get(key);
-        return v == io.basalt.engine.json.Json.NULL ? null : v;
+        return v == io.basalt.daemon.json.Json.NULL ? null : v;
     }
 
     private static String syncLine(Map<?, ?> s) {

@@ -2,7 +2,7 @@ package io.basalt.daemon;
 
 import io.basalt.daemon.rpc.RpcDispatcher;
 import io.basalt.engine.DeviceSpec;
-import io.basalt.engine.json.Json;
+import io.basalt.daemon.json.Json;
 import io.basalt.raid.array.ArrayStatus;
 import io.basalt.raid.volume.SyncJob;
 

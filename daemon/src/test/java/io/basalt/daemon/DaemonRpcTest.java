@@ -1,6 +1,6 @@
 package io.basalt.daemon;
 
-import io.basalt.engine.json.Json;
+import io.basalt.daemon.json.Json;
 import io.basalt.daemon.rpc.RpcClient;
 import io.basalt.daemon.rpc.RpcException;
 import io.basalt.engine.Reactor;
@@ -149,22 +149,57 @@ class DaemonRpcTest {
     }
 
     @Test
-    void brokenJsonGetsParseErrorAndTheDaemonServesOthers() throws Exception {
+    void brokenJsonGetsParseErrorAndTheSameConnectionServesTheNextLine() throws Exception {
         Map<?, ?> reply = rawExchange(client, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":}\n");
         assertEquals(Json.NULL, reply.get("id"));
         assertEquals((long) RpcException.PARSE_ERROR, ((Map<?, ?>) reply.get("error")).get("code"));
-        assertThrows(IOException.class, client::readValue, "connection closed after a parse error");
-        client.close();
-        client = RpcClient.connect(daemon.socketPath());
-        assertEquals(List.of(), result("drive_list", null));
-        try (RpcClient other = RpcClient.connect(daemon.socketPath())) {
-            Map<?, ?> garbage = rawExchange(other, "hello\n");
-            assertEquals((long) RpcException.PARSE_ERROR, ((Map<?, ?>) garbage.get("error")).get("code"));
-        }
+        assertEquals(List.of(), result("drive_list", null), "the connection stays usable after a parse error");
+        Map<?, ?> garbage = rawExchange(client, "hello {\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"drive_list\"}\n");
+        assertEquals((long) RpcException.PARSE_ERROR, ((Map<?, ?>) garbage.get("error")).get("code"));
+        // The rest of the broken line went with it (no reply for id 7); the next line is answered.
+        Map<?, ?> next = rawExchange(client, "{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"drive_list\"}"
+                + "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"drive_list\"}");
+        assertEquals(8L, next.get("id"));
+        assertEquals(9L, assertInstanceOf(Map.class, client.readValue()).get("id"), "concatenated requests still work");
+        Map<?, ?> unterminated = rawExchange(client, "{\"jsonrpc\":\"2.0\",\"id\":10,\"method\":\"drive_list\n");
+        assertEquals((long) RpcException.PARSE_ERROR, ((Map<?, ?>) unterminated.get("error")).get("code"));
+        client.sendRaw(new byte[] {'"', (byte) 0xC3, '"', '\n'});
+        Map<?, ?> notUtf8 = assertInstanceOf(Map.class, client.readValue());
+        assertTrue(((Map<?, ?>) notUtf8.get("error")).get("message").toString().contains("UTF-8"), notUtf8.toString());
+        assertEquals((long) RpcException.PARSE_ERROR, ((Map<?, ?>) notUtf8.get("error")).get("code"));
         try (RpcClient other = RpcClient.connect(daemon.socketPath())) {
             Map<?, ?> deep = rawExchange(other, "[".repeat(100));
             assertEquals((long) RpcException.PARSE_ERROR, ((Map<?, ?>) deep.get("error")).get("code"));
         }
+        assertEquals(List.of(), result("drive_list", null));
+    }
+
+    /** Done-when of issue 9: a 10 MB request is refused once it passes 1 MiB, never buffered whole. */
+    @Test
+    void aTenMegabyteRequestGetsAnErrorAndTheConnectionServesTheNext() throws Exception {
+        String huge = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"drive_list\",\"params\":{\"name\":\"" + "x".repeat(10 << 20) + "\"}}\n";
+        Map<?, ?> reply = rawExchange(client, huge);
+        Map<?, ?> error = (Map<?, ?>) reply.get("error");
+        assertEquals((long) RpcException.INVALID_REQUEST, error.get("code"));
+        assertTrue(((String) error.get("message")).contains("over the limit of " + Daemon.MESSAGE_BYTES_MAX + " bytes"), error.toString());
+        assertEquals(Json.NULL, reply.get("id"));
+        assertEquals(List.of(), result("drive_list", null));
+        // Just under the limit is still a request (here refused for its params, not for its size).
+        String name = "y".repeat(Daemon.MESSAGE_BYTES_MAX - 200);
+        String msg = error("drive_list", Json.write(Map.of("name", name)), RpcException.INVALID_PARAMS);
+        assertTrue(msg.contains("drive_list"), msg);
+    }
+
+    /** Done-when of issue 9: a million-deep array is refused at depth 65 and the rest of its line skipped. */
+    @Test
+    void aMillionDeepRequestGetsAnErrorAndTheConnectionServesTheNext() throws Exception {
+        Map<?, ?> reply = rawExchange(client, "[".repeat(1_000_000) + "]".repeat(1_000_000) + "\n");
+        Map<?, ?> error = (Map<?, ?>) reply.get("error");
+        assertEquals((long) RpcException.PARSE_ERROR, error.get("code"));
+        assertTrue(((String) error.get("message")).contains("nesting deeper than the limit of 64"), error.toString());
+        assertEquals(List.of(), result("drive_list", null));
+        Map<?, ?> objects = rawExchange(client, "{\"a\":".repeat(1_000_000) + "\n");
+        assertEquals((long) RpcException.PARSE_ERROR, ((Map<?, ?>) objects.get("error")).get("code"));
         assertEquals(List.of(), result("drive_list", null));
     }
 

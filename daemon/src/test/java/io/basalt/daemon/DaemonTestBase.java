@@ -2,7 +2,7 @@ package io.basalt.daemon;
 
 import io.basalt.daemon.rpc.RpcClient;
 import io.basalt.engine.BlockDevice;
-import io.basalt.engine.json.Json;
+import io.basalt.daemon.json.Json;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -2,7 +2,7 @@ package io.basalt.daemon;
 
 import io.basalt.raid.array.ControlIo;
 import io.basalt.engine.BlockDevice;
-import io.basalt.engine.json.Json;
+import io.basalt.daemon.json.Json;
 import io.basalt.raid.md.MdSuperblock;
 import org.junit.jupiter.api.Test;
 

@@ -3,7 +3,7 @@ package io.basalt.daemon;
 import io.basalt.daemon.rpc.RpcClient;
 import io.basalt.engine.BlockDevice;
 import io.basalt.raid.array.ControlIo;
-import io.basalt.engine.json.Json;
+import io.basalt.daemon.json.Json;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.MemorySegment;

@@ -1,7 +1,6 @@
 package io.basalt.daemon.rpc;
 
-import io.basalt.engine.json.Json;
-import io.basalt.engine.json.JsonFramer;
+import io.basalt.daemon.json.Json;
 import io.basalt.shims.Check;
 
 import java.io.IOException;
@@ -19,10 +18,11 @@ import java.util.Map;
 public final class RpcClient implements AutoCloseable {
     /** Replies (drive lists, status) are bigger than requests, but still bounded. */
     public static final int REPLY_BYTES_MAX = 16 << 20;
+    private static final int READ_BYTES = 64 * 1024;
 
     private final SocketChannel channel;
-    private final JsonFramer framer = new JsonFramer(Json.DEPTH_MAX_DEFAULT);
-    private byte[] buffer = new byte[64 * 1024];
+    private final MessageFramer framer = new MessageFramer(Json.DEPTH_MAX_DEFAULT, REPLY_BYTES_MAX);
+    private byte[] buffer = new byte[READ_BYTES];
     private int filledBytes;
     private int scannedBytes;
     private long nextId = 1;
@@ -62,33 +62,54 @@ public final class RpcClient implements AutoCloseable {
 
     /** Sends any text as is (tests use it for broken requests). */
     public void sendRaw(String text) throws IOException {
-        ByteBuffer out = ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8));
+        sendRaw(text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Sends any bytes as they are (tests use it for text that is not UTF-8). */
+    public void sendRaw(byte[] bytes) throws IOException {
+        ByteBuffer out = ByteBuffer.wrap(bytes);
         while (out.hasRemaining()) channel.write(out);
     }
 
     /** Reads the next complete JSON value from the daemon. */
     public Object readValue() throws IOException {
         while (true) {
-            int end = framer.scan(buffer, scannedBytes, filledBytes);
-            if (end >= 0) return takeValue(end);
-            if (end == JsonFramer.TOO_DEEP) throw new IOException("reply nested too deeply");
-            scannedBytes = filledBytes;
-            if (filledBytes >= REPLY_BYTES_MAX) throw new IOException("reply larger than " + REPLY_BYTES_MAX + " bytes");
-            if (filledBytes == buffer.length) buffer = Arrays.copyOf(buffer, Math.min(buffer.length * 2, REPLY_BYTES_MAX));
-            int n = channel.read(ByteBuffer.wrap(buffer, filledBytes, buffer.length - filledBytes));
-            if (n < 0) throw new IOException("the daemon closed the connection without a reply");
-            filledBytes += n;
+            MessageFramer.Result result = framer.scan(buffer, scannedBytes, filledBytes);
+            scannedBytes = framer.position();
+            switch (result) {
+                case VALUE -> {
+                    return takeValue(framer.valueStart(), scannedBytes);
+                }
+                case INCOMPLETE -> readMore();
+                default -> throw new IOException("the daemon sent a broken reply: " + result);
+            }
         }
     }
 
-    private Object takeValue(int end) {
-        int start = framer.valueStart();
+    private void readMore() throws IOException {
+        if (framer.nothingToKeep()) {
+            filledBytes = 0; // whitespace only
+        } else if (framer.valueStart() > 0) {
+            int start = framer.valueStart();
+            System.arraycopy(buffer, start, buffer, 0, filledBytes - start);
+            filledBytes -= start;
+            framer.shift(start);
+        }
+        scannedBytes = filledBytes;
+        // The framer refuses a reply past REPLY_BYTES_MAX, so one more read never needs more room than this.
+        if (filledBytes == buffer.length) buffer = Arrays.copyOf(buffer, Math.min(buffer.length * 2, REPLY_BYTES_MAX + READ_BYTES));
+        int n = channel.read(ByteBuffer.wrap(buffer, filledBytes, Math.min(READ_BYTES, buffer.length - filledBytes)));
+        if (n < 0) throw new IOException("the daemon closed the connection without a reply");
+        filledBytes += n;
+    }
+
+    private Object takeValue(int start, int end) {
         Check.that(start >= 0 && start < end, "framed value has a start", start);
-        framer.reset();
         Object value = Json.parseUtf8(buffer, start, end - start, Json.DEPTH_MAX_DEFAULT, REPLY_BYTES_MAX);
         System.arraycopy(buffer, end, buffer, 0, filledBytes - end);
         filledBytes -= end;
         scannedBytes = 0;
+        framer.shift(end);
         return value;
     }
 

@@ -1,8 +1,7 @@
 package io.basalt.daemon.rpc;
 
-import io.basalt.engine.json.Json;
-import io.basalt.engine.json.JsonException;
-import io.basalt.engine.json.JsonFramer;
+import io.basalt.daemon.json.Json;
+import io.basalt.daemon.json.JsonException;
 import io.basalt.shims.Check;
 
 import java.io.IOException;
@@ -12,10 +11,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.function.Consumer;
 
 /**
- * One peer: reads bytes, cuts them into JSON values with a {@link JsonFramer}, answers each in order, one reply
- * per line. Anything the peer does (garbage, a message over the limit, hanging up mid-request) ends at worst
- * this connection, never the daemon. After a parse error the stream has no trustworthy boundary left, so the
- * connection gets the -32700 reply and is closed.
+ * One peer: reads bytes, cuts them into JSON messages with a {@link MessageFramer}, answers each in order, one
+ * reply per line. Anything the peer does (garbage, a message over the limit, hanging up mid-request) ends at worst
+ * this connection, never the daemon. A broken message (not JSON, too deep, too large) gets its error reply and
+ * costs the rest of its line; the connection then serves the next line (docs/rpc.md, Transport).
  */
 final class RpcConnection {
     private static final int READ_CHUNK_BYTES = 64 * 1024;
@@ -24,7 +23,7 @@ final class RpcConnection {
     private final RpcDispatcher dispatcher;
     private final int messageBytesMax;
     private final Consumer<RpcConnection> onClose;
-    private final JsonFramer framer = new JsonFramer(Json.DEPTH_MAX_DEFAULT);
+    private final MessageFramer framer;
     private final ByteBuffer chunk = ByteBuffer.allocate(READ_CHUNK_BYTES);
     private byte[] buffer = new byte[READ_CHUNK_BYTES];
     private int filledBytes;
@@ -37,13 +36,12 @@ final class RpcConnection {
         this.dispatcher = dispatcher;
         this.messageBytesMax = messageBytesMax;
         this.onClose = onClose;
+        this.framer = new MessageFramer(Json.DEPTH_MAX_DEFAULT, messageBytesMax);
     }
 
     void serve() {
         try {
-            while (readMore()) {
-                if (!answerCompleteMessages()) break;
-            }
+            while (readMore()) answerCompleteMessages();
         } catch (IOException e) {
             // The peer hung up or reset: nothing to answer, nothing to report.
         } catch (RuntimeException e) {
@@ -67,7 +65,7 @@ final class RpcConnection {
     private void ensureRoom(int moreBytes) {
         int needed = filledBytes + moreBytes;
         if (needed <= buffer.length) return;
-        // The buffer may exceed the message limit by one chunk: the check below refuses such a message.
+        // It holds at most the unfinished message (the framer refuses one past the limit) plus one read.
         int capacity = Math.min(Math.max(needed, buffer.length * 2), messageBytesMax + READ_CHUNK_BYTES);
         Check.that(capacity >= needed, "RPC buffer bounded by message limit plus one read", needed);
         byte[] bigger = new byte[capacity];
@@ -75,45 +73,50 @@ final class RpcConnection {
         buffer = bigger;
     }
 
-    /** Answers every whole message in the buffer; false when the connection must close. */
-    private boolean answerCompleteMessages() throws IOException {
+    /** Answers every whole message in the buffer, refusing the broken ones; keeps the start of an unfinished one. */
+    private void answerCompleteMessages() throws IOException {
         while (true) {
-            int end = framer.scan(buffer, scannedBytes, filledBytes);
-            if (end == JsonFramer.TOO_DEEP) {
-                return refuseAndClose(RpcException.PARSE_ERROR, "Parse error: nesting deeper than " + Json.DEPTH_MAX_DEFAULT);
+            MessageFramer.Result result = framer.scan(buffer, scannedBytes, filledBytes);
+            scannedBytes = framer.position();
+            switch (result) {
+                case INCOMPLETE -> {
+                    keepPartialMessage();
+                    return;
+                }
+                case VALUE -> answer(framer.valueStart(), scannedBytes);
+                // The framer skips the rest of the line by itself: the peer's next line is its next message.
+                case TOO_DEEP -> refuse(RpcException.PARSE_ERROR, "Parse error: nesting deeper than the limit of " + Json.DEPTH_MAX_DEFAULT);
+                case TOO_LARGE -> refuse(RpcException.INVALID_REQUEST, "Invalid Request: message over the limit of " + messageBytesMax
+                        + " bytes (the rest of its line is skipped)");
+                case CONTROL_CHARACTER -> refuse(RpcException.PARSE_ERROR,
+                        "Parse error: control character inside a string (escape it; the rest of the line is skipped)");
             }
-            if (end == JsonFramer.INCOMPLETE) return keepPartialMessage();
-            int start = framer.valueStart();
-            framer.reset();
-            scannedBytes = end;
-            if (end - start > messageBytesMax) return refuseAndClose(RpcException.INVALID_REQUEST, tooLarge());
-            Object message;
-            try {
-                message = Json.parseUtf8(buffer, start, end - start, Json.DEPTH_MAX_DEFAULT, messageBytesMax);
-            } catch (JsonException e) {
-                send(RpcDispatcher.parseError(e));
-                return false;
-            }
+        }
+    }
+
+    /** Parses and answers the message in {@code buffer[start, end)}; JSON that does not parse costs its line. */
+    private void answer(int start, int end) throws IOException {
+        Object message;
+        try {
+            message = Json.parseUtf8(buffer, start, end - start, Json.DEPTH_MAX_DEFAULT, messageBytesMax);
+        } catch (JsonException e) {
+            framer.skipLine();
             discard(end);
-            String reply = dispatcher.handleParsed(message);
-            if (reply != null) send(reply);
+            send(RpcDispatcher.parseError(e));
+            return;
         }
+        discard(end);
+        String reply = dispatcher.handleParsed(message);
+        if (reply != null) send(reply);
     }
 
-    /** Keeps only the start of the unfinished message; false when it has grown past the limit. */
-    private boolean keepPartialMessage() throws IOException {
-        scannedBytes = filledBytes;
-        if (framer.betweenValues()) {
-            discard(filledBytes); // whitespace only: nothing worth keeping
-            return true;
+    /** Keeps only the start of the unfinished message (the framer refuses one that grows past the limit). */
+    private void keepPartialMessage() {
+        if (framer.nothingToKeep()) {
+            discard(filledBytes); // whitespace, or a line being skipped: nothing worth keeping
+        } else if (framer.valueStart() > 0) {
+            discard(framer.valueStart());
         }
-        if (framer.valueStart() > 0) discard(framer.valueStart());
-        if (filledBytes > messageBytesMax) return refuseAndClose(RpcException.INVALID_REQUEST, tooLarge());
-        return true;
-    }
-
-    private String tooLarge() {
-        return "Invalid Request: message over the limit of " + messageBytesMax + " bytes";
     }
 
     /** Drops the first {@code bytes} of the buffer (handled or useless). */
@@ -125,9 +128,9 @@ final class RpcConnection {
         framer.shift(bytes);
     }
 
-    private boolean refuseAndClose(int code, String message) throws IOException {
+    private void refuse(int code, String message) throws IOException {
+        discard(scannedBytes);
         send(Json.write(RpcDispatcher.error(Json.NULL, code, message)));
-        return false;
     }
 
     private void send(String reply) throws IOException {

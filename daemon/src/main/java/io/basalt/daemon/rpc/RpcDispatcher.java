@@ -1,7 +1,7 @@
 package io.basalt.daemon.rpc;
 
-import io.basalt.engine.json.Json;
-import io.basalt.engine.json.JsonException;
+import io.basalt.daemon.json.Json;
+import io.basalt.daemon.json.JsonException;
 import io.basalt.shims.Check;
 
 import java.util.ArrayList;

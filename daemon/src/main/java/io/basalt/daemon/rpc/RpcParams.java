@@ -1,6 +1,6 @@
 package io.basalt.daemon.rpc;
 
-import io.basalt.engine.json.Json;
+import io.basalt.daemon.json.Json;
 
 import java.util.Map;
 import java.util.Set;

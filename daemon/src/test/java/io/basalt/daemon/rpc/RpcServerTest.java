@@ -1,6 +1,6 @@
 package io.basalt.daemon.rpc;
 
-import io.basalt.engine.json.Json;
+import io.basalt.daemon.json.Json;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

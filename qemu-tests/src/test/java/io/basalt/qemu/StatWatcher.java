@@ -32,7 +32,7 @@ final class StatWatcher implements AutoCloseable {
     static StatWatcher start(Path dataDir, String name, String kind) {
         BasaltDaemon.ensureBuilt();
         ProcessBuilder pb = new ProcessBuilder("bash", GuestTools.repoRoot().resolve("basalt").toString(), "stat", "--data-dir", dataDir.toString(),
-                "--interval", "1s", name).redirectErrorStream(true);
+                "--interval", "1s").redirectErrorStream(true); // every row: the log shows drives and reactors too
         pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
         pb.environment().put("BASALT_NO_BUILD", "1");
         try {

@@ -22,6 +22,9 @@ have cpio || need+=(cpio)
 [ -x /usr/sbin/mke2fs ] || need+=(e2fsprogs)
 [ -x /usr/sbin/fstrim ] || need+=(util-linux)
 have lz4 || need+=(lz4)
+# The Prometheus endpoint test (daemon MetricsEndpointTest) parses /metrics with the reference Python parser
+# (Debian's python3-prometheus-client, for the system /usr/bin/python3 whatever python3 is first on PATH).
+/usr/bin/python3 -c "import prometheus_client" 2>/dev/null || need+=(python3-prometheus-client)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 echo "install-deps: installing ${need[*]}" >&2
 SUDO=""

@@ -1,6 +1,5 @@
 package io.basalt.bench;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -41,7 +40,7 @@ class SpreadTest {
             fio.add(result("fio", fioIos, 2000, 2.0));
         }
         basalt.set(3, result("basalt", fio.get(3).ios() * 2, 1000, 1.0)); // one outlier pair at 2.0x
-        Map<String, Object> json = (Map<String, Object>) new ObjectMapper().readValue(BenchTable.comparisonJson(basalt, fio), Map.class);
+        Map<String, Object> json = (Map<String, Object>) BenchResult.JSON.readValue(BenchTable.comparisonJson(basalt, fio), Map.class);
         assertEquals(10L, json.get("pairs"));
         assertEquals(1.1, ((Number) json.get("iops_ratio")).doubleValue(), 1e-3, "the median is not moved by the outlier");
         Map<String, Object> spread = (Map<String, Object>) json.get("iops_ratio_spread");

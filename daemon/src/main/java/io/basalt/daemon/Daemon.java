@@ -35,10 +35,20 @@ public final class Daemon implements AutoCloseable {
      * @param reactorCount    reactor threads to start
      * @param idle            idle strategy name: sleep, wait, backoff or busy
      * @param configWriteback also write the running state back to {@code configFile} after every change
+     * @param metrics         where to serve GET /metrics (Prometheus text format), or null for no endpoint
      */
-    public record Options(Path dataDir, Path configFile, int reactorCount, String idle, boolean configWriteback) {
+    public record Options(Path dataDir, Path configFile, int reactorCount, String idle, boolean configWriteback,
+                          java.net.InetSocketAddress metrics) {
+        public Options(Path dataDir, Path configFile, int reactorCount, String idle, boolean configWriteback) {
+            this(dataDir, configFile, reactorCount, idle, configWriteback, null);
+        }
+
         public Options(Path dataDir, Path configFile, int reactorCount, String idle) {
             this(dataDir, configFile, reactorCount, idle, false);
+        }
+
+        public Options withMetrics(java.net.InetSocketAddress address) {
+            return new Options(dataDir, configFile, reactorCount, idle, configWriteback, address);
         }
 
         public static int defaultReactorCount() {
@@ -57,6 +67,8 @@ public final class Daemon implements AutoCloseable {
     private RaidMethods raid;
     private StateKeeper state;
     private RpcServer server;
+    private final StatsCollector stats = new StatsCollector(drives, exports, this::reactors, () -> raid, startNs);
+    private MetricsServer metrics;
     private boolean closed;
 
     private Daemon(Options options) {
@@ -98,8 +110,10 @@ public final class Daemon implements AutoCloseable {
         VhostMethods.register(dispatcher, exports, this::reactors, dataDir);
         raid = RaidMethods.register(dispatcher, drives, this::reactors, StateKeeper.onChangesNoRpcMade(state));
         SavedState.register(dispatcher, this::savedState);
+        stats.register(dispatcher);
         dispatcher.setCallListener(state::rpcCalled);
         bindSocket();
+        startMetrics();
         startReactors();
         replayConfig();
         assembleArrays();
@@ -140,6 +154,20 @@ public final class Daemon implements AutoCloseable {
         } catch (IOException e) {
             throw new StartupException("cannot listen on " + socket + ": " + e.getMessage());
         }
+    }
+
+    private void startMetrics() throws StartupException {
+        if (options.metrics() == null) return;
+        try {
+            metrics = MetricsServer.start(options.metrics(), stats::sample);
+        } catch (java.io.IOException e) {
+            throw new StartupException(MetricsOption.NAME + ": " + e.getMessage());
+        }
+    }
+
+    /** Where GET /metrics is served, or null without --metrics. */
+    public java.net.InetSocketAddress metricsAddress() {
+        return metrics == null ? null : metrics.address();
     }
 
     private void startReactors() throws StartupException {
@@ -249,6 +277,7 @@ public final class Daemon implements AutoCloseable {
     public synchronized void close() {
         if (closed) return;
         closed = true;
+        if (metrics != null) metrics.close();
         if (server != null) server.close(); // waits for the calls still running
         if (state != null) state.close(); // their changes are saved while every drive and export is still there
         exports.close(); // sessions end first: their rings drain, so every acknowledged write reached a drive

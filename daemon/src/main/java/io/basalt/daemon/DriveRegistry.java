@@ -2,6 +2,7 @@ package io.basalt.daemon;
 
 import io.basalt.engine.BlockDevice;
 import io.basalt.engine.DeviceSpec;
+import io.basalt.engine.stats.StatBlockDevice;
 import io.basalt.shims.Check;
 
 import java.util.ArrayList;
@@ -15,7 +16,8 @@ import java.util.regex.Pattern;
  * drives). One namespace, one set of claims: a volume claims its member drives, an export claims a drive or
  * a volume, and nothing claimed can be deleted. Drives are opened and closed here only; a volume is added by
  * the array layer that built it (RaidArrays, through DriveMembers) and closed here at shutdown, before the drives under it.
- * Layers above (RAID volumes, exporters) get the {@link BlockDevice}, never the backend class.
+ * Layers above (RAID volumes, exporters) get the {@link BlockDevice}, never the backend class: a
+ * {@link StatBlockDevice} around it, so every drive and volume is counted the same way (stat_get, docs/rpc.md).
  * Thread-safe: RPC connections call it concurrently, so every method holds the registry's lock (the control
  * plane is rare and short; opening a file is the slowest thing done under it).
  */
@@ -67,7 +69,7 @@ public final class DriveRegistry implements AutoCloseable {
         if (spec.isEmpty() || spec.length() > SPEC_CHARS_MAX) {
             throw new DriveException("spec", "spec must be 1 to " + SPEC_CHARS_MAX + " characters");
         }
-        BlockDevice device = open(name, spec);
+        BlockDevice device = new StatBlockDevice(open(name, spec), true); // counted once, whatever the backend (stat_get)
         Check.that(device.name().equals(name), "device opened under the requested name");
         Drive drive = new Drive(name, spec, device);
         drives.put(name, drive);
@@ -97,7 +99,7 @@ public final class DriveRegistry implements AutoCloseable {
         Check.that(!closed, "drive registry open");
         checkName(name);
         checkFree(name);
-        Drive volume = new Drive(name, description, device, Kind.VOLUME);
+        Drive volume = new Drive(name, description, new StatBlockDevice(device, true), Kind.VOLUME);
         drives.put(name, volume);
         return volume;
     }

@@ -39,6 +39,7 @@ public final class Main {
             case "rpc" -> RpcCommand.run(rest);
             case "bench" -> BenchVerb.run(rest);
             case "raid" -> RaidVerb.run(rest);
+            case "stat" -> StatCommand.run(rest);
             case "help", "--help", "-h" -> {
                 System.out.println("basalt " + Version.TEXT);
                 System.out.println(USAGE);

@@ -7,7 +7,7 @@ import java.util.concurrent.CountDownLatch;
 
 /** {@code basalt serve}: starts the daemon and runs until SIGINT or SIGTERM, then stops cleanly and exits 0. */
 final class ServeCommand {
-    static final String USAGE = "basalt serve [--config FILE [--config-writeback]] [--data-dir DIR] [--reactors N] [--idle sleep|wait|backoff|busy]";
+    static final String USAGE = "basalt serve [--config FILE [--config-writeback]] [--data-dir DIR] [--reactors N] [--idle sleep|wait|backoff|busy] [--metrics HOST:PORT]";
 
     private ServeCommand() {}
 
@@ -43,6 +43,7 @@ final class ServeCommand {
         int reactors = Daemon.Options.defaultReactorCount();
         String idle = "sleep";
         boolean writeback = false;
+        java.net.InetSocketAddress metrics = null;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             switch (a) {
@@ -51,11 +52,12 @@ final class ServeCommand {
                 case "--reactors" -> reactors = integer(value(args, ++i, a), a);
                 case "--idle" -> idle = value(args, ++i, a);
                 case "--config-writeback" -> writeback = true;
+                case MetricsOption.NAME -> metrics = MetricsOption.parse(value(args, ++i, a));
                 default -> throw new IllegalArgumentException("unknown argument '" + a + "'");
             }
         }
         if (writeback && config == null) throw new IllegalArgumentException("--config-writeback needs --config FILE");
-        return new Daemon.Options(dataDir, config, reactors, idle, writeback);
+        return new Daemon.Options(dataDir, config, reactors, idle, writeback).withMetrics(metrics);
     }
 
     static String value(String[] args, int index, String option) {
@@ -99,6 +101,9 @@ final class ServeCommand {
         sb.append("  data dir: ").append(daemon.dataDir()).append('\n');
         sb.append("  socket:   ").append(daemon.socketPath()).append(" (JSON-RPC 2.0)\n");
         sb.append("  reactors: ").append(daemon.reactors().size()).append('\n');
+        if (daemon.metricsAddress() != null) {
+            sb.append("  metrics:  http://").append(MetricsOption.format(daemon.metricsAddress())).append(MetricsServer.PATH).append(" (Prometheus)\n");
+        }
         sb.append("  state:    ").append(daemon.stateFile()).append(" (rewritten after every change; ./basalt rpc config_save shows it)\n");
         sb.append("  drives:\n");
         for (DriveRegistry.Drive d : daemon.drives().list()) {

@@ -1,6 +1,7 @@
 package io.basalt.daemon;
 
 import io.basalt.engine.Reactor;
+import io.basalt.engine.stats.StatBlockDevice;
 import io.basalt.vhost.VhostBlkExport;
 import io.basalt.vhost.VhostBlkExportConfig;
 
@@ -13,8 +14,11 @@ import java.util.Map;
 final class VhostRegistry implements AutoCloseable {
     static final int EXPORTS_MAX = 256;
 
-    /** An export, the drive it holds, and the vhost_create params it was made from (for the saved state). */
-    record Export(VhostBlkExport export, String drive, Map<String, Object> params) {
+    /**
+     * An export, the drive it holds, the vhost_create params it was made from (for the saved state), and the counting
+     * wrapper the export does its I/O through (the export's own stat_get counters; it does not own the drive).
+     */
+    record Export(VhostBlkExport export, String drive, Map<String, Object> params, StatBlockDevice stats) {
         Export {
             params = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(params));
         }
@@ -43,14 +47,15 @@ final class VhostRegistry implements AutoCloseable {
         }
         String holder = "vhost export '" + config.name() + "'";
         DriveRegistry.Drive drive = drives.claim(driveName, holder);
-        VhostBlkExport export = new VhostBlkExport(config, drive.device(), reactors);
+        StatBlockDevice counted = new StatBlockDevice(drive.device(), false);
+        VhostBlkExport export = new VhostBlkExport(config, counted, reactors);
         try {
             export.start();
         } catch (RuntimeException e) {
             drives.release(driveName, holder);
             throw new DriveRegistry.DriveException("socket", e.getMessage());
         }
-        Export entry = new Export(export, driveName, params);
+        Export entry = new Export(export, driveName, params, counted);
         exports.put(config.name(), entry);
         return entry;
     }

@@ -70,6 +70,14 @@ class AllocationTest {
     }
 
     @Test
+    void statWrapperAllocatesNothing() {
+        try (BlockDevice device = new io.basalt.engine.stats.StatBlockDevice(DeviceSpec.open("s", "memory:64M"), true)) {
+            assertEquals(0, AllocationProbe.measure("stat:memory:64M", reactor, device, QUEUE_DEPTH, WARM_UP_IOS, MEASURED_IOS,
+                    MEASURED_WINDOWS_MAX));
+        }
+    }
+
+    @Test
     void faultWrapperWithoutFaultsAllocatesNothing() {
         assertEquals(0, run("fault:memory:64M,fault_seed=1"));
     }

@@ -1,6 +1,7 @@
 package io.basalt.qemu;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
@@ -13,10 +14,14 @@ import org.junit.jupiter.api.io.TempDir;
  * file drives, exported as vol0) and a QEMU started the plain way: {@code -smp 4} and a vhost-user-blk-pci device
  * without num-queues, so QEMU 7.2 asks for one queue per vCPU. One boot checks that the guest attaches with four
  * queues, that fio verifies, and that a file system's discards (mkfs.ext4 discards its area first, fstrim trims the
- * free space) succeed: the guest's kernel log shows no I/O error and no "operation not supported".
+ * free space) succeed: the guest's kernel log shows no I/O error and no "operation not supported". Meanwhile
+ * {@code ./basalt stat} runs beside it as a user would: the guest's reads show on the export within 2 s of starting.
  */
 class DefaultExportGuestTest {
     private static final String FIO = "fio --filename=/dev/vda --ioengine=libaio --direct=1 --verify=crc32c --output-format=terse ";
+
+    /** basalt stat reports every second: the guest's I/O must be in the first or second report after it starts. */
+    private static final long STAT_SHOWS_IO_NS_MAX = 2_000_000_000L;
 
     @TempDir
     Path sockets; // short: the daemon's data dir (its RPC and vhost sockets) lives here
@@ -25,8 +30,15 @@ class DefaultExportGuestTest {
     void fourVcpusWithoutNumQueuesAttachVerifyAndMakeAFileSystemWithDiscards() {
         Path dir = GuestTests.workDir("defaultExport");
         GuestResult r;
-        try (BasaltDaemon basalt = BasaltDaemon.builder(sockets.resolve("data")).embeddedDefault().log(dir.resolve("basalt.log")).start()) {
+        long[] statIoStartNs = {-1};
+        StatWatcher.Row shown;
+        String statOutput;
+        try (BasaltDaemon basalt = BasaltDaemon.builder(sockets.resolve("data")).embeddedDefault().log(dir.resolve("basalt.log")).start();
+             StatWatcher stat = StatWatcher.start(sockets.resolve("data"), "vol0", "export")) {
             r = Guest.builder(GuestTools.guest()).workDir(dir).cpus(4).vhostUserBlkQemuDefaultQueues(basalt.socket())
+                    .consoleListener(line -> {
+                        if (line.contains("stat_io=start")) statIoStartNs[0] = System.nanoTime();
+                    })
                     .script("""
                             set -e
                             up() { cut -d' ' -f1 /proc/uptime; }
@@ -37,6 +49,13 @@ class DefaultExportGuestTest {
                             FIO --name=mq --rw=randwrite --bs=4k --iodepth=16 --numjobs=4 --size=4M --offset_increment=4M \\
                                 --verify_fatal=1 --group_reporting >/tmp/o || { cat /tmp/o; exit 3; }
                             echo "BASALT-RESULT verify=ok t_verify=$(up)"
+                            # basalt stat on the host must show this: direct reads (no page cache) for 4 s, after 2 s of
+                            # quiet so that no report mixes them with fio's I/O.
+                            dd if=/dev/vda of=/dev/null bs=64k count=1 iflag=direct 2>/dev/null || exit 7
+                            sleep 2
+                            ( while [ ! -f /tmp/stop ]; do dd if=/dev/vda of=/dev/null bs=64k count=256 iflag=direct 2>/dev/null; done ) &
+                            echo "BASALT-RESULT stat_io=start"
+                            sleep 4; touch /tmp/stop; wait
                             # mkfs discards the file system's area first (no -E nodiscard); 256 MiB keeps TCG time down.
                             /usr/sbin/mkfs.ext4 -q -F /dev/vda 256M || exit 4
                             echo "BASALT-RESULT t_mkfs=$(up)"
@@ -50,7 +69,10 @@ class DefaultExportGuestTest {
                             echo "BASALT-RESULT dmesg=clean"
                             """.replace("FIO ", FIO))
                     .timeout(Duration.ofMinutes(4)).run();
+            shown = statIoStartNs[0] < 0 ? null : stat.firstActiveSince(statIoStartNs[0]);
+            statOutput = stat.output();
         }
+        GuestTests.write(dir.resolve("basalt-stat.log"), statOutput); // kept for post-mortems, as the console
         GuestTests.timing("basalt default export: -smp 4 without num-queues, fio verify, mkfs.ext4 + fstrim", r.elapsed().toMillis());
         r.assertSuccess();
         assertEquals(4, r.markerLong("cpus"));
@@ -61,5 +83,11 @@ class DefaultExportGuestTest {
         assertEquals("ok", r.marker("verify"));
         assertTrue(r.markerLong("trimmed_bytes") > 0, "fstrim trimmed the free space");
         assertEquals("clean", r.marker("dmesg"));
+        assertTrue(statIoStartNs[0] > 0, "the guest started its reads for basalt stat: " + r.describe());
+        assertNotNull(shown, "basalt stat never showed the guest's reads on export vol0:\n" + statOutput);
+        assertEquals(0.0, shown.writesPerSecond(), "the guest only read then: " + shown.line());
+        long delayNs = shown.arrivedNs() - statIoStartNs[0];
+        GuestTests.timing("basalt stat shows the guest's I/O on export vol0 (" + shown.line().trim() + ") after", delayNs / 1_000_000);
+        assertTrue(delayNs <= STAT_SHOWS_IO_NS_MAX, "basalt stat showed the guest's reads " + delayNs / 1_000_000 + " ms after they began:\n" + statOutput);
     }
 }

@@ -52,6 +52,14 @@ final class GuestTests {
         return file;
     }
 
+    static void write(Path file, String text) {
+        try {
+            Files.writeString(file, text);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     static void timing(String what, long millis) {
         System.out.printf("[timing] %s: %d ms%n", what, millis);
     }

@@ -9,8 +9,8 @@ import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 
 /**
- * The root of the basalt command line: every verb is one {@code addSubcommand} line in {@link #commandLine()},
- * so its options, usage help, error messages and bash completion all come from its own picocli annotations.
+ * The root of the basalt command line: every verb is one line in {@link Verb}, and its options, usage help,
+ * error messages and bash completion all come from its own picocli annotations.
  * Exit codes: 0 success, 1 failure, 2 bad usage (picocli's own ExitCode.OK, SOFTWARE and USAGE).
  */
 @Command(name = "basalt", mixinStandardHelpOptions = true, version = BasaltCommand.VERSION,
@@ -29,18 +29,60 @@ public final class BasaltCommand implements Callable<Integer> {
 
     @Spec CommandSpec spec;
 
-    /** The whole command tree. A new verb is one line here (e.g. {@code root.addSubcommand(new StatCommand());}). */
+    /**
+     * The verbs, in the order the usage lists them. A new verb is one line here, e.g.
+     * {@code STAT("stat", true) { Object make() { return new StatCommand(); } },}. {@code alone}: the verb runs
+     * in a tree of its own when it is the first argument (a client verb starts faster without building the
+     * others' models by reflection); help and completion show every verb, so they never do.
+     */
+    enum Verb {
+        SERVE("serve", true) { Object make() { return new ServeCommand(); } },
+        RPC("rpc", true) { Object make() { return new RpcCommand(); } },
+        RAID("raid", true) { Object make() { return new RaidVerb(); } },
+        BENCH("bench", true) { Object make() { return BenchPassthrough.commandLine(); } },
+        COMPLETION("completion", false) { Object make() { return new CompletionCommand(); } },
+        HELP("help", false) { Object make() { return helpCommand(); } };
+
+        final String verbName;
+        final boolean alone;
+
+        Verb(String verbName, boolean alone) {
+            this.verbName = verbName;
+            this.alone = alone;
+        }
+
+        /** A new command object (or its CommandLine) for this verb. */
+        abstract Object make();
+
+        static Verb named(String name) {
+            for (Verb v : values()) if (v.verbName.equals(name)) return v;
+            return null;
+        }
+    }
+
+    /** The whole command tree. */
     public static CommandLine commandLine() {
+        return tree(null);
+    }
+
+    /** The tree to run these arguments: the root with just the verb they name when it may run alone, else all. */
+    static CommandLine commandLineFor(String[] args) {
+        Verb verb = args.length > 0 ? Verb.named(args[0]) : null;
+        return tree(verb != null && verb.alone ? verb : null);
+    }
+
+    private static CommandLine tree(Verb only) {
         CommandLine root = new CommandLine(new BasaltCommand());
-        root.addSubcommand(new ServeCommand());
-        root.addSubcommand(new RpcCommand());
-        root.addSubcommand(new RaidVerb());
-        root.addSubcommand(BenchPassthrough.commandLine());
-        root.addSubcommand(new CompletionCommand());
-        // picocli's help verb would take "help --bogus" for plain "help"; this way it says "Unknown subcommand".
-        root.addSubcommand(new CommandLine(new CommandLine.HelpCommand()).setUnmatchedOptionsArePositionalParams(true));
+        for (Verb v : Verb.values()) {
+            if (only == null || v == only) root.addSubcommand(v.verbName, v.make());
+        }
         root.setParameterExceptionHandler(BasaltCommand::usageError);
         return root;
+    }
+
+    /** picocli's help verb would take "help --bogus" for plain "help"; this way it says "Unknown subcommand". */
+    private static CommandLine helpCommand() {
+        return new CommandLine(new CommandLine.HelpCommand()).setUnmatchedOptionsArePositionalParams(true);
     }
 
     /** No verb: the usage on stderr, exit 2 (as before picocli). */

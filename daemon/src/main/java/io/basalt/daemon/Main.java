@@ -9,6 +9,6 @@ public final class Main {
     }
 
     static int run(String[] args) {
-        return BasaltCommand.commandLine().execute(args);
+        return BasaltCommand.commandLineFor(args).execute(args);
     }
 }

@@ -86,7 +86,7 @@ class CliOptionsTest {
         System.setOut(new PrintStream(sysOut, true));
         System.setErr(new PrintStream(sysErr, true));
         try {
-            CommandLine root = BasaltCommand.commandLine();
+            CommandLine root = BasaltCommand.commandLineFor(words.toArray(String[]::new)); // as Main runs them
             StringWriter out = new StringWriter();
             StringWriter err = new StringWriter();
             root.setOut(new PrintWriter(out, true));
@@ -157,6 +157,18 @@ class CliOptionsTest {
             assertNotNull(root.getSubcommands().get(verb), verb);
         }
         assertNotNull(root.getSubcommands().get("raid").getSubcommands().get("status"));
+    }
+
+    @Test
+    void aVerbAloneHasTheSameUsageAsInTheWholeTree() {
+        for (BasaltCommand.Verb verb : BasaltCommand.Verb.values()) {
+            CommandLine whole = BasaltCommand.commandLine().getSubcommands().get(verb.verbName);
+            Object command = whole.getCommand();
+            CommandLine.Command annotation = command.getClass().getAnnotation(CommandLine.Command.class);
+            assertEquals(verb.verbName, annotation.name(), "the verb's registered name is its @Command name");
+            CommandLine alone = BasaltCommand.commandLineFor(new String[] {verb.verbName}).getSubcommands().get(verb.verbName);
+            assertEquals(whole.getUsageMessage(), alone.getUsageMessage(), verb.verbName);
+        }
     }
 
     /** A value each option's type accepts: an option must not be refused for the test's own choice. */

@@ -17,6 +17,8 @@ import java.io.StringWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -128,6 +130,31 @@ class CliOptionsTest {
         while (parsed.hasSubcommand()) parsed = parsed.subcommand();
         assertTrue(parsed.hasMatchedOption(optionName), optionName + " was not taken as the option in " + args);
     }
+
+    /** The other way round: every option the printed help lists (its option lines) parses as an option. */
+    @ParameterizedTest(name = "basalt {0}: options in --help")
+    @MethodSource("commands")
+    void everyOptionTheHelpTextListsParses(List<String> path) {
+        CommandLine command = reach(BasaltCommand.commandLine(), path);
+        if (passThrough(command)) return; // its usage is its own parser's, see the bench test
+        Matcher m = OPTION_LINE.matcher(run(words(path, "--help")).out());
+        int found = 0;
+        while (m.find()) {
+            found++;
+            String name = m.group(1);
+            OptionSpec option = command.getCommandSpec().findOption(name);
+            assertNotNull(option, name + " is in the help of basalt " + path + " but not an option");
+            List<String> args = words(path, name);
+            args.addAll(plausibleValues(option));
+            args.addAll(requiredPositionals(command.getCommandSpec()));
+            CommandLine root = BasaltCommand.commandLine();
+            assertDoesNotThrow(() -> root.parseArgs(args.toArray(String[]::new)), "basalt " + args);
+        }
+        assertTrue(found >= 1, "no option lines (not even --help) in the help of basalt " + path);
+    }
+
+    /** An option line of picocli's usage help: indented, an optional short name, then the long one. */
+    private static final Pattern OPTION_LINE = Pattern.compile("(?m)^ {2,}(?:-\\w, )?(--[a-z][a-z-]*)");
 
     @ParameterizedTest(name = "basalt {0} --no-such-option")
     @MethodSource("commands")

@@ -5,7 +5,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 start=$(date +%s)
 "$ROOT/scripts/install-deps.sh"
 # Reuse the launcher's JDK discovery.
-source <(sed -n '/^java_major()/,/^}/p; /^find_jdk()/,/^}/p; /^die()/p' "$ROOT/basalt")
+source <(sed -n '/^java_major()/,/^}/p; /^jdk_major()/,/^}/p; /^find_jdk()/,/^}/p; /^die()/p' "$ROOT/basalt")
 find_jdk
 echo "basalt test: JDK at $JAVA_HOME" >&2
 cd "$ROOT"

@@ -3,58 +3,81 @@ package io.basalt.daemon;
 import io.basalt.daemon.rpc.RpcClient;
 import io.basalt.daemon.json.JsonException;
 
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.Callable;
 
 /**
  * {@code basalt raid status [NAME]}: the RAID volumes of a running daemon (raid_status) as a readable table,
  * one block per volume: its shape and state, one line per member (role, drive, state, rebuild position) and
- * the sync job's progress (action, percent, rate, ETA, mismatches).
+ * the sync job's progress (action, percent, rate, ETA, mismatches). The daemon's address may come before or
+ * after the sub-verb ({@code raid --data-dir D status} or {@code raid status --data-dir D}).
  */
-final class RaidVerb {
-    static final String USAGE = "basalt raid [--data-dir DIR | --socket PATH] status [NAME]";
+@Command(name = "raid", mixinStandardHelpOptions = true, version = BasaltCommand.VERSION,
+        description = "RAID volumes of a running daemon: members, states, rebuild/check progress (raid status)",
+        subcommands = RaidVerb.Status.class)
+final class RaidVerb implements Callable<Integer> {
+    @Spec CommandSpec spec;
 
-    private RaidVerb() {}
+    @Mixin DaemonAddress daemon = new DaemonAddress();
 
-    static int run(String[] args) {
-        RpcCommand.ClientArgs parsed;
-        try {
-            parsed = RpcCommand.ClientArgs.parse(args);
-        } catch (IllegalArgumentException e) {
-            return usage(e.getMessage());
+    /** {@code raid} alone: bad usage, a sub-verb is needed. */
+    @Override
+    public Integer call() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "give a sub-verb: status [NAME]");
+    }
+
+    /** {@code raid status [NAME]}: every volume, or the one named. */
+    @Command(name = "status", mixinStandardHelpOptions = true, version = BasaltCommand.VERSION,
+            description = "one block per volume: shape, state, members, sync progress")
+    static final class Status implements Callable<Integer> {
+        @ParentCommand RaidVerb raid;
+
+        @Mixin DaemonAddress daemon = new DaemonAddress();
+
+        @Parameters(arity = "0..1", paramLabel = "NAME", description = "one volume (default: all)")
+        String name;
+
+        @Override
+        public Integer call() {
+            return status(address().socketPath(), name);
         }
-        Path socket = parsed.socket();
-        List<String> positional = parsed.positional();
-        if (positional.isEmpty() || !positional.getFirst().equals("status") || positional.size() > 2) {
-            return usage("the only sub-command is status, with an optional volume name");
+
+        /** {@code raid status --socket S}, else {@code raid --socket S status}, else the default. */
+        DaemonAddress address() {
+            return daemon.socket != null || daemon.dataDir != null ? daemon : raid.daemon;
         }
+    }
+
+    static int status(Path socket, String name) {
         Map<String, Object> params = new LinkedHashMap<>();
-        if (positional.size() == 2) params.put("name", positional.get(1));
+        if (name != null) params.put("name", name);
         Map<String, Object> response;
         try (RpcClient client = RpcClient.connect(socket)) {
             response = client.call("raid_status", params);
         } catch (IOException | JsonException e) {
             System.err.println("basalt raid: no answer from a daemon on " + socket.toAbsolutePath() + " (" + e.getMessage()
                     + "). Start one with ./basalt serve, or point at it with --data-dir or --socket.");
-            return 1;
+            return BasaltCommand.EXIT_FAILURE;
         }
         if (response.get("error") instanceof Map<?, ?> error) {
             System.err.println("basalt raid status: " + error.get("message"));
-            return 1;
+            return BasaltCommand.EXIT_FAILURE;
         }
         System.out.print(format((List<?>) response.get("result")));
         return 0;
-    }
-
-    private static int usage(String problem) {
-        System.err.println("basalt raid: " + problem);
-        System.err.println("usage: " + USAGE);
-        return 2;
     }
 
     /** The table for a raid_status result. */

@@ -4,61 +4,41 @@ import io.basalt.daemon.json.Json;
 import io.basalt.daemon.json.JsonException;
 import io.basalt.daemon.rpc.RpcClient;
 
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Parameters;
+
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Callable;
 
 /** {@code basalt rpc METHOD [JSON]}: one call to a running daemon; the result on stdout, an error on stderr. */
-final class RpcCommand {
-    static final String USAGE = "basalt rpc [--data-dir DIR | --socket PATH] METHOD [JSON-PARAMS]";
+@Command(name = "rpc", mixinStandardHelpOptions = true, version = BasaltCommand.VERSION,
+        description = {"call a running daemon: basalt rpc METHOD [JSON-PARAMS]", "e.g.  basalt rpc drive_list  (docs/rpc.md lists the methods)"},
+        footer = {"", "example: ./basalt rpc drive_create '{\"name\": \"m0\", \"spec\": \"memory:64M\"}'"})
+final class RpcCommand implements Callable<Integer> {
+    @Mixin DaemonAddress daemon = new DaemonAddress();
 
-    private RpcCommand() {}
+    @Parameters(index = "0", paramLabel = "METHOD", description = "the JSON-RPC method, e.g. drive_list")
+    String method;
 
-    /** A client verb's arguments: the daemon's socket ({@code --data-dir DIR} or {@code --socket PATH}) and the rest. */
-    record ClientArgs(Path socket, List<String> positional) {
-        /** Throws IllegalArgumentException for an option without its value. */
-        static ClientArgs parse(String[] args) {
-            Path socket = Path.of("basalt-data").resolve(Daemon.SOCKET_NAME);
-            List<String> positional = new ArrayList<>();
-            for (int i = 0; i < args.length; i++) {
-                switch (args[i]) {
-                    case "--data-dir" -> socket = Path.of(ServeCommand.value(args, ++i, args[i - 1])).resolve(Daemon.SOCKET_NAME);
-                    case "--socket" -> socket = Path.of(ServeCommand.value(args, ++i, args[i - 1]));
-                    default -> positional.add(args[i]);
-                }
-            }
-            return new ClientArgs(socket, positional);
-        }
-    }
+    @Parameters(index = "1", arity = "0..1", paramLabel = "JSON-PARAMS", description = "the params, a JSON object or array")
+    String paramsText;
 
-    static int run(String[] args) {
-        ClientArgs parsed;
-        try {
-            parsed = ClientArgs.parse(args);
-        } catch (IllegalArgumentException e) {
-            return usage(e.getMessage());
-        }
-        Path socket = parsed.socket();
-        List<String> positional = parsed.positional();
-        if (positional.isEmpty() || positional.size() > 2) return usage("give a method and at most one JSON params argument");
+    @Override
+    public Integer call() {
         Object params = null;
-        if (positional.size() == 2) {
+        if (paramsText != null) {
             try {
-                params = Json.parse(positional.get(1));
+                params = Json.parse(paramsText);
             } catch (JsonException e) {
-                return usage("params are not valid JSON: " + e.getMessage());
+                System.err.println("basalt rpc: params are not valid JSON: " + e.getMessage());
+                System.err.println("example: ./basalt rpc drive_create '{\"name\": \"m0\", \"spec\": \"memory:64M\"}'");
+                return BasaltCommand.EXIT_USAGE;
             }
         }
-        return call(socket, positional.get(0), params);
-    }
-
-    private static int usage(String problem) {
-        System.err.println("basalt rpc: " + problem);
-        System.err.println("usage: " + USAGE);
-        System.err.println("example: ./basalt rpc drive_create '{\"name\": \"m0\", \"spec\": \"memory:64M\"}'");
-        return 2;
+        return call(daemon.socketPath(), method, params);
     }
 
     private static int call(Path socket, String method, Object params) {

@@ -2,30 +2,56 @@ package io.basalt.daemon;
 
 import io.basalt.engine.Sizes;
 
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
 import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.List;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
 /** {@code basalt serve}: starts the daemon and runs until SIGINT or SIGTERM, then stops cleanly and exits 0. */
-final class ServeCommand {
-    static final String USAGE = "basalt serve [--config FILE [--config-writeback]] [--data-dir DIR] [--reactors N] [--idle sleep|wait|backoff|busy] [--metrics HOST:PORT]";
+@Command(name = "serve", mixinStandardHelpOptions = true, version = BasaltCommand.VERSION,
+        description = {"run the daemon (until SIGINT or SIGTERM)",
+                "It replays its saved state DATA_DIR/config.json; on the first start it makes four 1 GiB file drives "
+                + "d0..d3 with a RAID5 volume vol0 over them, exported over vhost-user-blk."})
+final class ServeCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
 
-    private ServeCommand() {}
+    @Option(names = "--config", paramLabel = "FILE",
+            description = "start from this JSON config (a list of RPC calls) instead of the saved state")
+    Path config;
 
-    static int run(String[] args) {
-        Daemon.Options options;
-        try {
-            options = parse(args);
-        } catch (IllegalArgumentException e) {
-            System.err.println("basalt serve: " + e.getMessage());
-            System.err.println("usage: " + USAGE);
-            return 2;
-        }
+    @Option(names = "--config-writeback",
+            description = "also write the running state back into the --config FILE after every change")
+    boolean configWriteback;
+
+    @Option(names = "--data-dir", paramLabel = "DIR", description = "drives, socket and saved state (default: ${DEFAULT-VALUE})")
+    Path dataDir = DaemonAddress.DATA_DIR_DEFAULT;
+
+    @Option(names = "--reactors", paramLabel = "N", description = "reactor threads (default: one per core, ${DEFAULT-VALUE} here)")
+    int reactors = Daemon.Options.defaultReactorCount();
+
+    @Option(names = "--idle", paramLabel = "STRATEGY", completionCandidates = IdleNames.class,
+            description = "how an idle reactor waits: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE})")
+    String idle = "sleep";
+
+    @Option(names = MetricsOption.NAME, paramLabel = "HOST:PORT", description = MetricsOption.HELP)
+    String metrics;
+
+    @Override
+    public Integer call() {
+        Daemon.Options options = options();
         Daemon daemon;
         try {
             daemon = Daemon.start(options);
         } catch (StartupException e) {
             System.err.println("basalt serve: " + e.getMessage());
-            return 1;
+            return BasaltCommand.EXIT_FAILURE;
         }
         CountDownLatch stop = new CountDownLatch(1);
         installStopHandlers(daemon, stop);
@@ -37,39 +63,38 @@ final class ServeCommand {
         return 0;
     }
 
-    static Daemon.Options parse(String[] args) {
-        Path config = null;
-        Path dataDir = Path.of("basalt-data");
-        int reactors = Daemon.Options.defaultReactorCount();
-        String idle = "sleep";
-        boolean writeback = false;
-        java.net.InetSocketAddress metrics = null;
-        for (int i = 0; i < args.length; i++) {
-            String a = args[i];
-            switch (a) {
-                case "--config" -> config = Path.of(value(args, ++i, a));
-                case "--data-dir" -> dataDir = Path.of(value(args, ++i, a));
-                case "--reactors" -> reactors = integer(value(args, ++i, a), a);
-                case "--idle" -> idle = value(args, ++i, a);
-                case "--config-writeback" -> writeback = true;
-                case MetricsOption.NAME -> metrics = MetricsOption.parse(value(args, ++i, a));
-                default -> throw new IllegalArgumentException("unknown argument '" + a + "'");
+    /** The daemon's options; a ParameterException (exit 2) for option combinations picocli cannot express. */
+    Daemon.Options options() {
+        if (configWriteback && config == null) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--config-writeback needs --config FILE");
+        }
+        java.net.InetSocketAddress metricsAddress = null;
+        if (metrics != null) {
+            try {
+                metricsAddress = MetricsOption.parse(metrics);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
             }
         }
-        if (writeback && config == null) throw new IllegalArgumentException("--config-writeback needs --config FILE");
-        return new Daemon.Options(dataDir, config, reactors, idle, writeback).withMetrics(metrics);
+        return new Daemon.Options(dataDir, config, reactors, idle, configWriteback).withMetrics(metricsAddress);
     }
 
-    static String value(String[] args, int index, String option) {
-        if (index >= args.length) throw new IllegalArgumentException(option + " needs a value");
-        return args[index];
-    }
-
-    private static int integer(String text, String option) {
+    /** Parses serve's arguments alone (tests); an IllegalArgumentException names what is wrong. */
+    static Daemon.Options parse(String... args) {
+        ServeCommand command = new ServeCommand();
         try {
-            return Integer.parseInt(text);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(option + " must be a whole number, was '" + text + "'");
+            new CommandLine(command).parseArgs(args);
+            return command.options();
+        } catch (CommandLine.ParameterException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
+    }
+
+    /** The --idle values, for usage help and completion (IdleStrategy.parse checks them at start). */
+    static final class IdleNames implements Iterable<String> {
+        @Override
+        public Iterator<String> iterator() {
+            return List.of("sleep", "wait", "backoff", "busy").iterator();
         }
     }
 

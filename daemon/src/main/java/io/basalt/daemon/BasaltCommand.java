@@ -83,7 +83,15 @@ public final class BasaltCommand implements Callable<Integer> {
 
     /** The bench module's commands (bench, bench raid, bench vhost, bench ppl-cost) with their failure handling. */
     private static CommandLine benchCommand() {
-        return io.basalt.bench.Cli.configure(new CommandLine(new io.basalt.bench.BenchCommand()), System.out, System.err);
+        CommandLine bench = io.basalt.bench.Cli.configure(new CommandLine(new io.basalt.bench.BenchCommand()), System.out, System.err);
+        setVersion(bench);
+        return bench;
+    }
+
+    /** --version of a command and its subcommands says Basalt's version (the bench module does not know it). */
+    private static void setVersion(CommandLine line) {
+        line.getCommandSpec().version(VERSION);
+        for (CommandLine sub : line.getSubcommands().values()) setVersion(sub);
     }
 
     /** picocli's help verb would take "help --bogus" for plain "help"; this way it says "Unknown subcommand". */

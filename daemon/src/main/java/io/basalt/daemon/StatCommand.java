@@ -25,7 +25,7 @@ import java.util.concurrent.locks.LockSupport;
  * the rates between two answers ({@link StatTable}); the daemon's own timestamps time the rates, so a late wake-up
  * here skews nothing.
  */
-@Command(name = "stat", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "stat", mixinStandardHelpOptions = true, version = BasaltCommand.VERSION, sortOptions = false,
         description = {"Shows a running daemon's load every interval: per drive, volume and export r/s w/s rMiB/s wMiB/s,",
                 "read/write latency p50 and p99, average queue depth and errors; per reactor busy%; RAID sync jobs' progress",
                 "and rate. Rates come from the stat_get RPC's monotonic totals (docs/rpc.md)."},

@@ -335,6 +335,8 @@ public final class Raid5Volume implements RedundantVolume {
 
     // ------------------------------------------------------------------ rebuild, resync, check, repair (docs/raid.md "Sync jobs")
 
+    /** Serializes member replacements, which wait for the reactors (see {@link #replaceMember(int, BlockDevice, BlockDevice)}). */
+    private final Object replacing = new Object();
     /** Every channel opened on the volume (the data path's and the sync jobs'): a member replacement reaches each. */
     private final java.util.concurrent.CopyOnWriteArrayList<Raid5Channel> allChannels = new java.util.concurrent.CopyOnWriteArrayList<>();
     /**
@@ -390,35 +392,45 @@ public final class Raid5Volume implements RedundantVolume {
      * member channel on its own reactor, posted; this waits), then marks it rebuilding from stripe 0. The old
      * device is closed. Control plane only; throws IllegalArgumentException / IllegalStateException with the reason.
      */
-    public synchronized void replaceMember(int memberIndex, BlockDevice device) {
+    public void replaceMember(int memberIndex, BlockDevice device) {
         replaceMember(memberIndex, device, null);
     }
 
     /**
      * As {@link #replaceMember(int, BlockDevice)}, for a volume with a partial parity log: {@code pplArea} is the new
      * member's log area (initialized empty by the caller), which the log writer takes over with the member.
+     *
+     * <p>The wait for the reactors holds {@link #replacing}, never this object's lock: a reactor thread opening a channel
+     * (synchronized, a control-plane write opens one per request) would otherwise wait for the lock while the lock's
+     * holder waits for that reactor to run the swap, a deadlock the swap's 30 s timeout broke with the write unanswered
+     * (RaidSyncRpcTest's spare takeover under writes; Raid5SyncTest.aChannelOpenedWhileAMemberIsReplacedNeitherWaitsForTheOther).
      */
-    public synchronized void replaceMember(int memberIndex, BlockDevice device, BlockDevice pplArea) {
-        if (ppl != null) {
-            if (pplArea == null) throw new IllegalArgumentException("raid5 '" + name + "' keeps a partial parity log: the replacement needs its log area");
-            List<BlockDevice> areas = new java.util.ArrayList<>(ppl.devices());
-            areas.set(memberIndex, pplArea);
-            ppl = new PplAreas(areas, ppl.signature());
+    public void replaceMember(int memberIndex, BlockDevice device, BlockDevice pplArea) {
+        synchronized (replacing) {
+            List<Raid5Channel> channels;
+            BlockDevice old;
+            synchronized (this) { // with openChannel: a channel opened meanwhile has the new device or is in the list
+                Check.that(memberIndex >= 0 && memberIndex < members.length, "member index in range", memberIndex);
+                if (states.get(memberIndex) != FAILED) throw new IllegalStateException("member " + memberIndex + " of " + name + " is not failed");
+                if (failedCount() != 1) throw new IllegalStateException(name + " has " + failedCount() + " members out: cannot rebuild");
+                MemberGeometry.checkReplacement(device, geometry.logicalBlockBytes(), memberBlocksUsed);
+                if (ppl != null) {
+                    if (pplArea == null) throw new IllegalArgumentException("raid5 '" + name + "' keeps a partial parity log: the replacement needs its log area");
+                    List<BlockDevice> areas = new java.util.ArrayList<>(ppl.devices());
+                    areas.set(memberIndex, pplArea);
+                    ppl = new PplAreas(areas, ppl.signature());
+                }
+                old = members[memberIndex];
+                members[memberIndex] = device;
+                channels = List.copyOf(allChannels);
+            }
+            VolumeChannel.swapMember(channels, memberIndex, device); // waits for the reactors: no lock they take is held
+            synchronized (this) {
+                recoveryStripe = 0;
+                states.set(memberIndex, REBUILDING);
+            }
+            old.close();
         }
-        replaceData(memberIndex, device);
-    }
-
-    private void replaceData(int memberIndex, BlockDevice device) {
-        Check.that(memberIndex >= 0 && memberIndex < members.length, "member index in range", memberIndex);
-        if (states.get(memberIndex) != FAILED) throw new IllegalStateException("member " + memberIndex + " of " + name + " is not failed");
-        if (failedCount() != 1) throw new IllegalStateException(name + " has " + failedCount() + " members out: cannot rebuild");
-        MemberGeometry.checkReplacement(device, geometry.logicalBlockBytes(), memberBlocksUsed);
-        BlockDevice old = members[memberIndex];
-        members[memberIndex] = device;
-        VolumeChannel.swapMember(allChannels, memberIndex, device);
-        recoveryStripe = 0;
-        states.set(memberIndex, REBUILDING);
-        old.close();
     }
 
     /**
@@ -433,7 +445,7 @@ public final class Raid5Volume implements RedundantVolume {
     }
 
     /** Opens a channel for a sync job that owns no stripe (its steps ask the owners, as any step on a non-owner). */
-    private Raid5Channel openSyncChannel(Reactor reactor) {
+    private synchronized Raid5Channel openSyncChannel(Reactor reactor) { // as openChannel: consistent with a replacement's list
         BlockChannel[] channels = new BlockChannel[members.length];
         for (int i = 0; i < members.length; i++) channels[i] = openMember(i, reactor);
         Raid5Channel channel = new Raid5Channel(this, reactor, channels, null); // sync steps log nothing (see docs/raid.md, "Write hole")

@@ -264,6 +264,55 @@ class Raid5SyncTest {
         }
     }
 
+    /**
+     * A reactor opening a channel (a control-plane write opens one per request) while a member is replaced: the
+     * replacement waits for every channel's reactor to swap the member, so it must not hold the lock openChannel takes.
+     * It did, and the two waited for each other until the swap's 30 s timeout (the write unanswered, the spare unused).
+     */
+    @Test
+    void aChannelOpenedWhileAMemberIsReplacedNeitherWaitsForTheOther() throws Exception {
+        try (Raid5Volume volume = volume(3, "2M")) {
+            BlockChannel channel = open(volume); // on ioReactor: the replacement swaps its member there
+            long blocks = volume.geometry().blockCount();
+            fillVolume(ioReactor, channel, blocks, SEED, arena);
+            assertTrue(volume.fail(1));
+            java.util.concurrent.CountDownLatch replacing = new java.util.concurrent.CountDownLatch(1);
+            io.basalt.engine.BlockDevice fresh = announcing(DeviceSpec.open("fresh", "memory:2M"), replacing);
+            // ioReactor waits until the replacement has begun (it reads the new device's geometry), then opens a channel.
+            java.util.concurrent.CompletableFuture<BlockChannel> opened = ioReactor.call(() -> {
+                replacing.await();
+                return volume.openChannel(ioReactor);
+            });
+            java.util.concurrent.CompletableFuture<Void> replaced = java.util.concurrent.CompletableFuture.runAsync(() -> volume.replaceMember(1, fresh));
+            BlockChannel second = opened.get(REPLACE_WAIT_SECONDS, TimeUnit.SECONDS);
+            replaced.get(REPLACE_WAIT_SECONDS, TimeUnit.SECONDS);
+            assertEquals("rebuilding", volume.memberStateName(1));
+            run(volume, SyncJob.REBUILD, null, 1000, null);
+            assertEquals("active", volume.memberStateName(1));
+            assertTrue(volume.fail(0)); // member 1's chunks now come from the rebuilt member, read through the new channel
+            assertEquals(-1, firstWrongBlock(ioReactor, second, seeds(blocks), arena), "a block differs from the reference");
+            close(second);
+            close(channel);
+        }
+    }
+
+    /** Bounds the waits of the test above: a deadlock shows as a timeout here, before the swap's own 30 s. */
+    private static final long REPLACE_WAIT_SECONDS = 20;
+
+    /** {@code device}, counting {@code latch} down when its geometry is first read (a replacement checks it first). */
+    private static io.basalt.engine.BlockDevice announcing(io.basalt.engine.BlockDevice device, java.util.concurrent.CountDownLatch latch) {
+        return new io.basalt.engine.BlockDevice() {
+            @Override public String name() { return device.name(); }
+            @Override public io.basalt.engine.Geometry geometry() {
+                latch.countDown();
+                return device.geometry();
+            }
+            @Override public BlockChannel openChannel(Reactor reactor) { return device.openChannel(reactor); }
+            @Override public void close() { device.close(); }
+            @Override public String describe() { return device.describe(); }
+        };
+    }
+
     @Test
     void theRateLimitBoundsTheRebuildTime() throws Exception {
         try (Raid5Volume volume = volume(3, "4M")) {

@@ -61,7 +61,7 @@ class Raid1SyncTest {
 
     @Test
     void rebuildUnderForegroundWritesAndReadsLeavesIdenticalMirrors() throws Exception {
-        try (Raid1Volume volume = new Raid1Volume("r1", TestVolumes.memories(2, "8M"))) {
+        try (Raid1Volume volume = TestVolumes.raid1(2, "8M")) {
             BlockChannel channel = ioReactor.call(() -> volume.openChannel(ioReactor)).get();
             long blocks = volume.geometry().blockCount();
             long[] seeds = new long[(int) blocks];
@@ -98,7 +98,7 @@ class Raid1SyncTest {
 
     @Test
     void checkCountsDifferingSectorsAndRepairCopiesTheFirstMemberOverTheOthers() throws Exception {
-        try (Raid1Volume volume = new Raid1Volume("r1", TestVolumes.memories(3, "2M"))) {
+        try (Raid1Volume volume = TestVolumes.raid1(3, "2M")) {
             BlockChannel channel = ioReactor.call(() -> volume.openChannel(ioReactor)).get();
             fillVolume(ioReactor, channel, volume.geometry().blockCount(), SEED, jobReactorFixture.arena());
             MemorySegment garbage = jobReactorFixture.arena().allocate(3L * BLOCK, BLOCK);
@@ -122,7 +122,7 @@ class Raid1SyncTest {
 
     @Test
     void aStoppedRebuildResumesAtItsCheckpoint() throws Exception {
-        try (Raid1Volume volume = new Raid1Volume("r1", TestVolumes.memories(2, "8M"))) {
+        try (Raid1Volume volume = TestVolumes.raid1(2, "8M")) {
             assertTrue(volume.fail(0));
             volume.replaceMember(0, DeviceSpec.open("fresh", "memory:8M"));
             long[] last = {-1};

@@ -38,7 +38,7 @@ class Raid5CoalescingTest {
     }
 
     private static Raid5Volume volume() {
-        return new Raid5Volume("r5", TestVolumes.memories(4, "256K"), CHUNK_BYTES);
+        return TestVolumes.raid5(4, "256K", CHUNK_BYTES);
     }
 
     /** Submits one-block writes of {@code expected}'s blocks at {@code lbas}, in that order, all in flight at once. */

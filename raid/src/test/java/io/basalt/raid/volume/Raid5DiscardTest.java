@@ -55,7 +55,7 @@ class Raid5DiscardTest {
 
     @Test
     void wholeStripesReadBackZeroesTheEdgesKeepTheirDataAndACheckFindsParityConsistent() throws Exception {
-        try (Raid5Volume volume = new Raid5Volume("r5", TestVolumes.memories(4, "1M"), CHUNK_BYTES)) {
+        try (Raid5Volume volume = TestVolumes.raid5(4, "1M", CHUNK_BYTES)) {
             Capabilities c = volume.geometry().capabilities();
             assertEquals(new Capabilities(true, true, STRIPE_BLOCKS, true, false), c, "memory members: whole-stripe discards offered");
             BlockChannel channel = open(volume);
@@ -77,7 +77,7 @@ class Raid5DiscardTest {
 
     @Test
     void aDegradedReadAfterADiscardReturnsZeroesAndADegradedDiscardToo() throws Exception {
-        try (Raid5Volume volume = new Raid5Volume("r5", TestVolumes.memories(4, "1M"), CHUNK_BYTES)) {
+        try (Raid5Volume volume = TestVolumes.raid5(4, "1M", CHUNK_BYTES)) {
             BlockChannel channel = open(volume);
             long blocks = volume.geometry().blockCount();
             fillVolume(ioReactor, channel, blocks, SEED, ioReactorFixture.arena());
@@ -129,7 +129,7 @@ class Raid5DiscardTest {
 
     @Test
     void theWriteIntentRecordsTheDiscardedStripesBeforeAnyMemberSeesThem() throws Exception {
-        try (Raid5Volume volume = new Raid5Volume("r5", TestVolumes.memories(4, "1M"), CHUNK_BYTES)) {
+        try (Raid5Volume volume = TestVolumes.raid5(4, "1M", CHUNK_BYTES)) {
             List<long[]> begun = new ArrayList<>(), ended = new ArrayList<>();
             volume.setWriteIntent(new WriteIntent() {
                 @Override public boolean begin(long firstBlock, long blockCount) { begun.add(new long[] {firstBlock, blockCount}); return true; }

@@ -47,7 +47,7 @@ class Raid5SyncTest {
     }
 
     private Raid5Volume volume(int members, String size) {
-        return new Raid5Volume("r5", TestVolumes.memories(members, size), CHUNK_BYTES);
+        return TestVolumes.raid5(members, size, CHUNK_BYTES);
     }
 
     private BlockChannel open(Raid5Volume volume) throws Exception {

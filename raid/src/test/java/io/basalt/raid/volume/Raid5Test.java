@@ -43,7 +43,7 @@ class Raid5Test {
     }
 
     private static Raid5Volume volume(int members, String size) {
-        return new Raid5Volume("r5", TestVolumes.memories(members, size), CHUNK_BYTES);
+        return TestVolumes.raid5(members, size, CHUNK_BYTES);
     }
 
     private static Raid5Volume faultVolume(int members) {
@@ -509,7 +509,7 @@ class Raid5Test {
     void badMemberSetsAreRefused() {
         assertThrows(IllegalArgumentException.class, () -> volume(2, "256K"));
         assertThrows(IllegalArgumentException.class,
-                () -> new Raid5Volume("r5", TestVolumes.memories(3, "256K"), 12 * 1024));
+                () -> TestVolumes.raid5(3, "256K", 12 * 1024));
         try (Raid5Volume v = volume(3, "256K")) {
             assertEquals(2 * v.chunkBlocks(), v.geometry().optimalTransferBlocks());
             assertTrue(v.describe().startsWith("raid5(left_symmetric, chunk=16K"), v.describe());

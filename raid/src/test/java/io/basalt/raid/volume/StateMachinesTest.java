@@ -53,7 +53,7 @@ class StateMachinesTest {
 
     @Test
     void aRaid5StepRefusesAnIllegalMove() {
-        try (Raid5Volume volume = new Raid5Volume("r5", TestVolumes.memories(4, "256K"), CHUNK_BYTES)) {
+        try (Raid5Volume volume = TestVolumes.raid5(4, "256K", CHUNK_BYTES)) {
             Raid5Channel channel = (Raid5Channel) volume.openChannel(reactor);
             IllegalStateException e = assertThrows(IllegalStateException.class, () -> channel.stepMachine().move(3, PLAN, WRITES));
             assertTrue(e.getMessage().contains("raid5 step slot 3: illegal move PLAN -> WRITES"), e.getMessage());
@@ -69,7 +69,7 @@ class StateMachinesTest {
 
     @Test
     void raid5WriteAndReadStepsCountTheirMoves() {
-        try (Raid5Volume volume = new Raid5Volume("r5", TestVolumes.memories(4, "256K"), CHUNK_BYTES)) {
+        try (Raid5Volume volume = TestVolumes.raid5(4, "256K", CHUNK_BYTES)) {
             Raid5Channel channel = (Raid5Channel) volume.openChannel(reactor);
             ConformanceHarness io = new ConformanceHarness(reactor, channel);
             assertEquals(Status.OK, io.write(0, 1, fixture.buffer(1)));
@@ -85,7 +85,7 @@ class StateMachinesTest {
 
     @Test
     void raid5SyncStepsWalkTheStepMachine() {
-        try (Raid5Volume volume = new Raid5Volume("r5", TestVolumes.memories(4, "256K"), CHUNK_BYTES)) {
+        try (Raid5Volume volume = TestVolumes.raid5(4, "256K", CHUNK_BYTES)) {
             Raid5Channel channel = (Raid5Channel) volume.openChannel(reactor);
             assertEquals(Status.OK, sync(channel, 0, SyncJob.RESYNC)); // reads every member, writes the parity
             assertEquals(Status.OK, sync(channel, 0, SyncJob.CHECK)); // the parity is right: nothing to write
@@ -148,7 +148,7 @@ class StateMachinesTest {
 
     @Test
     void raid1SyncWindowsCountTheirMoves() {
-        try (Raid1Volume volume = new Raid1Volume("r1", TestVolumes.memories(2, "1M"))) {
+        try (Raid1Volume volume = TestVolumes.raid1(2, "1M")) {
             Raid1Syncer syncer = new Raid1Syncer(volume, reactor, 64);
             assertEquals(Status.OK, syncWindow(syncer, 0, SyncJob.RESYNC)); // read the source, write the other member
             assertEquals(Status.OK, syncWindow(syncer, 1, SyncJob.CHECK)); // read both, equal: nothing to write

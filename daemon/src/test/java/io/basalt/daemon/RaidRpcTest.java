@@ -1,5 +1,7 @@
 package io.basalt.daemon;
 
+import java.time.Duration;
+import io.basalt.engine.fixtures.Await;
 import io.basalt.raid.array.RaidBitmaps;
 import io.basalt.raid.array.ControlIo;
 import io.basalt.engine.BlockDevice;
@@ -116,8 +118,7 @@ class RaidRpcTest extends DaemonTestBase {
         result("drive_create", "{\"name\":\"m1\",\"spec\":\"memory:16M\"}");
         result("raid_create", "{\"name\":\"r1\",\"level\":1,\"members\":[\"m0\",\"m1\"],\"consistency\":\"resync\"}");
         writePattern("r1", 0, 8, 4);
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        while (!status("r1").get("events").equals(1L) && System.nanoTime() < deadline) Thread.sleep(10);
+        Await.untilChecked(() -> status("r1").get("events").equals(1L), Duration.ofSeconds(10), "one event on r1");
         Map<?, ?> s = status("r1");
         assertEquals(List.of("faulty", "active"), memberStates(s));
         assertEquals(1L, s.get("events"), "m1's superblock records the failure");
@@ -318,8 +319,7 @@ class RaidRpcTest extends DaemonTestBase {
         result("drive_create", "{\"name\":\"m1\",\"spec\":\"memory:16M\"}");
         result("raid_create", "{\"name\":\"r1\",\"level\":1,\"members\":[\"m0\",\"m1\"]}");
         writePattern("r1", 0, 8, 4);
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        while (!status("r1").get("events").equals(1L) && System.nanoTime() < deadline) Thread.sleep(10);
+        Await.untilChecked(() -> status("r1").get("events").equals(1L), Duration.ofSeconds(10), "one event on r1");
         Map<?, ?> s = status("r1");
         assertEquals(List.of("faulty", "active"), memberStates(s));
         assertEquals(1L, s.get("events"), "m1's superblock records the failure");

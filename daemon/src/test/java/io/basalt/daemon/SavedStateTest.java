@@ -1,5 +1,7 @@
 package io.basalt.daemon;
 
+import java.time.Duration;
+import io.basalt.engine.fixtures.Await;
 import io.basalt.daemon.rpc.RpcClient;
 import io.basalt.engine.BlockDevice;
 import io.basalt.raid.array.ControlIo;
@@ -67,11 +69,7 @@ class SavedStateTest extends DaemonTestBase {
 
     /** Waits for a change no RPC made to reach the saved state: the hook ran, and a write followed it. */
     private void awaitArrayChangeSaved() throws Exception {
-        long deadline = System.nanoTime() + WAIT_NS;
-        while (daemon.state().arrayChanges() == 0) {
-            assertTrue(System.nanoTime() < deadline, "the RAID methods never reported the change");
-            Thread.sleep(10);
-        }
+        Await.until(() -> daemon.state().arrayChanges() > 0, Duration.ofNanos(WAIT_NS), "the RAID methods never reported the change");
         daemon.state().settle();
         assertTrue(daemon.state().writes() > daemon.state().writesAtLastArrayChange(),
                 "a write after the change: " + daemon.state().writes() + " vs " + daemon.state().writesAtLastArrayChange());

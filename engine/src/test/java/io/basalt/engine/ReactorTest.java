@@ -99,7 +99,7 @@ class ReactorTest {
             assertEquals("sleep", reactor.idleStrategyName());
             int rounds = sleepCapMs == 1_000 ? 1 : 5;
             for (int round = 0; round < rounds; round++) {
-                Thread.sleep(200);
+                Thread.sleep(200); // kept: the reactor must fall idle into its ring sleep; that time passing is the test
                 CountDownLatch ran = new CountDownLatch(1);
                 long postedNs = System.nanoTime();
                 assertTrue(reactor.post(ran::countDown));
@@ -119,10 +119,10 @@ class ReactorTest {
         try (Reactor reactor = Reactor.start(config("idle").withIdle(IdleStrategy.parse(strategy)))) {
             long tid = reactor.thread().threadId();
             for (int round = 0; round < 2; round++) { // before and after a wake-up (re-armed doorbell)
-                Thread.sleep(200);
+                Thread.sleep(200); // kept: let the reactor settle into idle before measuring (time is the point)
                 long cpuStartNs = threads.getThreadCpuTime(tid);
                 long wallStartNs = System.nanoTime();
-                Thread.sleep(1_000);
+                Thread.sleep(1_000); // kept: the measured idle second
                 long cpuNs = threads.getThreadCpuTime(tid) - cpuStartNs;
                 long wallNs = System.nanoTime() - wallStartNs;
                 System.out.println(strategy + " idle round " + round + ": " + cpuNs / 1_000_000 + " ms CPU in " + wallNs / 1_000_000 + " ms");

@@ -359,11 +359,7 @@ public final class BasaltDaemon implements VhostBackend {
     }
 
     public String logText() {
-        try {
-            return Files.readString(log, StandardCharsets.UTF_8).strip();
-        } catch (IOException e) {
-            return "(no log: " + e.getMessage() + ")";
-        }
+        return ProcessBackend.readLog(log);
     }
 
     /** SIGKILL, as a crash: nothing is flushed, the socket files stay behind. Waits until the process is gone. */

@@ -96,6 +96,11 @@ public final class ProcessBackend implements VhostBackend {
     }
 
     public String logText() {
+        return readLog(log);
+    }
+
+    /** A server's log file as text, or why there is none (for failure messages: never throws). */
+    static String readLog(Path log) {
         try {
             return Files.readString(log, StandardCharsets.UTF_8).strip();
         } catch (IOException e) {

@@ -241,11 +241,12 @@ class BasaltVhostGuestTest {
                                     // Up to three crashes while fio runs, until one catches requests in flight
                                     // (a crash between two requests proves nothing about the inflight path).
                                     for (int crash = 0; crash < 3 && fioEndedAt.get() == 0; crash++) {
+                                        // kept sleeps: crash timing against a running fio is the point, nothing to poll
                                         Thread.sleep(crash == 0 ? 3000 : 1000);
                                         if (fioEndedAt.get() != 0) break;
                                         basalt.kill();
                                         killedAt.set(System.nanoTime());
-                                        Thread.sleep(1500);
+                                        Thread.sleep(1500); // down for a while: the guest sees the backend gone
                                         basalt.restart();
                                         restartedAt.set(System.nanoTime());
                                         if (basalt.logText().contains("resubmitting")) break;

@@ -1,5 +1,7 @@
 package io.basalt.vhost;
 
+import java.time.Duration;
+import io.basalt.engine.fixtures.Await;
 import io.basalt.engine.BlockDevice;
 import io.basalt.engine.DeviceSpec;
 import io.basalt.engine.Reactor;
@@ -208,9 +210,7 @@ class VhostSessionTest {
     }
 
     private void awaitNoSession() {
-        long deadline = System.currentTimeMillis() + 5000;
-        while (export.connected() && System.currentTimeMillis() < deadline) TestFrontEnd.sleep(5);
-        assertFalse(export.connected(), "session ended");
+        Await.until(() -> !export.connected(), Duration.ofSeconds(5), "session ended");
     }
 
     /**

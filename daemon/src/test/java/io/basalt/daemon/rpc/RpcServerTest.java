@@ -1,5 +1,7 @@
 package io.basalt.daemon.rpc;
 
+import java.time.Duration;
+import io.basalt.engine.fixtures.Await;
 import io.basalt.daemon.json.Json;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -62,10 +64,6 @@ class RpcServerTest {
     }
 
     private static void waitFor(java.util.function.BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + 5_000_000_000L;
-        while (!condition.getAsBoolean()) {
-            assertTrue(System.nanoTime() < deadline, "condition not met in 5 s");
-            Thread.sleep(5);
-        }
+        Await.until(condition, Duration.ofSeconds(5), "condition");
     }
 }

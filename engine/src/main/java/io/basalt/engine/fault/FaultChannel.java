@@ -157,24 +157,24 @@ final class FaultChannel implements BlockChannel, IoCompletion, Reactor.Poller {
 
     @Override
     public boolean discard(long lba, long blockCount, long tag, IoCompletion completion) {
-        if (!hasRoom()) return false;
-        int status = gate(Requests.checkRange(geometry, lba, blockCount), config.writeErrorRate(), FaultBlockDevice.WRITE_ERRORS);
-        int slot = slots.acquire(completion, tag);
-        start(slot, OP_OTHER, lba, 0);
-        if (status != Status.OK) return finishLater(slot, status);
-        if (flusher != null) return finishLater(slot, cacheZeroes(lba, blockCount));
-        return forwarded(slot, inner.discard(lba, blockCount, slots.id(slot), this));
+        return zeroRange(true, lba, blockCount, tag, completion);
     }
 
     @Override
     public boolean writeZeroes(long lba, long blockCount, long tag, IoCompletion completion) {
+        return zeroRange(false, lba, blockCount, tag, completion);
+    }
+
+    /** DISCARD and WRITE_ZEROES take one path: gated as writes, cached as zero blocks in power-cut mode. */
+    private boolean zeroRange(boolean discard, long lba, long blockCount, long tag, IoCompletion completion) {
         if (!hasRoom()) return false;
         int status = gate(Requests.checkRange(geometry, lba, blockCount), config.writeErrorRate(), FaultBlockDevice.WRITE_ERRORS);
         int slot = slots.acquire(completion, tag);
         start(slot, OP_OTHER, lba, 0);
         if (status != Status.OK) return finishLater(slot, status);
         if (flusher != null) return finishLater(slot, cacheZeroes(lba, blockCount));
-        return forwarded(slot, inner.writeZeroes(lba, blockCount, slots.id(slot), this));
+        long id = slots.id(slot);
+        return forwarded(slot, discard ? inner.discard(lba, blockCount, id, this) : inner.writeZeroes(lba, blockCount, id, this));
     }
 
     /** In power-cut mode DISCARD and WRITE_ZEROES are cached writes of zero blocks, bounded in size. */

@@ -1,18 +1,18 @@
 package io.basalt.engine.fault;
 
+import io.basalt.engine.fixtures.ReactorFixture;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
 import io.basalt.engine.BlockChannel;
 import io.basalt.engine.BlockDevice;
 import io.basalt.engine.DeviceSpec;
 import io.basalt.engine.Reactor;
-import io.basalt.engine.ReactorConfig;
 import io.basalt.engine.Status;
 import io.basalt.engine.backend.MemoryBlockDevice;
 import io.basalt.engine.conformance.ConformanceHarness;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.BitSet;
@@ -29,28 +29,17 @@ class FaultBlockDeviceTest {
     private static final long OLD = 0xA11CEL;
     private static final long NEW = 0xB0BL;
 
+    @RegisterExtension
+    final ReactorFixture fixture = ReactorFixture.handDriven("fault-test");
     private Reactor reactor;
-    private Arena arena;
 
     @BeforeEach
     void startReactor() {
-        reactor = new Reactor(ReactorConfig.defaults("fault-test"));
-        reactor.initOnCurrentThread();
-        arena = Arena.ofShared();
-    }
-
-    @AfterEach
-    void stopReactor() {
-        reactor.close();
-        arena.close();
+        reactor = fixture.reactor();
     }
 
     private FaultBlockDevice device(FaultConfig config) {
         return new FaultBlockDevice("f", new MemoryBlockDevice("m", 16 << 20, BLOCK_BYTES), config);
-    }
-
-    private MemorySegment buffer(int blocks) {
-        return arena.allocate((long) blocks * BLOCK_BYTES, 4096);
     }
 
     /** Statuses of a seeded mix of reads, writes and flushes; any exception out of doWork fails the test. */
@@ -60,7 +49,7 @@ class FaultBlockDeviceTest {
             BlockChannel ch = dev.openChannel(reactor);
             ConformanceHarness io = new ConformanceHarness(reactor, ch);
             SplittableRandom ops = new SplittableRandom(1234); // the same requests for every seed
-            MemorySegment buf = buffer(4);
+            MemorySegment buf = fixture.buffer(4);
             for (int i = 0; i < 3000; i++) {
                 int kind = ops.nextInt(3);
                 long lba = ops.nextLong(dev.geometry().blockCount() - 4);
@@ -103,7 +92,7 @@ class FaultBlockDeviceTest {
         try (FaultBlockDevice dev = device(FaultConfig.none(1).withFailAfterIos(10))) {
             BlockChannel ch = dev.openChannel(reactor);
             ConformanceHarness io = new ConformanceHarness(reactor, ch);
-            MemorySegment buf = buffer(1);
+            MemorySegment buf = fixture.buffer(1);
             for (int i = 0; i < 10; i++) assertEquals(Status.OK, io.write(i, 1, buf), "request " + i);
             assertEquals(Status.DEVICE_GONE, io.read(0, 1, buf));
             assertEquals(Status.DEVICE_GONE, io.write(0, 1, buf));
@@ -122,7 +111,7 @@ class FaultBlockDeviceTest {
         try (FaultBlockDevice dev = device(FaultConfig.none(1))) {
             BlockChannel ch = dev.openChannel(reactor);
             ConformanceHarness io = new ConformanceHarness(reactor, ch);
-            MemorySegment buf = buffer(1);
+            MemorySegment buf = fixture.buffer(1);
             assertEquals(Status.OK, io.write(0, 1, buf));
             dev.setFailed(true);
             assertEquals(Status.DEVICE_GONE, io.read(0, 1, buf));
@@ -138,7 +127,7 @@ class FaultBlockDeviceTest {
         try (FaultBlockDevice dev = device(FaultConfig.none(5).withPowerCut(false))) {
             BlockChannel ch = dev.openChannel(reactor);
             ConformanceHarness io = new ConformanceHarness(reactor, ch);
-            MemorySegment a = buffer(8), b = buffer(8), in = buffer(8);
+            MemorySegment a = fixture.buffer(8), b = fixture.buffer(8), in = fixture.buffer(8);
             fill(a, 0, BLOCK_BYTES, OLD);
             fill(b, 0, BLOCK_BYTES, NEW);
             assertEquals(Status.OK, io.write(0, 8, a));
@@ -159,7 +148,7 @@ class FaultBlockDeviceTest {
         try (FaultBlockDevice dev = device(FaultConfig.none(6).withPowerCut(true))) {
             BlockChannel ch = dev.openChannel(reactor);
             ConformanceHarness io = new ConformanceHarness(reactor, ch);
-            MemorySegment buf = buffer(3), in = buffer(3);
+            MemorySegment buf = fixture.buffer(3), in = fixture.buffer(3);
             SplittableRandom random = new SplittableRandom(6);
             long[] lbas = random.longs(0, 1000).distinct().limit(300).map(l -> l * 3).toArray();
             for (long lba : lbas) {
@@ -173,7 +162,7 @@ class FaultBlockDeviceTest {
                 assertEquals(Status.OK, io.read(lba, 3, in));
                 assertEquals(-1, firstMismatch(in, lba, BLOCK_BYTES, NEW), "flushed write at " + lba);
             }
-            MemorySegment zeroes = buffer(4);
+            MemorySegment zeroes = fixture.buffer(4);
             assertEquals(Status.OK, io.read(4000, 4, zeroes));
             for (int i = 0; i < 4; i++) assertTrue(ConformanceHarness.blockIsZero(zeroes, i, BLOCK_BYTES));
             assertEquals(0, dev.counter(FaultBlockDevice.BLOCKS_LOST));
@@ -188,7 +177,7 @@ class FaultBlockDeviceTest {
         try (FaultBlockDevice dev = device(FaultConfig.none(seed).withPowerCut(true))) {
             BlockChannel ch = dev.openChannel(reactor);
             ConformanceHarness io = new ConformanceHarness(reactor, ch);
-            MemorySegment old = buffer(blocks), fresh = buffer(8), in = buffer(blocks);
+            MemorySegment old = fixture.buffer(blocks), fresh = fixture.buffer(8), in = fixture.buffer(blocks);
             fill(old, 0, BLOCK_BYTES, OLD);
             assertEquals(Status.OK, io.write(0, blocks, old));
             assertEquals(Status.OK, io.flush());
@@ -231,7 +220,7 @@ class FaultBlockDeviceTest {
         try (FaultBlockDevice dev = device(FaultConfig.none(21).withErrorRates(0, 1, 0).withTornWrites(true))) {
             BlockChannel ch = dev.openChannel(reactor);
             ConformanceHarness io = new ConformanceHarness(reactor, ch);
-            MemorySegment in = buffer(16), fresh = buffer(16);
+            MemorySegment in = fixture.buffer(16), fresh = fixture.buffer(16);
             // The inner device starts zeroed: "old" is zeroes.
             int partial = 0;
             for (int round = 0; round < 20; round++) {
@@ -271,7 +260,7 @@ class FaultBlockDeviceTest {
         try (FaultBlockDevice dev = device(FaultConfig.none(3).withLatencyNs(2_000_000, 2_000_000))) {
             BlockChannel ch = dev.openChannel(reactor);
             ConformanceHarness io = new ConformanceHarness(reactor, ch);
-            MemorySegment buf = buffer(1);
+            MemorySegment buf = fixture.buffer(1);
             long start = System.nanoTime();
             assertEquals(Status.OK, io.write(0, 1, buf));
             assertTrue(System.nanoTime() - start >= 2_000_000, "completion held at least 2 ms");

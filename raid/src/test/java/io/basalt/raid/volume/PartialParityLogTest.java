@@ -1,5 +1,8 @@
 package io.basalt.raid.volume;
 
+import io.basalt.engine.fixtures.ReactorFixture;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
 import io.basalt.engine.BlockChannel;
 import io.basalt.engine.BlockDevice;
 import io.basalt.engine.IoCompletion;
@@ -12,11 +15,9 @@ import io.basalt.raid.md.MdPpl;
 import io.basalt.raid.parity.Raid5Algorithm;
 import io.basalt.raid.parity.Raid5Layout;
 import io.basalt.raid.parity.Xor;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
@@ -32,24 +33,17 @@ class PartialParityLogTest {
     private static final int BLOCK = 4096;
     private static final int CHUNK_BYTES = 16 * 1024; // 4 blocks
     private static final int SIGNATURE = 0x5a5a1234;
+    @RegisterExtension
+    final ReactorFixture fixture = ReactorFixture.handDriven("ppl");
     private Reactor reactor;
-    private Arena arena;
 
     @BeforeEach
     void start() {
-        reactor = new Reactor(ReactorConfig.defaults("ppl"));
-        reactor.initOnCurrentThread();
-        arena = Arena.ofShared();
-    }
-
-    @AfterEach
-    void stop() {
-        reactor.close();
-        arena.close();
+        reactor = fixture.reactor();
     }
 
     private MemorySegment read(BlockDevice device, long lba, int blocks) {
-        MemorySegment out = arena.allocate((long) blocks * BLOCK, BLOCK);
+        MemorySegment out = fixture.arena().allocate((long) blocks * BLOCK, BLOCK);
         BlockChannel c = device.openChannel(reactor);
         assertEquals(Status.OK, new ConformanceHarness(reactor, c).read(lba, blocks, out));
         c.close();
@@ -63,14 +57,14 @@ class PartialParityLogTest {
      */
     @Test
     void entriesAreMdRectanglesWithThePartialParityOfTheUnwrittenChunks() {
-        List<BlockDevice> members = VolumeConformanceTest.memories(4, "1M"), areas = VolumeConformanceTest.memories(4, "256K");
+        List<BlockDevice> members = TestVolumes.memories(4, "1M"), areas = TestVolumes.memories(4, "256K");
         try (Raid5Volume volume = new Raid5Volume("r5", members, CHUNK_BYTES, Raid5Algorithm.LEFT_SYMMETRIC, new PplAreas(areas, SIGNATURE))) {
             BlockChannel channel = volume.openChannel(reactor);
             ConformanceHarness io = new ConformanceHarness(reactor, channel);
-            MemorySegment old = arena.allocate(12L * BLOCK, BLOCK);
+            MemorySegment old = fixture.arena().allocate(12L * BLOCK, BLOCK);
             fill(old, 0, BLOCK, 1);
             assertEquals(Status.OK, io.write(0, 12, old)); // a full stripe: one entry, no partial parity
-            MemorySegment fresh = arena.allocate(8L * BLOCK, BLOCK);
+            MemorySegment fresh = fixture.arena().allocate(8L * BLOCK, BLOCK);
             fill(fresh, 2, BLOCK, 2);
             assertEquals(Status.OK, io.write(2, 8, fresh));
             channel.close();
@@ -111,11 +105,11 @@ class PartialParityLogTest {
     void twoReactorsShareTheFirstReactorsLog() {
         Reactor second = new Reactor(ReactorConfig.defaults("ppl-second"));
         second.initOnCurrentThread();
-        List<BlockDevice> members = VolumeConformanceTest.memories(4, "1M"), areas = VolumeConformanceTest.memories(4, "256K");
+        List<BlockDevice> members = TestVolumes.memories(4, "1M"), areas = TestVolumes.memories(4, "256K");
         try (Raid5Volume volume = new Raid5Volume("r5", members, CHUNK_BYTES, Raid5Algorithm.LEFT_SYMMETRIC, new PplAreas(areas, SIGNATURE))) {
             BlockChannel[] channels = {volume.openChannel(reactor), volume.openChannel(second)};
             int blocks = (int) Math.min(volume.geometry().blockCount(), 96);
-            MemorySegment expected = arena.allocate((long) blocks * BLOCK, BLOCK);
+            MemorySegment expected = fixture.arena().allocate((long) blocks * BLOCK, BLOCK);
             int[] done = {0};
             IoCompletion completion = (tag, status) -> {
                 assertEquals(Status.OK, status, "write " + tag);
@@ -142,7 +136,7 @@ class PartialParityLogTest {
                     assertTrue(System.nanoTime() < deadline, "stuck at " + done[0] + " of " + writes);
                 }
             }
-            MemorySegment back = arena.allocate((long) blocks * BLOCK, BLOCK);
+            MemorySegment back = fixture.arena().allocate((long) blocks * BLOCK, BLOCK);
             assertEquals(Status.OK, new ConformanceHarness(second, channels[1]).read(0, blocks, back));
             assertEquals(-1L, back.mismatch(expected), "data read back");
             PartialParityLog log = volume.pplOwner().pplLog();
@@ -153,11 +147,11 @@ class PartialParityLogTest {
             second.doWork();
             MemorySegment[] onMembers = new MemorySegment[4];
             for (int m = 0; m < 4; m++) onMembers[m] = read(members.get(m), 0, (int) volume.memberBlocksUsed());
-            MemorySegment xor = arena.allocate(BLOCK, BLOCK);
+            MemorySegment xor = fixture.arena().allocate(BLOCK, BLOCK);
             for (long b = 0; b < volume.memberBlocksUsed(); b++) {
                 xor.fill((byte) 0);
                 for (int m = 0; m < 4; m++) Xor.xorInto(xor, onMembers[m].asSlice(b * BLOCK, BLOCK));
-                assertEquals(-1L, xor.mismatch(arena.allocate(BLOCK)), "parity of member block " + b);
+                assertEquals(-1L, xor.mismatch(fixture.arena().allocate(BLOCK)), "parity of member block " + b);
             }
             for (int m = 0; m < 4; m++) {
                 MdPpl header = new MdPpl().wrap(read(areas.get(m), 0, 1));
@@ -176,14 +170,14 @@ class PartialParityLogTest {
      */
     @Test
     void aFailingLogAreaFailsItsMemberAndWritesGoOn() {
-        List<BlockDevice> members = VolumeConformanceTest.memories(4, "1M");
+        List<BlockDevice> members = TestVolumes.memories(4, "1M");
         List<BlockDevice> areas = new ArrayList<>();
         for (int i = 0; i < 4; i++) areas.add(io.basalt.engine.DeviceSpec.open("a" + i, "fault:memory:256K,fault_seed=" + (i + 1)));
         try (Raid5Volume volume = new Raid5Volume("r5", members, CHUNK_BYTES, Raid5Algorithm.LEFT_SYMMETRIC, new PplAreas(areas, SIGNATURE))) {
             BlockChannel channel = volume.openChannel(reactor);
             ConformanceHarness io = new ConformanceHarness(reactor, channel);
             int blocks = 96;
-            MemorySegment expected = arena.allocate((long) blocks * BLOCK, BLOCK);
+            MemorySegment expected = fixture.arena().allocate((long) blocks * BLOCK, BLOCK);
             fill(expected, 0, BLOCK, 5);
             assertEquals(Status.OK, io.write(0, blocks, expected));
             ((io.basalt.engine.fault.FaultBlockDevice) areas.get(2)).setFailed(true);
@@ -198,7 +192,7 @@ class PartialParityLogTest {
             for (int i = 0; i < 60; i++) assertEquals(Status.OK, io.await(i), "write " + i);
             assertTrue(!volume.isActive(2), "the member whose log failed is failed");
             assertEquals(1, volume.failedCount());
-            MemorySegment back = arena.allocate((long) blocks * BLOCK, BLOCK);
+            MemorySegment back = fixture.arena().allocate((long) blocks * BLOCK, BLOCK);
             assertEquals(Status.OK, io.read(0, blocks, back));
             assertEquals(-1L, back.mismatch(expected), "data read back, degraded");
             channel.close();
@@ -215,7 +209,7 @@ class PartialParityLogTest {
         Reactor[] reactors = {Reactor.start(ReactorConfig.defaults("ppl-t0")), Reactor.start(ReactorConfig.defaults("ppl-t1"))};
         List<BlockDevice> members = new ArrayList<>();
         for (int i = 0; i < 5; i++) members.add(io.basalt.engine.DeviceSpec.open("f" + i, "fault:memory:256K,fault_seed=" + (i + 3) + ",fault_latency_us=0-30"));
-        List<BlockDevice> areas = VolumeConformanceTest.memories(5, "256K");
+        List<BlockDevice> areas = TestVolumes.memories(5, "256K");
         try (Raid5Volume volume = new Raid5Volume("r5", members, CHUNK_BYTES, Raid5Algorithm.LEFT_SYMMETRIC, new PplAreas(areas, SIGNATURE))) {
             BlockChannel[] channels = new BlockChannel[2];
             for (int r = 0; r < 2; r++) {
@@ -227,7 +221,7 @@ class PartialParityLogTest {
             java.util.concurrent.CountDownLatch finished = new java.util.concurrent.CountDownLatch(2);
             Raid5Test.ThreadWriter[] writers = new Raid5Test.ThreadWriter[2];
             for (int r = 0; r < 2; r++) {
-                writers[r] = new Raid5Test.ThreadWriter(reactors[r], channels[r], r, regionBlocks, volume.chunkBlocks(), passes, arena, finished);
+                writers[r] = new Raid5Test.ThreadWriter(reactors[r], channels[r], r, regionBlocks, volume.chunkBlocks(), passes, fixture.arena(), finished);
                 Raid5Test.ThreadWriter w = writers[r];
                 assertTrue(reactors[r].post(w::start));
             }
@@ -239,7 +233,7 @@ class PartialParityLogTest {
             }
             MemorySegment[] onMembers = new MemorySegment[5];
             for (int m = 0; m < 5; m++) onMembers[m] = read(members.get(m), 0, (int) volume.memberBlocksUsed());
-            MemorySegment xor = arena.allocate(BLOCK, BLOCK), zero = arena.allocate(BLOCK, BLOCK);
+            MemorySegment xor = fixture.arena().allocate(BLOCK, BLOCK), zero = fixture.arena().allocate(BLOCK, BLOCK);
             for (long b = 0; b < volume.memberBlocksUsed(); b++) {
                 xor.fill((byte) 0);
                 for (int m = 0; m < 5; m++) Xor.xorInto(xor, onMembers[m].asSlice(b * BLOCK, BLOCK));
@@ -277,17 +271,17 @@ class PartialParityLogTest {
             areas.add(new MemoryBlockDevice("p" + m, 8L * BLOCK, BLOCK));
         }
         int parity = layout.parityDisk(0), disk0 = layout.dataDisk(0, 0), disk1 = layout.dataDisk(0, 1);
-        MemorySegment w = arena.allocate(BLOCK, BLOCK), x = arena.allocate(BLOCK, BLOCK), y = arena.allocate(BLOCK, BLOCK);
+        MemorySegment w = fixture.arena().allocate(BLOCK, BLOCK), x = fixture.arena().allocate(BLOCK, BLOCK), y = fixture.arena().allocate(BLOCK, BLOCK);
         fill(w, 0, BLOCK, 1);
         fill(x, 0, BLOCK, 2);
         fill(y, 0, BLOCK, 3);
-        MemorySegment p = arena.allocate(BLOCK, BLOCK);
+        MemorySegment p = fixture.arena().allocate(BLOCK, BLOCK);
         MemorySegment.copy(x, 0, p, 0, BLOCK);
         Xor.xorInto(p, y);
         write(members.get(disk0), 0, x); // what B wrote, flushed
         write(members.get(disk1), 0, y); // what A wrote
         write(members.get(parity), 0, p); // consistent
-        MemorySegment area = arena.allocate(MdPpl.HEADER_BYTES + 2L * BLOCK, BLOCK);
+        MemorySegment area = fixture.arena().allocate(MdPpl.HEADER_BYTES + 2L * BLOCK, BLOCK);
         MemorySegment.copy(w, 0, area, MdPpl.HEADER_BYTES, BLOCK); // A's partial parity: chunk 0 before B
         MemorySegment.copy(y, 0, area, MdPpl.HEADER_BYTES + BLOCK, BLOCK); // B's: chunk 1
         MdPpl header = new MdPpl().wrap(area.asSlice(0, MdPpl.HEADER_BYTES)).reset(SIGNATURE).generation(1).entriesCount(2);

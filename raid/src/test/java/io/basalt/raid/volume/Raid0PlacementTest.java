@@ -1,18 +1,18 @@
 package io.basalt.raid.volume;
 
+import io.basalt.engine.fixtures.ReactorFixture;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
 import io.basalt.engine.BlockChannel;
 import io.basalt.engine.BlockDevice;
 import io.basalt.engine.DeviceSpec;
 import io.basalt.engine.IoVector;
 import io.basalt.engine.Reactor;
-import io.basalt.engine.ReactorConfig;
 import io.basalt.engine.Status;
 import io.basalt.engine.conformance.ConformanceHarness;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -25,28 +25,17 @@ import static org.junit.jupiter.api.Assertions.*;
 class Raid0PlacementTest {
     private static final int BLOCK = 4096;
     private static final long SEED = 0xC0FFEE;
+    @RegisterExtension
+    final ReactorFixture fixture = ReactorFixture.handDriven("placement");
     private Reactor reactor;
-    private Arena arena;
 
     @BeforeEach
     void start() {
-        reactor = new Reactor(ReactorConfig.defaults("placement"));
-        reactor.initOnCurrentThread();
-        arena = Arena.ofShared();
-    }
-
-    @AfterEach
-    void stop() {
-        reactor.close();
-        arena.close();
-    }
-
-    private MemorySegment buffer(long blocks) {
-        return arena.allocate(blocks * BLOCK, BLOCK);
+        reactor = fixture.reactor();
     }
 
     private static List<BlockDevice> members(int count, String size) {
-        return VolumeConformanceTest.memories(count, size);
+        return TestVolumes.memories(count, size);
     }
 
     @Test
@@ -57,14 +46,14 @@ class Raid0PlacementTest {
                 ConformanceHarness io = new ConformanceHarness(reactor, channel);
                 long blocks = volume.geometry().blockCount();
                 assertEquals(n * 64L, blocks);
-                MemorySegment all = buffer(blocks);
+                MemorySegment all = fixture.buffer(blocks);
                 fill(all, 0, BLOCK, SEED + n);
                 assertEquals(Status.OK, io.write(0, (int) blocks, all));
                 int chunk = volume.chunkBlocks();
                 for (int m = 0; m < n; m++) {
                     BlockChannel direct = volume.member(m).openChannel(reactor);
                     ConformanceHarness memberIo = new ConformanceHarness(reactor, direct);
-                    MemorySegment onMember = buffer(volume.memberBlocksUsed());
+                    MemorySegment onMember = fixture.buffer(volume.memberBlocksUsed());
                     assertEquals(Status.OK, memberIo.read(0, (int) volume.memberBlocksUsed(), onMember));
                     for (long mb = 0; mb < volume.memberBlocksUsed(); mb++) {
                         long volumeChunk = mb / chunk * n + m; // member = chunk mod N, offset = (chunk / N) * chunk + within
@@ -118,7 +107,7 @@ class Raid0PlacementTest {
             BlockChannel channel = volume.openChannel(reactor);
             ConformanceHarness io = new ConformanceHarness(reactor, channel);
             int blocks = (int) volume.geometry().blockCount();
-            MemorySegment reference = buffer(blocks);
+            MemorySegment reference = fixture.buffer(blocks);
             fill(reference, 0, BLOCK, SEED);
             assertEquals(Status.OK, io.write(0, blocks, reference));
             SplittableRandom random = new SplittableRandom(SEED);
@@ -128,7 +117,7 @@ class Raid0PlacementTest {
                 int lba = random.nextInt(blocks - count + 1);
                 int kind = random.nextInt(4);
                 if (kind == 0 || kind == 1) {
-                    MemorySegment data = buffer(count);
+                    MemorySegment data = fixture.buffer(count);
                     fill(data, lba, BLOCK, SEED + round);
                     if (kind == 0) {
                         assertEquals(Status.OK, io.write(lba, count, data));
@@ -147,11 +136,11 @@ class Raid0PlacementTest {
                     reference.asSlice((long) lba * BLOCK, (long) count * BLOCK).fill((byte) 0); // memory discards zero
                 }
             }
-            MemorySegment back = buffer(blocks);
+            MemorySegment back = fixture.buffer(blocks);
             assertEquals(Status.OK, io.read(0, blocks, back));
             assertEquals(-1, back.mismatch(reference), "volume differs from the reference");
             vector.clear();
-            MemorySegment a = buffer(5), b = buffer(blocks - 5);
+            MemorySegment a = fixture.buffer(5), b = fixture.buffer(blocks - 5);
             vector.add(a);
             vector.add(b);
             assertEquals(Status.OK, io.readv(0, blocks, vector));
@@ -168,7 +157,7 @@ class Raid0PlacementTest {
         try (Raid0Volume volume = new Raid0Volume("r0", members, 16 * 1024)) {
             BlockChannel channel = volume.openChannel(reactor);
             ConformanceHarness io = new ConformanceHarness(reactor, channel);
-            MemorySegment data = buffer(8);
+            MemorySegment data = fixture.buffer(8);
             assertEquals(Status.OK, io.write(0, 4, data.asSlice(0, 4L * BLOCK)), "chunk 0 is on the healthy member");
             assertEquals(Status.IO_ERROR, io.write(4, 4, data.asSlice(0, 4L * BLOCK)), "chunk 1 is on the failing one");
             assertEquals(Status.IO_ERROR, io.write(2, 8, data), "a request across both fails");
@@ -187,15 +176,15 @@ class Raid0PlacementTest {
             BlockChannel channel = volume.openChannel(reactor);
             ConformanceHarness io = new ConformanceHarness(reactor, channel);
             int count = 1500;
-            MemorySegment first = buffer(count), second = buffer(count);
+            MemorySegment first = fixture.buffer(count), second = fixture.buffer(count);
             fill(first, 0, BLOCK, SEED + 1);
             fill(second, count, BLOCK, SEED + 2);
             assertTrue(io.submitWrite(0, 0, count, first));
             assertTrue(io.submitWrite(1, count, count, second), "partly accepted: taken, the rest retried");
-            assertFalse(io.submitWrite(2, 2 * count, 1, buffer(1)), "members full: refused as busy, nothing happened");
+            assertFalse(io.submitWrite(2, 2 * count, 1, fixture.buffer(1)), "members full: refused as busy, nothing happened");
             assertEquals(Status.OK, io.await(0));
             assertEquals(Status.OK, io.await(1));
-            MemorySegment back = buffer(count);
+            MemorySegment back = fixture.buffer(count);
             assertEquals(Status.OK, io.read(0, count, back));
             assertEquals(-1, ConformanceHarness.firstMismatch(back, 0, BLOCK, SEED + 1));
             assertEquals(Status.OK, io.read(count, count, back));

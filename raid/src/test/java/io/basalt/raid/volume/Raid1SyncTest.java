@@ -1,14 +1,16 @@
 package io.basalt.raid.volume;
 
+import java.time.Duration;
+import io.basalt.engine.fixtures.Await;
+import io.basalt.engine.fixtures.ReactorFixture;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
 import io.basalt.engine.BlockChannel;
 import io.basalt.engine.DeviceSpec;
 import io.basalt.engine.Reactor;
-import io.basalt.engine.ReactorConfig;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,21 +26,16 @@ import static org.junit.jupiter.api.Assertions.*;
 /** raid1 sync jobs (window copy behind the write barrier) on two real reactor threads, with a foreground load on the other. */
 class Raid1SyncTest {
     private static final long SEED = 0x1C;
+    @RegisterExtension
+    final ReactorFixture jobReactorFixture = ReactorFixture.started("sync1-job");
+    @RegisterExtension
+    final ReactorFixture ioReactorFixture = ReactorFixture.started("sync1-io");
     private Reactor jobReactor, ioReactor;
-    private Arena arena;
 
     @BeforeEach
     void start() {
-        jobReactor = Reactor.start(ReactorConfig.defaults("sync1-job"));
-        ioReactor = Reactor.start(ReactorConfig.defaults("sync1-io"));
-        arena = Arena.ofShared();
-    }
-
-    @AfterEach
-    void stop() {
-        jobReactor.close();
-        ioReactor.close();
-        arena.close();
+        jobReactor = jobReactorFixture.reactor();
+        ioReactor = ioReactorFixture.reactor();
     }
 
     private SyncJob run(Raid1Volume volume, int action, long rateMiBs) {
@@ -51,10 +48,10 @@ class Raid1SyncTest {
     /** Blocks that differ between member 0 and the others, read directly. */
     private long differingBlocks(Raid1Volume volume) throws Exception {
         long blocks = volume.geometry().blockCount();
-        MemorySegment first = readAll(jobReactor, volume.member(0), blocks, arena);
+        MemorySegment first = readAll(jobReactor, volume.member(0), blocks, jobReactorFixture.arena());
         long wrong = 0;
         for (int m = 1; m < volume.memberCount(); m++) {
-            MemorySegment other = readAll(jobReactor, volume.member(m), blocks, arena);
+            MemorySegment other = readAll(jobReactor, volume.member(m), blocks, jobReactorFixture.arena());
             for (long b = 0; b < blocks; b++) {
                 if (MemorySegment.mismatch(first, b * BLOCK, (b + 1) * BLOCK, other, b * BLOCK, (b + 1) * BLOCK) >= 0) wrong++;
             }
@@ -64,16 +61,16 @@ class Raid1SyncTest {
 
     @Test
     void rebuildUnderForegroundWritesAndReadsLeavesIdenticalMirrors() throws Exception {
-        try (Raid1Volume volume = new Raid1Volume("r1", VolumeConformanceTest.memories(2, "8M"))) {
+        try (Raid1Volume volume = TestVolumes.raid1(2, "8M")) {
             BlockChannel channel = ioReactor.call(() -> volume.openChannel(ioReactor)).get();
             long blocks = volume.geometry().blockCount();
             long[] seeds = new long[(int) blocks];
             java.util.Arrays.fill(seeds, SEED);
-            fillVolume(ioReactor, channel, blocks, SEED, arena);
+            fillVolume(ioReactor, channel, blocks, SEED, jobReactorFixture.arena());
             assertTrue(volume.fail(1));
-            SyncTestSupport.Load load = new SyncTestSupport.Load(ioReactor, channel, seeds, 4, 11, arena);
+            SyncTestSupport.Load load = new SyncTestSupport.Load(ioReactor, channel, seeds, 4, 11, jobReactorFixture.arena());
             load.start();
-            Thread.sleep(30);
+            Await.until(() -> load.writes > 0, Duration.ofSeconds(10), "degraded writes before the replacement");
             volume.replaceMember(1, DeviceSpec.open("fresh", "memory:8M"));
             assertEquals(Raid1Volume.MemberState.REBUILDING, volume.memberStates()[1]);
             List<Long> checkpoints = new ArrayList<>();
@@ -91,7 +88,7 @@ class Raid1SyncTest {
             assertEquals(0, differingBlocks(volume), "mirror blocks that differ");
             assertEquals(0, run(volume, SyncJob.CHECK, 1000).mismatchSectors());
             assertTrue(volume.fail(0));
-            assertEquals(-1, firstWrongBlock(ioReactor, channel, seeds, arena), "a block read from the rebuilt member alone");
+            assertEquals(-1, firstWrongBlock(ioReactor, channel, seeds, jobReactorFixture.arena()), "a block read from the rebuilt member alone");
             ioReactor.call(() -> {
                 channel.close();
                 return null;
@@ -101,10 +98,10 @@ class Raid1SyncTest {
 
     @Test
     void checkCountsDifferingSectorsAndRepairCopiesTheFirstMemberOverTheOthers() throws Exception {
-        try (Raid1Volume volume = new Raid1Volume("r1", VolumeConformanceTest.memories(3, "2M"))) {
+        try (Raid1Volume volume = TestVolumes.raid1(3, "2M")) {
             BlockChannel channel = ioReactor.call(() -> volume.openChannel(ioReactor)).get();
-            fillVolume(ioReactor, channel, volume.geometry().blockCount(), SEED, arena);
-            MemorySegment garbage = arena.allocate(3L * BLOCK, BLOCK);
+            fillVolume(ioReactor, channel, volume.geometry().blockCount(), SEED, jobReactorFixture.arena());
+            MemorySegment garbage = jobReactorFixture.arena().allocate(3L * BLOCK, BLOCK);
             garbage.fill((byte) 0x77);
             writeDirect(jobReactor, volume.member(2), 300, garbage); // 3 blocks on member 2
             writeDirect(jobReactor, volume.member(1), 5, garbage.asSlice(0, BLOCK)); // 1 on member 1
@@ -115,7 +112,7 @@ class Raid1SyncTest {
             assertEquals(0, run(volume, SyncJob.CHECK, 1000).mismatchSectors());
             long[] seeds = new long[(int) volume.geometry().blockCount()];
             java.util.Arrays.fill(seeds, SEED);
-            assertEquals(-1, firstWrongBlock(ioReactor, channel, seeds, arena), "member 0's data won");
+            assertEquals(-1, firstWrongBlock(ioReactor, channel, seeds, jobReactorFixture.arena()), "member 0's data won");
             ioReactor.call(() -> {
                 channel.close();
                 return null;
@@ -125,12 +122,12 @@ class Raid1SyncTest {
 
     @Test
     void aStoppedRebuildResumesAtItsCheckpoint() throws Exception {
-        try (Raid1Volume volume = new Raid1Volume("r1", VolumeConformanceTest.memories(2, "8M"))) {
+        try (Raid1Volume volume = TestVolumes.raid1(2, "8M")) {
             assertTrue(volume.fail(0));
             volume.replaceMember(0, DeviceSpec.open("fresh", "memory:8M"));
             long[] last = {-1};
             SyncJob first = new SyncJob(volume, SyncJob.REBUILD, jobReactor, null, 4, 1, (j, unit, finished) -> last[0] = unit).start();
-            Thread.sleep(700);
+            Await.until(() -> first.doneBytes() > 0, Duration.ofSeconds(30), "the first job copied a window");
             first.stop();
             assertEquals(SyncJob.State.STOPPED, first.state());
             long position = volume.recoveryUnit();
@@ -144,17 +141,17 @@ class Raid1SyncTest {
 
     @Test
     void aRebuildWhoseSourceMirrorIsPulledMidJobFinishesFromTheNextMirror() throws Exception {
-        List<io.basalt.engine.BlockDevice> members = VolumeConformanceTest.faultMembers(3);
+        List<io.basalt.engine.BlockDevice> members = TestVolumes.faultMembers(3, "16M");
         try (Raid1Volume volume = new Raid1Volume("r1", members)) {
             BlockChannel channel = ioReactor.call(() -> volume.openChannel(ioReactor)).get();
             long blocks = volume.geometry().blockCount();
             long[] seeds = new long[(int) blocks];
             java.util.Arrays.fill(seeds, SEED);
-            fillVolume(ioReactor, channel, blocks, SEED, arena);
+            fillVolume(ioReactor, channel, blocks, SEED, jobReactorFixture.arena());
             assertTrue(volume.fail(2));
             volume.replaceMember(2, DeviceSpec.open("fresh", "memory:16M"));
             SyncJob job = new SyncJob(volume, SyncJob.REBUILD, jobReactor, null, 16, 4, null).start();
-            Thread.sleep(300); // about a third of the 16 MiB at 16 MiB/s
+            Await.until(() -> volume.recoveryUnit() > 0, Duration.ofSeconds(30), "the job copied a window before the pull");
             long atPull = volume.recoveryUnit();
             // The source mirror's drive is pulled, and nothing but the sync notices: its next window read fails.
             ((io.basalt.engine.fault.FaultBlockDevice) members.get(0)).setFailed(true);
@@ -164,11 +161,11 @@ class Raid1SyncTest {
             assertArrayEquals(new Raid1Volume.MemberState[] {Raid1Volume.MemberState.FAILED, Raid1Volume.MemberState.ACTIVE,
                     Raid1Volume.MemberState.ACTIVE}, volume.memberStates());
             assertEquals(1, volume.counter(Raid1Volume.MEMBER_FAILURES) - 1, "member failures besides the requested one");
-            MemorySegment second = readAll(jobReactor, volume.member(1), blocks, arena);
-            MemorySegment rebuilt = readAll(jobReactor, volume.member(2), blocks, arena);
+            MemorySegment second = readAll(jobReactor, volume.member(1), blocks, jobReactorFixture.arena());
+            MemorySegment rebuilt = readAll(jobReactor, volume.member(2), blocks, jobReactorFixture.arena());
             assertEquals(-1, MemorySegment.mismatch(second, 0, blocks * BLOCK, rebuilt, 0, blocks * BLOCK), "rebuilt mirror = member 1");
             assertTrue(volume.fail(1));
-            assertEquals(-1, firstWrongBlock(ioReactor, channel, seeds, arena), "a block read from the rebuilt member alone");
+            assertEquals(-1, firstWrongBlock(ioReactor, channel, seeds, jobReactorFixture.arena()), "a block read from the rebuilt member alone");
             ioReactor.call(() -> {
                 channel.close();
                 return null;

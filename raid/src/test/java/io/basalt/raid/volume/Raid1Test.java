@@ -1,17 +1,17 @@
 package io.basalt.raid.volume;
 
+import io.basalt.engine.fixtures.ReactorFixture;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
 import io.basalt.engine.BlockChannel;
 import io.basalt.engine.BlockDevice;
 import io.basalt.engine.DeviceSpec;
 import io.basalt.engine.Reactor;
-import io.basalt.engine.ReactorConfig;
 import io.basalt.engine.Status;
 import io.basalt.engine.conformance.ConformanceHarness;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -24,21 +24,14 @@ import static org.junit.jupiter.api.Assertions.*;
 class Raid1Test {
     private static final int BLOCK = 4096;
     private static final long SEED = 0xB10C;
+    @RegisterExtension
+    final ReactorFixture fixture = ReactorFixture.handDriven("raid1");
     private Reactor reactor;
-    private Arena arena;
     private final List<String> failures = new CopyOnWriteArrayList<>();
 
     @BeforeEach
     void start() {
-        reactor = new Reactor(ReactorConfig.defaults("raid1"));
-        reactor.initOnCurrentThread();
-        arena = Arena.ofShared();
-    }
-
-    @AfterEach
-    void stop() {
-        reactor.close();
-        arena.close();
+        reactor = fixture.reactor();
     }
 
     private Raid1Volume volume(String... specs) {
@@ -49,21 +42,17 @@ class Raid1Test {
         return v;
     }
 
-    private MemorySegment buffer(long blocks) {
-        return arena.allocate(blocks * BLOCK, BLOCK);
-    }
-
     @Test
     void readsRetryOnAnotherMemberWhenOneReturnsErrors() {
         try (Raid1Volume v = volume("fault:memory:4M,fault_seed=1", "fault:memory:4M,fault_seed=2,fault_read_error=1.0",
                 "fault:memory:4M,fault_seed=3")) {
             BlockChannel channel = v.openChannel(reactor);
             ConformanceHarness io = new ConformanceHarness(reactor, channel);
-            MemorySegment out = buffer(64);
+            MemorySegment out = fixture.buffer(64);
             fill(out, 0, BLOCK, SEED);
             assertEquals(Status.OK, io.write(0, 64, out));
             for (int i = 0; i < 64; i++) {
-                MemorySegment in = buffer(1);
+                MemorySegment in = fixture.buffer(1);
                 assertEquals(Status.OK, io.read(i, 1, in), "read " + i);
                 assertEquals(-1, firstMismatch(in, i, BLOCK, SEED), "data of block " + i);
             }
@@ -82,13 +71,13 @@ class Raid1Test {
         try (Raid1Volume v = volume("fault:memory:4M,fault_seed=1,fault_write_error=1.0", "memory:4M")) {
             BlockChannel channel = v.openChannel(reactor);
             ConformanceHarness io = new ConformanceHarness(reactor, channel);
-            MemorySegment out = buffer(8);
+            MemorySegment out = fixture.buffer(8);
             fill(out, 16, BLOCK, SEED);
             assertEquals(Status.OK, io.write(16, 8, out));
             assertEquals(1, v.counter(Raid1Volume.DEGRADED_WRITES));
             assertEquals(List.of("0:IO_ERROR"), failures);
             for (int i = 0; i < 4; i++) { // every read now goes to the survivor, whatever the round-robin says
-                MemorySegment in = buffer(8);
+                MemorySegment in = fixture.buffer(8);
                 assertEquals(Status.OK, io.read(16, 8, in));
                 assertEquals(-1, firstMismatch(in, 16, BLOCK, SEED));
             }
@@ -103,12 +92,12 @@ class Raid1Test {
         try (Raid1Volume v = volume("fault:memory:4M,fault_seed=1,fault_read_error=1.0", "fault:memory:4M,fault_seed=2,fault_read_error=1.0")) {
             BlockChannel channel = v.openChannel(reactor);
             ConformanceHarness io = new ConformanceHarness(reactor, channel);
-            MemorySegment out = buffer(1);
+            MemorySegment out = fixture.buffer(1);
             fill(out, 0, BLOCK, SEED);
             assertEquals(Status.OK, io.write(0, 1, out));
-            assertEquals(Status.IO_ERROR, io.read(0, 1, buffer(1)));
+            assertEquals(Status.IO_ERROR, io.read(0, 1, fixture.buffer(1)));
             assertEquals(2, failures.size());
-            assertEquals(Status.DEVICE_GONE, io.read(0, 1, buffer(1)), "no member left");
+            assertEquals(Status.DEVICE_GONE, io.read(0, 1, fixture.buffer(1)), "no member left");
             assertEquals(Status.DEVICE_GONE, io.write(0, 1, out));
             assertEquals(Status.DEVICE_GONE, io.flush());
             channel.close();
@@ -125,18 +114,18 @@ class Raid1Test {
             control.join();
             assertFalse(v.fail(0), "already failed");
             assertEquals(List.of("0:STATUS_-1"), failures);
-            MemorySegment out = buffer(4);
+            MemorySegment out = fixture.buffer(4);
             fill(out, 8, BLOCK, SEED);
             assertEquals(Status.OK, io.write(8, 4, out));
             assertEquals(0, v.counter(Raid1Volume.DEGRADED_WRITES));
             // Member 0 got nothing: its blocks are still zero.
             BlockChannel direct = v.member(0).openChannel(reactor);
             ConformanceHarness memberIo = new ConformanceHarness(reactor, direct);
-            MemorySegment onFailed = buffer(4);
+            MemorySegment onFailed = fixture.buffer(4);
             assertEquals(Status.OK, memberIo.read(8, 4, onFailed));
             assertTrue(ConformanceHarness.blockIsZero(onFailed, 0, BLOCK));
             for (int i = 0; i < 3; i++) {
-                MemorySegment in = buffer(4);
+                MemorySegment in = fixture.buffer(4);
                 assertEquals(Status.OK, io.read(8, 4, in));
                 assertEquals(-1, firstMismatch(in, 8, BLOCK, SEED));
             }
@@ -150,7 +139,7 @@ class Raid1Test {
         try (Raid1Volume v = volume("memory:4M", "memory:4M")) {
             BlockChannel channel = v.openChannel(reactor);
             ConformanceHarness io = new ConformanceHarness(reactor, channel);
-            MemorySegment out = buffer(1);
+            MemorySegment out = fixture.buffer(1);
             fill(out, 0, BLOCK, SEED);
             assertEquals(Status.OK, io.write(0, 1, out));
             // Make the mirrors differ behind the volume's back: a read then shows which member answered.
@@ -159,7 +148,7 @@ class Raid1Test {
             assertEquals(Status.OK, memberIo.writeZeroes(0, 1));
             int zeroes = 0;
             for (int i = 0; i < 10; i++) {
-                MemorySegment in = buffer(1);
+                MemorySegment in = fixture.buffer(1);
                 assertEquals(Status.OK, io.read(0, 1, in));
                 if (ConformanceHarness.blockIsZero(in, 0, BLOCK)) zeroes++;
             }

@@ -1,16 +1,16 @@
 package io.basalt.raid.volume;
 
+import io.basalt.engine.fixtures.ReactorFixture;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
 import io.basalt.engine.BlockChannel;
 import io.basalt.engine.BlockDevice;
 import io.basalt.engine.Reactor;
-import io.basalt.engine.ReactorConfig;
 import io.basalt.engine.Status;
 import io.basalt.engine.conformance.ConformanceHarness;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
@@ -27,20 +27,13 @@ import static org.junit.jupiter.api.Assertions.*;
  */
 class Raid5AbsentMemberTest {
     private static final int BLOCK = 4096;
+    @RegisterExtension
+    final ReactorFixture fixture = ReactorFixture.handDriven("raid5-absent");
     private Reactor reactor;
-    private Arena arena;
 
     @BeforeEach
     void start() {
-        reactor = new Reactor(ReactorConfig.defaults("raid5-absent"));
-        reactor.initOnCurrentThread();
-        arena = Arena.ofConfined();
-    }
-
-    @AfterEach
-    void stop() {
-        reactor.close();
-        arena.close();
+        reactor = fixture.reactor();
     }
 
     private static List<BlockDevice> slices(List<BlockDevice> media, int absent) {
@@ -54,12 +47,12 @@ class Raid5AbsentMemberTest {
 
     @Test
     void aFailedAbsentMemberIsNotOpenedAndTheVolumeServesDegraded() {
-        List<BlockDevice> media = VolumeConformanceTest.memories(4, "1M");
+        List<BlockDevice> media = TestVolumes.memories(4, "1M");
         long blocks;
         MemorySegment data;
         try (Raid5Volume whole = new Raid5Volume("r5", slices(media, -1), 16 * 1024)) {
             blocks = whole.geometry().blockCount();
-            data = arena.allocate(blocks * BLOCK, BLOCK);
+            data = fixture.arena().allocate(blocks * BLOCK, BLOCK);
             fill(data, 0, BLOCK, 77);
             BlockChannel channel = whole.openChannel(reactor);
             assertEquals(Status.OK, new ConformanceHarness(reactor, channel).write(0, (int) blocks, data));
@@ -70,10 +63,10 @@ class Raid5AbsentMemberTest {
                 assertTrue(degraded.fail(absent));
                 BlockChannel channel = degraded.openChannel(reactor);
                 ConformanceHarness io = new ConformanceHarness(reactor, channel);
-                MemorySegment back = arena.allocate(blocks * BLOCK, BLOCK);
+                MemorySegment back = fixture.arena().allocate(blocks * BLOCK, BLOCK);
                 assertEquals(Status.OK, io.read(0, (int) blocks, back), "member " + absent + " absent");
                 assertEquals(-1, firstMismatch(back, 0, BLOCK, 77), "member " + absent + " absent: data rebuilt from parity");
-                MemorySegment fresh = arena.allocate(5L * BLOCK, BLOCK);
+                MemorySegment fresh = fixture.arena().allocate(5L * BLOCK, BLOCK);
                 fill(fresh, 3, BLOCK, 78 + absent);
                 assertEquals(Status.OK, io.write(3, 5, fresh));
                 assertEquals(Status.OK, io.read(3, 5, back.asSlice(0, 5L * BLOCK)));
@@ -89,7 +82,7 @@ class Raid5AbsentMemberTest {
 
     @Test
     void anActiveMemberThatCannotBeOpenedStillFailsTheOpen() {
-        List<BlockDevice> media = VolumeConformanceTest.memories(3, "1M");
+        List<BlockDevice> media = TestVolumes.memories(3, "1M");
         try (Raid5Volume volume = new Raid5Volume("r5", slices(media, 1), 16 * 1024)) {
             assertThrows(IllegalStateException.class, () -> volume.openChannel(reactor));
         }

@@ -1,17 +1,17 @@
 package io.basalt.raid.volume;
 
+import io.basalt.engine.fixtures.ReactorFixture;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
 import io.basalt.engine.BlockChannel;
 import io.basalt.engine.DeviceSpec;
 import io.basalt.engine.Reactor;
-import io.basalt.engine.ReactorConfig;
 import io.basalt.engine.Status;
 import io.basalt.engine.conformance.ConformanceHarness;
 import io.basalt.raid.parity.Raid5Layout;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.SplittableRandom;
@@ -28,28 +28,17 @@ class Raid5CoalescingTest {
     private static final int BLOCK = 4096;
     private static final int CHUNK_BYTES = 16 * 1024; // 4 blocks: a 4-member stripe holds 12 data blocks
     private static final long SEED = 0xC0A1E5CEL;
+    @RegisterExtension
+    final ReactorFixture fixture = ReactorFixture.handDriven("raid5-coalesce");
     private Reactor reactor;
-    private Arena arena;
 
     @BeforeEach
     void start() {
-        reactor = new Reactor(ReactorConfig.defaults("raid5-coalesce"));
-        reactor.initOnCurrentThread();
-        arena = Arena.ofShared();
-    }
-
-    @AfterEach
-    void stop() {
-        reactor.close();
-        arena.close();
-    }
-
-    private MemorySegment buffer(long blocks) {
-        return arena.allocate(blocks * BLOCK, BLOCK);
+        reactor = fixture.reactor();
     }
 
     private static Raid5Volume volume() {
-        return new Raid5Volume("r5", VolumeConformanceTest.memories(4, "256K"), CHUNK_BYTES);
+        return TestVolumes.raid5(4, "256K", CHUNK_BYTES);
     }
 
     /** Submits one-block writes of {@code expected}'s blocks at {@code lbas}, in that order, all in flight at once. */
@@ -66,7 +55,7 @@ class Raid5CoalescingTest {
         MemorySegment[] members = new MemorySegment[volume.memberCount()];
         for (int m = 0; m < members.length; m++) {
             BlockChannel direct = volume.member(m).openChannel(reactor);
-            members[m] = buffer(volume.memberBlocksUsed());
+            members[m] = fixture.buffer(volume.memberBlocksUsed());
             assertEquals(Status.OK, new ConformanceHarness(reactor, direct).read(0, (int) volume.memberBlocksUsed(), members[m]));
             direct.close();
         }
@@ -91,7 +80,7 @@ class Raid5CoalescingTest {
         }
         fill(expected.asSlice(0, (long) blocks * BLOCK), 0, BLOCK, SEED);
         writeStream(io, lbas, sources);
-        MemorySegment back = buffer(blocks);
+        MemorySegment back = fixture.buffer(blocks);
         assertEquals(Status.OK, io.read(0, blocks, back));
         assertEquals(-1L, back.mismatch(expected.asSlice(0, (long) blocks * BLOCK)), "the stream reads back");
     }
@@ -101,7 +90,7 @@ class Raid5CoalescingTest {
         try (Raid5Volume volume = volume()) {
             assertEquals(4, volume.chunkBlocks());
             ConformanceHarness io = new ConformanceHarness(reactor, volume.openChannel(reactor));
-            sequentialStream(volume, io, buffer(96));
+            sequentialStream(volume, io, fixture.buffer(96));
             assertEquals(8, volume.counter(Raid5Volume.FULL_STRIPE_WRITES), "one full-stripe write per stripe");
             assertEquals(0, volume.counter(Raid5Volume.RMW_WRITES), "no read-modify-write");
             assertEquals(0, volume.counter(Raid5Volume.RCW_WRITES), "no reconstruct-write");
@@ -116,11 +105,11 @@ class Raid5CoalescingTest {
         for (int failed = 0; failed < 4; failed++) {
             try (Raid5Volume volume = volume()) {
                 ConformanceHarness io = new ConformanceHarness(reactor, volume.openChannel(reactor));
-                MemorySegment zero = buffer(volume.geometry().blockCount());
+                MemorySegment zero = fixture.buffer(volume.geometry().blockCount());
                 assertEquals(Status.OK, io.write(0, (int) volume.geometry().blockCount(), zero)); // parity consistent first
                 long fullBefore = volume.counter(Raid5Volume.FULL_STRIPE_WRITES);
                 volume.fail(failed);
-                sequentialStream(volume, io, buffer(96));
+                sequentialStream(volume, io, fixture.buffer(96));
                 assertEquals(8 * 11, volume.counter(Raid5Volume.COALESCED_WRITES), "member " + failed + " failed");
                 assertEquals(0, volume.counter(Raid5Volume.RMW_WRITES), "member " + failed + " failed");
                 assertEquals(8, volume.counter(Raid5Volume.DEGRADED_WRITES), "one degraded step per stripe, each carrying 12 writes");
@@ -141,13 +130,13 @@ class Raid5CoalescingTest {
         for (int rebuilding = 0; rebuilding < 4; rebuilding++) {
             try (Raid5Volume volume = volume()) {
                 ConformanceHarness io = new ConformanceHarness(reactor, volume.openChannel(reactor));
-                MemorySegment zero = buffer(volume.geometry().blockCount());
+                MemorySegment zero = fixture.buffer(volume.geometry().blockCount());
                 assertEquals(Status.OK, io.write(0, (int) volume.geometry().blockCount(), zero));
                 volume.fail(rebuilding);
                 volume.replaceMember(rebuilding, DeviceSpec.open("fresh", "memory:256K"));
                 volume.recoveredTo(volume.unitCount()); // every stripe rebuilt (the blank member is all zeroes, as the array)
                 long coalescedBefore = volume.counter(Raid5Volume.COALESCED_WRITES);
-                sequentialStream(volume, io, buffer(96));
+                sequentialStream(volume, io, fixture.buffer(96));
                 assertTrue(volume.counter(Raid5Volume.COALESCED_WRITES) > coalescedBefore, "member " + rebuilding + ": the stream coalesced");
                 assertParityConsistent(volume);
                 io.channel().close();
@@ -164,12 +153,12 @@ class Raid5CoalescingTest {
         try (Raid5Volume volume = volume()) {
             ConformanceHarness io = new ConformanceHarness(reactor, volume.openChannel(reactor));
             int region = 24, writes = 200;
-            MemorySegment expected = buffer(region);
+            MemorySegment expected = fixture.buffer(region);
             for (int round = 0; round < 8; round++) {
                 SplittableRandom random = new SplittableRandom(SEED + round);
                 long[] lbas = new long[writes];
                 MemorySegment[] sources = new MemorySegment[writes];
-                MemorySegment data = buffer(writes);
+                MemorySegment data = fixture.buffer(writes);
                 for (int i = 0; i < writes; i++) {
                     // Mostly sequential runs (so groups form), with jumps back over blocks already written.
                     lbas[i] = random.nextInt(5) == 0 ? random.nextInt(region) : (i == 0 ? 0 : (lbas[i - 1] + 1) % region);
@@ -178,7 +167,7 @@ class Raid5CoalescingTest {
                     MemorySegment.copy(sources[i], 0, expected, lbas[i] * BLOCK, BLOCK);
                 }
                 writeStream(io, lbas, sources);
-                MemorySegment back = buffer(region);
+                MemorySegment back = fixture.buffer(region);
                 assertEquals(Status.OK, io.read(0, region, back));
                 long mismatch = back.mismatch(expected);
                 assertEquals(-1L, mismatch, "round " + round + ": block " + (mismatch / BLOCK) + " is not its last write's");

@@ -1,21 +1,21 @@
 package io.basalt.raid.volume;
 
+import io.basalt.engine.fixtures.ReactorFixture;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
 import io.basalt.engine.BlockChannel;
 import io.basalt.engine.BlockDevice;
 import io.basalt.engine.Capabilities;
 import io.basalt.engine.Geometry;
 import io.basalt.engine.IoCompletion;
 import io.basalt.engine.Reactor;
-import io.basalt.engine.ReactorConfig;
 import io.basalt.engine.Status;
 import io.basalt.raid.md.MdPpl;
 import io.basalt.raid.parity.Raid5Algorithm;
 import io.basalt.raid.parity.Raid5Layout;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
@@ -41,31 +41,26 @@ class Raid5DiscardTest {
     private static final int CHUNK_BYTES = 16 * 1024;
     private static final int STRIPE_BLOCKS = 12;
     private static final long SEED = 0xD15C;
+    @RegisterExtension
+    final ReactorFixture ioReactorFixture = ReactorFixture.started("discard-io");
+    @RegisterExtension
+    final ReactorFixture jobReactorFixture = ReactorFixture.started("discard-job");
     private Reactor ioReactor, jobReactor;
-    private Arena arena;
 
     @BeforeEach
     void start() {
-        ioReactor = Reactor.start(ReactorConfig.defaults("discard-io"));
-        jobReactor = Reactor.start(ReactorConfig.defaults("discard-job"));
-        arena = Arena.ofShared();
-    }
-
-    @AfterEach
-    void stop() {
-        ioReactor.close();
-        jobReactor.close();
-        arena.close();
+        ioReactor = ioReactorFixture.reactor();
+        jobReactor = jobReactorFixture.reactor();
     }
 
     @Test
     void wholeStripesReadBackZeroesTheEdgesKeepTheirDataAndACheckFindsParityConsistent() throws Exception {
-        try (Raid5Volume volume = new Raid5Volume("r5", VolumeConformanceTest.memories(4, "1M"), CHUNK_BYTES)) {
+        try (Raid5Volume volume = TestVolumes.raid5(4, "1M", CHUNK_BYTES)) {
             Capabilities c = volume.geometry().capabilities();
             assertEquals(new Capabilities(true, true, STRIPE_BLOCKS, true, false), c, "memory members: whole-stripe discards offered");
             BlockChannel channel = open(volume);
             long blocks = volume.geometry().blockCount();
-            fillVolume(ioReactor, channel, blocks, SEED, arena);
+            fillVolume(ioReactor, channel, blocks, SEED, ioReactorFixture.arena());
             assertEquals(Status.OK, discard(channel, 5, 100)); // stripes 1..7 whole; 5..11 and 96..104 are edges
             assertEquals(Status.OK, discard(channel, 200, 10)); // inside stripe 16: nothing whole, nothing done
             MemorySegment all = readVolume(channel, blocks);
@@ -82,10 +77,10 @@ class Raid5DiscardTest {
 
     @Test
     void aDegradedReadAfterADiscardReturnsZeroesAndADegradedDiscardToo() throws Exception {
-        try (Raid5Volume volume = new Raid5Volume("r5", VolumeConformanceTest.memories(4, "1M"), CHUNK_BYTES)) {
+        try (Raid5Volume volume = TestVolumes.raid5(4, "1M", CHUNK_BYTES)) {
             BlockChannel channel = open(volume);
             long blocks = volume.geometry().blockCount();
-            fillVolume(ioReactor, channel, blocks, SEED, arena);
+            fillVolume(ioReactor, channel, blocks, SEED, ioReactorFixture.arena());
             assertEquals(Status.OK, discard(channel, 0, 4 * STRIPE_BLOCKS));
             volume.fail(1); // its chunks are now rebuilt from the others
             assertEquals(Status.OK, discard(channel, 10 * STRIPE_BLOCKS, 3 * STRIPE_BLOCKS)); // degraded: survivors discarded
@@ -102,7 +97,7 @@ class Raid5DiscardTest {
     @Test
     void membersWhoseDiscardMayKeepOldDataMakeItUnsupported() throws Exception {
         List<BlockDevice> members = new ArrayList<>();
-        for (BlockDevice m : VolumeConformanceTest.memories(4, "1M")) members.add(new CapabilityDevice(m, new Capabilities(true, false, 1, true, false)));
+        for (BlockDevice m : TestVolumes.memories(4, "1M")) members.add(new CapabilityDevice(m, new Capabilities(true, false, 1, true, false)));
         try (Raid5Volume volume = new Raid5Volume("r5", members, CHUNK_BYTES)) {
             assertFalse(volume.geometry().capabilities().discard(), "parity would not follow a member that keeps old data");
             assertTrue(volume.geometry().capabilities().writeZeroes());
@@ -115,13 +110,13 @@ class Raid5DiscardTest {
     /** A member put in later that may keep old data gets the stripe's zeroes written instead of a discard. */
     @Test
     void aMemberThatNoLongerReadsZeroesAfterADiscardGetsZeroesWritten() throws Exception {
-        List<BlockDevice> members = new ArrayList<>(VolumeConformanceTest.memories(4, "1M"));
+        List<BlockDevice> members = new ArrayList<>(TestVolumes.memories(4, "1M"));
         CapabilityDevice odd = new CapabilityDevice(members.get(2), Capabilities.zeroingDiscard());
         members.set(2, odd);
         try (Raid5Volume volume = new Raid5Volume("r5", members, CHUNK_BYTES)) {
             BlockChannel channel = open(volume);
             long blocks = volume.geometry().blockCount();
-            fillVolume(ioReactor, channel, blocks, SEED, arena);
+            fillVolume(ioReactor, channel, blocks, SEED, ioReactorFixture.arena());
             odd.capabilities = new Capabilities(true, false, 1, true, false);
             assertEquals(Status.OK, discard(channel, 0, 6 * STRIPE_BLOCKS));
             assertEquals(0, odd.discards.get(), "no discard reached the member that may keep old data");
@@ -134,7 +129,7 @@ class Raid5DiscardTest {
 
     @Test
     void theWriteIntentRecordsTheDiscardedStripesBeforeAnyMemberSeesThem() throws Exception {
-        try (Raid5Volume volume = new Raid5Volume("r5", VolumeConformanceTest.memories(4, "1M"), CHUNK_BYTES)) {
+        try (Raid5Volume volume = TestVolumes.raid5(4, "1M", CHUNK_BYTES)) {
             List<long[]> begun = new ArrayList<>(), ended = new ArrayList<>();
             volume.setWriteIntent(new WriteIntent() {
                 @Override public boolean begin(long firstBlock, long blockCount) { begun.add(new long[] {firstBlock, blockCount}); return true; }
@@ -152,17 +147,17 @@ class Raid5DiscardTest {
 
     @Test
     void withAPartialParityLogAWholeStripeDiscardIsAFullStripeEntry() throws Exception {
-        List<BlockDevice> areas = VolumeConformanceTest.memories(4, "256K");
-        try (Raid5Volume volume = new Raid5Volume("r5", VolumeConformanceTest.memories(4, "1M"), CHUNK_BYTES, Raid5Algorithm.LEFT_SYMMETRIC,
+        List<BlockDevice> areas = TestVolumes.memories(4, "256K");
+        try (Raid5Volume volume = new Raid5Volume("r5", TestVolumes.memories(4, "1M"), CHUNK_BYTES, Raid5Algorithm.LEFT_SYMMETRIC,
                 new PplAreas(areas, 0x5151))) {
             BlockChannel channel = open(volume);
-            fillVolume(ioReactor, channel, volume.geometry().blockCount(), SEED, arena);
+            fillVolume(ioReactor, channel, volume.geometry().blockCount(), SEED, ioReactorFixture.arena());
             close(channel);
             channel = open(volume); // a fresh log: its io_units start empty
             assertEquals(Status.OK, discard(channel, 0, STRIPE_BLOCKS));
             close(channel);
             Raid5Layout layout = volume.layout();
-            MdPpl header = new MdPpl().wrap(readAll(jobReactor, areas.get(layout.parityDisk(0)), 1, arena));
+            MdPpl header = new MdPpl().wrap(readAll(jobReactor, areas.get(layout.parityDisk(0)), 1, ioReactorFixture.arena()));
             assertTrue(header.checksumValid());
             int last = (int) header.entriesCount() - 1;
             assertTrue(last >= 0, "the discard was logged");
@@ -200,7 +195,7 @@ class Raid5DiscardTest {
     }
 
     private MemorySegment readVolume(BlockChannel channel, long blocks) throws Exception {
-        MemorySegment all = arena.allocate(blocks * BLOCK, BLOCK);
+        MemorySegment all = ioReactorFixture.arena().allocate(blocks * BLOCK, BLOCK);
         for (long at = 0; at < blocks; at += 48) {
             int n = (int) Math.min(48, blocks - at);
             assertEquals(Status.OK, SyncTestSupport.io(ioReactor, channel, false, at, n, all.asSlice(at * BLOCK, (long) n * BLOCK)));
@@ -218,7 +213,7 @@ class Raid5DiscardTest {
     /** Rows whose XOR over every member (data and parity) is not zero, read from the members directly. */
     private long wrongParityBlocks(Raid5Volume volume) throws Exception {
         MemorySegment[] on = new MemorySegment[volume.memberCount()];
-        for (int m = 0; m < on.length; m++) on[m] = readAll(jobReactor, volume.member(m), volume.memberBlocksUsed(), arena);
+        for (int m = 0; m < on.length; m++) on[m] = readAll(jobReactor, volume.member(m), volume.memberBlocksUsed(), ioReactorFixture.arena());
         long wrong = 0;
         for (long mb = 0; mb < volume.memberBlocksUsed(); mb++) {
             for (long o = 0; o < BLOCK; o += 8) {

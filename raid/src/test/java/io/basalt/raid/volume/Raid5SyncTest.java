@@ -1,16 +1,19 @@
 package io.basalt.raid.volume;
 
+import java.time.Duration;
+import io.basalt.engine.fixtures.Await;
+import io.basalt.engine.fixtures.ReactorFixture;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
 import io.basalt.engine.BlockChannel;
 import io.basalt.engine.DeviceSpec;
 import io.basalt.engine.Reactor;
 import io.basalt.engine.ReactorConfig;
 import io.basalt.engine.Status;
 import io.basalt.raid.parity.Raid5Layout;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
@@ -31,25 +34,20 @@ import static org.junit.jupiter.api.Assertions.*;
 class Raid5SyncTest {
     private static final int CHUNK_BYTES = 16 * 1024;
     private static final long SEED = 0x5C;
+    @RegisterExtension
+    final ReactorFixture jobReactorFixture = ReactorFixture.started("sync-job");
+    @RegisterExtension
+    final ReactorFixture ioReactorFixture = ReactorFixture.started("sync-io");
     private Reactor jobReactor, ioReactor;
-    private Arena arena;
 
     @BeforeEach
     void start() {
-        jobReactor = Reactor.start(ReactorConfig.defaults("sync-job"));
-        ioReactor = Reactor.start(ReactorConfig.defaults("sync-io"));
-        arena = Arena.ofShared();
-    }
-
-    @AfterEach
-    void stop() {
-        jobReactor.close();
-        ioReactor.close();
-        arena.close();
+        jobReactor = jobReactorFixture.reactor();
+        ioReactor = ioReactorFixture.reactor();
     }
 
     private Raid5Volume volume(int members, String size) {
-        return new Raid5Volume("r5", VolumeConformanceTest.memories(members, size), CHUNK_BYTES);
+        return TestVolumes.raid5(members, size, CHUNK_BYTES);
     }
 
     private BlockChannel open(Raid5Volume volume) throws Exception {
@@ -73,7 +71,7 @@ class Raid5SyncTest {
     /** Every parity block is the XOR of the data blocks of its row, read from the members directly; returns mismatched blocks. */
     private long wrongParityBlocks(Raid5Volume volume) throws Exception {
         MemorySegment[] on = new MemorySegment[volume.memberCount()];
-        for (int m = 0; m < on.length; m++) on[m] = readAll(jobReactor, volume.member(m), volume.memberBlocksUsed(), arena);
+        for (int m = 0; m < on.length; m++) on[m] = readAll(jobReactor, volume.member(m), volume.memberBlocksUsed(), jobReactorFixture.arena());
         Raid5Layout layout = volume.layout();
         long wrong = 0;
         for (long mb = 0; mb < volume.memberBlocksUsed(); mb++) {
@@ -120,19 +118,19 @@ class Raid5SyncTest {
             assertTrue(volume.fail(1));
             volume.replaceMember(1, DeviceSpec.open("fresh", "memory:2M"));
             SyncJob job = new SyncJob(volume, SyncJob.REBUILD, ioReactor, null, 6, SyncJob.DEFAULT_UNITS_IN_FLIGHT, null).start();
-            Thread.sleep(30);
+            Await.until(() -> job.doneBytes() > 0, Duration.ofSeconds(30), "the job owns the channel and has run");
             BlockChannel channel = open(volume);
             assertNotSame(channel, volume.ownerOf(0), "the job's channel stays the owner");
             long blocks = volume.geometry().blockCount();
             long[] seeds = seeds(blocks);
-            fillVolume(ioReactor, channel, blocks, SEED, arena);
-            SyncTestSupport.Load load = new SyncTestSupport.Load(ioReactor, channel, seeds, volume.chunkBlocks(), 5, arena);
+            fillVolume(ioReactor, channel, blocks, SEED, jobReactorFixture.arena());
+            SyncTestSupport.Load load = new SyncTestSupport.Load(ioReactor, channel, seeds, volume.chunkBlocks(), 5, jobReactorFixture.arena());
             load.start();
             assertTrue(job.awaitEnd(TimeUnit.SECONDS.toNanos(60)));
             assertTrue(job.isRunning() == false && job.state() == SyncJob.State.DONE, job::error);
             load.stop();
             assertEquals(0, load.errors + load.wrongReads);
-            assertEquals(-1, firstWrongBlock(ioReactor, channel, seeds, arena));
+            assertEquals(-1, firstWrongBlock(ioReactor, channel, seeds, jobReactorFixture.arena()));
             assertEquals(0, wrongParityBlocks(volume));
             assertEquals(0, run(volume, SyncJob.CHECK, null, 1000, null).mismatchSectors());
             close(channel);
@@ -158,7 +156,7 @@ class Raid5SyncTest {
             volume.replaceMember(1, DeviceSpec.open("fresh", "memory:256K"));
             int chunk = volume.chunkBlocks();
             assertEquals(1, volume.layout().dataDisk(0, 1), "stripe 0's second data chunk is on the rebuilding member");
-            MemorySegment buffer = arena.allocate(BLOCK, BLOCK);
+            MemorySegment buffer = jobReactorFixture.arena().allocate(BLOCK, BLOCK);
             int[] statuses = {-1, -1};
             io.basalt.engine.IoCompletion completion = (tag, status) -> statuses[(int) tag] = status;
             assertTrue(reader.read(chunk, 1, buffer, 0, completion));
@@ -191,11 +189,11 @@ class Raid5SyncTest {
             BlockChannel channel = open(volume);
             long blocks = volume.geometry().blockCount();
             long[] seeds = seeds(blocks);
-            fillVolume(ioReactor, channel, blocks, SEED, arena);
+            fillVolume(ioReactor, channel, blocks, SEED, jobReactorFixture.arena());
             assertTrue(volume.fail(2));
-            SyncTestSupport.Load load = new SyncTestSupport.Load(ioReactor, channel, seeds, volume.chunkBlocks(), 7, arena);
+            SyncTestSupport.Load load = new SyncTestSupport.Load(ioReactor, channel, seeds, volume.chunkBlocks(), 7, jobReactorFixture.arena());
             load.start(); // degraded writes before the replacement, then across the rebuild
-            Thread.sleep(50);
+            Await.until(() -> load.writes > 0, Duration.ofSeconds(10), "degraded writes before the replacement");
             volume.replaceMember(2, fresh);
             assertEquals("rebuilding", volume.memberStateName(2));
             List<Long> checkpoints = new ArrayList<>();
@@ -213,12 +211,12 @@ class Raid5SyncTest {
             assertTrue(load.reads > 100 && writesDuring > 100, "foreground I/O ran during the rebuild: " + writesDuring + " writes");
             assertEquals(volume.unitCount(), checkpoints.getLast(), "the last checkpoint is the end");
             assertEquals(volume.memberBlocksUsed() * BLOCK, job.totalBytes());
-            assertEquals(-1, firstWrongBlock(ioReactor, channel, seeds, arena), "a block differs from the reference");
+            assertEquals(-1, firstWrongBlock(ioReactor, channel, seeds, jobReactorFixture.arena()), "a block differs from the reference");
             assertEquals(0, wrongParityBlocks(volume), "parity blocks that are not the XOR of the data");
             assertEquals(0, run(volume, SyncJob.CHECK, null, 1000, null).mismatchSectors());
             // The rebuilt member alone: fail another one, so reads of member 0's chunks come from member 2.
             assertTrue(volume.fail(0));
-            assertEquals(-1, firstWrongBlock(ioReactor, channel, seeds, arena), "a block read degraded through the rebuilt member");
+            assertEquals(-1, firstWrongBlock(ioReactor, channel, seeds, jobReactorFixture.arena()), "a block read degraded through the rebuilt member");
             close(channel);
         }
     }
@@ -228,8 +226,8 @@ class Raid5SyncTest {
         try (Raid5Volume volume = volume(4, "1M")) {
             BlockChannel channel = open(volume);
             long blocks = volume.geometry().blockCount();
-            fillVolume(ioReactor, channel, blocks, SEED, arena);
-            MemorySegment garbage = arena.allocate(2L * BLOCK, BLOCK);
+            fillVolume(ioReactor, channel, blocks, SEED, jobReactorFixture.arena());
+            MemorySegment garbage = jobReactorFixture.arena().allocate(2L * BLOCK, BLOCK);
             garbage.fill((byte) 0x5a);
             long stripe = 3;
             int parity = volume.layout().parityDisk(stripe);
@@ -249,8 +247,8 @@ class Raid5SyncTest {
     void resyncOfAListOfRegionsRecomputesOnlyTheirStripes() throws Exception {
         try (Raid5Volume volume = volume(3, "1M")) {
             BlockChannel channel = open(volume);
-            fillVolume(ioReactor, channel, volume.geometry().blockCount(), SEED, arena);
-            MemorySegment garbage = arena.allocate(BLOCK, BLOCK);
+            fillVolume(ioReactor, channel, volume.geometry().blockCount(), SEED, jobReactorFixture.arena());
+            MemorySegment garbage = jobReactorFixture.arena().allocate(BLOCK, BLOCK);
             garbage.fill((byte) 0x33);
             int chunk = volume.chunkBlocks();
             writeDirect(jobReactor, volume.member(volume.layout().parityDisk(5)), 5L * chunk + 2, garbage);
@@ -334,12 +332,12 @@ class Raid5SyncTest {
         try (Raid5Volume volume = volume(4, "4M")) {
             BlockChannel channel = open(volume);
             long blocks = volume.geometry().blockCount();
-            fillVolume(ioReactor, channel, blocks, SEED, arena);
+            fillVolume(ioReactor, channel, blocks, SEED, jobReactorFixture.arena());
             assertTrue(volume.fail(3));
             volume.replaceMember(3, DeviceSpec.open("fresh", "memory:4M"));
             long[] last = {-1};
             SyncJob first = new SyncJob(volume, SyncJob.REBUILD, jobReactor, null, 4, 4, (j, unit, finished) -> last[0] = unit).start();
-            Thread.sleep(300);
+            Await.until(() -> first.doneBytes() > 0, Duration.ofSeconds(30), "the first job rebuilt a unit");
             first.stop();
             assertEquals(SyncJob.State.STOPPED, first.state());
             long position = volume.recoveryUnit();
@@ -353,7 +351,7 @@ class Raid5SyncTest {
             assertEquals(0, wrongParityBlocks(volume));
             long[] seeds = seeds(blocks);
             assertTrue(volume.fail(0));
-            assertEquals(-1, firstWrongBlock(ioReactor, channel, seeds, arena));
+            assertEquals(-1, firstWrongBlock(ioReactor, channel, seeds, jobReactorFixture.arena()));
             close(channel);
         }
     }

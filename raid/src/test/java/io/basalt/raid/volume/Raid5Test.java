@@ -1,5 +1,8 @@
 package io.basalt.raid.volume;
 
+import io.basalt.engine.fixtures.ReactorFixture;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
 import io.basalt.engine.BlockChannel;
 import io.basalt.engine.BlockDevice;
 import io.basalt.engine.DeviceSpec;
@@ -10,7 +13,6 @@ import io.basalt.engine.conformance.ConformanceHarness;
 import io.basalt.engine.fault.FaultBlockDevice;
 import io.basalt.raid.parity.ChunkAddress;
 import io.basalt.raid.parity.Raid5Layout;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -31,28 +33,17 @@ class Raid5Test {
     private static final int BLOCK = 4096;
     private static final int CHUNK_BYTES = 16 * 1024;
     private static final long SEED = 0x5EED5;
+    @RegisterExtension
+    final ReactorFixture fixture = ReactorFixture.handDriven("raid5");
     private Reactor reactor;
-    private Arena arena;
 
     @BeforeEach
     void start() {
-        reactor = new Reactor(ReactorConfig.defaults("raid5"));
-        reactor.initOnCurrentThread();
-        arena = Arena.ofShared();
-    }
-
-    @AfterEach
-    void stop() {
-        reactor.close();
-        arena.close();
-    }
-
-    private MemorySegment buffer(long blocks) {
-        return arena.allocate(blocks * BLOCK, BLOCK);
+        reactor = fixture.reactor();
     }
 
     private static Raid5Volume volume(int members, String size) {
-        return new Raid5Volume("r5", VolumeConformanceTest.memories(members, size), CHUNK_BYTES);
+        return TestVolumes.raid5(members, size, CHUNK_BYTES);
     }
 
     private static Raid5Volume faultVolume(int members) {
@@ -66,7 +57,7 @@ class Raid5Test {
         MemorySegment[] result = new MemorySegment[volume.memberCount()];
         for (int m = 0; m < result.length; m++) {
             BlockChannel direct = volume.member(m).openChannel(reactor);
-            result[m] = buffer(volume.memberBlocksUsed());
+            result[m] = fixture.buffer(volume.memberBlocksUsed());
             assertEquals(Status.OK, new ConformanceHarness(reactor, direct).read(0, (int) volume.memberBlocksUsed(), result[m]));
             direct.close();
         }
@@ -101,7 +92,7 @@ class Raid5Test {
                 ConformanceHarness io = new ConformanceHarness(reactor, channel);
                 long blocks = volume.geometry().blockCount();
                 assertEquals((n - 1) * 64L, blocks);
-                MemorySegment all = buffer(blocks);
+                MemorySegment all = fixture.buffer(blocks);
                 fill(all, 0, BLOCK, SEED + n);
                 // Odd-sized writes so that some are partial stripes, some span stripes, some are full.
                 SplittableRandom random = new SplittableRandom(SEED + n);
@@ -131,7 +122,7 @@ class Raid5Test {
             ConformanceHarness io5 = new ConformanceHarness(reactor, five.openChannel(reactor));
             ConformanceHarness io4 = new ConformanceHarness(reactor, four.openChannel(reactor));
             int chunk = four.chunkBlocks();
-            MemorySegment data = buffer(4L * chunk);
+            MemorySegment data = fixture.buffer(4L * chunk);
             fill(data, 0, BLOCK, SEED);
             // 5 members, one block: read-modify-write reads 2 (P, old D), reconstruct-write 3.
             assertEquals(Status.OK, io5.write(1, 1, data.asSlice(0, BLOCK)));
@@ -146,7 +137,7 @@ class Raid5Test {
             assertEquals(1, four.counter(Raid5Volume.FULL_STRIPE_WRITES));
             assertParityConsistent(five, readMembers(five));
             assertParityConsistent(four, readMembers(four));
-            MemorySegment back = buffer(1);
+            MemorySegment back = fixture.buffer(1);
             assertEquals(Status.OK, io5.read(1, 1, back));
             assertEquals(-1, firstMismatch(back, 0, BLOCK, SEED), "the read-modify-written block");
             io4.channel().close();
@@ -164,8 +155,8 @@ class Raid5Test {
             BlockChannel channel = volume.openChannel(reactor);
             ConformanceHarness io = new ConformanceHarness(reactor, channel);
             int regionBlocks = 8 * 3 * volume.chunkBlocks(); // 8 stripes of 12 blocks
-            MemorySegment expected = buffer(volume.geometry().blockCount());
-            MemorySegment zero = buffer(volume.geometry().blockCount());
+            MemorySegment expected = fixture.buffer(volume.geometry().blockCount());
+            MemorySegment zero = fixture.buffer(volume.geometry().blockCount());
             assertEquals(Status.OK, io.write(0, (int) volume.geometry().blockCount(), zero));
             for (int round = 0; round < 30; round++) {
                 SplittableRandom random = new SplittableRandom(SEED * 31 + round);
@@ -193,7 +184,7 @@ class Raid5Test {
                 }
                 for (int i = 0; i < writes; i++) assertEquals(Status.OK, io.await(i), "round " + round + " write " + i);
             }
-            MemorySegment back = buffer(regionBlocks);
+            MemorySegment back = fixture.buffer(regionBlocks);
             assertEquals(Status.OK, io.read(0, regionBlocks, back));
             assertEquals(-1L, back.mismatch(expected.asSlice(0, (long) regionBlocks * BLOCK)), "data read back");
             assertParityConsistent(volume, readMembers(volume));
@@ -209,11 +200,11 @@ class Raid5Test {
                 BlockChannel channel = volume.openChannel(reactor);
                 ConformanceHarness io = new ConformanceHarness(reactor, channel);
                 int blocks = (int) volume.geometry().blockCount();
-                MemorySegment all = buffer(blocks);
+                MemorySegment all = fixture.buffer(blocks);
                 fill(all, 0, BLOCK, SEED + failed);
                 assertEquals(Status.OK, io.write(0, blocks, all));
                 ((FaultBlockDevice) volume.member(failed)).setFailed(true); // pulled: the data path finds out
-                MemorySegment back = buffer(blocks);
+                MemorySegment back = fixture.buffer(blocks);
                 for (int lba = 0; lba < blocks; lba += 3) {
                     int count = Math.min(3, blocks - lba);
                     assertEquals(Status.OK, io.read(lba, count, back.asSlice((long) lba * BLOCK, (long) count * BLOCK)), "read at " + lba);
@@ -254,7 +245,7 @@ class Raid5Test {
             BlockChannel channel = volume.openChannel(reactor);
             ConformanceHarness io = new ConformanceHarness(reactor, channel);
             int regionBlocks = 16 * 3 * volume.chunkBlocks();
-            MemorySegment expected = buffer(regionBlocks);
+            MemorySegment expected = fixture.buffer(regionBlocks);
             assertEquals(Status.OK, io.write(0, regionBlocks, expected)); // zeroes, parity consistent
             for (int round = 0; round < 12; round++) {
                 SplittableRandom random = new SplittableRandom(SEED * 17 + round);
@@ -278,7 +269,7 @@ class Raid5Test {
             }
             assertFalse(volume.isActive(2), "member 2 died on the way");
             assertEquals(1, volume.failedCount());
-            MemorySegment back = buffer(regionBlocks);
+            MemorySegment back = fixture.buffer(regionBlocks);
             assertEquals(Status.OK, io.read(0, regionBlocks, back));
             assertEquals(-1L, back.mismatch(expected), "data read back, degraded");
             channel.close();
@@ -290,13 +281,13 @@ class Raid5Test {
         try (Raid5Volume volume = faultVolume(4)) {
             BlockChannel channel = volume.openChannel(reactor);
             ConformanceHarness io = new ConformanceHarness(reactor, channel);
-            MemorySegment data = buffer(12);
+            MemorySegment data = fixture.buffer(12);
             fill(data, 0, BLOCK, SEED);
             assertEquals(Status.OK, io.write(0, 12, data));
             assertTrue(volume.fail(1));
             assertEquals(Status.OK, io.read(0, 12, data), "one failure: degraded");
             ((FaultBlockDevice) volume.member(2)).setFailed(true);
-            MemorySegment back = buffer(12);
+            MemorySegment back = fixture.buffer(12);
             int status = io.read(0, 12, back);
             assertTrue(status == Status.DEVICE_GONE || status == Status.IO_ERROR, "read after a second failure: " + Status.name(status));
             assertTrue(volume.isFailed());
@@ -312,7 +303,7 @@ class Raid5Test {
         try (Raid5Volume volume = volume(4, "256K")) {
             ConformanceHarness io = new ConformanceHarness(reactor, volume.openChannel(reactor));
             int blocks = (int) volume.geometry().blockCount();
-            MemorySegment all = buffer(blocks);
+            MemorySegment all = fixture.buffer(blocks);
             fill(all, 0, BLOCK, SEED + 9);
             assertEquals(Status.OK, io.write(0, blocks, all));
             assertEquals(Status.OK, io.writeZeroes(5, 30)); // partial, full and partial stripes
@@ -321,7 +312,7 @@ class Raid5Test {
             // discarded (memory members read zeroes after a discard); the edges keep their data (Raid5DiscardTest).
             assertEquals(Status.OK, io.discard(40, 30));
             all.asSlice(48L * BLOCK, 12L * BLOCK).fill((byte) 0);
-            MemorySegment back = buffer(blocks);
+            MemorySegment back = fixture.buffer(blocks);
             assertEquals(Status.OK, io.read(0, blocks, back));
             assertEquals(-1L, back.mismatch(all));
             assertParityConsistent(volume, readMembers(volume));
@@ -341,7 +332,7 @@ class Raid5Test {
         try (Raid5Volume volume = volume(4, "256K")) {
             BlockChannel[] channels = {volume.openChannel(reactor), volume.openChannel(second)};
             int regionBlocks = 8 * 3 * volume.chunkBlocks();
-            MemorySegment expected = buffer(regionBlocks);
+            MemorySegment expected = fixture.buffer(regionBlocks);
             int[] statuses = new int[64];
             int[] done = new int[1];
             io.basalt.engine.IoCompletion completion = (tag, status) -> {
@@ -374,7 +365,7 @@ class Raid5Test {
                         completion, cycle, done);
                 for (int i = 0; i < writes; i++) assertEquals(Status.OK, statuses[i], "round " + round + " write " + i);
             }
-            MemorySegment back = buffer(regionBlocks);
+            MemorySegment back = fixture.buffer(regionBlocks);
             done[0] = 0;
             assertTrue(channels[1].read(0, regionBlocks, back, 0, completion));
             while (done[0] < 1) cycle.run();
@@ -413,7 +404,7 @@ class Raid5Test {
             java.util.concurrent.CountDownLatch finished = new java.util.concurrent.CountDownLatch(2);
             ThreadWriter[] writers = new ThreadWriter[2];
             for (int r = 0; r < 2; r++) {
-                writers[r] = new ThreadWriter(reactors[r], channels[r], r, regionBlocks, volume.chunkBlocks(), passes, arena, finished);
+                writers[r] = new ThreadWriter(reactors[r], channels[r], r, regionBlocks, volume.chunkBlocks(), passes, fixture.arena(), finished);
                 ThreadWriter w = writers[r];
                 assertTrue(reactors[r].post(w::start));
             }
@@ -518,7 +509,7 @@ class Raid5Test {
     void badMemberSetsAreRefused() {
         assertThrows(IllegalArgumentException.class, () -> volume(2, "256K"));
         assertThrows(IllegalArgumentException.class,
-                () -> new Raid5Volume("r5", VolumeConformanceTest.memories(3, "256K"), 12 * 1024));
+                () -> TestVolumes.raid5(3, "256K", 12 * 1024));
         try (Raid5Volume v = volume(3, "256K")) {
             assertEquals(2 * v.chunkBlocks(), v.geometry().optimalTransferBlocks());
             assertTrue(v.describe().startsWith("raid5(left_symmetric, chunk=16K"), v.describe());

@@ -1,9 +1,11 @@
 package io.basalt.raid.volume;
 
+import io.basalt.engine.fixtures.ReactorFixture;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
 import io.basalt.engine.BlockChannel;
 import io.basalt.engine.BlockDevice;
 import io.basalt.engine.Reactor;
-import io.basalt.engine.ReactorConfig;
 import io.basalt.engine.Status;
 import io.basalt.engine.backend.MemoryBlockDevice;
 import io.basalt.engine.conformance.ConformanceHarness;
@@ -11,11 +13,9 @@ import io.basalt.engine.fault.FaultBlockDevice;
 import io.basalt.engine.fault.FaultConfig;
 import io.basalt.raid.md.MdPpl;
 import io.basalt.raid.parity.Raid5Algorithm;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -45,20 +45,13 @@ class Raid5WriteHoleTest {
     private static final int SIGNATURE = MdPpl.signature(UUID);
     private static final int SEEDS = 40;
 
+    @RegisterExtension
+    final ReactorFixture fixture = ReactorFixture.handDriven("write-hole");
     private Reactor reactor;
-    private Arena arena;
 
     @BeforeEach
     void start() {
-        reactor = new Reactor(ReactorConfig.defaults("write-hole"));
-        reactor.initOnCurrentThread();
-        arena = Arena.ofShared();
-    }
-
-    @AfterEach
-    void stop() {
-        reactor.close();
-        arena.close();
+        reactor = fixture.reactor();
     }
 
     /** What a round found. */
@@ -132,7 +125,7 @@ class Raid5WriteHoleTest {
         Raid5Volume volume = new Raid5Volume("r5", List.copyOf(data), CHUNK_BYTES, Raid5Algorithm.LEFT_SYMMETRIC,
                 withPpl ? new PplAreas(List.copyOf(areas), SIGNATURE) : null);
         int blocks = (int) volume.geometry().blockCount();
-        MemorySegment expected = arena.allocate((long) blocks * BLOCK, BLOCK);
+        MemorySegment expected = fixture.arena().allocate((long) blocks * BLOCK, BLOCK);
         fill(expected, 0, BLOCK, seed);
         BlockChannel channel = volume.openChannel(reactor);
         ConformanceHarness io = new ConformanceHarness(reactor, channel);
@@ -145,7 +138,7 @@ class Raid5WriteHoleTest {
         // Waves of 16 concurrent writes over distinct ranges; the cut comes in a random wave. Every block written in
         // the round counts as being written (nothing was flushed after the fill).
         boolean[] written = new boolean[blocks];
-        MemorySegment fresh = arena.allocate((long) blocks * BLOCK, BLOCK);
+        MemorySegment fresh = fixture.arena().allocate((long) blocks * BLOCK, BLOCK);
         int cutWave = random.nextInt(waves);
         int tags = 0, cutFirst = 0;
         for (int wave = 0; wave <= cutWave; wave++) {
@@ -192,7 +185,7 @@ class Raid5WriteHoleTest {
         Raid5Volume degraded = new Raid5Volume("r5-back", List.copyOf(data), CHUNK_BYTES);
         degraded.fail(lost);
         BlockChannel back = degraded.openChannel(reactor);
-        MemorySegment read = arena.allocate((long) blocks * BLOCK, BLOCK);
+        MemorySegment read = fixture.arena().allocate((long) blocks * BLOCK, BLOCK);
         ConformanceHarness reader = new ConformanceHarness(reactor, back);
         for (int at = 0; at < blocks; at += 192) {
             int n = Math.min(192, blocks - at);

@@ -1,17 +1,17 @@
 package io.basalt.raid.volume;
 
+import io.basalt.engine.fixtures.ReactorFixture;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
 import io.basalt.engine.IoCompletion;
 import io.basalt.engine.Reactor;
-import io.basalt.engine.ReactorConfig;
 import io.basalt.engine.StateMachine;
 import io.basalt.engine.Status;
 import io.basalt.engine.conformance.ConformanceHarness;
 import io.basalt.raid.parity.Raid5Algorithm;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 import static io.basalt.raid.volume.Raid5Channel.FREE;
@@ -30,24 +30,13 @@ class StateMachinesTest {
     private static final int BLOCK = 4096;
     private static final int CHUNK_BYTES = 16 * 1024; // 4 members: a stripe is 12 data blocks
     private static final int STRIPE_BLOCKS = 12;
+    @RegisterExtension
+    final ReactorFixture fixture = ReactorFixture.handDriven("state-machines");
     private Reactor reactor;
-    private Arena arena;
 
     @BeforeEach
     void start() {
-        reactor = new Reactor(ReactorConfig.defaults("state-machines"));
-        reactor.initOnCurrentThread();
-        arena = Arena.ofShared();
-    }
-
-    @AfterEach
-    void stop() {
-        reactor.close();
-        arena.close();
-    }
-
-    private MemorySegment buffer(long blocks) {
-        return arena.allocate(blocks * BLOCK, BLOCK);
+        reactor = fixture.reactor();
     }
 
     private static void assertMoves(StateMachine machine, int[][] expected) {
@@ -64,7 +53,7 @@ class StateMachinesTest {
 
     @Test
     void aRaid5StepRefusesAnIllegalMove() {
-        try (Raid5Volume volume = new Raid5Volume("r5", VolumeConformanceTest.memories(4, "256K"), CHUNK_BYTES)) {
+        try (Raid5Volume volume = TestVolumes.raid5(4, "256K", CHUNK_BYTES)) {
             Raid5Channel channel = (Raid5Channel) volume.openChannel(reactor);
             IllegalStateException e = assertThrows(IllegalStateException.class, () -> channel.stepMachine().move(3, PLAN, WRITES));
             assertTrue(e.getMessage().contains("raid5 step slot 3: illegal move PLAN -> WRITES"), e.getMessage());
@@ -80,14 +69,14 @@ class StateMachinesTest {
 
     @Test
     void raid5WriteAndReadStepsCountTheirMoves() {
-        try (Raid5Volume volume = new Raid5Volume("r5", VolumeConformanceTest.memories(4, "256K"), CHUNK_BYTES)) {
+        try (Raid5Volume volume = TestVolumes.raid5(4, "256K", CHUNK_BYTES)) {
             Raid5Channel channel = (Raid5Channel) volume.openChannel(reactor);
             ConformanceHarness io = new ConformanceHarness(reactor, channel);
-            assertEquals(Status.OK, io.write(0, 1, buffer(1)));
+            assertEquals(Status.OK, io.write(0, 1, fixture.buffer(1)));
             StateMachine steps = channel.stepMachine();
             assertMoves(steps, new int[][] {{FREE, PLAN, 1}, {PLAN, READS, 1}, {READS, WRITES, 1}, {WRITES, PLAN, 1}, {PLAN, FREE, 1}});
-            assertEquals(Status.OK, io.read(0, 1, buffer(1))); // healthy: one step of reads, no writes
-            assertEquals(Status.OK, io.write(0, 2 * STRIPE_BLOCKS, buffer(2 * STRIPE_BLOCKS))); // two full-stripe steps
+            assertEquals(Status.OK, io.read(0, 1, fixture.buffer(1))); // healthy: one step of reads, no writes
+            assertEquals(Status.OK, io.write(0, 2 * STRIPE_BLOCKS, fixture.buffer(2 * STRIPE_BLOCKS))); // two full-stripe steps
             assertMoves(steps, new int[][] {{FREE, PLAN, 3}, {PLAN, READS, 4}, {READS, WRITES, 3}, {READS, PLAN, 1},
                     {WRITES, PLAN, 3}, {PLAN, FREE, 3}});
             channel.close();
@@ -96,7 +85,7 @@ class StateMachinesTest {
 
     @Test
     void raid5SyncStepsWalkTheStepMachine() {
-        try (Raid5Volume volume = new Raid5Volume("r5", VolumeConformanceTest.memories(4, "256K"), CHUNK_BYTES)) {
+        try (Raid5Volume volume = TestVolumes.raid5(4, "256K", CHUNK_BYTES)) {
             Raid5Channel channel = (Raid5Channel) volume.openChannel(reactor);
             assertEquals(Status.OK, sync(channel, 0, SyncJob.RESYNC)); // reads every member, writes the parity
             assertEquals(Status.OK, sync(channel, 0, SyncJob.CHECK)); // the parity is right: nothing to write
@@ -133,11 +122,11 @@ class StateMachinesTest {
 
     @Test
     void aLoggedWriteCountsStepAndUnitMoves() {
-        try (Raid5Volume volume = new Raid5Volume("r5", VolumeConformanceTest.memories(4, "256K"), CHUNK_BYTES,
-                Raid5Algorithm.LEFT_SYMMETRIC, new PplAreas(VolumeConformanceTest.memories(4, "1M"), 0x12345678))) {
+        try (Raid5Volume volume = new Raid5Volume("r5", TestVolumes.memories(4, "256K"), CHUNK_BYTES,
+                Raid5Algorithm.LEFT_SYMMETRIC, new PplAreas(TestVolumes.memories(4, "1M"), 0x12345678))) {
             Raid5Channel channel = (Raid5Channel) volume.openChannel(reactor);
             ConformanceHarness io = new ConformanceHarness(reactor, channel);
-            assertEquals(Status.OK, io.write(0, 1, buffer(1)));
+            assertEquals(Status.OK, io.write(0, 1, fixture.buffer(1)));
             assertMoves(channel.stepMachine(), new int[][] {{FREE, PLAN, 1}, {PLAN, READS, 1}, {READS, LOG, 1}, {LOG, WRITES, 1},
                     {WRITES, PLAN, 1}, {PLAN, FREE, 1}});
             StateMachine units = channel.pplLog().unitMachine();
@@ -159,7 +148,7 @@ class StateMachinesTest {
 
     @Test
     void raid1SyncWindowsCountTheirMoves() {
-        try (Raid1Volume volume = new Raid1Volume("r1", VolumeConformanceTest.memories(2, "1M"))) {
+        try (Raid1Volume volume = TestVolumes.raid1(2, "1M")) {
             Raid1Syncer syncer = new Raid1Syncer(volume, reactor, 64);
             assertEquals(Status.OK, syncWindow(syncer, 0, SyncJob.RESYNC)); // read the source, write the other member
             assertEquals(Status.OK, syncWindow(syncer, 1, SyncJob.CHECK)); // read both, equal: nothing to write

@@ -109,7 +109,8 @@ final class SyncTestSupport {
         private volatile boolean stopping;
         private int running;
         private long nextSeed;
-        long writes, reads, errors, wrongReads;
+        volatile long writes; // read by tests that wait for the load to have written (Await)
+        long reads, errors, wrongReads;
 
         Load(Reactor reactor, BlockChannel channel, long[] seeds, int chunkBlocks, long seed, Arena arena) {
             this.reactor = reactor;

@@ -49,20 +49,14 @@ class VolumeAllocationTest {
         }
     }
 
-    private static List<BlockDevice> open(int count, String spec) {
-        List<BlockDevice> members = new ArrayList<>();
-        for (int i = 0; i < count; i++) members.add(DeviceSpec.open("m" + i, spec));
-        return members;
-    }
-
     @Test
     void raid0OverMemoryAllocatesNothing() {
-        assertEquals(0, run("raid0 memory", () -> new Raid0Volume("r0", open(4, "memory:16M"), 64 * 1024)));
+        assertEquals(0, run("raid0 memory", () -> new Raid0Volume("r0", TestVolumes.open(4, "memory:16M"), 64 * 1024)));
     }
 
     @Test
     void raid1OverMemoryAllocatesNothing() {
-        assertEquals(0, run("raid1 memory", () -> new Raid1Volume("r1", open(2, "memory:32M"))));
+        assertEquals(0, run("raid1 memory", () -> new Raid1Volume("r1", TestVolumes.open(2, "memory:32M"))));
     }
 
     /**
@@ -72,13 +66,13 @@ class VolumeAllocationTest {
     /** raid5 with md's partial parity log: the log's io_units, checksums and flushes allocate nothing either. */
     @Test
     void raid5WithPplOverMemoryAllocatesNothing() {
-        assertEquals(0, run("raid5 ppl memory", () -> new Raid5Volume("r5", open(4, "memory:16M"), 64 * 1024,
-                io.basalt.raid.parity.Raid5Algorithm.LEFT_SYMMETRIC, new PplAreas(open(4, "memory:1M"), 0x12345678))));
+        assertEquals(0, run("raid5 ppl memory", () -> new Raid5Volume("r5", TestVolumes.open(4, "memory:16M"), 64 * 1024,
+                io.basalt.raid.parity.Raid5Algorithm.LEFT_SYMMETRIC, new PplAreas(TestVolumes.open(4, "memory:1M"), 0x12345678))));
     }
 
     @Test
     void raid5OverMemoryAllocatesNothing() {
-        assertEquals(0, run("raid5 memory", () -> new Raid5Volume("r5", open(4, "memory:16M"), 64 * 1024)));
+        assertEquals(0, run("raid5 memory", () -> new Raid5Volume("r5", TestVolumes.open(4, "memory:16M"), 64 * 1024)));
     }
 
     /**
@@ -91,7 +85,7 @@ class VolumeAllocationTest {
     @Test
     void raid5DegradedOverMemoryAllocationIsMeasured() {
         long bytes = run("raid5 degraded memory", () -> {
-            Raid5Volume volume = new Raid5Volume("r5", open(4, "memory:16M"), 64 * 1024);
+            Raid5Volume volume = new Raid5Volume("r5", TestVolumes.open(4, "memory:16M"), 64 * 1024);
             volume.fail(1);
             return volume;
         });

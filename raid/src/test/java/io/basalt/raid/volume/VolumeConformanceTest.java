@@ -19,16 +19,12 @@ import java.util.List;
  */
 class VolumeConformanceTest {
     static List<BlockDevice> memories(int count, String size) {
-        List<BlockDevice> members = new ArrayList<>();
-        for (int i = 0; i < count; i++) members.add(DeviceSpec.open("m" + i, "memory:" + size));
-        return members;
+        return TestVolumes.memories(count, size);
     }
 
     /** Members behind the fault wrapper (no fault configured), so that a test can pull one. */
     static List<BlockDevice> faultMembers(int count) {
-        List<BlockDevice> members = new ArrayList<>();
-        for (int i = 0; i < count; i++) members.add(DeviceSpec.open("f" + i, "fault:memory:16M,fault_seed=" + (i + 1)));
-        return members;
+        return TestVolumes.faultMembers(count, "16M");
     }
 
     @Nested

@@ -15,32 +15,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 
+import static io.basalt.vhost.blk.QueueHarness.fill;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** VirtioBlkQueue over a packed ring (virtio 2.8): round trips, wrap-around, out-of-order completion, suppression. */
 class PackedVirtioBlkQueueTest {
-    private static void fill(MemorySegment s, long seed) {
-        for (long i = 0; i < s.byteSize(); i += 8) s.set(ValueLayout.JAVA_LONG_UNALIGNED, i, seed * 0x9E3779B97F4A7C15L + i);
-    }
-
-    private static void writeThenRead(PackedHarness h, int segments, int segmentBytes, boolean indirect, long sector) {
-        PackedHarness.Request w = h.request(VirtioBlk.T_OUT, sector).data(segments, segmentBytes, 4096);
-        for (int i = 0; i < segments; i++) fill(w.dataSegment(i), sector * 31 + i);
-        w.submit(false, indirect);
-        h.awaitUsed();
-        assertEquals(w.id, h.guest.usedId);
-        assertEquals(1, h.guest.usedLen, "used len of OUT: the status byte");
-        assertEquals(VirtioBlk.S_OK, w.status());
-
-        PackedHarness.Request r = h.request(VirtioBlk.T_IN, sector).data(segments, segmentBytes, 4096);
-        r.submit(true, indirect);
-        h.awaitUsed();
-        assertEquals(r.id, h.guest.usedId);
-        assertEquals(segments * segmentBytes + 1, h.guest.usedLen, "used len of IN: data + status");
-        assertEquals(VirtioBlk.S_OK, r.status());
-        for (int i = 0; i < segments; i++) assertEquals(-1, w.dataSegment(i).mismatch(r.dataSegment(i)), "segment " + i);
-    }
-
     /** Ring of 8: chains of 3 to 6 descriptors wrap around the ring's end every few requests. */
     @ParameterizedTest
     @CsvSource({"1,4096,false", "4,4096,false", "2,8192,false", "3,4096,true", "16,4096,true"})
@@ -48,7 +27,7 @@ class PackedVirtioBlkQueueTest {
         try (PackedHarness h = new PackedHarness(8)) {
             if (!indirect && segments + 2 > 8) return;
             int before = h.vq.lastAvailIdx();
-            for (int i = 0; i < 40; i++) writeThenRead(h, segments, segmentBytes, indirect, 8L * (i % 50));
+            for (int i = 0; i < 40; i++) h.writeThenRead(segments, segmentBytes, indirect, 8L * (i % 50));
             int slots = 80 * (indirect ? 1 : segments + 2);
             int laps = slots / 8;
             int expectedPos = slots % 8;
@@ -65,7 +44,7 @@ class PackedVirtioBlkQueueTest {
     void startsFromAVringBaseWithTheWrapBitClear() {
         try (PackedHarness h = new PackedHarness("memory:16M", 16, PackedHarness.FEATURES, 13, -1)) {
             assertEquals(13, h.vq.lastAvailIdx());
-            for (int i = 0; i < 10; i++) writeThenRead(h, 2, 4096, false, 8L * i);
+            for (int i = 0; i < 10; i++) h.writeThenRead(2, 4096, false, 8L * i);
             // 20 requests x 4 slots = 80 = 5 laps from 13: position 13, wrap flipped 5 times (0 -> 1).
             assertEquals(13 | PackedVirtqueue.WRAP_BIT, h.vq.lastAvailIdx());
         }
@@ -103,7 +82,7 @@ class PackedVirtioBlkQueueTest {
                     order[i] = h.guest.usedId;
                     assertEquals(1, h.guest.usedLen);
                 }
-                for (int i = 0; i < batch.size(); i++) if (order[i] != batch.get(i).id) { reordered++; break; }
+                for (int i = 0; i < batch.size(); i++) if (order[i] != batch.get(i).head) { reordered++; break; }
                 for (PackedHarness.Request w : batch) assertEquals(VirtioBlk.S_OK, w.status());
                 // Read every request's blocks back in one more batch, check the data.
                 List<PackedHarness.Request> reads = new ArrayList<>();
@@ -136,17 +115,17 @@ class PackedVirtioBlkQueueTest {
             PackedHarness.Request r = h.request(VirtioBlk.T_IN, 0).data(new long[] {1L << 40}, new int[] {4096});
             r.submit(true, false);
             h.awaitUsed();
-            assertEquals(r.id, h.guest.usedId);
+            assertEquals(r.head, h.guest.usedId);
             assertEquals(1, h.guest.usedLen);
             assertEquals(VirtioBlk.S_IOERR, r.status());
             // The same in an indirect table.
             r = h.request(VirtioBlk.T_IN, 0).data(new long[] {1L << 40}, new int[] {4096});
             r.submit(true, true);
             h.awaitUsed();
-            assertEquals(r.id, h.guest.usedId);
+            assertEquals(r.head, h.guest.usedId);
             assertEquals(VirtioBlk.S_IOERR, r.status());
             // And the ring goes on.
-            writeThenRead(h, 2, 4096, false, 0);
+            h.writeThenRead(2, 4096, false, 0);
             assertEquals(2, h.queue.brokenByReason()[DescriptorChain.BUFFER_OUT_OF_MEMORY]);
         }
     }

@@ -272,7 +272,7 @@ class Raid5SyncTest {
         try (Raid5Volume volume = volume(3, "2M")) {
             BlockChannel channel = open(volume); // on ioReactor: the replacement swaps its member there
             long blocks = volume.geometry().blockCount();
-            fillVolume(ioReactor, channel, blocks, SEED, arena);
+            fillVolume(ioReactor, channel, blocks, SEED, jobReactorFixture.arena());
             assertTrue(volume.fail(1));
             java.util.concurrent.CountDownLatch replacing = new java.util.concurrent.CountDownLatch(1);
             io.basalt.engine.BlockDevice fresh = announcing(DeviceSpec.open("fresh", "memory:2M"), replacing);
@@ -288,7 +288,7 @@ class Raid5SyncTest {
             run(volume, SyncJob.REBUILD, null, 1000, null);
             assertEquals("active", volume.memberStateName(1));
             assertTrue(volume.fail(0)); // member 1's chunks now come from the rebuilt member, read through the new channel
-            assertEquals(-1, firstWrongBlock(ioReactor, second, seeds(blocks), arena), "a block differs from the reference");
+            assertEquals(-1, firstWrongBlock(ioReactor, second, seeds(blocks), jobReactorFixture.arena()), "a block differs from the reference");
             close(second);
             close(channel);
         }

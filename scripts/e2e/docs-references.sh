@@ -4,17 +4,8 @@
 # The RPC method list is the running daemon's own `rpc_methods`, cross-checked with the registrations in
 # daemon/src/main, so a method documented but never registered fails, and so does one registered but undocumented.
 set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-B="$ROOT/basalt"
-mkdir -p "$ROOT/.build"
-WORK="$(mktemp -d -p "$ROOT/.build" e2e.XXXXXX)"
-DAEMON_PID=""
-cleanup() {
-  [ -n "$DAEMON_PID" ] && kill -KILL "$DAEMON_PID" 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-fail() { echo "docs-references: FAIL: $*" >&2; [ -f "$WORK/serve.log" ] && sed 's/^/  serve: /' "$WORK/serve.log" >&2; exit 1; }
+E2E_NAME=docs-references
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 # A daemon with nothing in it: an empty config is enough for rpc_methods.
 echo '[]' > "$WORK/empty.json"

@@ -2,17 +2,8 @@
 # End to end through the real launcher: `basalt serve` comes up on the embedded default, `basalt rpc` answers
 # (good calls and bad ones), `basalt bench` runs, and SIGTERM stops the daemon with exit 0.
 set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-B="$ROOT/basalt"
-WORK="$(mktemp -d -p "$ROOT/.build" e2e.XXXXXX)"
-DAEMON_PID=""
-cleanup() {
-  [ -n "$DAEMON_PID" ] && kill -KILL "$DAEMON_PID" 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-fail() { echo "serve-smoke: FAIL: $*" >&2; [ -f "$WORK/serve.log" ] && sed 's/^/  serve: /' "$WORK/serve.log" >&2; exit 1; }
-pass() { echo "serve-smoke: ok: $*"; }
+E2E_NAME=serve-smoke
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 cd "$WORK"   # the embedded default puts ./basalt-data in the current folder
 "$B" serve > "$WORK/serve.log" 2>&1 &

@@ -5,18 +5,8 @@
 # and no role missing, and the RPC-made drive and export. Then a --config start (replaces the saved state for
 # that start) and --config-writeback (the running state goes back into the --config file too).
 set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-B="$ROOT/basalt"
-mkdir -p "$ROOT/.build"
-WORK="$(mktemp -d -p "$ROOT/.build" e2e.XXXXXX)"
-DAEMON_PID=""
-cleanup() {
-  [ -n "$DAEMON_PID" ] && kill -KILL "$DAEMON_PID" 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-fail() { echo "state-restart: FAIL: $*" >&2; [ -f "$WORK/serve.log" ] && sed 's/^/  serve: /' "$WORK/serve.log" >&2; exit 1; }
-pass() { echo "state-restart: ok: $*"; }
+E2E_NAME=state-restart
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 # Starts `basalt serve ARGS` in $WORK and waits until it answers.
 serve() {

@@ -1,0 +1,15 @@
+# Shared prologue of the e2e scripts that run a daemon: sourced after `set -euo pipefail` with E2E_NAME set.
+# Gives ROOT, B (the launcher), WORK (a temp folder under .build, removed at exit), DAEMON_PID (SIGKILLed at exit
+# when set), fail (message, the daemon's log in $WORK/serve.log when there is one, exit 1) and pass.
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
+B="$ROOT/basalt"
+mkdir -p "$ROOT/.build"
+WORK="$(mktemp -d -p "$ROOT/.build" e2e.XXXXXX)"
+DAEMON_PID=""
+cleanup() {
+  [ -n "$DAEMON_PID" ] && kill -KILL "$DAEMON_PID" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+fail() { echo "$E2E_NAME: FAIL: $*" >&2; [ -f "$WORK/serve.log" ] && sed 's/^/  serve: /' "$WORK/serve.log" >&2; exit 1; }
+pass() { echo "$E2E_NAME: ok: $*"; }

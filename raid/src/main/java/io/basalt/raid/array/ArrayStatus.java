@@ -86,9 +86,10 @@ public record ArrayStatus(String name, RaidLevel level, String layoutName, long 
 
     static Sync sync(RaidArray a) {
         SyncJob job = a.job;
-        // Running until the job's thread has ended (its end callback too), as the refusal to start another job sees
-        // it (SyncJobs): status never says idle while a new job would still be refused.
-        boolean running = job != null && job.isRunning();
+        // Running until the job's thread has ended and its end is recorded, as the refusal to start another job sees
+        // it (SyncJobs): status never says idle while a new job would still be refused or the superblocks still say
+        // "in recovery".
+        boolean running = a.jobRunning();
         boolean counts = job != null && (job.action() == SyncJob.CHECK || job.action() == SyncJob.REPAIR);
         return new Sync(running ? job.actionName() : "idle", job == null ? 0.0 : Math.floor(job.percent() * 10) / 10,
                 job == null ? 0L : job.doneBytes(), job == null ? 0L : job.totalBytes(),

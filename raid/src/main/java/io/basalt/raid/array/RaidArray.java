@@ -45,6 +45,8 @@ final class RaidArray {
     final Map<String, MemorySegment> spares = new LinkedHashMap<>();
     /** The running or last sync job (rebuild, resync, check, repair), or null; with its limits. */
     SyncJob job;
+    /** A job whose end (its last checkpoint's superblocks) is not recorded yet: it still counts as running. */
+    volatile SyncJob unrecordedEnd;
     long syncLimitMiBs = SyncJob.DEFAULT_RATE_MIB_S;
     int syncUnitsInFlight = SyncJob.DEFAULT_UNITS_IN_FLIGHT;
     /** What assembly found and did about an unclean stop (null: the array was clean). */
@@ -106,8 +108,9 @@ final class RaidArray {
         return 0;
     }
 
+    /** Running until the job's thread has ended and its end is recorded (the superblocks without the recovery offset). */
     boolean jobRunning() {
-        return job != null && job.isRunning();
+        return job != null && (job.isRunning() || unrecordedEnd == job);
     }
 
     /** The role {@code drive} holds, or -1. */

@@ -65,8 +65,17 @@ final class SyncJobs {
         SyncJob job = new SyncJob(a.redundant, action.jobAction, context.controlReactor(), regions, a.syncLimitMiBs, a.syncUnitsInFlight,
                 checkpoint);
         // after the last checkpoint in the recorder's queue, so a listener sees the superblocks that end wrote
-        job.onEnd(() -> context.record(() -> context.emit(l -> l.syncFinished(a.name, job.actionName(), job.state().name().toLowerCase()))));
-        job.start();
+        job.onEnd(() -> context.record(() -> {
+            if (a.unrecordedEnd == job) a.unrecordedEnd = null;
+            context.emit(l -> l.syncFinished(a.name, job.actionName(), job.state().name().toLowerCase()));
+        }));
+        a.unrecordedEnd = job;
+        try {
+            job.start();
+        } catch (RuntimeException e) {
+            a.unrecordedEnd = null;
+            throw e;
+        }
         a.job = job;
         return job;
     }

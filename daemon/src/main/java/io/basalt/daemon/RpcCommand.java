@@ -10,6 +10,8 @@ import picocli.CommandLine.Parameters;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
@@ -26,8 +28,53 @@ final class RpcCommand implements Callable<Integer> {
     @Parameters(index = "1", arity = "0..1", paramLabel = "JSON-PARAMS", description = "the params, a JSON object or array")
     String paramsText;
 
+    /**
+     * The common call without picocli: {@code rpc [--data-dir DIR|--socket PATH]... METHOD [JSON]}, each option at
+     * most once, filled into the same fields the picocli model fills. Null for anything else (help, version, an
+     * unknown or repeated option, a missing or extra argument, {@code --}), which then goes through picocli for
+     * its usage and errors. Building the picocli model costs a client about 100 ms of its 0.2 s budget, mostly
+     * annotation proxies and reflection (docs/decisions.md 25); CliOptionsTest checks both paths agree.
+     */
+    static RpcCommand plain(String[] args) {
+        if (args.length < 2 || !args[0].equals("rpc")) return null;
+        RpcCommand rpc = new RpcCommand();
+        List<String> positional = new ArrayList<>(2);
+        for (int i = 1; i < args.length; i++) {
+            String arg = args[i];
+            String name = arg, value = null;
+            int eq = arg.indexOf('=');
+            if (arg.startsWith("--") && eq > 0) {
+                name = arg.substring(0, eq);
+                value = arg.substring(eq + 1);
+            }
+            if (name.equals("--data-dir") || name.equals("--socket")) {
+                if (value == null) {
+                    if (++i == args.length) return null;
+                    value = args[i];
+                }
+                if (value.isEmpty()) return null;
+                if (name.equals("--data-dir")) {
+                    if (rpc.daemon.dataDir != null) return null;
+                    rpc.daemon.dataDir = Path.of(value);
+                } else {
+                    if (rpc.daemon.socket != null) return null;
+                    rpc.daemon.socket = Path.of(value);
+                }
+            } else if (arg.startsWith("-") || arg.startsWith("@")) { // picocli reads @FILE as more arguments
+                return null;
+            } else {
+                positional.add(arg);
+            }
+        }
+        if (positional.isEmpty() || positional.size() > 2) return null;
+        rpc.method = positional.get(0);
+        rpc.paramsText = positional.size() == 2 ? positional.get(1) : null;
+        return rpc;
+    }
+
     @Override
     public Integer call() {
+        warmUpJson();
         Object params = null;
         if (paramsText != null) {
             try {
@@ -39,6 +86,15 @@ final class RpcCommand implements Callable<Integer> {
             }
         }
         return call(daemon.socketPath(), method, params);
+    }
+
+    /**
+     * Starts Jackson's writing and parsing on a second thread while this one connects: their first use costs a
+     * fresh JVM about 45 ms (Jackson's classes, and java.math.BigDecimal's class initialisation alone about 15 ms
+     * on JDK 25), which then overlaps the connect (docs/decisions.md 25).
+     */
+    private static void warmUpJson() {
+        Thread.ofPlatform().daemon(true).name("basalt-rpc-warm-up").start(() -> Json.parse(Json.write(Map.of("a", List.of(1L, "b")))));
     }
 
     private static int call(Path socket, String method, Object params) {

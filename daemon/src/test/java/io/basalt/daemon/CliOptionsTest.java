@@ -17,6 +17,8 @@ import java.io.StringWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -250,6 +252,36 @@ class CliOptionsTest {
         Daemon.Options o = ServeCommand.parse("--config", "c.json", "--config-writeback", "--data-dir", "d", "--reactors", "3", "--idle", "busy");
         assertEquals(new Daemon.Options(Path.of("d"), Path.of("c.json"), 3, "busy", true), o);
         assertEquals(Path.of("e"), ServeCommand.parse("--data-dir=e").dataDir(), "--option=value works too");
+    }
+
+    /** rpc's picocli-free path (RpcCommand.plain) takes what picocli takes the same way, and leaves the rest to it. */
+    @Test
+    void thePlainRpcPathAgreesWithPicocliOnEveryFormItTakes() {
+        List<List<String>> forms = List.of(
+                List.of("drive_list"), List.of("drive_list", "{}"), List.of("--data-dir", "dd", "drive_list"),
+                List.of("--data-dir=dd", "drive_list", "{\"a\":1}"), List.of("drive_list", "--socket", "s.sock"),
+                List.of("--socket=s.sock", "--data-dir", "dd", "m", "[]"), List.of("m", "[1]", "--data-dir=x"),
+                List.of("--data-dir"), List.of("--data-dir", "a", "--data-dir", "b", "m"), List.of("--socket="),
+                List.of("m", "p", "extra"), List.of(), List.of("--help"), List.of("-h", "m"), List.of("-V"),
+                List.of("--", "m"), List.of("@args.txt"), List.of("--bogus", "m"), List.of("m", "-1"));
+        int plainCount = 0;
+        for (List<String> form : forms) {
+            List<String> args = new ArrayList<>(List.of("rpc"));
+            args.addAll(form);
+            RpcCommand plain = RpcCommand.plain(args.toArray(String[]::new));
+            if (plain == null) continue;
+            plainCount++;
+            RpcCommand parsed = new RpcCommand();
+            new CommandLine(parsed).parseArgs(form.toArray(String[]::new));
+            assertEquals(parsed.daemon.socketPath(), plain.daemon.socketPath(), form.toString());
+            assertEquals(parsed.method, plain.method, form.toString());
+            assertEquals(parsed.paramsText, plain.paramsText, form.toString());
+        }
+        assertEquals(7, plainCount, "the plain forms above");
+        // A new rpc option must be taught to RpcCommand.plain (or it would be taken for an unknown one there).
+        Set<String> names = new TreeSet<>();
+        for (CommandLine.Model.OptionSpec o : new CommandLine(new RpcCommand()).getCommandSpec().options()) names.addAll(List.of(o.names()));
+        assertEquals(new TreeSet<>(List.of("--data-dir", "--help", "--socket", "--version", "-V", "-h")), names);
     }
 
     @Test

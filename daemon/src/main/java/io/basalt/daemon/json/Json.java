@@ -9,14 +9,11 @@ import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.util.DefaultIndenter;
 import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
 import com.fasterxml.jackson.core.util.Separators;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.ObjectWriter;
-import com.fasterxml.jackson.databind.SerializerProvider;
-import com.fasterxml.jackson.databind.module.SimpleModule;
-import com.fasterxml.jackson.databind.ser.std.StdSerializer;
 import io.basalt.shims.Check;
 
 import java.io.IOException;
+import java.io.StringWriter;
+import java.math.BigInteger;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -58,9 +55,7 @@ public final class Json {
 
     /** One factory per set of limits in use (messages, config files, replies): a handful, made once each. */
     private static final Map<Limits, JsonFactory> FACTORIES = new ConcurrentHashMap<>();
-    private static final ObjectMapper MAPPER = writerMapper();
-    private static final ObjectWriter COMPACT = MAPPER.writer();
-    private static final ObjectWriter PRETTY = MAPPER.writer(prettyPrinter());
+    private static final DefaultPrettyPrinter PRETTY = prettyPrinter();
 
     private record Limits(int depthMax, int lengthMax) {}
 
@@ -128,7 +123,7 @@ public final class Json {
 
     /** Compact text: no spaces, one line. */
     public static String write(Object value) {
-        return write(COMPACT, value);
+        return write(null, value);
     }
 
     /** Indented text (two spaces, {@code "key": value}, one array element a line), for people. */
@@ -136,41 +131,55 @@ public final class Json {
         return write(PRETTY, value);
     }
 
-    private static String write(ObjectWriter writer, Object value) {
-        try {
-            return writer.writeValueAsString(value);
+    /**
+     * Writes maps, lists, strings, numbers, booleans and {@link #NULL} through Jackson's streaming generator (no
+     * ObjectMapper: building one costs a short-lived client verb about 50 ms, see docs/decisions.md 25). A value
+     * JSON cannot hold (NaN, infinity, any other type) is a programmer error, refused rather than written as a
+     * string; a cycle stops at the generator's nesting limit.
+     */
+    private static String write(DefaultPrettyPrinter printer, Object value) {
+        StringWriter text = new StringWriter();
+        try (JsonGenerator out = factory(DEPTH_MAX_DEFAULT, LENGTH_MAX_DEFAULT).createGenerator(text)) {
+            if (printer != null) out.setPrettyPrinter(new DefaultPrettyPrinter(printer));
+            writeValue(out, value);
         } catch (JsonProcessingException e) {
             throw new JsonException("cannot write JSON: " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw new JsonException("cannot write JSON: " + e.getMessage()); // a StringWriter never fails
         }
+        return text.toString();
     }
 
-    /**
-     * Writes maps, lists, strings, numbers, booleans and {@link #NULL}. A value JSON cannot hold (NaN, infinity)
-     * is a programmer error, refused rather than written as a string; a cycle stops at Jackson's write depth limit.
-     */
-    private static ObjectMapper writerMapper() {
-        SimpleModule module = new SimpleModule("basalt-json");
-        module.addSerializer(Null.class, new StdSerializer<>(Null.class) {
-            @Override
-            public void serialize(Null value, JsonGenerator out, SerializerProvider provider) throws IOException {
-                out.writeNull();
+    // instanceof, not a pattern switch: its bootstrap spins method handles, about 10 ms of a client verb's start.
+    private static void writeValue(JsonGenerator out, Object value) throws IOException {
+        if (value == null || value instanceof Null) {
+            out.writeNull();
+        } else if (value instanceof String s) {
+            out.writeString(s);
+        } else if (value instanceof Boolean b) {
+            out.writeBoolean(b);
+        } else if (value instanceof Long || value instanceof Integer || value instanceof Short || value instanceof Byte) {
+            out.writeNumber(((Number) value).longValue());
+        } else if (value instanceof BigInteger bi) {
+            out.writeNumber(bi);
+        } else if (value instanceof Double || value instanceof Float) {
+            double d = ((Number) value).doubleValue();
+            if (!Double.isFinite(d)) throw new JsonException("JSON has no " + value);
+            if (value instanceof Float f) out.writeNumber(f); else out.writeNumber(d);
+        } else if (value instanceof Map<?, ?> map) {
+            out.writeStartObject();
+            for (Map.Entry<?, ?> e : map.entrySet()) {
+                out.writeFieldName(String.valueOf(e.getKey()));
+                writeValue(out, e.getValue());
             }
-        });
-        module.addSerializer(Double.class, new StdSerializer<>(Double.class) {
-            @Override
-            public void serialize(Double value, JsonGenerator out, SerializerProvider provider) throws IOException {
-                if (!Double.isFinite(value)) throw new JsonException("JSON has no " + value);
-                out.writeNumber(value);
-            }
-        });
-        module.addSerializer(Float.class, new StdSerializer<>(Float.class) {
-            @Override
-            public void serialize(Float value, JsonGenerator out, SerializerProvider provider) throws IOException {
-                if (!Float.isFinite(value)) throw new JsonException("JSON has no " + value);
-                out.writeNumber(value);
-            }
-        });
-        return new ObjectMapper(factory(DEPTH_MAX_DEFAULT, LENGTH_MAX_DEFAULT)).registerModule(module);
+            out.writeEndObject();
+        } else if (value instanceof Iterable<?> list) {
+            out.writeStartArray();
+            for (Object element : list) writeValue(out, element);
+            out.writeEndArray();
+        } else {
+            throw new JsonException("JSON has no value of type " + value.getClass().getName());
+        }
     }
 
     private static DefaultPrettyPrinter prettyPrinter() {

@@ -6,9 +6,12 @@ import io.basalt.engine.stats.StatBlockDevice;
 import io.basalt.shims.Check;
 
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
@@ -57,7 +60,10 @@ public final class DriveRegistry implements AutoCloseable {
     }
 
     private final Map<String, Drive> drives = new LinkedHashMap<>();
+    /** Drive name -> its holders, joined by HOLDER_SEPARATOR (one unless the claims are exports' shared ones). */
     private final Map<String, String> claims = new LinkedHashMap<>();
+    private final Set<String> sharedClaims = new HashSet<>();
+    private static final String HOLDER_SEPARATOR = ", ";
     private boolean closed;
 
     /** Opens a drive; throws {@link DriveException} with a clear message when it cannot. */
@@ -137,12 +143,31 @@ public final class DriveRegistry implements AutoCloseable {
         drive.device().close();
     }
 
-    /** Marks a drive as used by {@code holder} (an export, a volume); one holder at a time. */
+    /** Marks a drive as used by {@code holder} alone (a volume's member); refused while anything else holds it. */
     public synchronized Drive claim(String name, String holder) {
         Drive drive = get(name);
         String current = claims.get(name);
         if (current != null) throw new DriveException("name", (drive.isVolume() ? "volume '" : "drive '") + name + "' is already used by " + current);
         claims.put(name, holder);
+        return drive;
+    }
+
+    /**
+     * Marks a drive as used by an export, which may share it with other exports (the embedded default serves vol0
+     * over vhost-user-blk and NVMe/TCP at once, as SPDK lets a vhost controller and an NVMe-oF subsystem open the
+     * same bdev) but never with a volume that holds it as a member. docs/decisions.md, 27.
+     */
+    public synchronized Drive claimShared(String name, String holder) {
+        Drive drive = get(name);
+        String current = claims.get(name);
+        if (current != null && !sharedClaims.contains(name)) {
+            throw new DriveException("name", (drive.isVolume() ? "volume '" : "drive '") + name + "' is already used by " + current);
+        }
+        if (current != null && Arrays.asList(current.split(HOLDER_SEPARATOR)).contains(holder)) {
+            throw new DriveException("name", holder + " already holds '" + name + "'");
+        }
+        claims.put(name, current == null ? holder : current + HOLDER_SEPARATOR + holder);
+        sharedClaims.add(name);
         return drive;
     }
 
@@ -167,7 +192,16 @@ public final class DriveRegistry implements AutoCloseable {
     }
 
     public synchronized void release(String name, String holder) {
-        if (holder.equals(claims.get(name))) claims.remove(name);
+        String current = claims.get(name);
+        if (current == null) return;
+        List<String> holders = new ArrayList<>(Arrays.asList(current.split(HOLDER_SEPARATOR)));
+        if (!holders.remove(holder)) return;
+        if (holders.isEmpty()) {
+            claims.remove(name);
+            sharedClaims.remove(name);
+        } else {
+            claims.put(name, String.join(HOLDER_SEPARATOR, holders));
+        }
     }
 
     /** Who holds the drive, or null. */

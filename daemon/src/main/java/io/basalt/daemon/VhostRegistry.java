@@ -46,7 +46,7 @@ final class VhostRegistry implements AutoCloseable {
             }
         }
         String holder = "vhost export '" + config.name() + "'";
-        DriveRegistry.Drive drive = drives.claim(driveName, holder);
+        DriveRegistry.Drive drive = drives.claimShared(driveName, holder);
         StatBlockDevice counted = new StatBlockDevice(drive.device(), false);
         VhostBlkExport export = new VhostBlkExport(config, counted, reactors);
         try {

@@ -430,7 +430,13 @@ class DaemonRpcTest {
         assertEquals(1, list.size());
         assertEquals("m0", ((Map<?, ?>) list.get(0)).get("drive"));
         assertTrue(error("drive_delete", "{\"name\":\"m0\"}", -32602).contains("in use"), "an exported drive cannot be deleted");
-        assertTrue(error("vhost_create", "{\"name\":\"v1\",\"drive\":\"m0\"}", -32602).contains("already used"));
+        // Exports share a drive (decision 27): a second export of m0 holds it too, and the drive stays claimed
+        // until both are gone; a volume could not take it as a member meanwhile.
+        result("vhost_create", "{\"name\":\"v1\",\"drive\":\"m0\"}");
+        assertEquals("vhost export 'v0', vhost export 'v1'", daemon.drives().holder("m0"));
+        assertTrue(error("raid_create", "{\"name\":\"r\",\"level\":1,\"members\":[\"m0\",\"m0x\"]}", -32602).contains("'m0' is already used by vhost export"));
+        assertEquals(Boolean.TRUE, result("vhost_delete", "{\"name\":\"v1\"}"));
+        assertEquals("vhost export 'v0'", daemon.drives().holder("m0"));
         assertTrue(error("vhost_create", "{\"name\":\"v0\",\"drive\":\"m0\"}", -32602).contains("already exists"));
         assertTrue(error("vhost_create", "{\"name\":\"v2\",\"drive\":\"nope\"}", -32602).contains("nope"));
         assertTrue(error("vhost_create", "{\"name\":\"v2\",\"drive\":\"m0\",\"num_queues\":0}", -32602).contains("num_queues"));

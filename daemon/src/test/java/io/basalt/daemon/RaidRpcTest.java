@@ -172,9 +172,13 @@ class RaidRpcTest extends DaemonTestBase {
         Map<?, ?> export = assertInstanceOf(Map.class, result("vhost_create", "{\"name\":\"v0\",\"drive\":\"r1\"}"));
         assertTrue(Files.exists(Path.of((String) export.get("socket"))), "the export of the volume listens");
         assertEquals("vhost export 'v0'", status("r1").get("used_by"));
-        assertTrue(error("vhost_create", "{\"name\":\"v1\",\"drive\":\"r1\"}", -32602).contains("volume 'r1' is already used"));
-        assertTrue(error("raid_stop", "{\"name\":\"r1\"}", -32602).contains("in use by vhost export 'v0'"));
+        assertTrue(error("vhost_create", "{\"name\":\"v1\",\"drive\":\"m0\"}", -32602).contains("drive 'm0' is already used by raid volume 'r1'"),
+                "a member is the volume's alone");
+        result("vhost_create", "{\"name\":\"v1\",\"drive\":\"r1\"}"); // exports share (decision 27)
+        assertTrue(error("raid_stop", "{\"name\":\"r1\"}", -32602).contains("in use by vhost export 'v0', vhost export 'v1'"));
         result("vhost_delete", "{\"name\":\"v0\"}");
+        assertTrue(error("raid_stop", "{\"name\":\"r1\"}", -32602).contains("in use by vhost export 'v1'"));
+        result("vhost_delete", "{\"name\":\"v1\"}");
         assertEquals(Boolean.TRUE, result("raid_stop", "{\"name\":\"r1\"}"));
         assertTrue(((List<?>) result("raid_status", null)).isEmpty());
         assertNull(daemon.drives().holder("m0"));

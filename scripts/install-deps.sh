@@ -16,6 +16,8 @@ have qemu-img || need+=(qemu-utils)
 [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx ash && [ -z "$(ldd /bin/busybox 2>/dev/null | grep '=>')" ] \
   || need+=(busybox-static)
 have nvme || need+=(nvme-cli)
+# The NVMe/TCP benchmark compares against qemu-nbd, which a guest reaches with nbd-client (packed into the guest).
+[ -x /usr/sbin/nbd-client ] || [ -x /sbin/nbd-client ] || need+=(nbd-client)
 have mdadm || [ -x /sbin/mdadm ] || need+=(mdadm)
 have depmod || [ -x /sbin/depmod ] || need+=(kmod)
 have cpio || need+=(cpio)

@@ -266,7 +266,8 @@ public final class Reactor implements AutoCloseable {
 
     private void dispatch(long userData, int result, int flags) {
         int sink = (int) (userData >>> SINK_SHIFT);
-        ringInFlight--;
+        // A multishot request (recv, accept) posts many CQEs for one SQE; only its last one lacks F_MORE.
+        if ((flags & IoUringAbi.IORING_CQE_F_MORE) == 0) ringInFlight--;
         sinks[sink].onRingCompletion(userData & USER_DATA_MASK, result, flags);
     }
 
@@ -288,16 +289,41 @@ public final class Reactor implements AutoCloseable {
      */
     public boolean prepare(int sink, byte opcode, byte sqeFlags, int fd, long offset, long address, int length,
                            int opFlags, long userData48, short bufIndex) {
+        return prepare(sink, opcode, sqeFlags, (short) 0, fd, offset, address, length, opFlags, userData48, bufIndex);
+    }
+
+    /**
+     * As above, with sqe->ioprio, which the networking ops read as their own flags (IORING_RECV_MULTISHOT,
+     * IORING_ACCEPT_MULTISHOT). A multishot request counts as one in flight until its last CQE (no F_MORE).
+     */
+    public boolean prepare(int sink, byte opcode, byte sqeFlags, short ioprio, int fd, long offset, long address,
+                           int length, int opFlags, long userData48, short bufIndex) {
         if (ringInFlight >= ring.cqEntries()) return false;
         long userData = ((long) sink << SINK_SHIFT) | (userData48 & USER_DATA_MASK);
-        if (!ring.prepare(opcode, sqeFlags, fd, offset, address, length, opFlags, userData, bufIndex)) {
+        if (!ring.prepare(opcode, sqeFlags, ioprio, fd, offset, address, length, opFlags, userData, bufIndex)) {
             sqFullRetries++;
             enterCalls++;
             ring.enter(0, false);
-            if (!ring.prepare(opcode, sqeFlags, fd, offset, address, length, opFlags, userData, bufIndex)) return false;
+            if (!ring.prepare(opcode, sqeFlags, ioprio, fd, offset, address, length, opFlags, userData, bufIndex)) return false;
         }
         ringInFlight++;
         return true;
+    }
+
+    /**
+     * Registers a provided-buffer ring with this reactor's io_uring as buffer group {@code groupId}
+     * (IORING_REGISTER_PBUF_RING). Owner thread, control path. 0 or -errno (-EEXIST when the group is taken).
+     */
+    public int registerBufferRing(MemorySegment bufferRing, int entries, int groupId) {
+        assertOwner();
+        Check.that(bufferRing.byteSize() >= (long) entries * IoUringAbi.BUF_SIZE, "buffer ring holds its entries", entries);
+        return ring.registerBufferRing(bufferRing.address(), entries, groupId);
+    }
+
+    /** Unregisters buffer group {@code groupId}; no request may still select from it. 0 or -errno. */
+    public int unregisterBufferRing(int groupId) {
+        assertOwner();
+        return ring.unregisterBufferRing(groupId);
     }
 
 

@@ -156,7 +156,6 @@ public final class IoUring implements AutoCloseable {
     public int setupFlags() { return setupFlags; }
     public int features() { return features; }
 
-    /** SQEs filled but not yet handed to the kernel. */
     /** SQEs filled and not yet consumed by the kernel (including any an earlier failed enter left). */
     public int pending() { return sqTail - (int) INT.getAcquire(sqRing, sqHeadOffset); }
 
@@ -176,11 +175,21 @@ public final class IoUring implements AutoCloseable {
      */
     public boolean prepare(byte opcode, byte sqeFlags, int fd, long offset, long address, int length,
                            int opFlags, long userData, short bufIndex) {
+        return prepare(opcode, sqeFlags, (short) 0, fd, offset, address, length, opFlags, userData, bufIndex);
+    }
+
+    /**
+     * As above, with {@code ioprio}: an I/O priority for reads and writes, and the per-opcode flags of the
+     * networking ops (IORING_RECV_MULTISHOT, IORING_ACCEPT_MULTISHOT, IORING_RECVSEND_POLL_FIRST). With
+     * IOSQE_BUFFER_SELECT, {@code bufIndex} is the buffer group (sqe->buf_group shares the field).
+     */
+    public boolean prepare(byte opcode, byte sqeFlags, short ioprio, int fd, long offset, long address, int length,
+                           int opFlags, long userData, short bufIndex) {
         if (sqSpace() == 0) return false;
         long sqe = (long) (sqTail & sqMask) * SQE_SIZE;
         sqes.set(JAVA_BYTE, sqe + SQE_OPCODE_OFFSET, opcode);
         sqes.set(JAVA_BYTE, sqe + SQE_FLAGS_OFFSET, sqeFlags);
-        sqes.set(JAVA_SHORT, sqe + SQE_IOPRIO_OFFSET, (short) 0);
+        sqes.set(JAVA_SHORT, sqe + SQE_IOPRIO_OFFSET, ioprio);
         sqes.set(JAVA_INT, sqe + SQE_FD_OFFSET, fd);
         sqes.set(JAVA_LONG, sqe + SQE_OFF_OFFSET, offset);
         sqes.set(JAVA_LONG, sqe + SQE_ADDR_OFFSET, address);
@@ -302,6 +311,33 @@ public final class IoUring implements AutoCloseable {
             update.set(JAVA_INT, 4, 0);
             update.set(JAVA_LONG, 8, fdCell.address());
             return (int) Libc.syscall(Libc.SYS_IO_URING_REGISTER, ringFd, IORING_REGISTER_FILES_UPDATE, update.address(), 1, 0, 0);
+        }
+    }
+
+    /**
+     * IORING_REGISTER_PBUF_RING: hands the kernel a provided-buffer ring of {@code entries} (a power of two, at
+     * most 32768) struct io_uring_buf at {@code ringAddress} (page aligned), as buffer group {@code groupId}.
+     * 0 or -errno (-EEXIST: the group id is taken; -EINVAL: before Linux 5.19, or a bad size or alignment).
+     */
+    public int registerBufferRing(long ringAddress, int entries, int groupId) {
+        Check.powerOfTwo(entries, "buffer ring entries");
+        Check.that(groupId >= 0 && groupId <= 0xFFFF, "buffer group id is a u16", groupId);
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment reg = a.allocate(BUF_REG_SIZE, 8); // zeroed: flags and resv must be 0
+            reg.set(JAVA_LONG, BUF_REG_RING_ADDR_OFFSET, ringAddress);
+            reg.set(JAVA_INT, BUF_REG_RING_ENTRIES_OFFSET, entries);
+            reg.set(JAVA_SHORT, BUF_REG_BGID_OFFSET, (short) groupId);
+            return (int) Libc.syscall(Libc.SYS_IO_URING_REGISTER, ringFd, IORING_REGISTER_PBUF_RING, reg.address(), 1, 0, 0);
+        }
+    }
+
+    /** IORING_UNREGISTER_PBUF_RING of buffer group {@code groupId}: 0 or -errno. */
+    public int unregisterBufferRing(int groupId) {
+        Check.that(groupId >= 0 && groupId <= 0xFFFF, "buffer group id is a u16", groupId);
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment reg = a.allocate(BUF_REG_SIZE, 8);
+            reg.set(JAVA_SHORT, BUF_REG_BGID_OFFSET, (short) groupId);
+            return (int) Libc.syscall(Libc.SYS_IO_URING_REGISTER, ringFd, IORING_UNREGISTER_PBUF_RING, reg.address(), 1, 0, 0);
         }
     }
 

@@ -15,6 +15,13 @@ package io.basalt.shims;
  * 32 user_data u64
  * 40 buf_index u16 | 42 personality u16 | 44 file_index/splice_fd_in s32
  * 48 addr3 u64 | 56 __pad2 u64
+ *
+ * struct io_uring_buf (16 bytes)          struct io_uring_buf_ring: io_uring_buf bufs[entries], page aligned;
+ *  0 addr u64                              the u16 tail overlays bufs[0].resv at offset 14 (the kernel reads
+ *  8 len u32 | 12 bid u16 | 14 resv u16    it with a load-acquire; we publish it with a store-release)
+ *
+ * struct io_uring_buf_reg (40 bytes), argument of IORING_(UN)REGISTER_PBUF_RING
+ *  0 ring_addr u64 | 8 ring_entries u32 | 12 bgid u16 | 14 flags/pad u16 | 16 resv u64[3]
  * </pre>
  */
 public final class IoUringAbi {
@@ -41,6 +48,17 @@ public final class IoUringAbi {
     public static final int CQE_USER_DATA_OFFSET = 0;
     public static final int CQE_RES_OFFSET = 8;
     public static final int CQE_FLAGS_OFFSET = 12;
+
+    // struct io_uring_buf, io_uring_buf_ring, io_uring_buf_reg (provided buffer rings, Linux 5.19)
+    public static final int BUF_SIZE = 16;
+    public static final int BUF_ADDR_OFFSET = 0;
+    public static final int BUF_LEN_OFFSET = 8;
+    public static final int BUF_BID_OFFSET = 12;
+    public static final int BUF_RING_TAIL_OFFSET = 14;
+    public static final int BUF_REG_SIZE = 40;
+    public static final int BUF_REG_RING_ADDR_OFFSET = 0;
+    public static final int BUF_REG_RING_ENTRIES_OFFSET = 8;
+    public static final int BUF_REG_BGID_OFFSET = 12;
 
     // struct io_uring_params (120 bytes) and its io_sqring_offsets / io_cqring_offsets (40 bytes each)
     public static final int PARAMS_SIZE = 120;
@@ -125,11 +143,28 @@ public final class IoUringAbi {
     public static final int IORING_UNREGISTER_FILES = 3;
     public static final int IORING_REGISTER_FILES_UPDATE = 6;
     public static final int IORING_REGISTER_PROBE = 8;
+    public static final int IORING_REGISTER_PBUF_RING = 22;
+    public static final int IORING_UNREGISTER_PBUF_RING = 23;
 
     // sqe flags
     public static final byte IOSQE_FIXED_FILE = 1;
     public static final byte IOSQE_IO_LINK = 1 << 2;
     public static final byte IOSQE_ASYNC = 1 << 4;
+    /** Take the buffer from the provided-buffer group named in sqe->buf_group (the buf_index field). */
+    public static final byte IOSQE_BUFFER_SELECT = 1 << 5;
+
+    // cqe flags
+    public static final int IORING_CQE_F_BUFFER = 1;
+    /** More completions will follow for this SQE (a multishot request is still armed). */
+    public static final int IORING_CQE_F_MORE = 1 << 1;
+    public static final int IORING_CQE_F_SOCK_NONEMPTY = 1 << 2;
+    /** With IORING_CQE_F_BUFFER, the buffer id sits in the upper 16 bits of cqe->flags. */
+    public static final int IORING_CQE_BUFFER_SHIFT = 16;
+
+    // send/recv and accept flags, in sqe->ioprio
+    public static final int IORING_RECVSEND_POLL_FIRST = 1;
+    public static final int IORING_RECV_MULTISHOT = 1 << 1;
+    public static final int IORING_ACCEPT_MULTISHOT = 1;
 
     // opcodes (enum io_uring_op)
     public static final byte IORING_OP_NOP = 0;
@@ -139,10 +174,15 @@ public final class IoUringAbi {
     public static final byte IORING_OP_READ_FIXED = 4;
     public static final byte IORING_OP_WRITE_FIXED = 5;
     public static final byte IORING_OP_POLL_ADD = 6;
+    public static final byte IORING_OP_SENDMSG = 9;
     public static final byte IORING_OP_TIMEOUT = 11;
+    public static final byte IORING_OP_ACCEPT = 13;
+    public static final byte IORING_OP_ASYNC_CANCEL = 14;
     public static final byte IORING_OP_FALLOCATE = 17;
     public static final byte IORING_OP_READ = 22;
     public static final byte IORING_OP_WRITE = 23;
+    public static final byte IORING_OP_SEND = 26;
+    public static final byte IORING_OP_RECV = 27;
     public static final byte IORING_OP_LAST_KNOWN = 58;
 
     public static final int IORING_FSYNC_DATASYNC = 1;

@@ -117,6 +117,21 @@ class StructLayoutTest {
         offset("IoUringAbi.CQ_OFF_CQES", IoUringAbi.CQ_OFF_CQES, "io_cqring_offsets", "cqes");
         offset("IoUringAbi.CQ_OFF_FLAGS", IoUringAbi.CQ_OFF_FLAGS, "io_cqring_offsets", "flags");
 
+        // provided buffer rings: struct io_uring_buf, io_uring_buf_ring (tail overlays bufs[0].resv), io_uring_buf_reg
+        size("IoUringAbi.BUF_SIZE", IoUringAbi.BUF_SIZE, "io_uring_buf");
+        offset("IoUringAbi.BUF_ADDR_OFFSET", IoUringAbi.BUF_ADDR_OFFSET, "io_uring_buf", "addr");
+        offset("IoUringAbi.BUF_LEN_OFFSET", IoUringAbi.BUF_LEN_OFFSET, "io_uring_buf", "len");
+        offset("IoUringAbi.BUF_BID_OFFSET", IoUringAbi.BUF_BID_OFFSET, "io_uring_buf", "bid");
+        offset("IoUringAbi.BUF_RING_TAIL_OFFSET", IoUringAbi.BUF_RING_TAIL_OFFSET, "io_uring_buf_ring", "tail");
+        row("sizeof(io_uring_buf_ring.tail)", 2, "sizeof(((struct io_uring_buf_ring *) 0)->tail)");
+        row("io_uring_buf_ring.bufs at 0", 0, "offsetof(struct io_uring_buf_ring, bufs)");
+        size("IoUringAbi.BUF_REG_SIZE", IoUringAbi.BUF_REG_SIZE, "io_uring_buf_reg");
+        offset("IoUringAbi.BUF_REG_RING_ADDR_OFFSET", IoUringAbi.BUF_REG_RING_ADDR_OFFSET, "io_uring_buf_reg", "ring_addr");
+        offset("IoUringAbi.BUF_REG_RING_ENTRIES_OFFSET", IoUringAbi.BUF_REG_RING_ENTRIES_OFFSET, "io_uring_buf_reg", "ring_entries");
+        offset("IoUringAbi.BUF_REG_BGID_OFFSET", IoUringAbi.BUF_REG_BGID_OFFSET, "io_uring_buf_reg", "bgid");
+        // sqe->buf_group (the group of IOSQE_BUFFER_SELECT) shares buf_index's place, where prepare writes bufIndex.
+        row("sqe.buf_group == buf_index", IoUringAbi.SQE_BUF_INDEX_OFFSET, "offsetof(struct io_uring_sqe, buf_group)");
+
         // struct io_uring_getevents_arg, __kernel_timespec, iovec
         size("IoUringAbi.GETEVENTS_ARG_SIZE", IoUringAbi.GETEVENTS_ARG_SIZE, "io_uring_getevents_arg");
         offset("IoUringAbi.GETEVENTS_ARG_SIGMASK_OFFSET", IoUringAbi.GETEVENTS_ARG_SIGMASK_OFFSET, "io_uring_getevents_arg", "sigmask");
@@ -193,6 +208,21 @@ class StructLayoutTest {
         constant(a, "IOSQE_FIXED_FILE", IoUringAbi.IOSQE_FIXED_FILE);
         constant(a, "IOSQE_IO_LINK", IoUringAbi.IOSQE_IO_LINK);
         constant(a, "IOSQE_ASYNC", IoUringAbi.IOSQE_ASYNC);
+        constant(a, "IORING_REGISTER_PBUF_RING", IoUringAbi.IORING_REGISTER_PBUF_RING);
+        constant(a, "IORING_UNREGISTER_PBUF_RING", IoUringAbi.IORING_UNREGISTER_PBUF_RING);
+        constant(a, "IOSQE_BUFFER_SELECT", IoUringAbi.IOSQE_BUFFER_SELECT);
+        constant(a, "IORING_CQE_F_BUFFER", IoUringAbi.IORING_CQE_F_BUFFER);
+        constant(a, "IORING_CQE_F_MORE", IoUringAbi.IORING_CQE_F_MORE);
+        constant(a, "IORING_CQE_F_SOCK_NONEMPTY", IoUringAbi.IORING_CQE_F_SOCK_NONEMPTY);
+        constant(a, "IORING_CQE_BUFFER_SHIFT", IoUringAbi.IORING_CQE_BUFFER_SHIFT);
+        constant(a, "IORING_RECVSEND_POLL_FIRST", IoUringAbi.IORING_RECVSEND_POLL_FIRST);
+        constant(a, "IORING_RECV_MULTISHOT", IoUringAbi.IORING_RECV_MULTISHOT);
+        constant(a, "IORING_ACCEPT_MULTISHOT", IoUringAbi.IORING_ACCEPT_MULTISHOT);
+        constant(a, "IORING_OP_SENDMSG", IoUringAbi.IORING_OP_SENDMSG);
+        constant(a, "IORING_OP_ACCEPT", IoUringAbi.IORING_OP_ACCEPT);
+        constant(a, "IORING_OP_ASYNC_CANCEL", IoUringAbi.IORING_OP_ASYNC_CANCEL);
+        constant(a, "IORING_OP_SEND", IoUringAbi.IORING_OP_SEND);
+        constant(a, "IORING_OP_RECV", IoUringAbi.IORING_OP_RECV);
         constant(a, "IORING_OP_NOP", IoUringAbi.IORING_OP_NOP);
         constant(a, "IORING_OP_READV", IoUringAbi.IORING_OP_READV);
         constant(a, "IORING_OP_WRITEV", IoUringAbi.IORING_OP_WRITEV);
@@ -262,6 +292,25 @@ class StructLayoutTest {
         row("SocketAbi.SUN_PATH_SIZE", SocketAbi.SUN_PATH_SIZE, "sizeof(((struct sockaddr_un *) 0)->sun_path)");
         row("sizeof(sun_family)", 2, "sizeof(((struct sockaddr_un *) 0)->sun_family)");
 
+        // struct sockaddr_in, sockaddr_in6, sockaddr_storage (netinet/in.h, bits/socket.h)
+        size("SocketAbi.SOCKADDR_IN_SIZE", SocketAbi.SOCKADDR_IN_SIZE, "sockaddr_in");
+        offset("SocketAbi.SIN_FAMILY_OFFSET", SocketAbi.SIN_FAMILY_OFFSET, "sockaddr_in", "sin_family");
+        offset("SocketAbi.SIN_PORT_OFFSET", SocketAbi.SIN_PORT_OFFSET, "sockaddr_in", "sin_port");
+        offset("SocketAbi.SIN_ADDR_OFFSET", SocketAbi.SIN_ADDR_OFFSET, "sockaddr_in", "sin_addr");
+        row("SocketAbi.IN_ADDR_SIZE", SocketAbi.IN_ADDR_SIZE, "sizeof(struct in_addr)");
+        row("sizeof(sin_port)", 2, "sizeof(((struct sockaddr_in *) 0)->sin_port)");
+        row("sizeof(sin_family)", 2, "sizeof(((struct sockaddr_in *) 0)->sin_family)");
+        size("SocketAbi.SOCKADDR_IN6_SIZE", SocketAbi.SOCKADDR_IN6_SIZE, "sockaddr_in6");
+        offset("SocketAbi.SIN6_FAMILY_OFFSET", SocketAbi.SIN6_FAMILY_OFFSET, "sockaddr_in6", "sin6_family");
+        offset("SocketAbi.SIN6_PORT_OFFSET", SocketAbi.SIN6_PORT_OFFSET, "sockaddr_in6", "sin6_port");
+        offset("SocketAbi.SIN6_FLOWINFO_OFFSET", SocketAbi.SIN6_FLOWINFO_OFFSET, "sockaddr_in6", "sin6_flowinfo");
+        offset("SocketAbi.SIN6_ADDR_OFFSET", SocketAbi.SIN6_ADDR_OFFSET, "sockaddr_in6", "sin6_addr");
+        offset("SocketAbi.SIN6_SCOPE_ID_OFFSET", SocketAbi.SIN6_SCOPE_ID_OFFSET, "sockaddr_in6", "sin6_scope_id");
+        row("SocketAbi.IN6_ADDR_SIZE", SocketAbi.IN6_ADDR_SIZE, "sizeof(struct in6_addr)");
+        size("SocketAbi.SOCKADDR_STORAGE_SIZE", SocketAbi.SOCKADDR_STORAGE_SIZE, "sockaddr_storage");
+        // TcpSocket reads the port at SIN_PORT_OFFSET for both families.
+        row("sin6_port == sin_port offset", SocketAbi.SIN_PORT_OFFSET, "offsetof(struct sockaddr_in6, sin6_port)");
+
         // struct msghdr (bits/socket.h)
         size("SocketAbi.MSGHDR_SIZE", SocketAbi.MSGHDR_SIZE, "msghdr");
         offset("SocketAbi.MSG_NAME_OFFSET", SocketAbi.MSG_NAME_OFFSET, "msghdr", "msg_name");
@@ -300,6 +349,13 @@ class StructLayoutTest {
         // socket constants (bits/socket.h, bits/socket_type.h, sys/socket.h)
         String s = "SocketAbi";
         constant(s, "AF_UNIX", SocketAbi.AF_UNIX);
+        constant(s, "AF_INET", SocketAbi.AF_INET);
+        constant(s, "AF_INET6", SocketAbi.AF_INET6);
+        constant(s, "SO_REUSEADDR", SocketAbi.SO_REUSEADDR);
+        constant(s, "SO_KEEPALIVE", SocketAbi.SO_KEEPALIVE);
+        constant(s, "IPPROTO_TCP", SocketAbi.IPPROTO_TCP);
+        constant(s, "TCP_NODELAY", SocketAbi.TCP_NODELAY);
+        constant(s, "MSG_WAITALL", SocketAbi.MSG_WAITALL);
         constant(s, "SOCK_STREAM", SocketAbi.SOCK_STREAM);
         constant(s, "SOCK_CLOEXEC", SocketAbi.SOCK_CLOEXEC);
         constant(s, "SOCK_NONBLOCK", SocketAbi.SOCK_NONBLOCK);
@@ -352,6 +408,8 @@ class StructLayoutTest {
         constant(e, "ECONNRESET", Errno.ECONNRESET);
         constant(e, "ENOTCONN", Errno.ENOTCONN);
         constant(e, "ECONNREFUSED", Errno.ECONNREFUSED);
+        constant(e, "ENOBUFS", Errno.ENOBUFS);
+        constant(e, "EAFNOSUPPORT", Errno.EAFNOSUPPORT);
     }
 
     private static final String HEADERS = """
@@ -366,6 +424,8 @@ class StructLayoutTest {
             #include <sys/uio.h>
             #include <sys/socket.h>
             #include <sys/un.h>
+            #include <netinet/in.h>
+            #include <netinet/tcp.h>
             #include <poll.h>
             #include <sys/eventfd.h>
             #include <sys/syscall.h>

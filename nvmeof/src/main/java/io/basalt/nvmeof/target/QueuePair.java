@@ -2,6 +2,7 @@ package io.basalt.nvmeof.target;
 
 import io.basalt.engine.Reactor;
 import io.basalt.nvmeof.QueueHandler;
+import io.basalt.nvmeof.nvme.Fabrics;
 import io.basalt.nvmeof.nvme.NvmeStatus;
 import io.basalt.nvmeof.nvme.Opcodes;
 import io.basalt.nvmeof.nvme.Sqe;
@@ -62,7 +63,7 @@ final class QueuePair implements QueueHandler {
         touch();
         int opcode = Sqe.opcode(sqe);
         if (state == State.NEW) {
-            if (opcode == Opcodes.FABRICS && Sqe.u8(sqe, 4) == Opcodes.FCTYPE_CONNECT) FabricsCommands.connect(this, sqe, data, tag);
+            if (opcode == Opcodes.FABRICS && Sqe.u8(sqe, Fabrics.FCTYPE_OFFSET) == Opcodes.FCTYPE_CONNECT) FabricsCommands.connect(this, sqe, data, tag);
             else fail(tag, sqe, NvmeStatus.INVALID_OPCODE | NvmeStatus.DNR);
         } else if (opcode == Opcodes.FABRICS) {
             FabricsCommands.execute(this, sqe, tag);
@@ -134,7 +135,7 @@ final class QueuePair implements QueueHandler {
     /** Completes a held AER from another thread: posted to this queue's reactor. */
     void completeLater(long tag, int dw0) {
         boolean posted = reactor.post(() -> {
-            if (state != State.CLOSED) complete(tag, 0, dw0, 0, NvmeStatus.SUCCESS, Opcodes.ADMIN_ASYNC_EVENT_REQUEST, 0, 0);
+            if (state != State.CLOSED) complete(tag, 0, dw0, 0, NvmeStatus.SUCCESS, 0, 0, 0); // success: no error log entry, so no command id needed
         });
         if (!posted) closeFromController("could not post an asynchronous event to reactor " + reactor.name());
     }

@@ -315,20 +315,25 @@ final class CommandTable {
         cidBusy[cid[slot] >>> 6] &= ~(1L << cid[slot]);
         active--;
         state[slot] = QUEUEING_RESPONSE;
-        boolean success = false;
-        if (dataBytes > 0) {
-            success = status == 0 && handler.sqFlowControlDisabled();
-            sendC2hData(slot, dataBytes, success);
-        } else if (buffer[slot] != null) {
-            pool.release(buffer[slot]);  // host-to-controller data: no PDU refers to it
-            buffer[slot] = null;
+        tx.beginBatch();  // the answer's PDUs go out back to back
+        try {
+            boolean success = false;
+            if (dataBytes > 0) {
+                success = status == 0 && handler.sqFlowControlDisabled();
+                sendC2hData(slot, dataBytes, success);
+            } else if (buffer[slot] != null) {
+                pool.release(buffer[slot]);  // host-to-controller data: no PDU refers to it
+                buffer[slot] = null;
+            }
+            if (!success) {
+                pendingSends[slot]++;
+                tx.send(writer.response(slot, cid[slot], dw0, dw1, sqHead, sqid, status), token(KIND_COMPLETION, slot));
+            }
+            state[slot] = RESPONDING;
+        } finally {
+            tx.endBatch();
         }
-        if (!success) {
-            pendingSends[slot]++;
-            tx.send(writer.response(slot, cid[slot], dw0, dw1, sqHead, sqid, status), token(KIND_COMPLETION, slot));
-        }
-        if (closed) return;  // a send failed inside: closeAll() has taken every slot back
-        state[slot] = RESPONDING;
+        if (closed) return;  // a send failed: closeAll() has taken every slot back
         releaseIfDone(slot);
         serveWaiters();
     }

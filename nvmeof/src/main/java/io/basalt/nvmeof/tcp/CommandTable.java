@@ -34,7 +34,7 @@ final class CommandTable {
     static final int STATUS_SGL_DATA_LENGTH_INVALID = 0x0f | STATUS_DNR;
     static final int STATUS_SGL_DESCRIPTOR_TYPE_INVALID = 0x11 | STATUS_DNR;
     static final int STATUS_SGL_OFFSET_INVALID = 0x16 | STATUS_DNR;
-    /** A data digest error: the host may retry (NVMe/TCP 1.0, 3.6.2.x: Transient Transport Error, as SPDK). */
+    /** A data digest error fails its command with this, as SPDK's target does; the host may retry it. */
     static final int STATUS_TRANSIENT_TRANSPORT_ERROR = 0x22;
 
     static final long TOKEN_KIND_SHIFT = 32;

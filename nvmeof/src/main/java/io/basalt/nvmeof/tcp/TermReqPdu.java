@@ -16,7 +16,7 @@ public final class TermReqPdu extends PduFlyweight {
     public static final int FEI_OFFSET = 10;
     public static final int RESERVED_OFFSET = 14;
     public static final int BYTES = 24;
-    /** The most bytes of the offending PDU a termination request carries (spec: MAXH2CTERM/ C2HTERM data). */
+    /** The most bytes of the offending PDU header a termination request carries (3.6.2.5). */
     public static final int ERROR_DATA_BYTES_MAX = 152;
 
     /** Fatal error status values (3.6.2.5, enum nvme_tcp_fatal_error_status). */

@@ -73,6 +73,7 @@ final class CommandTable {
 
     private int active;
     private int activeMax;
+    private boolean connectSeen;
     private int sqid;
     private int sqSize = 1;
     private int sqHead;
@@ -141,6 +142,7 @@ final class CommandTable {
         cidBusy[commandId >>> 6] |= 1L << commandId;
         active++;
         if (Sqe.isConnect(rxSqe)) {
+            connectSeen = true;
             sqid = Sqe.connectQid(rxSqe);
             sqSize = Sqe.connectSqSize(rxSqe) + 1;
             activeMax = Math.min(config.commandsMax(), sqSize);
@@ -155,7 +157,7 @@ final class CommandTable {
 
     /** The in-capsule data limit of this queue: 8 KiB on the admin queue (or before Connect), else the I/O one. */
     int inCapsuleBytesMax() {
-        boolean admin = sqSize == 1 || sqid == 0;
+        boolean admin = !connectSeen || sqid == 0;
         return admin ? Math.max(TcpConfig.ADMIN_IN_CAPSULE_BYTES, config.ioInCapsuleBytesMax())
                 : config.ioInCapsuleBytesMax();
     }

@@ -24,6 +24,10 @@ import java.nio.ByteBuffer;
  * leave). Commands and their data transfers live in a {@link CommandTable}. Input from the host never throws:
  * a broken PDU ends the connection with the fatal error status the specification names; a data digest error
  * fails only its command.
+ *
+ * <p>The handler may answer (or close) from inside {@code execute}; the transport moves its receive state on
+ * before calling it. {@link QueueHandler#disconnected} is called once, possibly from inside a handler call
+ * that closed the connection.
  */
 public final class TcpQueuePair implements QueueHandler.Responses, ByteSink.Sent {
     private static final int RX_HEADER = 0;

@@ -8,6 +8,8 @@ import java.util.zip.CRC32C;
 final class HostPdus {
     boolean headerDigest;
     boolean dataDigest;
+    /** Zero bytes between the header (and its digest) and the data, as a host with CPDA alignment might add. */
+    int padBytes;
 
     static byte[] icReq(int pfv, int hpda, int digest) {
         ByteBuffer b = le(IcReqPdu.BYTES);
@@ -43,15 +45,16 @@ final class HostPdus {
     byte[] pdu(int type, int hlen, int flags, byte[] body, byte[] data) {
         int hd = headerDigest ? 4 : 0;
         int dd = dataDigest && data.length > 0 ? 4 : 0;
-        int pdo = data.length > 0 ? hlen + hd : 0;
-        int plen = hlen + hd + data.length + dd;
+        int pad = data.length > 0 ? padBytes : 0;
+        int pdo = data.length > 0 ? hlen + hd + pad : 0;
+        int plen = hlen + hd + pad + data.length + dd;
         ByteBuffer b = le(plen);
         int allFlags = flags | (hd > 0 ? PduFlyweight.FLAG_HDGST : 0) | (dd > 0 ? PduFlyweight.FLAG_DDGST : 0);
         b.put(0, (byte) type).put(1, (byte) allFlags).put(2, (byte) hlen).put(3, (byte) pdo).putInt(4, plen);
         b.put(8, body);
         if (hd > 0) b.putInt(hlen, crc32c(b.array(), 0, hlen));
-        b.put(hlen + hd, data);
-        if (dd > 0) b.putInt(hlen + hd + data.length, crc32c(data, 0, data.length));
+        b.put(pdo, data);
+        if (dd > 0) b.putInt(pdo + data.length, crc32c(data, 0, data.length));
         return b.array();
     }
 

@@ -140,6 +140,44 @@ class TcpQueuePairTest {
     }
 
     @Test
+    void paddedDataAfterTheHeaderIsSkipped() {
+        Session s = new Session();
+        s.host.headerDigest = true;
+        s.host.dataDigest = true;
+        s.connect(1, 127, 0);
+        s.host.padBytes = 24;
+        s.fragmentBytes = -1;
+        byte[] data = HostPdus.pattern(4096, 12);
+        s.deliver(s.host.capsule(HostPdus.write(1, data.length, true), data));
+        assertArrayEquals(data, s.handler.executed.get(1).data());
+        assertEquals(0, s.only().status());
+        s.deliver(s.host.capsule(HostPdus.write(2, data.length, false), new byte[0]));
+        s.deliver(s.host.h2cData(2, s.only().u16(R2tPdu.TTAG_OFFSET), 0, data, true));
+        assertArrayEquals(data, s.handler.executed.get(2).data());
+        assertEquals(0, s.only().status());
+    }
+
+    @Test
+    void theNextR2tWaitsUntilTheSinkHasSentThePreviousOne() {
+        Session s = new Session();
+        s.connect(1, 127, 0);
+        s.sink.deferAcks = true;
+        byte[] data = HostPdus.pattern(256 * KIB, 13);
+        s.deliver(s.host.capsule(HostPdus.write(4, data.length, false), new byte[0]));
+        Pdu first = s.only();
+        s.deliver(s.host.h2cData(4, first.u16(R2tPdu.TTAG_OFFSET), 0, Arrays.copyOf(data, 128 * KIB), true));
+        assertEquals(0, s.sink.taken().length, "the first R2T's memory is still the sink's");
+        s.sink.ackAll();
+        Pdu second = s.only();
+        assertEquals(128 * KIB, second.u32(R2tPdu.R2TO_OFFSET));
+        s.deliver(s.host.h2cData(4, second.u16(R2tPdu.TTAG_OFFSET), 128 * KIB, Arrays.copyOfRange(data, 128 * KIB, data.length), true));
+        assertArrayEquals(data, s.handler.executed.get(1).data());
+        s.sink.ackUntilQuiet();
+        assertEquals(0, s.only().status());
+        assertEquals(0, s.queuePair.buffersInUse());
+    }
+
+    @Test
     void oneH2cDataForAWholeR2tAsOlderHostsSend() {
         Session s = new Session();
         s.connect(1, 127, 0);

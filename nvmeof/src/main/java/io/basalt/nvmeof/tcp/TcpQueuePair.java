@@ -95,8 +95,17 @@ public final class TcpQueuePair implements QueueHandler.Responses, ByteSink.Sent
 
     /** Bytes received from the host, in order. Only {@code bytes} is read; nothing of it is kept after return. */
     public void onBytes(MemorySegment bytes) {
+        onBytes(bytes, bytes.byteSize());
+    }
+
+    /**
+     * The first {@code lengthBytes} bytes of {@code buffer} were received: the socket side passes its whole receive
+     * buffer and a length, so that no slice object is made per receive.
+     */
+    public void onBytes(MemorySegment buffer, long lengthBytes) {
+        MemorySegment bytes = buffer;
         long position = 0;
-        long size = bytes.byteSize();
+        long size = lengthBytes;
         while (position < size && rxState != RX_CLOSED) {
             long available = size - position;
             position += switch (rxState) {

@@ -114,6 +114,30 @@ public final class ConfigReplay {
         export.put("name", DEFAULT_EXPORT);
         export.put("drive", DEFAULT_EXPORT);
         calls.add(call("vhost_create", export));
+        calls.addAll(embeddedNvmf());
+        return calls;
+    }
+
+    /** The embedded default's NVMe/TCP export of vol0: any host NQN, from this machine only (docs/rpc.md). */
+    static final String DEFAULT_NQN = "nqn.2026-12.io.basalt:" + DEFAULT_EXPORT;
+    static final String DEFAULT_NVMF_ADDRESS = "127.0.0.1";
+
+    private static List<Object> embeddedNvmf() {
+        List<Object> calls = new ArrayList<>();
+        Map<String, Object> subsystem = new LinkedHashMap<>();
+        subsystem.put("nqn", DEFAULT_NQN);
+        subsystem.put("allow_any_host", Boolean.TRUE);
+        calls.add(call("nvmf_subsystem_create", subsystem));
+        Map<String, Object> namespace = new LinkedHashMap<>();
+        namespace.put("nqn", DEFAULT_NQN);
+        namespace.put("drive", DEFAULT_EXPORT);
+        calls.add(call("nvmf_namespace_add", namespace));
+        for (long port : new long[] {NvmfMethods.DEFAULT_PORT, NvmfMethods.DISCOVERY_PORT}) {
+            Map<String, Object> listener = new LinkedHashMap<>();
+            listener.put("address", DEFAULT_NVMF_ADDRESS);
+            listener.put("port", port);
+            calls.add(call("nvmf_listener_add", listener));
+        }
         return calls;
     }
 }

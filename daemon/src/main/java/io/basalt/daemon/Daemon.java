@@ -61,6 +61,7 @@ public final class Daemon implements AutoCloseable {
     private final long startNs = System.nanoTime();
     private final DriveRegistry drives = new DriveRegistry();
     private final VhostRegistry exports = new VhostRegistry(drives);
+    private final NvmfRegistry nvmf = new NvmfRegistry(drives, this::reactors);
     private final RpcDispatcher dispatcher = new RpcDispatcher(Json.DEPTH_MAX_DEFAULT);
     private final List<Reactor> reactors = new ArrayList<>();
     private final List<String> assemblyLog = new ArrayList<>();
@@ -108,6 +109,7 @@ public final class Daemon implements AutoCloseable {
         state = new StateKeeper(stateFile(), writebackFile(), this::savedState);
         DaemonMethods.register(dispatcher, drives, this::status);
         VhostMethods.register(dispatcher, exports, this::reactors, dataDir);
+        NvmfMethods.register(dispatcher, nvmf);
         raid = RaidMethods.register(dispatcher, drives, this::reactors, StateKeeper.onChangesNoRpcMade(state));
         SavedState.register(dispatcher, this::savedState);
         stats.register(dispatcher);
@@ -123,7 +125,7 @@ public final class Daemon implements AutoCloseable {
 
     /** The running state as replayable calls (config_save, the saved state file). */
     private java.util.List<Object> savedState() {
-        return SavedState.calls(drives, raid, exports);
+        return SavedState.calls(drives, raid, exports, nvmf);
     }
 
     private Path writebackFile() throws StartupException {
@@ -234,6 +236,7 @@ public final class Daemon implements AutoCloseable {
     StateKeeper state() { return state; }
     public DriveRegistry drives() { return drives; }
     VhostRegistry exports() { return exports; }
+    NvmfRegistry nvmf() { return nvmf; }
     public RpcDispatcher dispatcher() { return dispatcher; }
     public List<Reactor> reactors() { return List.copyOf(reactors); }
 
@@ -280,6 +283,7 @@ public final class Daemon implements AutoCloseable {
         if (metrics != null) metrics.close();
         if (server != null) server.close(); // waits for the calls still running
         if (state != null) state.close(); // their changes are saved while every drive and export is still there
+        nvmf.close(); // hosts disconnected, their queues drained, before the drives go
         exports.close(); // sessions end first: their rings drain, so every acknowledged write reached a drive
         if (raid != null) raid.close(!crashing); // failures already seen are recorded while the reactors still run
         flushDrives();

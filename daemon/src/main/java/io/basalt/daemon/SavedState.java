@@ -45,7 +45,7 @@ final class SavedState {
     }
 
     /** The calls that rebuild the running state; read under each registry's own lock, one after the other. */
-    static List<Object> calls(DriveRegistry drives, RaidMethods raid, VhostRegistry exports) {
+    static List<Object> calls(DriveRegistry drives, RaidMethods raid, VhostRegistry exports, NvmfRegistry nvmf) {
         List<Object> calls = new ArrayList<>();
         Set<String> volatileDrives = new HashSet<>();
         for (DriveRegistry.Drive d : drives.list()) {
@@ -61,6 +61,7 @@ final class SavedState {
             if (volatileVolumes.contains(e.drive())) continue;
             calls.add(ConfigReplay.call("vhost_create", exportParams(e.params())));
         }
+        if (nvmf != null) calls.addAll(NvmfMethods.savedCalls(nvmf, volatileVolumes));
         return calls;
     }
 

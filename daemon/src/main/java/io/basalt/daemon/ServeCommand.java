@@ -18,7 +18,7 @@ import java.util.concurrent.CountDownLatch;
 @Command(name = "serve", mixinStandardHelpOptions = true, version = BasaltCommand.VERSION,
         description = {"run the daemon (until SIGINT or SIGTERM)",
                 "It replays its saved state DATA_DIR/config.json; on the first start it makes four 1 GiB file drives "
-                + "d0..d3 with a RAID5 volume vol0 over them, exported over vhost-user-blk."})
+                + "d0..d3 with a RAID5 volume vol0 over them, exported over vhost-user-blk and NVMe/TCP (127.0.0.1:4420)."})
 final class ServeCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
@@ -152,10 +152,28 @@ final class ServeCommand implements Callable<Integer> {
                     .append("    (QEMU asks one queue per vCPU; this export offers up to ").append(e.export().status().get("num_queues"))
                     .append(")\n");
         }
+        nvmfLines(daemon, sb);
         String dataDirOption = daemon.dataDir().equals(Path.of("basalt-data").toAbsolutePath().normalize())
                 ? "" : " --data-dir " + daemon.dataDir();
         sb.append("try:  ./basalt rpc").append(dataDirOption).append(" drive_list\n");
         sb.append("stop: Ctrl-C or SIGTERM");
         System.out.println(sb);
+    }
+
+    /** Each NVMe/TCP subsystem with namespaces, and the nvme-cli line that connects a Linux host to it. */
+    private static void nvmfLines(Daemon daemon, StringBuilder sb) {
+        NvmfRegistry.ListenerEntry io = null;
+        for (NvmfRegistry.ListenerEntry l : daemon.nvmf().listeners()) if (!l.discoveryOnly() && io == null) io = l;
+        if (io == null) return;
+        String address = io.advertise() != null ? io.advertise() : io.address();
+        for (io.basalt.nvmeof.target.Subsystem s : daemon.nvmf().target().subsystems()) {
+            List<NvmfRegistry.NamespaceEntry> nss = daemon.nvmf().namespaces(s.nqn());
+            if (nss.isEmpty()) continue;
+            sb.append("  NVMe/TCP subsystem ").append(s.nqn()).append(" (namespaces ");
+            for (int i = 0; i < nss.size(); i++) sb.append(i == 0 ? "" : ", ").append(nss.get(i).nsid()).append(": ").append(nss.get(i).drive());
+            sb.append(") on ").append(NvmfRegistry.hostPort(io.address(), io.port())).append("; connect a Linux host with:\n")
+                    .append("    modprobe nvme-tcp; nvme connect -t tcp -a ").append(address).append(" -s ").append(io.port())
+                    .append(" -n ").append(s.nqn()).append('\n');
+        }
     }
 }

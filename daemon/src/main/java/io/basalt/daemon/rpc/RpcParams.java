@@ -19,6 +19,11 @@ public final class RpcParams {
         this.values = Map.copyOf(values);
     }
 
+    /** The method these params came with, for error messages. */
+    public String method() {
+        return method;
+    }
+
     public static RpcParams empty(String method) {
         return new RpcParams(method, Map.of());
     }

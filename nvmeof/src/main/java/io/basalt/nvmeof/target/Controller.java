@@ -61,13 +61,18 @@ public final class Controller {
 
     private final Reactor.Poller keepAlive = new Reactor.Poller() {
         private long nextCheckNs;
+        private boolean expired;
 
         @Override
         public int poll(long nowNs) {
-            if (nowNs < nextCheckNs) return 0;
+            if (nowNs < nextCheckNs || expired) return 0;
             nextCheckNs = nowNs + Math.min(KEEP_ALIVE_CHECK_MAX_NS, TimeUnit.MILLISECONDS.toNanos(Math.max(1, keepAliveTimeoutMs / 4)));
             if (!keepAliveExpired(nowNs)) return 0;
-            fail("keep-alive timeout: no command for " + keepAliveTimeoutMs + " ms");
+            expired = true;
+            String why = "keep-alive timeout: no command for " + keepAliveTimeoutMs + " ms";
+            System.err.println("basalt: nvmf: controller " + cntlid + " of " + subsystem.nqn() + " (host " + hostNqn + ", " + admin.peer()
+                    + "): " + why + "; its queues are closed");
+            fail(why);
             return 1;
         }
 

@@ -40,6 +40,12 @@ public final class NvmeTcpServer implements AutoCloseable {
     private final Map<Session, Boolean> sessions = new ConcurrentHashMap<>();
     private final AtomicLong accepted = new AtomicLong(), refused = new AtomicLong(), broken = new AtomicLong();
     private boolean started, closed;
+    /**
+     * Set by {@link #close} before it closes the sessions it sees; a session that starts on a reactor after that
+     * sweep (its fd was accepted before the listener closed) sees it and closes itself. Both sides write first and
+     * read second (this flag, the sessions map), so one of them always sees the other.
+     */
+    private volatile boolean closing;
 
     /** One listener: the reactor that accepts on it and the address it was asked for. */
     private record Listening(String host, int port, Reactor reactor, TcpListener listener) {}
@@ -135,6 +141,7 @@ public final class NvmeTcpServer implements AutoCloseable {
     public synchronized void close() {
         if (closed) return;
         closed = true;
+        closing = true;
         for (Listening l : new ArrayList<>(listeners.values())) unlisten(l.host(), l.port());
         for (Session s : sessions.keySet()) s.reactor.post(() -> s.closeNow());
         for (int i = 0; i < reactors.size(); i++) {
@@ -192,6 +199,7 @@ public final class NvmeTcpServer implements AutoCloseable {
             QueueHandler handler = factory.newQueue(reactor, peer, listener);
             transport = new TcpQueuePair(handler, this, transportConfig);
             sessions.put(this, Boolean.TRUE);
+            if (closing) closeNow(); // accepted before the listener closed, started after close() swept the sessions
         }
 
         void closeNow() {

@@ -16,6 +16,11 @@ import io.basalt.nvmeof.target.NamespaceIds;
 import io.basalt.nvmeof.target.Subsystem;
 import io.basalt.nvmeof.target.Target;
 import io.basalt.nvmeof.target.TargetConfig;
+import io.basalt.nvmeof.tcp.CapsuleCmdPdu;
+import io.basalt.nvmeof.tcp.IcReqPdu;
+import io.basalt.nvmeof.tcp.IcRespPdu;
+import io.basalt.nvmeof.tcp.PduFlyweight;
+import io.basalt.nvmeof.tcp.R2tPdu;
 import io.basalt.nvmeof.tcp.TcpConfig;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -23,24 +28,39 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+import java.io.DataInputStream;
 import java.io.IOException;
+import java.net.ConnectException;
+import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.ArrayDeque;
 import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static io.basalt.nvmeof.HostCommands.HOST_NQN;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The whole target over real sockets: two started reactors, an {@link NvmeTcpServer} on 127.0.0.1 port 0, a
  * {@link Target} with one subsystem over a memory device, and blocking Java hosts ({@link WireHost}) that speak
- * NVMe/TCP as Linux's initiator does. Hostile peers and shutdown are covered in {@link NvmeTcpServerAbuseTest}.
+ * NVMe/TCP as Linux's initiator does; then hostile peers (a good host still works after them) and shutdown with
+ * hosts connected.
  */
 class NvmeTcpServerTest {
     static final String NQN = "nqn.2026-01.io.basalt:srv0";
@@ -261,5 +281,217 @@ class NvmeTcpServerTest {
         }
         assertEquals(1, subsystem.counters().refusedConnects(), "the refused Connect is counted");
         Await.until(() -> server.counters().get("connections") == 0, SETTLE, () -> "connections closed: " + server.counters());
+    }
+
+    // ------------------------------------------------------------------ hostile peers
+
+    static final int HOSTILE_CONNECTIONS = 2000;
+    static final int HOSTILE_THREADS = 4;
+    static final int HOSTILE_KINDS = 7;
+    /** Connections of the "never sends H2CData" kind a thread keeps open at once before closing the oldest. */
+    static final int HELD_MAX = 8;
+    static final int R2T_WRITE_BYTES = 64 * 1024;
+
+    @Test
+    void hostilePeersThenAGoodHostStillWorks() throws Exception {
+        AtomicInteger resets = new AtomicInteger();
+        AtomicInteger termReqs = new AtomicInteger();
+        ExecutorService pool = Executors.newFixedThreadPool(HOSTILE_THREADS);
+        try {
+            List<Future<?>> done = new ArrayList<>();
+            for (int t = 0; t < HOSTILE_THREADS; t++) {
+                int thread = t;
+                done.add(pool.submit(() -> {
+                    hostileLoop(thread, resets, termReqs);
+                    return null;
+                }));
+            }
+            for (Future<?> f : done) f.get(60, TimeUnit.SECONDS);
+        } finally {
+            pool.shutdownNow();
+        }
+        Await.until(() -> server.counters().get("connections") == 0, SETTLE, () -> "connections closed: " + server.counters());
+        Map<String, Long> counters = server.counters();
+        assertEquals(HOSTILE_CONNECTIONS, counters.get("accepted"), "every connection accepted: " + counters);
+        assertEquals(0, counters.get("refused"), "none refused: " + counters);
+        assertTrue(counters.get("broken") >= resets.get(), "the resets are counted as broken: " + counters + " resets " + resets);
+        assertEquals(HOSTILE_CONNECTIONS / HOSTILE_KINDS, termReqs.get(), "an oversized PLEN is answered with C2HTermReq");
+        Await.until(() -> subsystem.controllers().isEmpty(), SETTLE, "the hostile hosts' controllers are gone");
+
+        WireHost[] queues = connectController(port, true, true);
+        try (WireHost admin = queues[0]; WireHost io = queues[1]) {
+            writeAndReadBack(io, 0, pattern(256 * 1024, 4));
+            writeAndReadBack(io, 1000, pattern(4096, 5));
+            assertEquals(0, admin.run(HostCommands.keepAlive()).status());
+        }
+        Await.until(() -> server.counters().get("connections") == 0, SETTLE, () -> "connections closed: " + server.counters());
+    }
+
+    private void hostileLoop(int thread, AtomicInteger resets, AtomicInteger termReqs) throws IOException {
+        Random random = new Random(thread);
+        ArrayDeque<Socket> held = new ArrayDeque<>();
+        try {
+            for (int i = thread; i < HOSTILE_CONNECTIONS; i += HOSTILE_THREADS) {
+                Socket s = WireHost.socket(port);
+                boolean keep = false;
+                try {
+                    switch (i % HOSTILE_KINDS) {
+                        case 0 -> { } // connect and close
+                        case 1 -> garbage(s, random);
+                        case 2 -> s.getOutputStream().write(Arrays.copyOf(WireHost.icReq(false, false), 1 + random.nextInt(IcReqPdu.BYTES - 1)));
+                        case 3 -> disconnectMidR2t(s, random);
+                        case 4 -> keep = neverSendH2cData(s);
+                        case 5 -> termReqs.addAndGet(oversizedPlen(s) ? 1 : 0);
+                        default -> {
+                            resetAfterConnect(s);
+                            resets.incrementAndGet();
+                        }
+                    }
+                } finally {
+                    if (keep) {
+                        held.add(s);
+                        if (held.size() > HELD_MAX) held.poll().close();
+                    } else {
+                        s.close();
+                    }
+                }
+            }
+        } finally {
+            for (Socket s : held) s.close();
+        }
+    }
+
+    private static void garbage(Socket s, Random random) throws IOException {
+        byte[] junk = new byte[1 + random.nextInt(512)];
+        random.nextBytes(junk);
+        s.getOutputStream().write(junk);
+    }
+
+    /** Negotiates on a raw socket, as {@link WireHost#connect} does. */
+    private WireHost negotiate(Socket s) throws IOException {
+        s.getOutputStream().write(WireHost.icReq(false, false));
+        WireHost.Pdu resp = WireHost.read(new DataInputStream(s.getInputStream()), false, false);
+        assertEquals(PduFlyweight.TYPE_IC_RESP, resp.type());
+        return WireHost.over(s, false, false, resp.u32(IcRespPdu.MAXH2CDATA_OFFSET));
+    }
+
+    /** A write capsule asking for R2T; returns the R2T. */
+    private static WireHost.Pdu writeCapsuleForR2t(WireHost host, int cid) throws IOException {
+        ByteBuffer sqe = ByteBuffer.wrap(HostCommands.io(Opcodes.IO_WRITE, 1, 0, R2T_WRITE_BYTES / BLOCK_BYTES)).order(ByteOrder.LITTLE_ENDIAN);
+        sqe.put(io.basalt.nvmeof.tcp.Sqe.FLAGS_OFFSET, (byte) WireHost.PSDT_SGL).putShort(io.basalt.nvmeof.tcp.Sqe.CID_OFFSET, (short) cid)
+                .putInt(io.basalt.nvmeof.tcp.Sqe.SGL_LENGTH_OFFSET, R2T_WRITE_BYTES)
+                .put(io.basalt.nvmeof.tcp.Sqe.SGL_TYPE_OFFSET, (byte) io.basalt.nvmeof.tcp.Sqe.SGL_TRANSPORT_DATA_BLOCK);
+        host.send(host.pdu(PduFlyweight.TYPE_CAPSULE_CMD, CapsuleCmdPdu.BYTES, 0, sqe.array(), new byte[0]));
+        WireHost.Pdu r2t = host.readPdu();
+        assertEquals(PduFlyweight.TYPE_R2T, r2t.type(), "R2T");
+        return r2t;
+    }
+
+    /** A controller, then a write whose H2CData stops part way: the PDU header promises more than is sent. */
+    private void disconnectMidR2t(Socket s, Random random) throws IOException {
+        WireHost host = negotiate(s);
+        assertEquals(0, connectAdmin(host, NQN, HOST_NQN).status(), "admin connect");
+        WireHost.Pdu r2t = writeCapsuleForR2t(host, 7);
+        int length = r2t.u32(R2tPdu.R2TL_OFFSET);
+        byte[] pdu = host.h2cData(7, r2t.u16(R2tPdu.TTAG_OFFSET), 0, new byte[length], true);
+        host.send(Arrays.copyOf(pdu, 1 + random.nextInt(pdu.length - 1)));
+    }
+
+    /** Before any Connect, a write whose R2T is never answered; the caller holds the socket open a while. */
+    private boolean neverSendH2cData(Socket s) throws IOException {
+        writeCapsuleForR2t(negotiate(s), 9);
+        return true;
+    }
+
+    /** A capsule header whose PLEN is far beyond any limit: the target answers C2HTermReq and closes. */
+    private boolean oversizedPlen(Socket s) throws IOException {
+        WireHost host = negotiate(s);
+        byte[] header = host.pdu(PduFlyweight.TYPE_CAPSULE_CMD, CapsuleCmdPdu.BYTES, 0, new byte[io.basalt.nvmeof.tcp.Sqe.BYTES], new byte[0]);
+        ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN).putInt(PduFlyweight.PLEN_OFFSET, Integer.MAX_VALUE - 3);
+        host.send(Arrays.copyOf(header, PduFlyweight.COMMON_HEADER_BYTES));
+        WireHost.Pdu term = WireHost.read(new DataInputStream(s.getInputStream()), false, false);
+        assertEquals(PduFlyweight.TYPE_C2H_TERM_REQ, term.type(), "C2HTermReq");
+        assertTrue(host.closedByTarget(), "closed after the C2HTermReq");
+        return true;
+    }
+
+    /** A negotiated connection the host resets (SO_LINGER 0): the server's RECV ends with ECONNRESET. */
+    private void resetAfterConnect(Socket s) throws IOException {
+        negotiate(s);
+        s.setSoLinger(true, 0);
+    }
+
+    // ------------------------------------------------------------------ shutdown
+
+    @Test
+    void closeWithHostsConnectedClosesThem() throws Exception {
+        List<WireHost> hosts = new ArrayList<>();
+        try {
+            for (int i = 0; i < 3; i++) hosts.addAll(List.of(connectController(port, i == 1, i == 2)));
+            WireHost midWrite = negotiate(WireHost.socket(port));
+            hosts.add(midWrite);
+            writeCapsuleForR2t(midWrite, 3);
+            Await.until(() -> server.counters().get("connections") == hosts.size(), SETTLE, () -> "all connected: " + server.counters());
+
+            long startNs = System.nanoTime();
+            server.close();
+            long elapsedNs = System.nanoTime() - startNs;
+            assertTrue(elapsedNs < TimeUnit.SECONDS.toNanos(5), "close returns without waiting out its deadline: " + elapsedNs + " ns");
+            assertEquals(0, server.counters().get("connections"), "no connection left: " + server.counters());
+            assertTrue(server.listening().isEmpty(), "no listener left");
+            for (WireHost h : hosts) assertTrue(h.closedByTarget(), "host " + h.socket + " sees the connection closed");
+            assertThrows(ConnectException.class, () -> WireHost.socket(port).close(), "nothing listens any more");
+            Await.until(() -> subsystem.controllers().isEmpty(), SETTLE, "the controllers are gone");
+            server.close(); // idempotent
+        } finally {
+            for (WireHost h : hosts) h.close();
+        }
+    }
+
+    /**
+     * Regression: a connection accepted before close() closed the listener but started on its reactor after close()
+     * swept the sessions was never closed (close waited out its deadline and left it open).
+     */
+    @Test
+    void aConnectionStartingWhileTheServerClosesIsClosedToo() throws Exception {
+        server.close();
+        CountDownLatch entered = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        AtomicInteger made = new AtomicInteger();
+        QueueHandlerFactory holding = (reactor, peer, listener) -> {
+            if (made.incrementAndGet() == 2) { // the second connection, on the second reactor: held mid-start
+                entered.countDown();
+                try {
+                    release.await(SETTLE.toSeconds(), TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            return target.newQueue(reactor, peer, listener);
+        };
+        server = new NvmeTcpServer(reactors, holding, io.basalt.engine.net.TcpConfig.defaults(), TcpConfig.DEFAULT);
+        server.start();
+        int heldPort = server.listen("127.0.0.1", 0);
+        try (Socket first = WireHost.socket(heldPort); Socket second = WireHost.socket(heldPort)) {
+            assertTrue(entered.await(SETTLE.toSeconds(), TimeUnit.SECONDS), "the second connection is starting");
+            NvmeTcpServer closingServer = server;
+            CompletableFuture<Void> closed = CompletableFuture.runAsync(closingServer::close);
+            Await.untilChecked(() -> refused(heldPort), SETTLE, "the listener is closed");
+            release.countDown();
+            closed.get(SETTLE.toSeconds() * 3, TimeUnit.SECONDS);
+            assertEquals(0, closingServer.counters().get("connections"), "no connection left: " + closingServer.counters());
+            assertTrue(WireHost.over(second, false, false, IcRespPdu.MAXH2CDATA_MIN).closedByTarget(), "the late one is closed");
+            assertTrue(WireHost.over(first, false, false, IcRespPdu.MAXH2CDATA_MIN).closedByTarget(), "the first one is closed");
+        } finally {
+            release.countDown();
+        }
+    }
+
+    private static boolean refused(int port) throws IOException {
+        try (Socket s = WireHost.socket(port)) {
+            return false;
+        } catch (ConnectException e) {
+            return true;
+        }
     }
 }

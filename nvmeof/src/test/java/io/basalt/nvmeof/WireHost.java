@@ -93,6 +93,11 @@ final class WireHost implements AutoCloseable {
         return new WireHost(s, headerDigest, dataDigest, maxH2c);
     }
 
+    /** A host over a socket whose ICReq/ICResp exchange the caller did. */
+    static WireHost over(Socket s, boolean headerDigest, boolean dataDigest, int maxH2cDataBytes) throws IOException {
+        return new WireHost(s, headerDigest, dataDigest, maxH2cDataBytes);
+    }
+
     static int digestBits(boolean headerDigest, boolean dataDigest) {
         return (headerDigest ? IcReqPdu.DIGEST_HEADER : 0) | (dataDigest ? IcReqPdu.DIGEST_DATA : 0);
     }

@@ -487,6 +487,24 @@ class NvmeTcpServerTest {
         }
     }
 
+    /** Keep-alive expiry closes the admin and I/O connections through the transport and the socket side. */
+    @Test
+    void keepAliveExpiryClosesTheControllersConnections() throws IOException {
+        int shortKatoMs = 1000;
+        try (WireHost admin = WireHost.connect(port, false, false); WireHost io = WireHost.connect(port, false, false)) {
+            WireHost.Completion c = admin.write(HostCommands.connect(0, HostCommands.ADMIN_SQSIZE, shortKatoMs),
+                    HostCommands.connectData(Fabrics.CNTLID_DYNAMIC, NQN, HOST_NQN), IN_CAPSULE_BYTES);
+            assertEquals(0, c.status());
+            enable(admin);
+            assertEquals(0, io.write(HostCommands.connect(1, IO_SQSIZE, 0),
+                    HostCommands.connectData(c.dw0() & 0xFFFF, NQN, HOST_NQN), IN_CAPSULE_BYTES).status());
+            assertTrue(admin.closedByTarget(), "admin queue closed after KATO without commands");
+            assertTrue(io.closedByTarget(), "I/O queue closed with its controller");
+        }
+        Await.until(() -> server.counters().get("connections") == 0, SETTLE, () -> "connections closed: " + server.counters());
+        assertTrue(subsystem.controllers().isEmpty(), "the controller is gone");
+    }
+
     private static boolean refused(int port) throws IOException {
         try (Socket s = WireHost.socket(port)) {
             return false;

@@ -7,6 +7,7 @@ import io.basalt.engine.net.TcpListener;
 import io.basalt.nvmeof.tcp.TcpConfig;
 import io.basalt.nvmeof.tcp.TcpQueuePair;
 import io.basalt.shims.Check;
+import io.basalt.shims.Libc;
 
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -40,6 +41,12 @@ public final class NvmeTcpServer implements AutoCloseable {
     private final Map<Session, Boolean> sessions = new ConcurrentHashMap<>();
     private final AtomicLong accepted = new AtomicLong(), refused = new AtomicLong(), broken = new AtomicLong();
     private boolean started, closed;
+    /**
+     * Set by {@link #close} before it closes the sessions it sees; a session that starts on a reactor after that
+     * sweep (its fd was accepted before the listener closed) sees it and closes itself. Both sides write first and
+     * read second (this flag, the sessions map), so one of them always sees the other.
+     */
+    private volatile boolean closing;
 
     /** One listener: the reactor that accepts on it and the address it was asked for. */
     private record Listening(String host, int port, Reactor reactor, TcpListener listener) {}
@@ -107,7 +114,7 @@ public final class NvmeTcpServer implements AutoCloseable {
         return new ArrayList<>(listeners.keySet());
     }
 
-    /** Counters: connections accepted, refused (the reactor was full), broken (closed with an error). */
+    /** Counters: connections live, accepted, refused (the reactor was full, or the server closing), broken (closed with an error). */
     public Map<String, Long> counters() {
         Map<String, Long> m = new LinkedHashMap<>();
         m.put("connections", (long) sessions.size());
@@ -135,25 +142,39 @@ public final class NvmeTcpServer implements AutoCloseable {
     public synchronized void close() {
         if (closed) return;
         closed = true;
+        closing = true;
         for (Listening l : new ArrayList<>(listeners.values())) unlisten(l.host(), l.port());
         for (Session s : sessions.keySet()) s.reactor.post(() -> s.closeNow());
-        for (int i = 0; i < reactors.size(); i++) {
-            TcpContext c = contexts[i];
-            Reactor r = reactors.get(i);
-            if (c == null || !r.isRunning()) continue;
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(CONTROL_TIMEOUT_S);
-            try {
-                while (await(r, c::connections, "count connections") > 0 && System.nanoTime() < deadline) Thread.sleep(5);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            } catch (RuntimeException e) {
-                System.err.println("basalt: nvmf: " + e.getMessage());
+        for (int i = 0; i < reactors.size(); i++) closeSocketSide(reactors.get(i), contexts[i]);
+    }
+
+    /**
+     * Waits until the reactor's connections are gone, then closes its socket side in the same reactor task that saw
+     * none: a connection opened between a count and a separate close task would be left open (and the context's
+     * close refused). After CONTROL_TIMEOUT_S the context is left open and the reason printed.
+     */
+    private static void closeSocketSide(Reactor r, TcpContext c) {
+        if (c == null || !r.isRunning()) return;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(CONTROL_TIMEOUT_S);
+        try {
+            while (!await(r, () -> closeIfIdle(c), "close the socket side")) {
+                if (System.nanoTime() > deadline) {
+                    System.err.println("basalt: nvmf: " + r.name() + " still has " + await(r, c::connections, "count") + " connections");
+                    return;
+                }
+                Thread.sleep(5);
             }
-            awaitQuietly(r, () -> {
-                c.close();
-                return null;
-            });
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            System.err.println("basalt: nvmf: " + e.getMessage());
         }
+    }
+
+    private static boolean closeIfIdle(TcpContext c) {
+        if (c.connections() > 0) return false;
+        c.close();
+        return true;
     }
 
     private static String key(String host, int port) {
@@ -161,6 +182,11 @@ public final class NvmeTcpServer implements AutoCloseable {
     }
 
     private void openSession(Reactor reactor, int fd, String listenerAddress) {
+        if (closing) { // accepted as the listener closed: the socket side may be closed already
+            Libc.close(fd);
+            refused.incrementAndGet();
+            return;
+        }
         TcpContext context = contexts[reactors.indexOf(reactor)];
         Session s = new Session(reactor, listenerAddress);
         TcpConnection connection = TcpConnection.open(context, fd, s);
@@ -192,6 +218,7 @@ public final class NvmeTcpServer implements AutoCloseable {
             QueueHandler handler = factory.newQueue(reactor, peer, listener);
             transport = new TcpQueuePair(handler, this, transportConfig);
             sessions.put(this, Boolean.TRUE);
+            if (closing) closeNow(); // accepted before the listener closed, started after close() swept the sessions
         }
 
         void closeNow() {
@@ -243,14 +270,6 @@ public final class NvmeTcpServer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(what + ": interrupted");
-        }
-    }
-
-    private static void awaitQuietly(Reactor reactor, ReactorTask<Void> task) {
-        try {
-            await(reactor, task, "close the socket side");
-        } catch (RuntimeException e) {
-            System.err.println("basalt: nvmf: " + e.getMessage());
         }
     }
 }

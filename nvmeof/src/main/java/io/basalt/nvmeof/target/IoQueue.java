@@ -154,6 +154,13 @@ final class IoQueue implements Reactor.Poller {
     /** Submits what is left of the slot's command; a refusal parks the slot on the retry ring. */
     private void submit(int slot) {
         BlockChannel channel = channel(slotNamespaces[slot]);
+        if (channel == null) { // removed meanwhile: what was not sent fails as the namespace is gone
+            if (statuses[slot] == NvmeStatus.SUCCESS) statuses[slot] = NvmeStatus.INVALID_NS | NvmeStatus.DNR;
+            remainingBlocks[slot] = 0;
+            waiting[slot] = false;
+            if (pending[slot] == 0) finish(slot);
+            return;
+        }
         while (remainingBlocks[slot] > 0) {
             if (!submitPiece(slot, channel)) {
                 queue.counters().add(QueueCounters.BUSY_RETRIES, 1);
@@ -273,12 +280,11 @@ final class IoQueue implements Reactor.Poller {
         return retryHead != retryTail;
     }
 
-    /** The channel to {@code ns} on this reactor, opened on first use (a replaced namespace gets a new one). */
+    /** The namespace's channel on this reactor (shared with the other queues here, held by the namespace). */
     private BlockChannel channel(Namespace ns) {
         int nsid = ns.nsid();
         if (channelNamespaces[nsid] != ns) {
-            if (channels[nsid] != null) channels[nsid].close();
-            channels[nsid] = ns.device().openChannel(reactor);
+            channels[nsid] = ns.channel(reactor);
             channelNamespaces[nsid] = ns;
         }
         return channels[nsid];
@@ -288,8 +294,7 @@ final class IoQueue implements Reactor.Poller {
     void dropNamespace(Namespace ns) {
         int nsid = ns.nsid();
         if (channelNamespaces[nsid] != ns) return;
-        channels[nsid].close();
-        channels[nsid] = null;
+        channels[nsid] = null; // the namespace closes the channel once every queue has let go
         channelNamespaces[nsid] = null;
     }
 
@@ -297,8 +302,7 @@ final class IoQueue implements Reactor.Poller {
     void release() {
         reactor.removePoller(this);
         for (int nsid = 0; nsid < channels.length; nsid++) {
-            if (channels[nsid] != null) channels[nsid].close();
-            channels[nsid] = null;
+            channels[nsid] = null; // the namespace's, shared: it stays open for the other queues
             channelNamespaces[nsid] = null;
         }
     }

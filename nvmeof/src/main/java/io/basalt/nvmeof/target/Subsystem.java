@@ -114,7 +114,7 @@ public final class Subsystem {
             closed.addAll(c.dropNamespace(ns));
             c.namespaceChanged(nsid);
         }
-        return CompletableFuture.allOf(closed.toArray(CompletableFuture[]::new));
+        return CompletableFuture.allOf(closed.toArray(CompletableFuture[]::new)).whenComplete((v, e) -> ns.closeChannels());
     }
 
     /** The namespace {@code nsid} or null; lock-free (I/O path). */

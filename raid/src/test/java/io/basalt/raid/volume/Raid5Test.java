@@ -386,6 +386,52 @@ class Raid5Test {
      * contents every pass, members with random latency (0-30 us) so that steps overlap; then data and parity
      * are checked on the members.
      */
+    /**
+     * An exporter that opens a channel per connection (NVMe/TCP queues come and go): channels on two reactors are
+     * opened, used and closed, then one reactor alone opens a new channel and writes across every stripe. Each write
+     * must succeed and no member may be failed (the owner of half the stripes is a closed channel by then).
+     */
+    @Test
+    void aChannelOpenedAfterEveryOwnerClosedWritesAllStripesWithoutFailingMembers() throws Exception {
+        Reactor[] reactors = {Reactor.start(ReactorConfig.defaults("raid5-c0")), Reactor.start(ReactorConfig.defaults("raid5-c1"))};
+        List<BlockDevice> members = new ArrayList<>();
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("raid5-reopen");
+        for (int i = 0; i < 4; i++) members.add(DeviceSpec.open("c" + i, "uring:" + dir.resolve("c" + i + ".img") + ",size=1M"));
+        try (Raid5Volume volume = new Raid5Volume("r5", members, CHUNK_BYTES)) {
+            int stripeBlocks = 3 * volume.chunkBlocks();
+            MemorySegment buffer = fixture.arena().allocate(4L * BLOCK, BLOCK);
+            for (int round = 0; round < 2; round++) {
+                BlockChannel[] channels = new BlockChannel[2];
+                for (int r = 0; r < 2; r++) {
+                    Reactor reactorR = reactors[r];
+                    channels[r] = reactorR.call(() -> volume.openChannel(reactorR)).get();
+                }
+                for (int r = 0; r < 2; r++) assertEquals(Status.OK, syncWrite(reactors[r], channels[r], (long) r * stripeBlocks, 4, buffer));
+                for (int r = 0; r < 2; r++) {
+                    BlockChannel c = channels[r];
+                    reactors[r].call(() -> { c.close(); return null; }).get();
+                }
+            }
+            Reactor only = reactors[1];
+            BlockChannel alone = only.call(() -> volume.openChannel(only)).get();
+            for (long stripe = 0; stripe < 8; stripe++) {
+                assertEquals(Status.OK, syncWrite(only, alone, stripe * stripeBlocks + 1, 4, buffer), "stripe " + stripe);
+            }
+            only.call(() -> { alone.close(); return null; }).get();
+            assertEquals(0, volume.failedCount(), "no member failed");
+        } finally {
+            for (Reactor r : reactors) r.close();
+        }
+    }
+
+    /** One write through {@code channel} on its reactor; its status. */
+    private static int syncWrite(Reactor reactor, BlockChannel channel, long lba, int blocks, MemorySegment buffer) throws Exception {
+        java.util.concurrent.CompletableFuture<Integer> done = new java.util.concurrent.CompletableFuture<>();
+        boolean accepted = reactor.call(() -> channel.write(lba, blocks, buffer.asSlice(0, (long) blocks * BLOCK), 0, (tag, status) -> done.complete(status))).get();
+        assertTrue(accepted, "write accepted");
+        return done.get(10, java.util.concurrent.TimeUnit.SECONDS);
+    }
+
     @Test
     void twoReactorThreadsWritingSharedStripesKeepParity() throws Exception {
         Reactor[] reactors = {Reactor.start(ReactorConfig.defaults("raid5-t0")), Reactor.start(ReactorConfig.defaults("raid5-t1"))};

@@ -168,7 +168,7 @@ final class NvmfRegistry implements AutoCloseable {
         try {
             bound = server.listen(address, port);
         } catch (IllegalArgumentException e) {
-            throw new DriveRegistry.DriveException("address", e.getMessage());
+            throw listenRefused(address, port, e.getMessage());
         }
         String key = hostPort(address, bound);
         try {
@@ -179,6 +179,20 @@ final class NvmfRegistry implements AutoCloseable {
         }
         listeners.put(key, new ListenerEntry(address, bound, advertise, discoveryOnly));
         return bound;
+    }
+
+    /** Why bind failed, in words, naming the param to change; the errno stays in the message. */
+    private static DriveRegistry.DriveException listenRefused(String address, int port, String message) {
+        if (message.contains("EADDRINUSE")) {
+            return new DriveRegistry.DriveException("port", "port " + port + " on " + address + " is in use by another listener or program (" + message + ")");
+        }
+        if (message.contains("EADDRNOTAVAIL")) {
+            return new DriveRegistry.DriveException("address", address + " is not an address of this machine (" + message + ")");
+        }
+        if (message.contains("EACCES")) {
+            return new DriveRegistry.DriveException("port", "ports below 1024 need root or CAP_NET_BIND_SERVICE (" + message + ")");
+        }
+        return new DriveRegistry.DriveException("address", message);
     }
 
     synchronized void removeListener(String address, int port) {

@@ -35,6 +35,8 @@ final class NvmfRegistry implements AutoCloseable {
     /** addNamespace's nsid for "the lowest free one". */
     static final int NSID_LOWEST_FREE = 0;
     private static final long NAMESPACE_REMOVE_TIMEOUT_S = 30;
+    /** The keys of {@link NvmeTcpServer#counters()}. */
+    private static final List<String> SERVER_COUNTERS = List.of("connections", "accepted", "refused", "broken");
 
     /** A namespace's drive, identifiers and the counting wrapper its I/O goes through. */
     record NamespaceEntry(int nsid, String drive, NamespaceIds ids, StatBlockDevice stats) {}
@@ -222,7 +224,11 @@ final class NvmfRegistry implements AutoCloseable {
         List<Object> listening = new ArrayList<>();
         for (Listener l : target.listeners()) listening.add(describe(l));
         Map<String, Object> counters = new LinkedHashMap<>();
-        if (server != null) counters.putAll(server.counters());
+        if (server != null) {
+            counters.putAll(server.counters());
+        } else {
+            for (String name : SERVER_COUNTERS) counters.put(name, 0L); // the same keys before the first listener
+        }
         counters.put("refused_connects", target.refusedConnects());
         Map<String, Object> result = new LinkedHashMap<>();
         result.put("subsystems", subsystems);

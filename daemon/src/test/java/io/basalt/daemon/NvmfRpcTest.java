@@ -86,7 +86,8 @@ class NvmfRpcTest extends DaemonTestBase {
         assertEquals(2, ((List<?>) all.get("subsystems")).size(), "the discovery subsystem is not listed");
         assertEquals(List.of(), all.get("listeners"));
         assertEquals(List.of(), all.get("connections"));
-        assertEquals(0L, ((Map<?, ?>) all.get("counters")).get("refused_connects"));
+        assertEquals(Map.of("connections", 0L, "accepted", 0L, "refused", 0L, "broken", 0L, "refused_connects", 0L), all.get("counters"),
+                "the same keys before the first listener as after");
 
         assertEquals(true, result("nvmf_subsystem_delete", "{\"nqn\":\"" + NQN + "\"}"));
         assertEquals(1, ((List<?>) list().get("subsystems")).size());
@@ -264,6 +265,7 @@ class NvmfRpcTest extends DaemonTestBase {
         Map<?, ?> v6 = assertInstanceOf(Map.class, result("nvmf_listener_add", "{\"address\":\"::1\",\"port\":0}"));
         assertEquals("[::1]:" + port(v6), v6.get("advertised"));
         assertEquals(List.of(l, d, v6), listeners());
+        assertEquals(Map.of("connections", 0L, "accepted", 0L, "refused", 0L, "broken", 0L, "refused_connects", 0L), list().get("counters"));
 
         assertEquals(true, result("nvmf_listener_remove", "{\"address\":\"0.0.0.0\",\"port\":" + dport + "}"));
         assertEquals(List.of(l, v6), listeners());
@@ -322,7 +324,12 @@ class NvmfRpcTest extends DaemonTestBase {
         int port = port(result("nvmf_listener_add", "{\"address\":\"127.0.0.1\",\"port\":0}"));
         try (Socket s = new Socket()) {
             s.connect(new InetSocketAddress("127.0.0.1", port), 10_000);
-            assertTrue(s.isConnected());
+            io.basalt.engine.fixtures.Await.untilChecked(() -> ((List<?>) list().get("connections")).size() == 1, java.time.Duration.ofSeconds(30),
+                    "the connection never showed in nvmf_list");
+            Map<?, ?> c = (Map<?, ?>) ((List<?>) list().get("connections")).get(0);
+            assertEquals("127.0.0.1:" + port, c.get("listener"));
+            assertTrue(((String) c.get("peer")).endsWith(":" + s.getLocalPort()), c.toString());
+            assertEquals(1L, ((Map<?, ?>) list().get("counters")).get("accepted"));
         }
         result("nvmf_listener_remove", "{\"address\":\"127.0.0.1\",\"port\":" + port + "}");
         try (Socket s = new Socket()) {

@@ -89,7 +89,17 @@ class NvmfRpcTest extends DaemonTestBase {
         assertEquals(Map.of("connections", 0L, "accepted", 0L, "refused", 0L, "broken", 0L, "refused_connects", 0L), all.get("counters"),
                 "the same keys before the first listener as after");
 
+        assertTrue(((List<?>) result("rpc_methods", null)).containsAll(List.of("nvmf_subsystem_create", "nvmf_subsystem_delete",
+                "nvmf_namespace_add", "nvmf_namespace_remove", "nvmf_listener_add", "nvmf_listener_remove", "nvmf_host_allow", "nvmf_host_deny",
+                "nvmf_list")));
+        daemon.state().settle();
+        long writes = daemon.state().writes();
+        list();
+        daemon.state().settle();
+        assertEquals(writes, daemon.state().writes(), "nvmf_list changes nothing: no write of the saved state");
         assertEquals(true, result("nvmf_subsystem_delete", "{\"nqn\":\"" + NQN + "\"}"));
+        daemon.state().settle();
+        assertTrue(daemon.state().writes() > writes, "a change is saved");
         assertEquals(1, ((List<?>) list().get("subsystems")).size());
         assertMentions(error("nvmf_subsystem_delete", "{\"nqn\":\"" + NQN + "\"}", INVALID_PARAMS), "no subsystem " + NQN);
         result("nvmf_subsystem_create", "{\"nqn\":\"" + NQN + "\"}"); // the name is free again

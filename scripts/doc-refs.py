@@ -77,7 +77,9 @@ def java_types(root):
     names = {}
     decl = re.compile(r"\b(?:class|interface|record|enum)\s+([A-Z]\w*)")
     for d, dirs, files in os.walk(root):
-        dirs[:] = [x for x in dirs if not x.startswith(".") and x != "target"]
+        # Maven's output folders are skipped, not a Java package named target (io.basalt.nvmeof.target) under src/.
+        in_src = (os.sep + "src" + os.sep) in (d + os.sep)
+        dirs[:] = [x for x in dirs if not x.startswith(".") and (x != "target" or in_src)]
         for f in files:
             if f.endswith(".java"):
                 with open(os.path.join(d, f), encoding="utf-8", errors="replace") as fh:

@@ -5,9 +5,9 @@ import io.basalt.daemon.rpc.RpcException;
 import io.basalt.daemon.rpc.RpcParams;
 import io.basalt.nvmeof.target.NamespaceIds;
 import io.basalt.nvmeof.target.Subsystem;
+import io.basalt.nvmeof.target.TargetConfig;
 
 import java.net.InetAddress;
-import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -30,6 +30,14 @@ final class NvmfMethods {
     private static final String DISCOVERY_NQN = "nqn.2014-08.org.nvmexpress.discovery";
     private static final Pattern PRINTABLE = Pattern.compile("[\\x20-\\x7e]*");
     private static final Pattern HEX32 = Pattern.compile("[0-9a-fA-F]{32}");
+    private static final Pattern ZERO32 = Pattern.compile("0{32}");
+    private static final Pattern UUID_FORM = Pattern.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
+    private static final String NIL_UUID = "00000000-0000-0000-0000-000000000000";
+    /** Dotted-quad IPv4 only: InetAddress would also take "1.2.3" or "10", which hosts would not read alike. */
+    private static final Pattern IPV4 = Pattern.compile("((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])");
+    static final int PORT_MAX = 65535;
+    /** Allowed host NQNs per subsystem: a bound on what one RPC client can make the daemon hold and save. */
+    static final int HOSTS_MAX = 1024;
 
     private final NvmfRegistry nvmf;
 
@@ -74,30 +82,40 @@ final class NvmfMethods {
         params.allowOnly("nqn", "drive", "nsid", "nguid", "uuid");
         String nqn = params.requireString("nqn");
         String drive = params.requireString("drive");
-        long nsid = params.optionalLong("nsid", 0);
+        int nsid = params.has("nsid") ? nsid(params) : NvmfRegistry.NSID_LOWEST_FREE;
         NamespaceIds ids = ids(params);
-        return call(params, () -> NvmfRegistry.describe(nvmf.addNamespace(nqn, drive, (int) Math.min(Math.max(nsid, -1), Integer.MAX_VALUE), ids)));
+        return call(params, () -> NvmfRegistry.describe(nvmf.addNamespace(nqn, drive, nsid, ids)));
+    }
+
+    /** The nsid param: 1 to NAMESPACES_MAX (0, the broadcast 0xffffffff, negative or huge values are refused as given). */
+    private static int nsid(RpcParams params) throws RpcException {
+        if (!params.has("nsid")) throw invalid(params, "nsid", "is required");
+        long nsid = params.optionalLong("nsid", 0);
+        if (nsid < 1 || nsid > TargetConfig.NAMESPACES_MAX) {
+            throw invalid(params, "nsid", "must be 1 to " + TargetConfig.NAMESPACES_MAX + ", was " + nsid);
+        }
+        return (int) nsid;
     }
 
     private static NamespaceIds ids(RpcParams params) throws RpcException {
         NamespaceIds fresh = NamespaceIds.random();
         String nguid = params.has("nguid") ? params.requireString("nguid") : fresh.nguidHex();
         if (!HEX32.matcher(nguid).matches()) throw invalid(params, "nguid", "must be 32 hex digits, was '" + nguid + "'");
+        if (ZERO32.matcher(nguid).matches()) throw invalid(params, "nguid", "must not be all zeroes (hosts read that as no NGUID)");
         String uuid = params.has("uuid") ? params.requireString("uuid") : fresh.uuid().toString();
-        try {
-            return NamespaceIds.parse(nguid, uuid, null);
-        } catch (IllegalArgumentException e) {
-            throw invalid(params, "uuid", "must be a UUID like 123e4567-e89b-12d3-a456-426614174000: " + e.getMessage());
+        if (!UUID_FORM.matcher(uuid).matches()) {
+            throw invalid(params, "uuid", "must be a UUID like 123e4567-e89b-12d3-a456-426614174000, was '" + uuid + "'");
         }
+        if (uuid.equals(NIL_UUID)) throw invalid(params, "uuid", "must not be the nil UUID (hosts read that as no UUID)");
+        return NamespaceIds.parse(nguid, uuid, null);
     }
 
     private Object removeNamespace(RpcParams params) throws RpcException {
         params.allowOnly("nqn", "nsid");
         String nqn = params.requireString("nqn");
-        long nsid = params.optionalLong("nsid", -1);
-        if (!params.has("nsid")) throw invalid(params, "nsid", "is required");
+        int nsid = nsid(params);
         return call(params, () -> {
-            nvmf.removeNamespace(nqn, (int) Math.min(Math.max(nsid, -1), Integer.MAX_VALUE));
+            nvmf.removeNamespace(nqn, nsid);
             return Boolean.TRUE;
         });
     }
@@ -106,30 +124,26 @@ final class NvmfMethods {
         params.allowOnly("address", "port", "advertise", "discovery_only");
         String address = params.has("address") ? address(params, "address") : "0.0.0.0";
         long port = params.optionalLong("port", DEFAULT_PORT);
-        if (port < 0 || port > 65535) throw invalid(params, "port", "must be 0 to 65535, was " + port);
+        if (port < 0 || port > PORT_MAX) throw invalid(params, "port", "must be 0 (any free port) to " + PORT_MAX + ", was " + port);
         String advertise = params.has("advertise") ? address(params, "advertise") : null;
-        if (advertise == null && (address.equals("0.0.0.0") || address.equals("::"))) {
+        if (advertise != null && InetAddress.ofLiteral(advertise).isAnyLocalAddress()) {
+            throw invalid(params, "advertise", "must be an address hosts can reach, not the wildcard " + advertise);
+        }
+        if (advertise == null && InetAddress.ofLiteral(address).isAnyLocalAddress()) {
             throw invalid(params, "advertise", "is required with address " + address
                     + ": the discovery log page must give hosts an address they can reach (e.g. the host's LAN address, or 10.0.2.2 for QEMU guests on its user-mode network)");
         }
         boolean discoveryOnly = params.has("discovery_only") ? optionalBoolean(params, "discovery_only") : port == DISCOVERY_PORT;
-        return call(params, () -> {
-            int bound = nvmf.addListener(address, (int) port, advertise, discoveryOnly);
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("address", address);
-            m.put("port", (long) bound);
-            m.put("advertised", advertise == null ? address : advertise);
-            m.put("discovery_only", discoveryOnly);
-            return m;
-        });
+        return call(params, () -> nvmf.describeListener(address, nvmf.addListener(address, (int) port, advertise, discoveryOnly)));
     }
 
     private Object removeListener(RpcParams params) throws RpcException {
         params.allowOnly("address", "port");
         String address = params.has("address") ? address(params, "address") : "0.0.0.0";
         long port = params.optionalLong("port", DEFAULT_PORT);
+        if (port < 1 || port > PORT_MAX) throw invalid(params, "port", "must be 1 to " + PORT_MAX + " (the port nvmf_listener_add returned), was " + port);
         return call(params, () -> {
-            nvmf.removeListener(address, (int) Math.min(Math.max(port, -1), 65536));
+            nvmf.removeListener(address, (int) port);
             return Boolean.TRUE;
         });
     }
@@ -141,7 +155,13 @@ final class NvmfMethods {
         checkNqnForm(params, "host", host);
         return call(params, () -> {
             Subsystem s = nvmf.subsystem(nqn);
-            if (allow) s.allowHost(host); else s.disallowHost(host);
+            if (!allow) {
+                s.disallowHost(host);
+            } else if (!s.allowedHosts().contains(host) && s.allowedHosts().size() >= HOSTS_MAX) {
+                throw new DriveRegistry.DriveException("host", nqn + " already allows " + HOSTS_MAX + " hosts, the limit");
+            } else {
+                s.allowHost(host);
+            }
             return new ArrayList<>(s.allowedHostsSorted());
         });
     }
@@ -180,13 +200,20 @@ final class NvmfMethods {
 
     private static String address(RpcParams params, String name) throws RpcException {
         String value = params.requireString(name);
-        if (!value.matches("[0-9a-fA-F.:]+")) throw invalid(params, name, "must be an IPv4 or IPv6 address, was '" + value + "'");
-        try {
-            InetAddress.getByName(value); // literal only (the pattern has no letters beyond hex): no name lookup
-        } catch (UnknownHostException e) {
-            throw invalid(params, name, "must be an IPv4 or IPv6 address, was '" + value + "'");
-        }
+        boolean ok = value.indexOf(':') >= 0 ? isIpv6Literal(value) : IPV4.matcher(value).matches();
+        if (!ok) throw invalid(params, name, "must be an IPv4 address (dotted quad) or an IPv6 address, was '" + value + "'");
         return value;
+    }
+
+    /** An IPv6 literal (no brackets, no zone): ofLiteral never looks a name up. */
+    private static boolean isIpv6Literal(String value) {
+        if (!value.matches("[0-9a-fA-F.:]+")) return false;
+        try {
+            InetAddress.ofLiteral(value); // an IPv4-mapped one comes back as IPv4, which is fine too
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
     }
 
     private static boolean optionalBoolean(RpcParams params, String name) throws RpcException {

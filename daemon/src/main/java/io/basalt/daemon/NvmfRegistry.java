@@ -11,6 +11,7 @@ import io.basalt.nvmeof.target.NamespaceIds;
 import io.basalt.nvmeof.target.Subsystem;
 import io.basalt.nvmeof.target.Target;
 import io.basalt.nvmeof.target.TargetConfig;
+import io.basalt.shims.Check;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -31,7 +32,11 @@ import java.util.function.Supplier;
 final class NvmfRegistry implements AutoCloseable {
     static final int LISTENERS_MAX = 64;
     static final int SUBSYSTEMS_MAX = 1024;
+    /** addNamespace's nsid for "the lowest free one". */
+    static final int NSID_LOWEST_FREE = 0;
     private static final long NAMESPACE_REMOVE_TIMEOUT_S = 30;
+    /** The keys of {@link NvmeTcpServer#counters()}. */
+    private static final List<String> SERVER_COUNTERS = List.of("connections", "accepted", "refused", "broken");
 
     /** A namespace's drive, identifiers and the counting wrapper its I/O goes through. */
     record NamespaceEntry(int nsid, String drive, NamespaceIds ids, StatBlockDevice stats) {}
@@ -83,21 +88,26 @@ final class NvmfRegistry implements AutoCloseable {
         checkOpen();
         Subsystem s = subsystem(nqn);
         Map<Integer, NamespaceEntry> table = namespaces.get(nqn);
-        if (nsid == 0) {
+        if (nsid == NSID_LOWEST_FREE) {
             nsid = 1;
             while (table.containsKey(nsid)) nsid++;
-        }
-        if (nsid < 1 || nsid > TargetConfig.NAMESPACES_MAX) {
-            throw new DriveRegistry.DriveException("nsid", "must be 1 to " + TargetConfig.NAMESPACES_MAX + ", was " + nsid);
-        }
-        if (table.containsKey(nsid)) throw new DriveRegistry.DriveException("nsid", "namespace " + nsid + " of " + nqn + " exists");
-        for (Map<Integer, NamespaceEntry> other : namespaces.values()) {
-            for (NamespaceEntry e : other.values()) {
-                if (e.ids().equals(ids)) throw new DriveRegistry.DriveException("nguid", "namespace " + e.nsid() + " already has these identifiers");
+            if (nsid > TargetConfig.NAMESPACES_MAX) {
+                throw new DriveRegistry.DriveException("nsid", nqn + " already has " + TargetConfig.NAMESPACES_MAX + " namespaces, the limit");
             }
         }
+        Check.that(nsid >= 1 && nsid <= TargetConfig.NAMESPACES_MAX, "nsid checked by the caller", nsid);
+        if (table.containsKey(nsid)) throw new DriveRegistry.DriveException("nsid", "namespace " + nsid + " of " + nqn + " exists");
+        for (NamespaceEntry e : table.values()) {
+            if (e.drive().equals(drive)) throw new DriveRegistry.DriveException("drive", "'" + drive + "' is already namespace " + e.nsid() + " of " + nqn);
+        }
+        checkIdsUnused(ids);
         String holder = holder(nqn, nsid);
-        DriveRegistry.Drive d = drives.claimShared(drive, holder);
+        DriveRegistry.Drive d;
+        try {
+            d = drives.claimShared(drive, holder);
+        } catch (DriveRegistry.DriveException e) {
+            throw new DriveRegistry.DriveException("drive", e.getMessage()); // the registry names its own param, "name"
+        }
         StatBlockDevice counted = new StatBlockDevice(d.device(), false);
         try {
             s.addNamespace(nsid, counted, ids);
@@ -108,6 +118,20 @@ final class NvmfRegistry implements AutoCloseable {
         NamespaceEntry entry = new NamespaceEntry(nsid, drive, ids, counted);
         table.put(nsid, entry);
         return entry;
+    }
+
+    /** NGUIDs and UUIDs are unique across the target (a host keys its multipath and its /dev/disk/by-id on them). */
+    private void checkIdsUnused(NamespaceIds ids) {
+        for (Map.Entry<String, Map<Integer, NamespaceEntry>> sub : namespaces.entrySet()) {
+            for (NamespaceEntry e : sub.getValue().values()) {
+                if (java.util.Arrays.equals(e.ids().nguid(), ids.nguid())) {
+                    throw new DriveRegistry.DriveException("nguid", ids.nguidHex() + " is already namespace " + e.nsid() + " of " + sub.getKey() + "'s NGUID");
+                }
+                if (e.ids().uuid().equals(ids.uuid())) {
+                    throw new DriveRegistry.DriveException("uuid", ids.uuid() + " is already namespace " + e.nsid() + " of " + sub.getKey() + "'s UUID");
+                }
+            }
+        }
     }
 
     /** Removes a namespace; waits until no queue uses its drive any more, then releases the claim. */
@@ -146,7 +170,7 @@ final class NvmfRegistry implements AutoCloseable {
         try {
             bound = server.listen(address, port);
         } catch (IllegalArgumentException e) {
-            throw new DriveRegistry.DriveException("address", e.getMessage());
+            throw listenRefused(address, port, e.getMessage());
         }
         String key = hostPort(address, bound);
         try {
@@ -157,6 +181,20 @@ final class NvmfRegistry implements AutoCloseable {
         }
         listeners.put(key, new ListenerEntry(address, bound, advertise, discoveryOnly));
         return bound;
+    }
+
+    /** Why bind failed, in words, naming the param to change; the errno stays in the message. */
+    private static DriveRegistry.DriveException listenRefused(String address, int port, String message) {
+        if (message.contains("EADDRINUSE")) {
+            return new DriveRegistry.DriveException("port", "port " + port + " on " + address + " is in use by another listener or program (" + message + ")");
+        }
+        if (message.contains("EADDRNOTAVAIL")) {
+            return new DriveRegistry.DriveException("address", address + " is not an address of this machine (" + message + ")");
+        }
+        if (message.contains("EACCES")) {
+            return new DriveRegistry.DriveException("port", "ports below 1024 need root or CAP_NET_BIND_SERVICE (" + message + ")");
+        }
+        return new DriveRegistry.DriveException("address", message);
     }
 
     synchronized void removeListener(String address, int port) {
@@ -184,17 +222,13 @@ final class NvmfRegistry implements AutoCloseable {
         List<Object> subsystems = new ArrayList<>();
         for (Subsystem s : target.subsystems()) subsystems.add(describe(s));
         List<Object> listening = new ArrayList<>();
-        for (Listener l : target.listeners()) {
-            ListenerEntry e = listeners.get(l.address());
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("address", e == null ? l.address() : e.address());
-            m.put("port", e == null ? 0L : (long) e.port());
-            m.put("advertised", l.advertised());
-            m.put("discovery_only", l.discoveryOnly());
-            listening.add(m);
-        }
+        for (Listener l : target.listeners()) listening.add(describe(l));
         Map<String, Object> counters = new LinkedHashMap<>();
-        if (server != null) counters.putAll(server.counters());
+        if (server != null) {
+            counters.putAll(server.counters());
+        } else {
+            for (String name : SERVER_COUNTERS) counters.put(name, 0L); // the same keys before the first listener
+        }
         counters.put("refused_connects", target.refusedConnects());
         Map<String, Object> result = new LinkedHashMap<>();
         result.put("subsystems", subsystems);
@@ -202,6 +236,23 @@ final class NvmfRegistry implements AutoCloseable {
         result.put("connections", server == null ? List.of() : server.connections());
         result.put("counters", counters);
         return result;
+    }
+
+    /** A listener as nvmf_listener_add returns it and nvmf_list lists it. */
+    synchronized Map<String, Object> describeListener(String address, int port) {
+        String key = hostPort(address, port);
+        for (Listener l : target.listeners()) if (l.address().equals(key)) return describe(l);
+        throw new DriveRegistry.DriveException("port", "no listener on " + key);
+    }
+
+    private Map<String, Object> describe(Listener l) {
+        ListenerEntry e = listeners.get(l.address());
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("address", e == null ? l.address() : e.address());
+        m.put("port", e == null ? 0L : (long) e.port());
+        m.put("advertised", l.advertised());
+        m.put("discovery_only", l.discoveryOnly());
+        return m;
     }
 
     Map<String, Object> describe(Subsystem s) {

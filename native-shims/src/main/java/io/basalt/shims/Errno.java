@@ -9,7 +9,8 @@ public final class Errno {
             EISDIR = 21, EINVAL = 22, ENFILE = 23, EMFILE = 24, ENOTTY = 25, EFBIG = 27, ENOSPC = 28,
             ESPIPE = 29, EROFS = 30, EPIPE = 32, ERANGE = 34, ENOSYS = 38, EOPNOTSUPP = 95, ETIME = 62,
             ECANCELED = 125, ETIMEDOUT = 110, ENAMETOOLONG = 36, ENOTSOCK = 88, EMSGSIZE = 90, EADDRINUSE = 98,
-            ECONNRESET = 104, ENOTCONN = 107, ECONNREFUSED = 111, ENOBUFS = 105, EAFNOSUPPORT = 97;
+            ECONNRESET = 104, ENOTCONN = 107, ECONNREFUSED = 111, ENOBUFS = 105, EAFNOSUPPORT = 97,
+            EADDRNOTAVAIL = 99;
 
     /** "ENOENT (2)" for an errno value, positive or negative. */
     public static String name(long errno) {
@@ -26,6 +27,7 @@ public final class Errno {
             case ENOTSOCK -> "ENOTSOCK"; case EMSGSIZE -> "EMSGSIZE"; case EADDRINUSE -> "EADDRINUSE";
             case ECONNRESET -> "ECONNRESET"; case ENOTCONN -> "ENOTCONN"; case ECONNREFUSED -> "ECONNREFUSED";
             case ENOBUFS -> "ENOBUFS"; case EAFNOSUPPORT -> "EAFNOSUPPORT";
+            case EADDRNOTAVAIL -> "EADDRNOTAVAIL";
             default -> "errno";
         };
         return n + " (" + e + ")";

@@ -410,6 +410,7 @@ class StructLayoutTest {
         constant(e, "ECONNREFUSED", Errno.ECONNREFUSED);
         constant(e, "ENOBUFS", Errno.ENOBUFS);
         constant(e, "EAFNOSUPPORT", Errno.EAFNOSUPPORT);
+        constant(e, "EADDRNOTAVAIL", Errno.EADDRNOTAVAIL);
     }
 
     private static final String HEADERS = """

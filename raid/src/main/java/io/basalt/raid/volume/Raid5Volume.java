@@ -65,6 +65,8 @@ public final class Raid5Volume implements RedundantVolume {
      * ordered by owners[s mod owners.length]. Copied on write (control path), read on every writing step.
      */
     private volatile Raid5Channel[] owners = new Raid5Channel[0];
+    /** The channel that writes the partial parity log (null before the first channel, or without a log). */
+    private volatile Raid5Channel pplWriter;
     private final List<Reactor> ownerReactors = new java.util.ArrayList<>();
     /** Replaced only with a member (replaceMember), under this object's lock. */
     private volatile PplAreas ppl;
@@ -235,7 +237,12 @@ public final class Raid5Volume implements RedundantVolume {
         Check.that(reactor.isOwnerThread(), "openChannel on the reactor's thread");
         if (closed) throw new IllegalStateException("volume " + name + " is closed");
         // One log writer per member area (md's recovery reads one io_unit sequence per member): the first reactor's.
-        boolean logOwner = ppl != null && (ownerReactors.isEmpty() || ownerReactors.getFirst() == reactor || owners[0].isReleased());
+        // The writer is the channel that opened the log areas; another takes over only once it is released (closed,
+        // its last request done). It was owners[0] before, which after channels closed on two reactors and one
+        // opened on the second named a released channel with closed log areas: every logged write failed its
+        // members (Raid5Test.aChannelOpenedAfterEveryOwnerClosedWritesAllStripesWithoutFailingMembers).
+        Raid5Channel writer = pplWriter;
+        boolean logOwner = ppl != null && (writer == null || writer.isReleased());
         BlockChannel[] channels = new BlockChannel[members.length];
         BlockChannel[] logs = logOwner ? new BlockChannel[members.length] : null;
         try {
@@ -249,6 +256,7 @@ public final class Raid5Volume implements RedundantVolume {
             throw e;
         }
         Raid5Channel channel = new Raid5Channel(this, reactor, channels, logs);
+        if (logOwner) pplWriter = channel;
         registerOwner(reactor, channel);
         channels(channel);
         return channel;
@@ -294,17 +302,17 @@ public final class Raid5Volume implements RedundantVolume {
      * has drained (benchmarks); empty without PPL or before a channel opened.
      */
     public long[] pplCounters() {
-        Raid5Channel[] snapshot = owners;
-        PartialParityLog log = snapshot.length == 0 ? null : snapshot[0].pplLog();
+        Raid5Channel writer = pplWriter;
+        PartialParityLog log = writer == null ? null : writer.pplLog();
         if (log == null) return new long[0];
         long[] values = new long[PPL_COUNTER_NAMES.size()];
         for (int i = 0; i < values.length; i++) values[i] = log.counter(i);
         return values;
     }
 
-    /** The channel that writes the partial parity log: the first reactor's. */
+    /** The channel that writes the partial parity log: the one holding the log areas' channels. */
     Raid5Channel pplOwner() {
-        return owners[0];
+        return pplWriter;
     }
 
     /** The channel that orders writes to {@code stripe}. */

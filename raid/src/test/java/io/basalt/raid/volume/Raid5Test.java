@@ -12,6 +12,7 @@ import io.basalt.engine.Status;
 import io.basalt.engine.conformance.ConformanceHarness;
 import io.basalt.engine.fault.FaultBlockDevice;
 import io.basalt.raid.parity.ChunkAddress;
+import io.basalt.raid.parity.Raid5Algorithm;
 import io.basalt.raid.parity.Raid5Layout;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -397,7 +398,9 @@ class Raid5Test {
         List<BlockDevice> members = new ArrayList<>();
         java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("raid5-reopen");
         for (int i = 0; i < 4; i++) members.add(DeviceSpec.open("c" + i, "uring:" + dir.resolve("c" + i + ".img") + ",size=1M"));
-        try (Raid5Volume volume = new Raid5Volume("r5", members, CHUNK_BYTES)) {
+        List<BlockDevice> areas = TestVolumes.memories(4, "256K");
+        try (Raid5Volume volume = new Raid5Volume("r5", members, CHUNK_BYTES, Raid5Algorithm.LEFT_SYMMETRIC,
+                new PplAreas(areas, 0x12345678))) {
             int stripeBlocks = 3 * volume.chunkBlocks();
             MemorySegment buffer = fixture.arena().allocate(4L * BLOCK, BLOCK);
             for (int round = 0; round < 2; round++) {

@@ -48,6 +48,11 @@ public final class GuestCheck {
         return String.join("\n", lines);
     }
 
+    /** The check's last {@code lineCount} console lines. */
+    public String consoleTail(int lineCount) {
+        return String.join("\n", lines.subList(Math.max(0, lines.size() - lineCount), lines.size()));
+    }
+
     public Map<String, String> markers() {
         return markers;
     }
@@ -87,7 +92,7 @@ public final class GuestCheck {
         if (status != GuestResult.NO_STATUS) sb.append("status ").append(status);
         else sb.append(lines.isEmpty() ? "never started" : "did not finish");
         sb.append("\n--- check '").append(name).append("' console (last ").append(TAIL_LINES).append(" lines) ---\n");
-        sb.append(String.join("\n", lines.subList(Math.max(0, lines.size() - TAIL_LINES), lines.size())));
+        sb.append(consoleTail(TAIL_LINES));
         sb.append("\n--- the guest: ").append(status == GuestResult.NO_STATUS ? guest.describe() : guest.summary());
         return sb.toString();
     }

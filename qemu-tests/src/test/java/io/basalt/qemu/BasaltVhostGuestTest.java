@@ -49,7 +49,7 @@ class BasaltVhostGuestTest {
     private static final long MiB = 1L << 20;
     private static final String MAGIC = "BASALT-REBOOT-01";
     /**
-     * The first SIGKILL, this long after fio started: fio (64 MiB of 4 KiB random writes, QD16, completions held
+     * The first SIGKILL, this long after fio started: fio (48 MiB of 4 KiB random writes, QD16, completions held
      * 0.3-1.5 ms) is well under way and still runs for seconds after the restart 1.5 s later.
      */
     private static final long FIRST_CRASH_MS = 1500;
@@ -324,7 +324,7 @@ class BasaltVhostGuestTest {
     }
 
     private static String reconnectScript(String d) {
-        String job = "--name=crash --rw=randwrite --bs=4k --iodepth=16 --offset=0 --size=64M --randrepeat=1 --verify_fatal=1";
+        String job = "--name=crash --rw=randwrite --bs=4k --iodepth=16 --offset=0 --size=48M --randrepeat=1 --verify_fatal=1";
         return """
                 set -e
                 echo "BASALT-FIO-START t=$(date +%s)"

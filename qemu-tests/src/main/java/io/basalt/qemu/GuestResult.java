@@ -24,6 +24,8 @@ public final class GuestResult {
     /** The status when the guest never reported one (QEMU failed to start, kernel panic, timeout). */
     public static final int NO_STATUS = -1;
     private static final Pattern EXIT = Pattern.compile("BASALT-EXIT rc=(\\d+)");
+    private static final Pattern CHECK_BEGIN = Pattern.compile(GuestChecks.BEGIN + " ([A-Za-z0-9_-]+)(?: up=([0-9.]+))?");
+    private static final Pattern CHECK_END = Pattern.compile(GuestChecks.END + " ([A-Za-z0-9_-]+) rc=(\\d+)(?: up=([0-9.]+))?");
     private static final Pattern PAIR = Pattern.compile("([A-Za-z0-9_.:-]+)=(\\S*)");
     private static final int TAIL_LINES = 40;
 
@@ -34,6 +36,7 @@ public final class GuestResult {
     private final String qemuLog;
     private final Map<String, String> markers;
     private final List<Map<String, String>> resultLines;
+    private final Map<String, GuestCheck> checks;
     private final Duration elapsed;
 
     public GuestResult(int qemuExitCode, String console, String qemuLog, Duration elapsed) {
@@ -45,22 +48,77 @@ public final class GuestResult {
         List<Map<String, String>> lines = new ArrayList<>();
         int reported = NO_STATUS;
         boolean sawBoot = false;
+        CheckLines open = null;
+        Map<String, CheckLines> byName = new LinkedHashMap<>();
         for (String raw : console.split("\n")) {
             String line = raw.replace("\r", "");
-            if (line.contains("BASALT-BOOT")) sawBoot = true;
+            if (line.contains("BASALT-BOOT")) {
+                sawBoot = true;
+                open = null; // a reboot ends the check that was running (it keeps no status)
+            }
             Matcher exit = EXIT.matcher(line);
             if (exit.find()) reported = Integer.parseInt(exit.group(1));
+            Matcher begin = CHECK_BEGIN.matcher(line);
+            if (begin.find()) {
+                open = new CheckLines(); // a check run again (after a reboot) keeps its last run
+                open.beginUptime = begin.group(2);
+                byName.put(begin.group(1), open);
+                continue;
+            }
+            Matcher end = CHECK_END.matcher(line);
+            if (end.find() && open != null && byName.get(end.group(1)) == open) {
+                open.status = Integer.parseInt(end.group(2));
+                open.endUptime = end.group(3);
+                open = null;
+                continue;
+            }
+            if (open != null) open.lines.add(line);
             int at = line.indexOf("BASALT-RESULT");
             if (at >= 0) {
                 Map<String, String> pairs = parsePairs(line.substring(at + "BASALT-RESULT".length()));
                 lines.add(Collections.unmodifiableMap(pairs));
                 all.putAll(pairs);
+                if (open != null) {
+                    open.resultLines.add(Collections.unmodifiableMap(pairs));
+                    open.markers.putAll(pairs);
+                }
             }
         }
         this.booted = sawBoot;
         this.markers = Collections.unmodifiableMap(all);
         this.resultLines = Collections.unmodifiableList(lines);
         this.status = consistent(reported, qemuExitCode) ? reported : NO_STATUS;
+        Map<String, GuestCheck> found = new LinkedHashMap<>();
+        byName.forEach((name, c) -> found.put(name, new GuestCheck(name, c.status, c.lines, c.markers, c.resultLines, c.seconds(), this)));
+        this.checks = Collections.unmodifiableMap(found);
+    }
+
+    /** A check's lines while the console is parsed. */
+    private static final class CheckLines {
+        final List<String> lines = new ArrayList<>();
+        final Map<String, String> markers = new LinkedHashMap<>();
+        final List<Map<String, String>> resultLines = new ArrayList<>();
+        int status = NO_STATUS;
+        String beginUptime;
+        String endUptime;
+
+        double seconds() {
+            return beginUptime == null || endUptime == null ? -1 : Double.parseDouble(endUptime) - Double.parseDouble(beginUptime);
+        }
+    }
+
+    /**
+     * A named check of a script made with {@link GuestChecks}. One that never started still comes back (status
+     * {@link #NO_STATUS}, no lines), so asserting on it fails with the guest's console tail.
+     */
+    public GuestCheck check(String name) {
+        GuestCheck c = checks.get(name);
+        return c != null ? c : new GuestCheck(name, NO_STATUS, List.of(), Map.of(), List.of(), -1, this);
+    }
+
+    /** The checks the guest started, in console order. */
+    public Map<String, GuestCheck> checks() {
+        return checks;
     }
 
     static Map<String, String> parsePairs(String text) {
@@ -145,14 +203,16 @@ public final class GuestResult {
 
     /** Status, exit code, the console's last lines and QEMU's log: what a failure message should show. */
     public String describe() {
-        StringBuilder sb = new StringBuilder();
-        sb.append(status == NO_STATUS ? "no status from the guest" : "status " + status)
-                .append(" (QEMU exit code ").append(qemuExitCode)
-                .append(booted ? "" : ", /init never started").append(", ")
-                .append(elapsed.toMillis()).append(" ms)\n--- console (last ").append(TAIL_LINES).append(" lines) ---\n")
-                .append(consoleTail(TAIL_LINES));
+        StringBuilder sb = new StringBuilder(summary());
+        sb.append("\n--- console (last ").append(TAIL_LINES).append(" lines) ---\n").append(consoleTail(TAIL_LINES));
         if (!qemuLog.isBlank()) sb.append("\n--- QEMU log ---\n").append(qemuLog.strip());
         return sb.toString();
+    }
+
+    /** The status line of {@link #describe()}: status, QEMU's exit code, whether /init started, elapsed time. */
+    public String summary() {
+        return (status == NO_STATUS ? "no status from the guest" : "status " + status) + " (QEMU exit code " + qemuExitCode
+                + (booted ? "" : ", /init never started") + ", " + elapsed.toMillis() + " ms)";
     }
 
     @Override

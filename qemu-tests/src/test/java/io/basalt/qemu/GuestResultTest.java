@@ -58,6 +58,44 @@ class GuestResultTest {
     }
 
     @Test
+    void checksOfASharedBootComeBackEachWithItsStatusLinesAndMarkers() {
+        String console = SEABIOS + "BASALT-BOOT kernel=6.1 cpus=2\r\nBASALT-START\r\n"
+                + "BASALT-CHECK-BEGIN data up=2.50\r\nBASALT-RESULT verify=ok key=a\r\nBASALT-CHECK-END data rc=0 up=4.00\r\n"
+                + "BASALT-CHECK-BEGIN queues\r\nfio: verify failed at 4096\r\nBASALT-RESULT mq=2 key=b\r\nBASALT-CHECK-END queues rc=3\r\n"
+                + "BASALT-CHECK-BEGIN hang\r\nabout to hang\r\n";
+        GuestResult r = new GuestResult(-1, console, "", Duration.ofSeconds(9));
+        assertEquals(List.of("data", "queues", "hang"), List.copyOf(r.checks().keySet()));
+        GuestCheck data = r.check("data").assertSuccess();
+        assertEquals("ok", data.marker("verify"));
+        assertEquals(1.5, data.seconds(), 1e-9);
+        assertEquals("a", data.marker("key"), "a check's markers are its own");
+        assertThrows(AssertionError.class, () -> data.marker("mq"));
+        GuestCheck queues = r.check("queues");
+        assertEquals(3, queues.status());
+        AssertionError failed = assertThrows(AssertionError.class, queues::assertSuccess);
+        assertTrue(failed.getMessage().contains("'queues' failed") && failed.getMessage().contains("verify failed at 4096"),
+                failed.getMessage());
+        assertFalse(failed.getMessage().contains("about to hang"), "a finished check shows its own lines only");
+        GuestCheck hang = r.check("hang");
+        assertEquals(GuestResult.NO_STATUS, hang.status());
+        String unfinished = assertThrows(AssertionError.class, hang::assertSuccess).getMessage();
+        assertTrue(unfinished.contains("did not finish") && unfinished.contains("no status from the guest"), unfinished);
+        assertFalse(r.check("absent").started());
+        assertTrue(assertThrows(AssertionError.class, r.check("absent")::assertSuccess).getMessage().contains("never started"));
+        assertEquals("b", r.marker("key"), "the guest's markers still hold every check's (the last value wins)");
+    }
+
+    @Test
+    void checksScriptRunsEachCheckInItsOwnSubshell() {
+        String s = new GuestChecks().prologue("P=1").add("a", "set -e\nfalse").add("b", "exit 3").epilogue("exit 42").script();
+        assertTrue(s.startsWith("P=1\n"), s);
+        assertTrue(s.contains("(\nset -e\nfalse\n)\nrc=$?; echo \"BASALT-CHECK-END a rc=$rc up="), s);
+        assertTrue(s.indexOf("CHECK-END a") < s.indexOf("CHECK-BEGIN b") && s.endsWith("exit 42\n"), s);
+        assertThrows(IllegalArgumentException.class, () -> new GuestChecks().add("a", "x").add("a", "y"));
+        assertThrows(IllegalArgumentException.class, () -> new GuestChecks().add("a b", "x"));
+    }
+
+    @Test
     void commandLineCarriesMemfdDisksAndEscapedPaths() {
         Path dir = Path.of("target", "cmdline,test");
         GuestImage image = new GuestImage("x", Path.of("pom.xml"), Path.of("pom.xml"));

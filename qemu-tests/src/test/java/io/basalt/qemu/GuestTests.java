@@ -8,6 +8,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import java.util.function.Supplier;
 
 /** Shared helpers for guest tests: per-test work folders under target/ (kept for post-mortems) and disk images. */
 final class GuestTests {
@@ -58,6 +60,32 @@ final class GuestTests {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /**
+     * A guest run shared by several tests of a class (a TCG boot costs seconds): computed by the first test that asks,
+     * then handed to the others. A failure is kept too, so every test that shares the run fails with it.
+     */
+    static <T> Supplier<T> once(Callable<T> run) {
+        return new Supplier<>() {
+            private T value;
+            private Throwable failure;
+            private boolean done;
+
+            @Override
+            public synchronized T get() {
+                if (!done) {
+                    done = true;
+                    try {
+                        value = run.call();
+                    } catch (Throwable t) {
+                        failure = t;
+                    }
+                }
+                if (failure != null) throw new AssertionError("the shared guest run failed: " + failure.getMessage(), failure);
+                return value;
+            }
+        };
     }
 
     static void timing(String what, long millis) {

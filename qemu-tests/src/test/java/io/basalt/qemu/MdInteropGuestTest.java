@@ -29,6 +29,7 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -69,19 +70,52 @@ class MdInteropGuestTest {
     /** One array: its md device, members (guest names, host files) and how it was made. */
     private record Array(String label, String md, int level, int chunkSectors, List<String> devices, List<Path> files) {}
 
+    /** Each disk on QEMU's command line: -drive ... -device ... */
+    private static final int ARGS_PER_DISK = 4;
+
+    /**
+     * The three directions share one boot (a TCG boot costs seconds): 7 + 7 + 5 virtio-blk disks, vda onwards, each
+     * direction a named check with its own md devices (md0-md2, md3-md5, md6-md7) and member files in its own folder.
+     */
+    private static final Supplier<Shared> GUEST = GuestTests.once(MdInteropGuestTest::runShared);
+
+    private record Shared(GuestResult result, BasaltToMdadm basaltToMdadm, MdadmToBasalt mdadmToBasalt, Degraded degraded) {}
+
+    private static Shared runShared() throws IOException {
+        Path dir = GuestTests.workDir("mdInterop");
+        List<String> args = new ArrayList<>();
+        BasaltToMdadm one = prepareBasaltToMdadm(Files.createDirectories(dir.resolve("basaltToMdadm")), args);
+        MdadmToBasalt two = prepareMdadmToBasalt(Files.createDirectories(dir.resolve("mdadmToBasalt")), args);
+        Degraded three = prepareDegraded(Files.createDirectories(dir.resolve("degradedRaid5")), args);
+        String script = new GuestChecks().prologue(LOAD)
+                .add("basaltToMdadm", one.script())
+                .add("mdadmToBasalt", two.script())
+                .add("degradedRaid5", three.script())
+                .script();
+        GuestResult r = Guest.builder(GuestTools.guest()).workDir(dir).qemuArgs(args.toArray(String[]::new))
+                .script(script).timeout(Duration.ofMinutes(8)).run();
+        GuestTests.timing("md interop: one boot, Basalt -> mdadm, mdadm -> Basalt, degraded raid5 both ways", r.elapsed().toMillis());
+        r.checks().values().forEach(c -> GuestTests.timing("md interop: check " + c.name(), Math.round(c.seconds() * 1000)));
+        return new Shared(r, one, two, three);
+    }
+
+    /** The index of the next disk (vda = 0) given the QEMU arguments so far. */
+    private static int next(List<String> args) {
+        return args.size() / ARGS_PER_DISK;
+    }
+
     // ------------------------------------------------------------------ Basalt writes, mdadm reads
 
-    @Test
-    void arraysWrittenByBasaltAssembleInMdadmAndReadBackThePattern() throws Exception {
-        Path dir = GuestTests.workDir("mdBasaltToMdadm");
+    private record BasaltToMdadm(List<Array> arrays, List<MdArraySpec> specs, String expectedSha, String script) {}
+
+    private static BasaltToMdadm prepareBasaltToMdadm(Path dir, List<String> args) throws IOException {
         byte[] pattern = pattern(4);
         String expectedSha = sha256(pattern);
         SplittableRandom random = new SplittableRandom(7);
-        List<String> args = new ArrayList<>();
         List<Array> arrays = List.of(
-                array(dir, "r5", "md0", 5, (int) MdArraySpec.DEFAULT_CHUNK_SECTORS, 3, 0, args),
-                array(dir, "r1", "md1", 1, 0, 2, 3, args),
-                array(dir, "r0", "md2", 0, (int) MdArraySpec.DEFAULT_CHUNK_SECTORS, 2, 5, args));
+                array(dir, "r5", "md0", 5, (int) MdArraySpec.DEFAULT_CHUNK_SECTORS, 3, next(args), args),
+                array(dir, "r1", "md1", 1, 0, 2, next(args), args),
+                array(dir, "r0", "md2", 0, (int) MdArraySpec.DEFAULT_CHUNK_SECTORS, 2, next(args), args));
         List<MdArraySpec> specs = new ArrayList<>();
         long now = System.currentTimeMillis() / 1000;
         for (Array a : arrays) {
@@ -91,7 +125,7 @@ class MdInteropGuestTest {
             specs.add(spec);
             writeBasaltArray(spec, a.files, pattern, random);
         }
-        StringBuilder script = new StringBuilder(LOAD);
+        StringBuilder script = new StringBuilder();
         for (int i = 0; i < arrays.size(); i++) {
             Array a = arrays.get(i);
             String devs = String.join(" ", a.devices.stream().map(d -> "/dev/" + d).toList());
@@ -119,11 +153,18 @@ class MdInteropGuestTest {
                     .replace("PATMB", String.valueOf(PATTERN_BYTES / MiB)).replace("LEVEL", String.valueOf(a.level)));
         }
         script.append("dmesg | grep -i ' md' | tail -30\n");
-        GuestResult r = Guest.builder(GuestTools.guest()).workDir(dir).qemuArgs(args.toArray(String[]::new))
-                .script(script.toString()).timeout(Duration.ofMinutes(5)).run();
-        GuestTests.timing("md interop Basalt -> mdadm (raid5, raid1, raid0)", r.elapsed().toMillis());
-        r.assertSuccess();
-        System.out.println("[md] guest mdadm " + r.markers().get("mdadm") + ", kernel " + r.markers().get("kernel"));
+        return new BasaltToMdadm(arrays, specs, expectedSha, script.toString());
+    }
+
+    @Test
+    void arraysWrittenByBasaltAssembleInMdadmAndReadBackThePattern() throws Exception {
+        Shared shared = GUEST.get();
+        BasaltToMdadm p = shared.basaltToMdadm();
+        List<Array> arrays = p.arrays();
+        List<MdArraySpec> specs = p.specs();
+        String expectedSha = p.expectedSha();
+        GuestCheck r = shared.result().check("basaltToMdadm").assertSuccess();
+        System.out.println("[md] guest mdadm " + shared.result().markers().get("mdadm") + ", kernel " + shared.result().markers().get("kernel"));
         List<String> failures = new ArrayList<>();
         for (int i = 0; i < arrays.size(); i++) {
             Array a = arrays.get(i);
@@ -152,21 +193,20 @@ class MdInteropGuestTest {
 
     // ------------------------------------------------------------------ mdadm writes, Basalt reads
 
-    @Test
-    void arraysCreatedByMdadmParseInBasaltAndReadBackWhatTheGuestWrote() throws Exception {
-        Path dir = GuestTests.workDir("mdMdadmToBasalt");
-        List<String> args = new ArrayList<>();
+    private record MdadmToBasalt(List<Array> arrays, String script) {}
+
+    private static MdadmToBasalt prepareMdadmToBasalt(Path dir, List<String> args) throws IOException {
         List<Array> arrays = List.of(
-                array(dir, "r5", "md0", 5, 128, 3, 0, args),
-                array(dir, "r1", "md1", 1, 0, 2, 3, args),
-                array(dir, "r0", "md2", 0, 128, 2, 5, args));
+                array(dir, "r5", "md3", 5, 128, 3, next(args), args),
+                array(dir, "r1", "md4", 1, 0, 2, next(args), args),
+                array(dir, "r0", "md5", 0, 128, 2, next(args), args));
         for (Array a : arrays) {
             for (Path f : a.files) try (FileChannel ch = FileChannel.open(f, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
                 ch.truncate(MEMBER_BYTES);
                 ch.write(ByteBuffer.allocate(1), MEMBER_BYTES - 1); // sparse, full length
             }
         }
-        StringBuilder script = new StringBuilder(LOAD);
+        StringBuilder script = new StringBuilder();
         for (Array a : arrays) {
             String devs = String.join(" ", a.devices.stream().map(d -> "/dev/" + d).toList());
             // raid1 with mdadm's internal write-intent bitmap: Basalt must read md's bitmap too.
@@ -193,10 +233,14 @@ class MdInteropGuestTest {
                     .replace("LEVEL", String.valueOf(a.level)).replace("N CHUNK", a.files.size() + chunk)
                     .replace("PATMB", String.valueOf(PATTERN_BYTES / MiB)));
         }
-        GuestResult r = Guest.builder(GuestTools.guest()).workDir(dir).qemuArgs(args.toArray(String[]::new))
-                .script(script.toString()).timeout(Duration.ofMinutes(5)).run();
-        GuestTests.timing("md interop mdadm -> Basalt (raid5, raid1, raid0)", r.elapsed().toMillis());
-        r.assertSuccess();
+        return new MdadmToBasalt(arrays, script.toString());
+    }
+
+    @Test
+    void arraysCreatedByMdadmParseInBasaltAndReadBackWhatTheGuestWrote() throws Exception {
+        Shared shared = GUEST.get();
+        List<Array> arrays = shared.mdadmToBasalt().arrays();
+        GuestCheck r = shared.result().check("mdadmToBasalt").assertSuccess();
         List<String> failures = new ArrayList<>();
         for (Array a : arrays) {
             String l = a.label + "_";
@@ -256,43 +300,52 @@ class MdInteropGuestTest {
      * a member failed ({@code mdadm --fail}) before the pattern is written: Basalt finds the failed member faulty in
      * the others' dev_roles (and stale), assembles DEGRADED, and rebuilds its chunks from md's parity.
      */
-    @Test
-    void degradedRaid5BothWays() throws Exception {
-        Path dir = GuestTests.workDir("mdDegradedRaid5");
+    private record Degraded(Array mdadm, byte[] pattern, String script) {}
+
+    private static Degraded prepareDegraded(Path dir, List<String> args) throws IOException {
         byte[] pattern = pattern(9);
         SplittableRandom random = new SplittableRandom(11);
-        List<String> args = new ArrayList<>();
-        Array basalt = array(dir, "b5", "md0", 5, (int) MdArraySpec.DEFAULT_CHUNK_SECTORS, 3, 0, args);
+        List<String> all = new ArrayList<>();
+        int first = next(args);
+        Array basalt = array(dir, "b5", "md6", 5, (int) MdArraySpec.DEFAULT_CHUNK_SECTORS, 3, first, all);
         MdArraySpec spec = MdArraySpec.create("basalt:b5", 5, MdSuperblock.ALGORITHM_LEFT_SYMMETRIC, basalt.chunkSectors, 3,
                 MEMBER_SECTORS, true, System.currentTimeMillis() / 1000, random);
         writeBasaltArray(spec, basalt.files, pattern, random);
-        // Only the first two of Basalt's members are attached: vda, vdb. mdadm's array is vdc, vdd, vde.
-        List<String> attached = new ArrayList<>(args.subList(0, 8));
-        Array mdadm = array(dir, "m5", "md1", 5, 128, 3, 2, attached);
+        // Only the first two of Basalt's members are attached (B0, B1); mdadm's array is the next three disks (M0..M2).
+        args.addAll(all.subList(0, 2 * ARGS_PER_DISK));
+        Array mdadm = array(dir, "m5", "md7", 5, 128, 3, first + 2, args);
         for (Path f : mdadm.files) try (FileChannel ch = FileChannel.open(f, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             ch.write(ByteBuffer.allocate(1), MEMBER_BYTES - 1);
         }
-        String script = LOAD + """
-                mdadm --assemble --run /dev/md0 /dev/vda /dev/vdb; echo "BASALT-RESULT b5_assemble=$?"
+        String script = """
+                mdadm --assemble --run /dev/B5MD /dev/B0 /dev/B1; echo "BASALT-RESULT b5_assemble=$?"
                 cat /proc/mdstat
-                echo "BASALT-RESULT b5_degraded=$(cat /sys/block/md0/md/degraded) b5_state=$(cat /sys/block/md0/md/array_state)"
-                echo "BASALT-RESULT b5_sha=$(dd if=/dev/md0 bs=1M count=PATMB 2>/dev/null | sha256sum | cut -d' ' -f1)"
-                mdadm --detail /dev/md0
-                mdadm --stop /dev/md0
-                mdadm --create /dev/md1 --run --metadata=1.2 --level=5 --raid-devices=3 --chunk=64 --assume-clean \
-                    /dev/vdc /dev/vdd /dev/vde </dev/null; echo "BASALT-RESULT m5_create=$?"
-                mdadm /dev/md1 --fail /dev/vde; echo "BASALT-RESULT m5_fail=$?"
+                echo "BASALT-RESULT b5_degraded=$(cat /sys/block/B5MD/md/degraded) b5_state=$(cat /sys/block/B5MD/md/array_state)"
+                echo "BASALT-RESULT b5_sha=$(dd if=/dev/B5MD bs=1M count=PATMB 2>/dev/null | sha256sum | cut -d' ' -f1)"
+                mdadm --detail /dev/B5MD
+                mdadm --stop /dev/B5MD
+                mdadm --create /dev/M5MD --run --metadata=1.2 --level=5 --raid-devices=3 --chunk=64 --assume-clean \
+                    /dev/M0 /dev/M1 /dev/M2 </dev/null; echo "BASALT-RESULT m5_create=$?"
+                mdadm /dev/M5MD --fail /dev/M2; echo "BASALT-RESULT m5_fail=$?"
                 dd if=/dev/urandom of=/tmp/m5.pat bs=1M count=PATMB 2>/dev/null
-                dd if=/tmp/m5.pat of=/dev/md1 bs=1M conv=fsync 2>/dev/null
-                echo "BASALT-RESULT m5_sha=$(sha256sum /tmp/m5.pat | cut -d' ' -f1) m5_degraded=$(cat /sys/block/md1/md/degraded)"
-                mdadm --detail /dev/md1
-                mdadm --stop /dev/md1; echo "BASALT-RESULT m5_stop=$?"
-                mdadm --examine /dev/vdc /dev/vde
-                """.replace("PATMB", String.valueOf(PATTERN_BYTES / MiB));
-        GuestResult r = Guest.builder(GuestTools.guest()).workDir(dir).qemuArgs(attached.toArray(String[]::new))
-                .script(script).timeout(Duration.ofMinutes(5)).run();
-        GuestTests.timing("md interop degraded raid5 both ways", r.elapsed().toMillis());
-        r.assertSuccess();
+                dd if=/tmp/m5.pat of=/dev/M5MD bs=1M conv=fsync 2>/dev/null
+                echo "BASALT-RESULT m5_sha=$(sha256sum /tmp/m5.pat | cut -d' ' -f1) m5_degraded=$(cat /sys/block/M5MD/md/degraded)"
+                mdadm --detail /dev/M5MD
+                mdadm --stop /dev/M5MD; echo "BASALT-RESULT m5_stop=$?"
+                mdadm --examine /dev/M0 /dev/M2
+                """.replace("PATMB", String.valueOf(PATTERN_BYTES / MiB)).replace("B5MD", basalt.md).replace("M5MD", mdadm.md)
+                .replace("/B0", "/" + basalt.devices.get(0)).replace("/B1", "/" + basalt.devices.get(1))
+                .replace("/M0", "/" + mdadm.devices.get(0)).replace("/M1", "/" + mdadm.devices.get(1))
+                .replace("/M2", "/" + mdadm.devices.get(2));
+        return new Degraded(mdadm, pattern, script);
+    }
+
+    @Test
+    void degradedRaid5BothWays() throws Exception {
+        Shared shared = GUEST.get();
+        Array mdadm = shared.degraded().mdadm();
+        byte[] pattern = shared.degraded().pattern();
+        GuestCheck r = shared.result().check("degradedRaid5").assertSuccess();
         List<String> failures = new ArrayList<>();
         expect(failures, r, "b5_assemble", "0");
         expect(failures, r, "b5_degraded", "1");
@@ -539,7 +592,7 @@ class MdInteropGuestTest {
         if (mdadm != ours) diffs.add(field + " mdadm " + mdadm + " ours " + ours);
     }
 
-    private static void expect(List<String> failures, GuestResult r, String key, String expected) {
+    private static void expect(List<String> failures, GuestCheck r, String key, String expected) {
         String actual = r.markers().get(key);
         if (!expected.equals(actual)) failures.add(key + ": expected " + expected + ", guest said " + actual);
     }

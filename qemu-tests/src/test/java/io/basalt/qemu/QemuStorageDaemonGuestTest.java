@@ -10,31 +10,40 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.HexFormat;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Guests against qemu-storage-daemon, the reference vhost-user-blk backend. Basalt's own server plugs into the same
- * tests later: only the backend that creates the socket changes.
+ * A guest against qemu-storage-daemon, the reference vhost-user-blk backend (BasaltVhostGuestTest makes the same
+ * kinds of checks against Basalt). The three checks share one boot; each reports its own status and console lines.
  */
 class QemuStorageDaemonGuestTest {
     private static final long MiB = 1L << 20;
 
     @TempDir
-    Path sockets; // short paths: a unix socket path must fit in 108 bytes
+    static Path sockets; // short paths: a unix socket path must fit in 108 bytes
 
-    /** fio writes with crc32c verify headers, caches are dropped, fio reads back and verifies; the host checks too. */
-    @Test
-    void dataWrittenByTheGuestReadsBackIntact() throws Exception {
-        Path dir = GuestTests.workDir("dataIntegrity");
-        Path image = GuestTests.filledImage(dir.resolve("disk.raw"), 256 * MiB, 1);
+    /**
+     * The three checks share one boot (4 vCPUs, three disks, each on its own qemu-storage-daemon): /dev/vda the data
+     * check (2 queues), /dev/vdb the 4-queue disk, /dev/vdc the random-read disk (2 queues).
+     */
+    private static final Supplier<Shared> GUEST = GuestTests.once(QemuStorageDaemonGuestTest::runShared);
+
+    private record Shared(GuestResult result, Path dataImage) {}
+
+    private static Shared runShared() {
+        Path dir = GuestTests.workDir("qsdShared");
+        Path dataImage = GuestTests.filledImage(dir.resolve("data.raw"), 256 * MiB, 1);
+        Path queuesImage = GuestTests.filledImage(dir.resolve("queues.raw"), 16 * MiB, 2);
+        Path readImage = GuestTests.filledImage(dir.resolve("randread.raw"), 256 * MiB, 3);
         String fio = "fio --filename=/dev/vda --ioengine=libaio --direct=1 --verify=crc32c --output-format=terse ";
-        String script = """
+        String data = """
                 set -e
                 [ -b /dev/vda ] || { echo "no /dev/vda"; ls /sys/block; exit 2; }
                 echo "BASALT-RESULT sectors=$(cat /sys/block/vda/size)"
-                SEQ="--name=seq --rw=write --bs=128k --iodepth=8 --offset=0 --size=64M"
-                RND="--name=rnd --rw=randwrite --bs=4k --iodepth=32 --offset=64M --size=32M --randrepeat=1"
+                SEQ="--name=seq --rw=write --bs=128k --iodepth=8 --offset=0 --size=32M"
+                RND="--name=rnd --rw=randwrite --bs=4k --iodepth=32 --offset=64M --size=16M --randrepeat=1"
                 FIO $SEQ --do_verify=0 >/dev/null
                 FIO $RND --do_verify=0 >/dev/null
                 echo 3 > /proc/sys/vm/drop_caches
@@ -52,60 +61,58 @@ class QemuStorageDaemonGuestTest {
                 cmp /tmp/pat /tmp/back || exit 5
                 echo "BASALT-RESULT pattern_sha256=$(sha256sum /tmp/pat | cut -d' ' -f1)"
                 """.replace("FIO ", fio);
+        String script = new GuestChecks()
+                .add("data", data)
+                .add("fourQueues", """
+                        echo "BASALT-RESULT mq=$(ls /sys/block/vdb/mq | wc -l) cpus=$(nproc)"
+                        dd if=/dev/vdb of=/dev/null bs=1M count=16 2>/dev/null
+                        """)
+                .add("randread", """
+                        set -e
+                        fio --name=rr --filename=/dev/vdc --ioengine=libaio --direct=1 --rw=randread --bs=4k \
+                            --iodepth=32 --runtime=5 --time_based --norandommap --output-format=terse \
+                            --terse-version=3 >/tmp/out
+                        echo "BASALT-RESULT randread_iops=$(cut -d';' -f8 /tmp/out) read_kib=$(cut -d';' -f6 /tmp/out)"
+                        """)
+                .script();
         GuestResult r;
-        try (QemuStorageDaemon qsd = QemuStorageDaemon.start(image, sockets.resolve("qsd.sock"), 2, dir.resolve("qsd.log"))) {
-            r = Guest.builder(GuestTools.guest()).workDir(dir).vhostUserBlk(qsd.socket(), 2).script(script)
-                    .timeout(Duration.ofMinutes(3)).run();
+        try (QemuStorageDaemon d = QemuStorageDaemon.start(dataImage, sockets.resolve("d.sock"), 2, dir.resolve("qsd-data.log"));
+             QemuStorageDaemon q = QemuStorageDaemon.start(queuesImage, sockets.resolve("q.sock"), 4, dir.resolve("qsd-queues.log"));
+             QemuStorageDaemon rr = QemuStorageDaemon.start(readImage, sockets.resolve("r.sock"), 2, dir.resolve("qsd-randread.log"))) {
+            r = Guest.builder(GuestTools.guest()).workDir(dir).cpus(4)
+                    .vhostUserBlk(d.socket(), 2).vhostUserBlk(q.socket(), 4).vhostUserBlk(rr.socket(), 2)
+                    .script(script).timeout(Duration.ofMinutes(4)).run();
         }
-        GuestTests.timing("data integrity (fio verify 96 MiB + host check)", r.elapsed().toMillis());
-        r.assertSuccess();
-        assertEquals(256 * MiB / 512, r.markerLong("sectors"));
-        assertEquals("ok", r.marker("fio_verify"));
-        assertEquals(r.marker("pattern_sha256"), sha256(image, 128 * MiB, 4 * MiB), "the image file holds what the guest wrote");
+        GuestTests.timing("qsd: one boot, data integrity (fio verify 48 MiB + host check) + 4 queues + randread 4k QD32 5 s",
+                r.elapsed().toMillis());
+        return new Shared(r, dataImage);
+    }
+
+    /** fio writes with crc32c verify headers, caches are dropped, fio reads back and verifies; the host checks too. */
+    @Test
+    void dataWrittenByTheGuestReadsBackIntact() throws Exception {
+        Shared shared = GUEST.get();
+        GuestCheck c = shared.result().check("data").assertSuccess();
+        assertEquals(256 * MiB / 512, c.markerLong("sectors"));
+        assertEquals("ok", c.marker("fio_verify"));
+        assertEquals(c.marker("pattern_sha256"), sha256(shared.dataImage(), 128 * MiB, 4 * MiB), "the image file holds what the guest wrote");
     }
 
     /** num-queues=4 becomes four blk-mq hardware queues (the guest caps them at its CPU count: 4 vCPUs here). */
     @Test
     void fourQueues() {
-        Path dir = GuestTests.workDir("fourQueues");
-        Path image = GuestTests.filledImage(dir.resolve("disk.raw"), 16 * MiB, 2);
-        GuestResult r;
-        try (QemuStorageDaemon qsd = QemuStorageDaemon.start(image, sockets.resolve("qsd.sock"), 4, dir.resolve("qsd.log"))) {
-            r = Guest.builder(GuestTools.guest()).workDir(dir).cpus(4).vhostUserBlk(qsd.socket(), 4)
-                    .script("""
-                            echo "BASALT-RESULT mq=$(ls /sys/block/vda/mq | wc -l) cpus=$(nproc)"
-                            dd if=/dev/vda of=/dev/null bs=1M count=16 2>/dev/null
-                            """)
-                    .timeout(Duration.ofMinutes(3)).run();
-        }
-        GuestTests.timing("4 queues (4 vCPUs)", r.elapsed().toMillis());
-        r.assertSuccess();
-        assertEquals(4, r.markerLong("cpus"));
-        assertEquals(4, r.markerLong("mq"), r::describe);
+        GuestCheck c = GUEST.get().result().check("fourQueues").assertSuccess();
+        assertEquals(4, c.markerLong("cpus"));
+        assertEquals(4, c.markerLong("mq"), c::describe);
     }
 
     /** The benchmark's shape in miniature: 4 KiB random reads at queue depth 32 for 5 s; IOPS come back as a marker. */
     @Test
     void randomReadIops() {
-        Path dir = GuestTests.workDir("randread");
-        Path image = GuestTests.filledImage(dir.resolve("disk.raw"), 256 * MiB, 3);
-        GuestResult r;
-        try (QemuStorageDaemon qsd = QemuStorageDaemon.start(image, sockets.resolve("qsd.sock"), 2, dir.resolve("qsd.log"))) {
-            r = Guest.builder(GuestTools.guest()).workDir(dir).vhostUserBlk(qsd.socket(), 2)
-                    .script("""
-                            set -e
-                            fio --name=rr --filename=/dev/vda --ioengine=libaio --direct=1 --rw=randread --bs=4k \\
-                                --iodepth=32 --runtime=5 --time_based --norandommap --output-format=terse \\
-                                --terse-version=3 >/tmp/out
-                            echo "BASALT-RESULT randread_iops=$(cut -d';' -f8 /tmp/out) read_kib=$(cut -d';' -f6 /tmp/out)"
-                            """)
-                    .timeout(Duration.ofMinutes(3)).run();
-        }
-        GuestTests.timing("randread 4k QD32 5 s", r.elapsed().toMillis());
-        r.assertSuccess();
-        long iops = r.markerLong("randread_iops");
+        GuestCheck c = GUEST.get().result().check("randread").assertSuccess();
+        long iops = c.markerLong("randread_iops");
         System.out.printf("[result] qemu-storage-daemon randread 4k QD32: %d IOPS%n", iops);
-        assertTrue(iops > 500, () -> "implausibly few IOPS: " + iops + "\n" + r.describe());
+        assertTrue(iops > 500, () -> "implausibly few IOPS: " + iops + "\n" + c.describe());
     }
 
     private static String sha256(Path file, long offsetBytes, long lengthBytes) throws IOException, Exception {

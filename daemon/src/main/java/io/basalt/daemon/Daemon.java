@@ -68,7 +68,7 @@ public final class Daemon implements AutoCloseable {
     private RaidMethods raid;
     private StateKeeper state;
     private RpcServer server;
-    private final StatsCollector stats = new StatsCollector(drives, exports, this::reactors, () -> raid, startNs);
+    private final StatsCollector stats = new StatsCollector(drives, exports, nvmf, this::reactors, () -> raid, startNs);
     private MetricsServer metrics;
     private boolean closed;
 

@@ -41,11 +41,14 @@ final class StatsCollector {
 
     private final DriveRegistry drives;
     private final VhostRegistry exports;
+    private final NvmfRegistry nvmf;
     private final Supplier<List<Reactor>> reactors;
     private final Supplier<RaidMethods> raid;
     private final long startNs;
 
-    StatsCollector(DriveRegistry drives, VhostRegistry exports, Supplier<List<Reactor>> reactors, Supplier<RaidMethods> raid, long startNs) {
+    StatsCollector(DriveRegistry drives, VhostRegistry exports, NvmfRegistry nvmf, Supplier<List<Reactor>> reactors, Supplier<RaidMethods> raid,
+                   long startNs) {
+        this.nvmf = nvmf;
         this.drives = drives;
         this.exports = exports;
         this.reactors = reactors;
@@ -76,6 +79,14 @@ final class StatsCollector {
         for (DriveRegistry.Drive v : drives.volumes()) vs.add(new DeviceSample(v.name(), null, snapshot(v.device()), syncs.get(v.name())));
         List<DeviceSample> es = new ArrayList<>();
         for (VhostRegistry.Export e : exports.list()) es.add(new DeviceSample(e.export().name(), e.drive(), e.stats().snapshot(), null));
+        if (nvmf != null) {
+            // An NVMe/TCP namespace is an export too: named NQN/nsid, e.g. nqn.2026-12.io.basalt:vol0/1.
+            for (io.basalt.nvmeof.target.Subsystem s : nvmf.target().subsystems()) {
+                for (NvmfRegistry.NamespaceEntry n : nvmf.namespaces(s.nqn())) {
+                    es.add(new DeviceSample(s.nqn() + "/" + n.nsid(), n.drive(), n.stats().snapshot(), null));
+                }
+            }
+        }
         long now = System.nanoTime();
         return new Sample(now, System.currentTimeMillis(), now - startNs, rs, ds, vs, es);
     }

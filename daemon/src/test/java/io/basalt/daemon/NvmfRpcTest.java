@@ -105,6 +105,25 @@ class NvmfRpcTest extends DaemonTestBase {
         result("nvmf_subsystem_create", "{\"nqn\":\"" + NQN + "\"}"); // the name is free again
     }
 
+    /** A namespace shows in stat_get's exports as NQN/nsid, with the drive it serves and its own counters. */
+    @Test
+    void aNamespaceIsAnExportInStatGet() throws Exception {
+        start("[]");
+        memoryDrives("s0");
+        result("nvmf_subsystem_create", "{\"nqn\":\"nqn.2026-12.io.basalt:s\"}");
+        result("nvmf_namespace_add", "{\"nqn\":\"nqn.2026-12.io.basalt:s\",\"drive\":\"s0\"}");
+        Map<?, ?> stat = assertInstanceOf(Map.class, result("stat_get", null));
+        Map<?, ?> found = null;
+        for (Object o : (List<?>) stat.get("exports")) {
+            if ("nqn.2026-12.io.basalt:s/1".equals(((Map<?, ?>) o).get("name"))) found = (Map<?, ?>) o;
+        }
+        assertNotNull(found, "namespace 1 listed among the exports: " + stat.get("exports"));
+        assertEquals("s0", found.get("device"));
+        result("nvmf_namespace_remove", "{\"nqn\":\"nqn.2026-12.io.basalt:s\",\"nsid\":1}");
+        stat = assertInstanceOf(Map.class, result("stat_get", null));
+        assertTrue(((List<?>) stat.get("exports")).isEmpty(), "gone with the namespace: " + stat.get("exports"));
+    }
+
     @Test
     void subsystemCreateRefusesBadParams() throws Exception {
         start("[]");

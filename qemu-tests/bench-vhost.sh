@@ -18,4 +18,4 @@ for m in bench raid engine native-shims; do CP="$CP:$ROOT/$m/target/classes"; do
 CP="$CP:$(cat "$ROOT/qemu-tests/target/runtime-classpath.txt")"
 cd "$ROOT"
 exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -Dbasalt.home="$ROOT" -cp "$CP" \
-  io.basalt.qemu.VhostBench "$@" 2> >(grep -v --line-buffered 'Using incubator modules' >&2)
+  "io.basalt.qemu.${BENCH_MAIN:-VhostBench}" "$@" 2> >(grep -v --line-buffered 'Using incubator modules' >&2)

@@ -7,7 +7,7 @@
 #   qemu-tests/bench-vhost.sh --help                           # the options: bench's VhostBenchCommand (picocli)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-source <(sed -n '/^java_major()/,/^}/p; /^find_jdk()/,/^}/p; /^die()/p' "$ROOT/basalt")
+source <(sed -n '/^java_major()/,/^}/p; /^jdk_major()/,/^}/p; /^find_jdk()/,/^}/p; /^die()/p' "$ROOT/basalt")
 find_jdk
 # One reactor run: each module writes its own target/runtime-classpath.txt; Basalt's modules are left out of it
 # (nothing is installed into ~/.m2) and come from their target/classes, picocli from ~/.m2.

@@ -7,7 +7,7 @@
 #   qemu-tests/bench-vhost.sh --help                           # the options: bench's VhostBenchCommand (picocli)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-source <(sed -n '/^java_major()/,/^}/p; /^find_jdk()/,/^}/p; /^die()/p' "$ROOT/basalt")
+source <(sed -n '/^java_major()/,/^}/p; /^jdk_major()/,/^}/p; /^find_jdk()/,/^}/p; /^die()/p' "$ROOT/basalt")
 find_jdk
 # One reactor run: each module writes its own target/runtime-classpath.txt; Basalt's modules are left out of it
 # (nothing is installed into ~/.m2) and come from their target/classes, picocli from ~/.m2.
@@ -18,4 +18,4 @@ for m in bench raid engine native-shims; do CP="$CP:$ROOT/$m/target/classes"; do
 CP="$CP:$(cat "$ROOT/qemu-tests/target/runtime-classpath.txt")"
 cd "$ROOT"
 exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -Dbasalt.home="$ROOT" -cp "$CP" \
-  io.basalt.qemu.VhostBench "$@" 2> >(grep -v --line-buffered 'Using incubator modules' >&2)
+  "io.basalt.qemu.${BENCH_MAIN:-VhostBench}" "$@" 2> >(grep -v --line-buffered 'Using incubator modules' >&2)

@@ -30,7 +30,7 @@ BOOT_MODULES="virtio_pci virtio_blk virtio_net qemu_fw_cfg"
 # util-linux blkdiscard: busybox's has no -z (WRITE ZEROES); call it as /usr/sbin/blkdiscard (busybox's is /bin's).
 # e2fsprogs mke2fs (also as /usr/sbin/mkfs.ext4, with /etc/mke2fs.conf) and util-linux fstrim: a file system on a
 # disk, its discards at mkfs time and on demand.
-TOOLS="/usr/bin/fio /usr/sbin/nvme /usr/sbin/mdadm /usr/sbin/blkdiscard /usr/sbin/mke2fs /usr/sbin/fstrim"
+TOOLS="/usr/bin/fio /usr/sbin/nvme /usr/sbin/mdadm /usr/sbin/blkdiscard /usr/sbin/mke2fs /usr/sbin/fstrim /usr/sbin/nbd-client"
 
 for t in apt-get apt-cache dpkg depmod modprobe cpio ldd; do
   command -v "$t" >/dev/null 2>&1 || die "missing '$t' on the host: run scripts/install-deps.sh (./basalt test does)"

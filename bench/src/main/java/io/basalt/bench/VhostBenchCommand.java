@@ -89,7 +89,7 @@ public final class VhostBenchCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         VhostBenchRequest request = request();
-        if (runner == null) return viaScript(spec.commandLine().getParseResult().originalArgs());
+        if (runner == null) return viaScript("qemu-tests/bench-vhost.sh", spec.commandLine().getParseResult().originalArgs());
         try (PrintStream out = Cli.stream(spec.commandLine().getOut()); PrintStream err = Cli.stream(spec.commandLine().getErr())) {
             return runner.run(request, out, err);
         }
@@ -141,9 +141,9 @@ public final class VhostBenchCommand implements Callable<Integer> {
         return new ParameterException(spec.commandLine(), message);
     }
 
-    /** qemu-tests/bench-vhost.sh of the checkout ({@code basalt.home}, set by the launcher) with {@code args}. */
-    private int viaScript(List<String> args) {
-        Path script = Path.of(System.getProperty("basalt.home", ".")).resolve("qemu-tests/bench-vhost.sh").toAbsolutePath();
+    /** {@code scriptPath} (e.g. qemu-tests/bench-vhost.sh) of the checkout ({@code basalt.home}, set by the launcher) with {@code args}. */
+    static int viaScript(String scriptPath, List<String> args) {
+        Path script = Path.of(System.getProperty("basalt.home", ".")).resolve(scriptPath).toAbsolutePath();
         if (!Files.isRegularFile(script)) throw new IllegalStateException("no " + script + " (it runs from a source checkout; set -Dbasalt.home)");
         List<String> command = new ArrayList<>(List.of("bash", script.toString()));
         command.addAll(args);

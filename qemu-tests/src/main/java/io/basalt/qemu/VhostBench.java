@@ -127,17 +127,7 @@ public final class VhostBench {
                     .timeout(Duration.ofSeconds(120L + (long) o.rounds() * o.jobs().size() * o.backends().size() * (o.seconds() + 10)))
                     .consoleListener(line -> onConsole(line, byName, cpuAtStart, cpuUsed));
             for (ProcessBackend p : running) g.vhostUserBlk(p.socket(), o.queues());
-            GuestResult r = g.run().assertSuccess();
-            List<Sample> samples = new ArrayList<>();
-            for (Map<String, String> m : r.resultLines()) {
-                if (!m.containsKey("job")) continue;
-                String key = m.get("job") + "/" + m.get("backend") + "/" + m.get("round");
-                Long cpu = cpuUsed.get(key);
-                if (cpu == null) throw new AssertionError("no CPU sample for " + key + ": console markers lost?\n" + r.describe());
-                samples.add(new Sample(m.get("job"), m.get("backend"), Integer.parseInt(m.get("round")),
-                        Double.parseDouble(m.get("iops")), Double.parseDouble(m.get("bw_kib")), Long.parseLong(m.get("ios")), cpu));
-            }
-            return samples;
+            return samples(g.run().assertSuccess(), cpuUsed);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } finally {
@@ -145,13 +135,27 @@ public final class VhostBench {
         }
     }
 
+    /** The guest's BASALT-RESULT job lines with the CPU time {@link #onConsole} measured for each. */
+    static List<Sample> samples(GuestResult r, Map<String, Long> cpuUsed) {
+        List<Sample> samples = new ArrayList<>();
+        for (Map<String, String> m : r.resultLines()) {
+            if (!m.containsKey("job")) continue;
+            String key = m.get("job") + "/" + m.get("backend") + "/" + m.get("round");
+            Long cpu = cpuUsed.get(key);
+            if (cpu == null) throw new AssertionError("no CPU sample for " + key + ": console markers lost?\n" + r.describe());
+            samples.add(new Sample(m.get("job"), m.get("backend"), Integer.parseInt(m.get("round")),
+                    Double.parseDouble(m.get("iops")), Double.parseDouble(m.get("bw_kib")), Long.parseLong(m.get("ios")), cpu));
+        }
+        return samples;
+    }
+
     /** JOB-START and JOB-END lines from the guest: sample the named backend's CPU time at each. */
-    private static void onConsole(String line, Map<String, ProcessBackend> backends, Map<String, Long> start, Map<String, Long> used) {
+    static void onConsole(String line, Map<String, ? extends VhostBackend> backends, Map<String, Long> start, Map<String, Long> used) {
         boolean isStart = line.contains("BASALT-JOB-START");
         if (!isStart && !line.contains("BASALT-JOB-END")) return;
         int at = line.indexOf(isStart ? "BASALT-JOB-START" : "BASALT-JOB-END");
         Map<String, String> kv = GuestResult.parsePairs(line.substring(line.indexOf(' ', at) + 1));
-        ProcessBackend b = backends.get(kv.get("backend"));
+        VhostBackend b = backends.get(kv.get("backend"));
         if (b == null) return;
         String key = kv.get("job") + "/" + kv.get("backend") + "/" + kv.get("round");
         long now = b.cpuNanos();
@@ -174,7 +178,7 @@ public final class VhostBench {
     }
 
     /** Every block written (random bytes): reads of holes or unwritten extents would skip the disk. */
-    private static void fill(Path image, long bytes) throws IOException {
+    static void fill(Path image, long bytes) throws IOException {
         ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
         SplittableRandom random = new SplittableRandom(42);
         try (FileChannel ch = FileChannel.open(image, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
@@ -197,22 +201,27 @@ public final class VhostBench {
                 List<Integer> order = new ArrayList<>();
                 for (int i = 0; i < o.backends().size(); i++) order.add(i);
                 if (round % 2 == 0) java.util.Collections.reverse(order);
-                for (int i : order) {
-                    String tag = "job=" + job.name() + " backend=" + o.backends().get(i).name() + " round=" + round;
-                    String dev = "/dev/vd" + (char) ('a' + i);
-                    s.append("echo 'BASALT-JOB-START ").append(tag).append("'; usleep 200000\n")
-                            .append("fio --name=j --filename=").append(dev).append(" --ioengine=libaio --direct=1 ")
-                            .append(job.fioArgs()).append(" --runtime=").append(o.seconds())
-                            .append(" --time_based --norandommap --randrepeat=0 --output-format=terse --terse-version=3 >/tmp/out\n")
-                            .append("echo 'BASALT-JOB-END ").append(tag).append("'\n")
-                            // terse v3: 6 read KiB, 7 read KiB/s, 8 read IOPS; 47 write KiB, 48 write KiB/s, 49 write IOPS
-                            .append("awk -F';' '{ printf \"BASALT-RESULT ").append(tag)
-                            .append(" ios=%d iops=%d bw_kib=%d\\n\", ($6 + $47) / ").append(job.blockKiB())
-                            .append(", $8 + $49, $7 + $48 }' /tmp/out\n");
-                }
+                for (int i : order) appendJob(s, job, o.backends().get(i).name(), round, "/dev/vd" + (char) ('a' + i), o.seconds());
             }
         }
         return s.toString();
+    }
+
+    /**
+     * One fio run in the guest script, between JOB-START and JOB-END console markers (the host samples the
+     * backend's CPU time at each), then its BASALT-RESULT line: I/Os done, IOPS and KiB/s.
+     */
+    static void appendJob(StringBuilder s, Job job, String backend, int round, String device, int seconds) {
+        String tag = "job=" + job.name() + " backend=" + backend + " round=" + round;
+        s.append("echo 'BASALT-JOB-START ").append(tag).append("'; usleep 200000\n")
+                .append("fio --name=j --filename=").append(device).append(" --ioengine=libaio --direct=1 ")
+                .append(job.fioArgs()).append(" --runtime=").append(seconds)
+                .append(" --time_based --norandommap --randrepeat=0 --output-format=terse --terse-version=3 >/tmp/out\n")
+                .append("echo 'BASALT-JOB-END ").append(tag).append("'\n")
+                // terse v3: 6 read KiB, 7 read KiB/s, 8 read IOPS; 47 write KiB, 48 write KiB/s, 49 write IOPS
+                .append("awk -F';' '{ printf \"BASALT-RESULT ").append(tag)
+                .append(" ios=%d iops=%d bw_kib=%d\\n\", ($6 + $47) / ").append(job.blockKiB())
+                .append(", $8 + $49, $7 + $48 }' /tmp/out\n");
     }
 
     /**

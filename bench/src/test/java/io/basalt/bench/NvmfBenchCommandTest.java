@@ -1,0 +1,74 @@
+package io.basalt.bench;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** {@code basalt bench nvmf}'s options, read into the request qemu-tests runs (no guest here: a recording runner). */
+class NvmfBenchCommandTest {
+    private record Run(int exit, String out, String err) {}
+
+    private final List<NvmfBenchRequest> requests = new ArrayList<>();
+
+    private Run nvmf(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        NvmfBenchCommand command = new NvmfBenchCommand((request, o, e) -> {
+            requests.add(request);
+            o.println("ran");
+            return 0;
+        });
+        int exit = Cli.execute(command, args, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void defaultsAreShortRunsManyRounds() {
+        assertEquals(0, nvmf().exit());
+        NvmfBenchRequest r = requests.getFirst();
+        assertEquals(List.of(5, 10, 2, 0), List.of(r.seconds(), r.rounds(), r.guestCpus(), r.ioQueues()));
+        assertEquals(1L << 30, r.imageBytes());
+        assertEquals("--reactors 2 --idle sleep", r.serveArgs());
+        assertEquals(List.of(), r.jobPrefixes());
+        assertNull(r.workDir());
+    }
+
+    @Test
+    void quickShortensRunsAndImageUnlessGiven() {
+        assertEquals(0, nvmf("--quick", "--rounds", "5").exit());
+        assertEquals(0, nvmf("--quick", "--seconds", "3", "--image-size", "256m", "--jobs", "randr,write", "--io-queues", "1",
+                "--serve-args", "--reactors 1 --idle wait", "--work-dir", "/tmp/w").exit());
+        NvmfBenchRequest quick = requests.get(0), given = requests.get(1);
+        assertEquals(List.of(2, 5), List.of(quick.seconds(), quick.rounds()));
+        assertEquals(128L << 20, quick.imageBytes());
+        assertEquals(3, given.seconds());
+        assertEquals(256L << 20, given.imageBytes());
+        assertEquals(List.of("randr", "write"), given.jobPrefixes());
+        assertEquals(1, given.ioQueues());
+        assertEquals("--reactors 1 --idle wait", given.serveArgs());
+        assertEquals(Path.of("/tmp/w"), given.workDir());
+    }
+
+    @Test
+    void badOptionsNameTheOptionAndExit2() {
+        for (String[] args : List.of(new String[] {"--seconds", "0"}, new String[] {"--rounds", "0"}, new String[] {"--image-size", "10m"},
+                new String[] {"--io-queues", "-1"}, new String[] {"--jobs", "sideways"}, new String[] {"--colour"})) {
+            Run run = nvmf(args);
+            assertEquals(2, run.exit(), String.join(" ", args));
+            assertTrue(run.err().contains(args[0]), args[0] + " in: " + run.err());
+        }
+        assertTrue(requests.isEmpty(), "nothing ran");
+        Run help = nvmf("--help");
+        assertEquals(0, help.exit());
+        for (String option : List.of("--quick", "--seconds", "--rounds", "--guest-cpus", "--io-queues", "--image-size", "--serve-args",
+                "--jobs", "--work-dir", "qemu-nbd")) {
+            assertTrue(help.out().contains(option), option);
+        }
+    }
+}

@@ -91,7 +91,7 @@ public final class NvmfBenchCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         NvmfBenchRequest request = request();
-        if (runner == null) return VhostBenchCommand.viaScript("qemu-tests/bench-nvmf.sh", spec.commandLine().getParseResult().originalArgs());
+        if (runner == null) return VhostBenchCommand.viaScript("qemu-tests/bench-nvmf.sh", VhostBenchCommand.ownArgs(spec));
         try (PrintStream out = Cli.stream(spec.commandLine().getOut()); PrintStream err = Cli.stream(spec.commandLine().getErr())) {
             return runner.run(request, out, err);
         }

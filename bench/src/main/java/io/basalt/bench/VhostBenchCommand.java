@@ -89,7 +89,7 @@ public final class VhostBenchCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         VhostBenchRequest request = request();
-        if (runner == null) return viaScript("qemu-tests/bench-vhost.sh", spec.commandLine().getParseResult().originalArgs());
+        if (runner == null) return viaScript("qemu-tests/bench-vhost.sh", ownArgs(spec));
         try (PrintStream out = Cli.stream(spec.commandLine().getOut()); PrintStream err = Cli.stream(spec.commandLine().getErr())) {
             return runner.run(request, out, err);
         }
@@ -142,6 +142,16 @@ public final class VhostBenchCommand implements Callable<Integer> {
     }
 
     /** {@code scriptPath} (e.g. qemu-tests/bench-vhost.sh) of the checkout ({@code basalt.home}, set by the launcher) with {@code args}. */
+    /**
+     * This command's own arguments: a subcommand's parse result holds the whole command line ("bench nvmf --quick"
+     * from the launcher), which the script, a command of its own, must not get.
+     */
+    static List<String> ownArgs(picocli.CommandLine.Model.CommandSpec spec) {
+        List<String> all = spec.commandLine().getParseResult().originalArgs();
+        int at = all.indexOf(spec.name());
+        return at < 0 ? all : all.subList(at + 1, all.size());
+    }
+
     static int viaScript(String scriptPath, List<String> args) {
         Path script = Path.of(System.getProperty("basalt.home", ".")).resolve(scriptPath).toAbsolutePath();
         if (!Files.isRegularFile(script)) throw new IllegalStateException("no " + script + " (it runs from a source checkout; set -Dbasalt.home)");

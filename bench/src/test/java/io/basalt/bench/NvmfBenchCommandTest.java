@@ -28,6 +28,15 @@ class NvmfBenchCommandTest {
         return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }
 
+    /** Through the launcher the script gets the command's own arguments, not "bench nvmf" in front of them. */
+    @Test
+    void theScriptGetsOnlyTheCommandsOwnArguments() {
+        picocli.CommandLine root = new picocli.CommandLine(new BenchCommand());
+        picocli.CommandLine.ParseResult parsed = root.parseArgs("nvmf", "--rounds", "4", "--serve-args", "--reactors 1 --idle wait");
+        picocli.CommandLine.Model.CommandSpec nvmf = parsed.subcommand().commandSpec();
+        assertEquals(List.of("--rounds", "4", "--serve-args", "--reactors 1 --idle wait"), VhostBenchCommand.ownArgs(nvmf));
+    }
+
     @Test
     void defaultsAreShortRunsManyRounds() {
         assertEquals(0, nvmf().exit());

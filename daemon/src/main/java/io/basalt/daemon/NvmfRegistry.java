@@ -36,7 +36,7 @@ final class NvmfRegistry implements AutoCloseable {
     static final int NSID_LOWEST_FREE = 0;
     private static final long NAMESPACE_REMOVE_TIMEOUT_S = 30;
     /** The keys of {@link NvmeTcpServer#counters()}. */
-    private static final List<String> SERVER_COUNTERS = List.of("connections", "accepted", "refused", "broken");
+    private static final List<String> SERVER_COUNTERS = List.of("connections", "accepted", "refused", "broken", "ic_req_timeouts");
 
     /** A namespace's drive, identifiers and the counting wrapper its I/O goes through. */
     record NamespaceEntry(int nsid, String drive, NamespaceIds ids, StatBlockDevice stats) {}

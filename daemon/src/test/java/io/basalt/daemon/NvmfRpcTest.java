@@ -86,7 +86,7 @@ class NvmfRpcTest extends DaemonTestBase {
         assertEquals(2, ((List<?>) all.get("subsystems")).size(), "the discovery subsystem is not listed");
         assertEquals(List.of(), all.get("listeners"));
         assertEquals(List.of(), all.get("connections"));
-        assertEquals(Map.of("connections", 0L, "accepted", 0L, "refused", 0L, "broken", 0L, "refused_connects", 0L), all.get("counters"),
+        assertEquals(Map.of("connections", 0L, "accepted", 0L, "refused", 0L, "broken", 0L, "ic_req_timeouts", 0L, "refused_connects", 0L), all.get("counters"),
                 "the same keys before the first listener as after");
 
         assertTrue(((List<?>) result("rpc_methods", null)).containsAll(List.of("nvmf_subsystem_create", "nvmf_subsystem_delete",
@@ -294,7 +294,7 @@ class NvmfRpcTest extends DaemonTestBase {
         Map<?, ?> v6 = assertInstanceOf(Map.class, result("nvmf_listener_add", "{\"address\":\"::1\",\"port\":0}"));
         assertEquals("[::1]:" + port(v6), v6.get("advertised"));
         assertEquals(List.of(l, d, v6), listeners());
-        assertEquals(Map.of("connections", 0L, "accepted", 0L, "refused", 0L, "broken", 0L, "refused_connects", 0L), list().get("counters"));
+        assertEquals(Map.of("connections", 0L, "accepted", 0L, "refused", 0L, "broken", 0L, "ic_req_timeouts", 0L, "refused_connects", 0L), list().get("counters"));
 
         assertEquals(true, result("nvmf_listener_remove", "{\"address\":\"0.0.0.0\",\"port\":" + dport + "}"));
         assertEquals(List.of(l, v6), listeners());

@@ -31,6 +31,12 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class NvmeTcpServer implements AutoCloseable {
     private static final long CONTROL_TIMEOUT_S = 10;
     private static final int BACKLOG = 128;
+    /**
+     * How long a connection may stay without its ICReq: a peer that connects and sends nothing (or never finishes the
+     * first PDU) would otherwise hold a connection slot forever. Linux sends ICReq at once.
+     */
+    public static final long IC_REQ_TIMEOUT_NS_DEFAULT = TimeUnit.SECONDS.toNanos(10);
+    private static final long IC_REQ_CHECK_INTERVAL_NS = TimeUnit.MILLISECONDS.toNanos(50);
 
     private final List<Reactor> reactors;
     private final QueueHandlerFactory factory;
@@ -39,7 +45,11 @@ public final class NvmeTcpServer implements AutoCloseable {
     private final TcpContext[] contexts;
     private final Map<String, Listening> listeners = new LinkedHashMap<>();
     private final Map<Session, Boolean> sessions = new ConcurrentHashMap<>();
-    private final AtomicLong accepted = new AtomicLong(), refused = new AtomicLong(), broken = new AtomicLong();
+    private final AtomicLong accepted = new AtomicLong(), refused = new AtomicLong(), broken = new AtomicLong(),
+            icReqTimeouts = new AtomicLong();
+    /** Per reactor (its thread only): the sessions still waiting for their ICReq, and the poller that times them out. */
+    private final List<List<Session>> awaitingIcReq = new ArrayList<>();
+    private volatile long icReqTimeoutNs = IC_REQ_TIMEOUT_NS_DEFAULT;
     private boolean started, closed;
     /**
      * Set by {@link #close} before it closes the sessions it sees; a session that starts on a reactor after that
@@ -59,6 +69,13 @@ public final class NvmeTcpServer implements AutoCloseable {
         this.socketConfig = socketConfig;
         this.transportConfig = transportConfig;
         this.contexts = new TcpContext[reactors.size()];
+        for (int i = 0; i < reactors.size(); i++) awaitingIcReq.add(new ArrayList<>());
+    }
+
+    /** Sets how long a connection may go without its ICReq before it is closed (tests shorten it). */
+    public void icReqTimeout(long timeoutNs) {
+        Check.positive(timeoutNs, "ICReq timeout");
+        icReqTimeoutNs = timeoutNs;
     }
 
     /** Sets up each reactor's socket side (its receive buffer ring). */
@@ -66,7 +83,11 @@ public final class NvmeTcpServer implements AutoCloseable {
         Check.that(!started && !closed, "NVMe/TCP server started once");
         for (int i = 0; i < reactors.size(); i++) {
             Reactor r = reactors.get(i);
-            contexts[i] = await(r, () -> TcpContext.open(r, socketConfig), "open the socket side on " + r.name());
+            List<Session> waiting = awaitingIcReq.get(i);
+            contexts[i] = await(r, () -> {
+                r.addPoller(new IcReqDeadlines(waiting));
+                return TcpContext.open(r, socketConfig);
+            }, "open the socket side on " + r.name());
         }
         started = true;
     }
@@ -121,6 +142,7 @@ public final class NvmeTcpServer implements AutoCloseable {
         m.put("accepted", accepted.get());
         m.put("refused", refused.get());
         m.put("broken", broken.get());
+        m.put("ic_req_timeouts", icReqTimeouts.get());
         return m;
     }
 
@@ -206,6 +228,7 @@ public final class NvmeTcpServer implements AutoCloseable {
         TcpConnection connection;
         TcpQueuePair transport;
         ByteSink.Sent sent;
+        long icReqDeadlineNs;
 
         Session(Reactor reactor, String listener) {
             this.reactor = reactor;
@@ -218,6 +241,8 @@ public final class NvmeTcpServer implements AutoCloseable {
             QueueHandler handler = factory.newQueue(reactor, peer, listener);
             transport = new TcpQueuePair(handler, this, transportConfig);
             sessions.put(this, Boolean.TRUE);
+            icReqDeadlineNs = System.nanoTime() + icReqTimeoutNs;
+            awaitingIcReq.get(reactors.indexOf(reactor)).add(this);
             if (closing) closeNow(); // accepted before the listener closed, started after close() swept the sessions
         }
 
@@ -252,6 +277,44 @@ public final class NvmeTcpServer implements AutoCloseable {
         @Override
         public void close(boolean now) {
             if (!connection.isClosed()) connection.close(now);
+        }
+    }
+
+    /** A reactor's poller: closes its connections whose ICReq did not come in time; checked every 50 ms. */
+    private final class IcReqDeadlines implements Reactor.Poller {
+        private final List<Session> waiting;
+        private long nextCheckNs;
+
+        IcReqDeadlines(List<Session> waiting) {
+            this.waiting = waiting;
+        }
+
+        @Override
+        public int poll(long nowNs) {
+            if (waiting.isEmpty() || nowNs < nextCheckNs) return 0;
+            nextCheckNs = nowNs + IC_REQ_CHECK_INTERVAL_NS;
+            long now = System.nanoTime();
+            int closed = 0;
+            for (int i = waiting.size() - 1; i >= 0; i--) {
+                Session s = waiting.get(i);
+                boolean done = s.connection.isClosed() || s.transport.initialized();
+                if (!done && now - s.icReqDeadlineNs < 0) continue;
+                waiting.set(i, waiting.getLast()); // order does not matter: swap with the last, drop the last
+                waiting.removeLast();
+                if (!done) {
+                    icReqTimeouts.incrementAndGet();
+                    System.err.println("basalt: nvmf: " + s.peer + " sent no ICReq within "
+                            + TimeUnit.NANOSECONDS.toMillis(icReqTimeoutNs) + " ms: connection closed");
+                    s.closeNow();
+                    closed++;
+                }
+            }
+            return closed;
+        }
+
+        @Override
+        public boolean needsPolling() {
+            return false; // a deadline late by the idle wait (at most 1 s with "wait") is fine
         }
     }
 

@@ -505,6 +505,29 @@ class NvmeTcpServerTest {
         assertTrue(subsystem.controllers().isEmpty(), "the controller is gone");
     }
 
+    /**
+     * A peer that connects and never sends its ICReq (or stops inside it) is closed at the ICReq deadline, counted,
+     * and holds no connection afterwards; a host that sends its ICReq at once is not affected.
+     */
+    @Test
+    void aPeerThatSendsNoICReqIsClosedAtTheDeadline() throws Exception {
+        server.icReqTimeout(java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(300));
+        try (Socket silent = WireHost.socket(port); Socket partial = WireHost.socket(port);
+             WireHost good = WireHost.connect(port, false, false)) {
+            partial.getOutputStream().write(new byte[] {0x00, 0x00, (byte) 128, 0x00}); // 4 bytes of an ICReq's 128
+            partial.getOutputStream().flush();
+            silent.setSoTimeout(10_000);
+            partial.setSoTimeout(10_000);
+            assertEquals(-1, silent.getInputStream().read(), "the silent peer is closed");
+            assertEquals(-1, partial.getInputStream().read(), "the peer stuck inside its ICReq is closed");
+            Thread.sleep(500); // past the deadline: the good host is still served
+            assertEquals(0, good.write(HostCommands.connect(0, HostCommands.ADMIN_SQSIZE, 0),
+                    HostCommands.connectData(Fabrics.CNTLID_DYNAMIC, NQN, HOST_NQN), IN_CAPSULE_BYTES).status());
+        }
+        assertEquals(2L, server.counters().get("ic_req_timeouts"));
+        Await.until(() -> server.counters().get("connections") == 0, SETTLE, () -> "connections closed: " + server.counters());
+    }
+
     private static boolean refused(int port) throws IOException {
         try (Socket s = WireHost.socket(port)) {
             return false;

@@ -387,6 +387,11 @@ public final class TcpQueuePair implements QueueHandler.Responses, ByteSink.Sent
         if (kind == CommandTable.KIND_COMPLETION || kind == CommandTable.KIND_R2T) commands.sent(token);
     }
 
+    /** Whether the host's ICReq arrived and was answered (the connection is initialised). */
+    public boolean initialized() {
+        return connected;
+    }
+
     public boolean isClosed() {
         return rxState == RX_CLOSED;
     }

@@ -1,16 +1,12 @@
 package io.basalt.nvmeof.tcp;
 
-import org.junit.jupiter.api.BeforeAll;
+import io.basalt.engine.fixtures.GccLayout;
+import io.basalt.engine.fixtures.GccLayout.Row;
+
 import org.junit.jupiter.api.Test;
 
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -23,10 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * program prints "name value" lines, compared with the Java values. gcc is required; a missing compiler fails.
  */
 class TcpLayoutTest {
-    private record Row(String name, long javaValue, String cExpression) {}
-
     private static final List<Row> ROWS = new ArrayList<>();
-    private static Map<String, Long> cValues;
 
     private static void size(String struct, long javaValue) {
         ROWS.add(new Row("sizeof(" + struct + ")", javaValue, "sizeof(struct " + struct + ")"));
@@ -218,44 +211,9 @@ class TcpLayoutTest {
             int main(void) {
             """;
 
-    @BeforeAll
-    static void compileAndRun() throws Exception {
-        Path dir = Path.of(TcpLayoutTest.class.getProtectionDomain().getCodeSource().getLocation().toURI())
-                .getParent().resolve("tcp-layout");
-        Files.createDirectories(dir);
-        StringBuilder c = new StringBuilder(SOURCE);
-        for (Row r : ROWS) c.append("    P(\"").append(r.name()).append("\", ").append(r.cExpression()).append(");\n");
-        c.append("    return 0;\n}\n");
-        Path source = dir.resolve("tcp_layout.c");
-        Path binary = dir.resolve("tcp_layout");
-        Files.writeString(source, c);
-        run(dir, "gcc", "-std=gnu11", "-Wall", "-Werror", "-o", binary.toString(), source.toString());
-        Map<String, Long> values = new LinkedHashMap<>();
-        for (String line : run(dir, binary.toString()).split("\n")) {
-            if (line.isBlank()) continue;
-            int space = line.lastIndexOf(' ');
-            values.put(line.substring(0, space), Long.parseLong(line.substring(space + 1)));
-        }
-        cValues = values;
-    }
-
-    private static String run(Path dir, String... command) throws Exception {
-        Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
-        String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS), command[0] + " did not finish");
-        assertEquals(0, p.exitValue(), String.join(" ", command) + " failed (TcpLayoutTest needs gcc):\n" + text);
-        return text;
-    }
-
     @Test
-    void everyRowMatchesGcc() {
-        List<String> mismatches = new ArrayList<>();
-        for (Row r : ROWS) {
-            Long c = cValues.get(r.name());
-            if (c == null || c != r.javaValue()) mismatches.add(r.name() + ": Java " + r.javaValue() + ", C " + r.cExpression() + " = " + c);
-        }
-        assertEquals(ROWS.size(), cValues.size(), "one line per row");
-        assertTrue(mismatches.isEmpty(), "NVMe/TCP layout mismatches:\n  " + String.join("\n  ", mismatches));
+    void everyRowMatchesGcc() throws Exception {
+        GccLayout.assertMatches(TcpLayoutTest.class, "NVMe/TCP", SOURCE, ROWS);
     }
 
     @Test

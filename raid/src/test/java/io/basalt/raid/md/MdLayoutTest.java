@@ -1,16 +1,12 @@
 package io.basalt.raid.md;
 
-import org.junit.jupiter.api.BeforeAll;
+import io.basalt.engine.fixtures.GccLayout;
+import io.basalt.engine.fixtures.GccLayout.Row;
+
 import org.junit.jupiter.api.Test;
 
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -23,10 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * gcc is required; a missing compiler fails, it never skips.
  */
 class MdLayoutTest {
-    private record Row(String name, long javaValue, String cExpression) {}
-
     private static final List<Row> ROWS = new ArrayList<>();
-    private static Map<String, Long> cValues;
 
     private static void sb(String field, long javaValue) {
         ROWS.add(new Row("sb." + field, javaValue, "offsetof(struct mdp_superblock_1, " + field + ")"));
@@ -177,44 +170,9 @@ class MdLayoutTest {
             int main(void) {
             """;
 
-    @BeforeAll
-    static void compileAndRun() throws Exception {
-        Path dir = Path.of(MdLayoutTest.class.getProtectionDomain().getCodeSource().getLocation().toURI())
-                .getParent().resolve("md-layout");
-        Files.createDirectories(dir);
-        StringBuilder c = new StringBuilder(SOURCE);
-        for (Row r : ROWS) c.append("    P(\"").append(r.name()).append("\", ").append(r.cExpression()).append(");\n");
-        c.append("    return 0;\n}\n");
-        Path source = dir.resolve("md_layout.c");
-        Path binary = dir.resolve("md_layout");
-        Files.writeString(source, c);
-        run(dir, "gcc", "-std=gnu11", "-Wall", "-Werror", "-o", binary.toString(), source.toString());
-        Map<String, Long> values = new LinkedHashMap<>();
-        for (String line : run(dir, binary.toString()).split("\n")) {
-            if (line.isBlank()) continue;
-            int space = line.lastIndexOf(' ');
-            values.put(line.substring(0, space), Long.parseLong(line.substring(space + 1)));
-        }
-        cValues = values;
-    }
-
-    private static String run(Path dir, String... command) throws Exception {
-        Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
-        String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS), command[0] + " did not finish");
-        assertEquals(0, p.exitValue(), String.join(" ", command) + " failed (MdLayoutTest needs gcc and linux-libc-dev):\n" + text);
-        return text;
-    }
-
     @Test
-    void everyRowMatchesGcc() {
-        List<String> mismatches = new ArrayList<>();
-        for (Row r : ROWS) {
-            Long c = cValues.get(r.name());
-            if (c == null || c != r.javaValue()) mismatches.add(r.name() + ": Java " + r.javaValue() + ", C " + r.cExpression() + " = " + c);
-        }
-        assertEquals(ROWS.size(), cValues.size(), "one line per row");
-        assertTrue(mismatches.isEmpty(), "md layout mismatches:\n  " + String.join("\n  ", mismatches));
+    void everyRowMatchesGcc() throws Exception {
+        GccLayout.assertMatches(MdLayoutTest.class, "md", SOURCE, ROWS);
     }
 
     @Test

@@ -39,6 +39,7 @@ final class BenchJob implements IoCompletion {
     private BlockChannel channel;
     private long rampEndNs, endNs;
     private long random;
+    private long refillState = 0x2545F4914F6CDD1DL;
     private long cursor;
     private int outstanding;
     private boolean measuring;
@@ -120,6 +121,20 @@ final class BenchJob implements IoCompletion {
         }
     }
 
+    /**
+     * New random content for every write, as fio's refill_buffers (which {@link FioRunner} sets): a device that
+     * compresses (zram) or dedupes must see incompressible, never-repeated data from both engines, or the one
+     * whose data compresses worse looks slower. Outside the timed window of the request (before its start time).
+     */
+    private void refill(MemorySegment buffer) {
+        long x = refillState;
+        for (long off = 0; off < buffer.byteSize(); off += 8) {
+            x ^= x << 13; x ^= x >>> 7; x ^= x << 17;
+            buffer.set(ValueLayout.JAVA_LONG_UNALIGNED, off, x);
+        }
+        refillState = x;
+    }
+
     private long nextLba() {
         long slot;
         if (params.random()) {
@@ -144,8 +159,10 @@ final class BenchJob implements IoCompletion {
 
     private void issue(int slot) {
         long lba = nextLba();
+        boolean read = nextIsRead();
+        if (!read) refill(buffers[slot]);
         startNs[slot] = System.nanoTime();
-        boolean accepted = nextIsRead()
+        boolean accepted = read
                 ? channel.read(lba, blocksPerIo, buffers[slot], slot, this)
                 : channel.write(lba, blocksPerIo, buffers[slot], slot, this);
         Check.that(accepted, "channel accepted a request within its queue depth");

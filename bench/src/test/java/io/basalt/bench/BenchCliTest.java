@@ -192,4 +192,27 @@ class BenchCliTest {
         assertEquals(1.0 / 2000, r.cpuSecondsPerIo(), 1e-12); // 50% of a core over 2 s, 2000 I/Os
         assertThrows(IllegalStateException.class, () -> FioRunner.parse("no json here", p, "/x"));
     }
+
+    @Test
+    void everyWriteCarriesFreshDataAsFioRefillBuffersDoes() {
+        // 256 blocks written over and over from 32 buffers: without a refill per write, blocks would repeat.
+        var device = new io.basalt.engine.backend.MemoryBlockDevice("m", 1 << 20, 512);
+        BenchParams p = new BenchParams("write", 4096, 32, 1, 200_000_000L, 0, 0, 1);
+        BenchResult r = BenchCli.runBasalt(device, "memory", p, IdleStrategy.parse("busy"), 1);
+        assertTrue(r.ios() > 256, "the device was written over more than once: " + r.ios());
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        try (var arena = java.lang.foreign.Arena.ofConfined()) {
+            var block = arena.allocate(4096, 4096);
+            for (long off = 0; off < 1 << 20; off += 4096) {
+                assertEquals(Status.OK, device.read(off, block));
+                assertTrue(seen.add(java.util.HexFormat.of().formatHex(block.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE))),
+                        "block at " + off + " repeats another block's data");
+            }
+        }
+        device.close();
+        List<String> write = FioRunner.forSpec(DeviceSpec.parse("uring:/x"), "fio").command(p);
+        assertTrue(write.contains("--refill_buffers=1"), write.toString());
+        BenchParams read = new BenchParams("randread", 4096, 32, 1, 200_000_000L, 0, 100, 1);
+        assertFalse(FioRunner.forSpec(DeviceSpec.parse("uring:/x"), "fio").command(read).contains("--refill_buffers=1"));
+    }
 }

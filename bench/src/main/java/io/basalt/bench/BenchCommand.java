@@ -67,8 +67,9 @@ public final class BenchCommand implements Callable<Integer> {
             description = "Reactor idle strategy: busy, sleep, wait or backoff (default: ${DEFAULT-VALUE}).")
     IdleStrategy idle;
 
-    @Option(names = "--submit-batch", paramLabel = "N", defaultValue = "1",
-            description = "Requests a job queues before the reactor submits (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--submit-batch", paramLabel = "N", defaultValue = "0",
+            description = "Requests a job queues before the reactor submits; 0: once per reactor cycle, as the daemon "
+                    + "(default: ${DEFAULT-VALUE}).")
     int submitBatch;
 
     @Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "Seed of the random offsets (default: ${DEFAULT-VALUE}).")

@@ -3,6 +3,7 @@ package io.basalt.bench;
 import io.basalt.engine.BlockDevice;
 import io.basalt.engine.DeviceSpec;
 import io.basalt.engine.IdleStrategy;
+import io.basalt.engine.ReactorConfig;
 import io.basalt.raid.parity.Raid5Algorithm;
 import io.basalt.raid.volume.Consistency;
 import io.basalt.raid.volume.Raid5Volume;
@@ -230,14 +231,14 @@ public final class RaidBench {
                 for (int i = 0; i < n; i++) {
                     for (BenchParams p : workloads) {
                         err.printf("bench raid: member %d alone: %s %s qd%d%n", i, p.rw(), size(p.blockBytes()), p.ioDepth());
-                        report(out, o, "member " + i, BenchCli.runBasalt(devices.get(i), o.members().get(i), p, o.idle(), 1));
+                        report(out, o, "member " + i, BenchCli.runBasalt(devices.get(i), o.members().get(i), p, o.idle(), ReactorConfig.SUBMIT_PER_CYCLE));
                     }
                 }
             }
             List<BenchResult> all = new ArrayList<>();
             for (BenchParams p : workloads) {
                 err.printf("bench raid: all %d members at once: %s %s qd%d each%n", n, p.rw(), size(p.blockBytes()), p.ioDepth());
-                BenchResult result = BenchCli.runConcurrent(devices, Math.min(o.jobs(), n), "all members", p, o.idle(), 1);
+                BenchResult result = BenchCli.runConcurrent(devices, Math.min(o.jobs(), n), "all members", p, o.idle(), ReactorConfig.SUBMIT_PER_CYCLE);
                 report(out, o, "all " + n, result);
                 all.add(result);
             }
@@ -269,14 +270,14 @@ public final class RaidBench {
             List<BenchResult> results = new ArrayList<>();
             for (BenchParams p : workloads) {
                 err.printf("bench raid: %s: %s %s qd%d x %d jobs%n", name, p.rw(), size(p.blockBytes()), p.ioDepth(), p.jobs());
-                BenchResult result = BenchCli.runBasalt(volume, name, p, o.idle(), 1);
+                BenchResult result = BenchCli.runBasalt(volume, name, p, o.idle(), ReactorConfig.SUBMIT_PER_CYCLE);
                 report(out, o, name, result);
                 results.add(result);
             }
             volume.fail(o.failedMember());
             BenchParams degraded = workloads.get(0);
             err.printf("bench raid: %s: member %d failed: randread 4k qd%d x %d jobs%n", name, o.failedMember(), degraded.ioDepth(), degraded.jobs());
-            BenchResult result = BenchCli.runBasalt(volume, name + " degraded", degraded, o.idle(), 1);
+            BenchResult result = BenchCli.runBasalt(volume, name + " degraded", degraded, o.idle(), ReactorConfig.SUBMIT_PER_CYCLE);
             report(out, o, name + " degraded", result);
             results.add(result);
             for (BenchResult b : results) {

@@ -63,6 +63,7 @@ public final class Reactor implements AutoCloseable {
     private final Consumer<Runnable> commandRunner = this::runCommand;
     private final IoUring.CompletionHandler dispatcher = this::dispatch;
     private final DeferredCompletions deferred;
+    private final int submitBatch;
     private final Arena arena = Arena.ofShared();
     private final CountDownLatch started = new CountDownLatch(1);
     private final CountDownLatch stopped = new CountDownLatch(1);
@@ -110,6 +111,7 @@ public final class Reactor implements AutoCloseable {
         this.idle = config.idle().copy();
         this.commands = new MpscQueue<>(config.commandQueueCapacity());
         this.deferred = new DeferredCompletions(config.deferredCapacity());
+        this.submitBatch = config.submitBatch() == ReactorConfig.SUBMIT_PER_CYCLE ? Integer.MAX_VALUE : config.submitBatch();
     }
 
     /** Starts a reactor on its own thread and waits until its ring is up; throws what set-up threw. */
@@ -259,7 +261,7 @@ public final class Reactor implements AutoCloseable {
             int r = ring.enter(0, true);
             if (r < 0 && r != -Errno.EINTR && r != -Errno.EAGAIN && r != -Errno.EBUSY) enterErrors++;
         }
-        int n = ring.reap(dispatcher, config.ringEntries() * 2, config.submitBatch());
+        int n = ring.reap(dispatcher, config.ringEntries() * 2, submitBatch);
         ringCompletions += n;
         return n;
     }

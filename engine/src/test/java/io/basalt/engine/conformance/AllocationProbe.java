@@ -34,16 +34,22 @@ public final class AllocationProbe {
      */
     public static long measure(String what, Reactor reactor, BlockDevice device, int queueDepth, int warmUpIos,
                                int measuredIos, int windowsMax) {
+        return measure(what, reactor, device, queueDepth, warmUpIos, measuredIos, windowsMax, 1);
+    }
+
+    /** As above with I/Os of {@code blocksPerIo} blocks at multiples of that size (say, full raid5 stripes). */
+    public static long measure(String what, Reactor reactor, BlockDevice device, int queueDepth, int warmUpIos,
+                               int measuredIos, int windowsMax, int blocksPerIo) {
         BlockChannel channel = device.openChannel(reactor);
         BufferPool pool = reactor.bufferPool();
-        int blockBytes = device.geometry().logicalBlockBytes();
+        int blockBytes = device.geometry().logicalBlockBytes() * blocksPerIo;
         MemorySegment[] buffers = new MemorySegment[queueDepth];
         int[] indexes = new int[queueDepth];
         for (int i = 0; i < queueDepth; i++) {
             indexes[i] = pool.acquire();
             buffers[i] = pool.buffer(indexes[i]).asSlice(0, blockBytes);
         }
-        Driver driver = new Driver(channel, buffers);
+        Driver driver = new Driver(channel, buffers, blocksPerIo);
         drive(reactor, driver, warmUpIos);
         drive(reactor, driver, warmUpIos); // twice: the second pass runs the code the first one compiled
         long allocatedBytes = -1;
@@ -70,19 +76,21 @@ public final class AllocationProbe {
         }
     }
 
-    /** Submits random 1-block reads and writes; its completion resubmits the same slot. Allocates nothing. */
+    /** Submits random reads and writes of blocksPerIo blocks; its completion resubmits the same slot. Allocates nothing. */
     static final class Driver implements IoCompletion {
         private final BlockChannel channel;
         private final MemorySegment[] buffers;
-        private final long blockCount;
+        private final long ioSlots;
+        private final int blocksPerIo;
         private long random = 0x9E3779B97F4A7C15L;
         private long toSubmit;
         long completed, errors, busy;
 
-        Driver(BlockChannel channel, MemorySegment[] buffers) {
+        Driver(BlockChannel channel, MemorySegment[] buffers, int blocksPerIo) {
             this.channel = channel;
             this.buffers = buffers;
-            this.blockCount = channel.device().geometry().blockCount();
+            this.blocksPerIo = blocksPerIo;
+            this.ioSlots = channel.device().geometry().blockCount() / blocksPerIo;
         }
 
         void start(long ios) {
@@ -100,10 +108,10 @@ public final class AllocationProbe {
         private void submit(int slot) {
             toSubmit--;
             long r = next();
-            long lba = (r >>> 1) % blockCount;
+            long lba = (r >>> 1) % ioSlots * blocksPerIo;
             boolean accepted = (r & 1) == 0
-                    ? channel.read(lba, 1, buffers[slot], slot, this)
-                    : channel.write(lba, 1, buffers[slot], slot, this);
+                    ? channel.read(lba, blocksPerIo, buffers[slot], slot, this)
+                    : channel.write(lba, blocksPerIo, buffers[slot], slot, this);
             if (!accepted) busy++;
         }
 

@@ -61,6 +61,34 @@ public final class Xor {
         foldInto(dst, sources, first, sourceCount, lengthBytes);
     }
 
+    /**
+     * RAID5 P of chunks of one buffer: {@code dst = source[offsets[0], +len) ^ ... ^ source[offsets[count - 1], +len)}
+     * with {@code len} the destination's size (one chunk: a copy). A full stripe written from one request buffer
+     * needs no slice per chunk, so nothing is allocated even where escape analysis gives up.
+     */
+    public static void parityOfChunks(MemorySegment dst, MemorySegment source, long[] offsetsBytes, int count) {
+        int lengthBytes = checkedLength(dst);
+        Check.that(count >= 1 && count <= offsetsBytes.length && count <= SOURCE_COUNT_MAX,
+                "chunk count within 1..offsets.length and the limit", count);
+        for (int i = 0; i < count; i++) {
+            Check.that(offsetsBytes[i] >= 0 && offsetsBytes[i] + lengthBytes <= source.byteSize(),
+                    "chunk within the source buffer", offsetsBytes[i]);
+        }
+        int first = Math.min(count, 3);
+        switch (first) {
+            case 1 -> MemorySegment.copy(source, offsetsBytes[0], dst, 0, lengthBytes);
+            case 2 -> xor2(dst, source, offsetsBytes[0], source, offsetsBytes[1], lengthBytes);
+            default -> xor3(dst, source, offsetsBytes[0], source, offsetsBytes[1], source, offsetsBytes[2], lengthBytes);
+        }
+        int next = first;
+        while (count - next >= 3) {
+            xor4(dst, dst, 0, source, offsetsBytes[next], source, offsetsBytes[next + 1], source, offsetsBytes[next + 2], lengthBytes);
+            next += 3;
+        }
+        if (count - next == 2) xor3(dst, dst, 0, source, offsetsBytes[next], source, offsetsBytes[next + 1], lengthBytes);
+        else if (count - next == 1) xor2(dst, dst, 0, source, offsetsBytes[next], lengthBytes);
+    }
+
     /** Read-modify-write in place: {@code parity ^= oldData ^ newData}. */
     public static void updateParity(MemorySegment parity, MemorySegment oldData, MemorySegment newData) {
         int lengthBytes = checkedLength(parity);
@@ -111,62 +139,78 @@ public final class Xor {
     // The kernels. d may be the same memory as a (the in-place forms); each index is read before it is written.
 
     private static void xor2(MemorySegment d, MemorySegment a, MemorySegment b, int lengthBytes) {
-        int vectorEnd = lengthBytes & -VECTOR_BYTES;
-        for (int i = 0; i < vectorEnd; i += VECTOR_BYTES) {
-            LongVector.fromMemorySegment(SPECIES, a, i, ORDER)
-                    .lanewise(VectorOperators.XOR, LongVector.fromMemorySegment(SPECIES, b, i, ORDER))
-                    .intoMemorySegment(d, i, ORDER);
-        }
-        int longEnd = lengthBytes & -Long.BYTES;
-        for (int i = vectorEnd; i < longEnd; i += Long.BYTES) {
-            d.set(LONG, i, a.get(LONG, i) ^ b.get(LONG, i));
-        }
-        for (int i = longEnd; i < lengthBytes; i++) {
-            d.set(BYTE, i, (byte) (a.get(BYTE, i) ^ b.get(BYTE, i)));
-        }
+        xor2(d, a, 0, b, 0, lengthBytes);
     }
 
     private static void xor3(MemorySegment d, MemorySegment a, MemorySegment b, MemorySegment c, int lengthBytes) {
-        int vectorEnd = lengthBytes & -VECTOR_BYTES;
-        for (int i = 0; i < vectorEnd; i += VECTOR_BYTES) {
-            LongVector.fromMemorySegment(SPECIES, a, i, ORDER)
-                    .lanewise(VectorOperators.XOR, LongVector.fromMemorySegment(SPECIES, b, i, ORDER))
-                    .lanewise(VectorOperators.XOR, LongVector.fromMemorySegment(SPECIES, c, i, ORDER))
-                    .intoMemorySegment(d, i, ORDER);
-        }
-        int longEnd = lengthBytes & -Long.BYTES;
-        for (int i = vectorEnd; i < longEnd; i += Long.BYTES) {
-            d.set(LONG, i, a.get(LONG, i) ^ b.get(LONG, i) ^ c.get(LONG, i));
-        }
-        for (int i = longEnd; i < lengthBytes; i++) {
-            d.set(BYTE, i, (byte) (a.get(BYTE, i) ^ b.get(BYTE, i) ^ c.get(BYTE, i)));
-        }
+        xor3(d, a, 0, b, 0, c, 0, lengthBytes);
     }
 
     private static void xor4(MemorySegment d, MemorySegment a, MemorySegment b, MemorySegment c, MemorySegment e,
                              int lengthBytes) {
-        int pairEnd = lengthBytes & -(2 * VECTOR_BYTES);
-        for (int i = 0; i < pairEnd; i += 2 * VECTOR_BYTES) {
-            xor4Vector(d, a, b, c, e, i);
-            xor4Vector(d, a, b, c, e, i + VECTOR_BYTES);
-        }
+        xor4(d, a, 0, b, 0, c, 0, e, 0, lengthBytes);
+    }
+
+    // Each input at its own byte offset (the destination at 0): the parity of chunks of one buffer needs no slices.
+
+    private static void xor2(MemorySegment d, MemorySegment a, long ao, MemorySegment b, long bo, int lengthBytes) {
         int vectorEnd = lengthBytes & -VECTOR_BYTES;
-        if (pairEnd < vectorEnd) xor4Vector(d, a, b, c, e, pairEnd);
+        for (int i = 0; i < vectorEnd; i += VECTOR_BYTES) {
+            LongVector.fromMemorySegment(SPECIES, a, ao + i, ORDER)
+                    .lanewise(VectorOperators.XOR, LongVector.fromMemorySegment(SPECIES, b, bo + i, ORDER))
+                    .intoMemorySegment(d, i, ORDER);
+        }
         int longEnd = lengthBytes & -Long.BYTES;
         for (int i = vectorEnd; i < longEnd; i += Long.BYTES) {
-            d.set(LONG, i, a.get(LONG, i) ^ b.get(LONG, i) ^ c.get(LONG, i) ^ e.get(LONG, i));
+            d.set(LONG, i, a.get(LONG, ao + i) ^ b.get(LONG, bo + i));
         }
         for (int i = longEnd; i < lengthBytes; i++) {
-            d.set(BYTE, i, (byte) (a.get(BYTE, i) ^ b.get(BYTE, i) ^ c.get(BYTE, i) ^ e.get(BYTE, i)));
+            d.set(BYTE, i, (byte) (a.get(BYTE, ao + i) ^ b.get(BYTE, bo + i)));
         }
     }
 
-    private static void xor4Vector(MemorySegment d, MemorySegment a, MemorySegment b, MemorySegment c,
-                                   MemorySegment e, int i) {
-        LongVector ab = LongVector.fromMemorySegment(SPECIES, a, i, ORDER)
-                .lanewise(VectorOperators.XOR, LongVector.fromMemorySegment(SPECIES, b, i, ORDER));
-        LongVector ce = LongVector.fromMemorySegment(SPECIES, c, i, ORDER)
-                .lanewise(VectorOperators.XOR, LongVector.fromMemorySegment(SPECIES, e, i, ORDER));
+    private static void xor3(MemorySegment d, MemorySegment a, long ao, MemorySegment b, long bo, MemorySegment c, long co,
+                             int lengthBytes) {
+        int vectorEnd = lengthBytes & -VECTOR_BYTES;
+        for (int i = 0; i < vectorEnd; i += VECTOR_BYTES) {
+            LongVector.fromMemorySegment(SPECIES, a, ao + i, ORDER)
+                    .lanewise(VectorOperators.XOR, LongVector.fromMemorySegment(SPECIES, b, bo + i, ORDER))
+                    .lanewise(VectorOperators.XOR, LongVector.fromMemorySegment(SPECIES, c, co + i, ORDER))
+                    .intoMemorySegment(d, i, ORDER);
+        }
+        int longEnd = lengthBytes & -Long.BYTES;
+        for (int i = vectorEnd; i < longEnd; i += Long.BYTES) {
+            d.set(LONG, i, a.get(LONG, ao + i) ^ b.get(LONG, bo + i) ^ c.get(LONG, co + i));
+        }
+        for (int i = longEnd; i < lengthBytes; i++) {
+            d.set(BYTE, i, (byte) (a.get(BYTE, ao + i) ^ b.get(BYTE, bo + i) ^ c.get(BYTE, co + i)));
+        }
+    }
+
+    private static void xor4(MemorySegment d, MemorySegment a, long ao, MemorySegment b, long bo, MemorySegment c, long co,
+                             MemorySegment e, long eo, int lengthBytes) {
+        int pairEnd = lengthBytes & -(2 * VECTOR_BYTES);
+        for (int i = 0; i < pairEnd; i += 2 * VECTOR_BYTES) {
+            xor4Vector(d, a, ao, b, bo, c, co, e, eo, i);
+            xor4Vector(d, a, ao, b, bo, c, co, e, eo, i + VECTOR_BYTES);
+        }
+        int vectorEnd = lengthBytes & -VECTOR_BYTES;
+        if (pairEnd < vectorEnd) xor4Vector(d, a, ao, b, bo, c, co, e, eo, pairEnd);
+        int longEnd = lengthBytes & -Long.BYTES;
+        for (int i = vectorEnd; i < longEnd; i += Long.BYTES) {
+            d.set(LONG, i, a.get(LONG, ao + i) ^ b.get(LONG, bo + i) ^ c.get(LONG, co + i) ^ e.get(LONG, eo + i));
+        }
+        for (int i = longEnd; i < lengthBytes; i++) {
+            d.set(BYTE, i, (byte) (a.get(BYTE, ao + i) ^ b.get(BYTE, bo + i) ^ c.get(BYTE, co + i) ^ e.get(BYTE, eo + i)));
+        }
+    }
+
+    private static void xor4Vector(MemorySegment d, MemorySegment a, long ao, MemorySegment b, long bo, MemorySegment c,
+                                   long co, MemorySegment e, long eo, int i) {
+        LongVector ab = LongVector.fromMemorySegment(SPECIES, a, ao + i, ORDER)
+                .lanewise(VectorOperators.XOR, LongVector.fromMemorySegment(SPECIES, b, bo + i, ORDER));
+        LongVector ce = LongVector.fromMemorySegment(SPECIES, c, co + i, ORDER)
+                .lanewise(VectorOperators.XOR, LongVector.fromMemorySegment(SPECIES, e, eo + i, ORDER));
         ab.lanewise(VectorOperators.XOR, ce).intoMemorySegment(d, i, ORDER);
     }
 }

@@ -19,6 +19,8 @@ final class StripeParity {
     private final long chunkBytes;
     /** Scratch for Xor.parity's sources; cleared after each use so it holds no caller memory. */
     final MemorySegment[] sources;
+    /** Scratch for Xor.parityOfChunks: where each data chunk of a full-stripe write sits in the request's buffer. */
+    private final long[] chunkOffsetsBytes;
 
     StripeParity(Raid5Channel ch, StripeBufferSets sets) {
         this.ch = ch;
@@ -29,6 +31,7 @@ final class StripeParity {
         this.blockBytes = ch.blockBytes;
         this.chunkBytes = ch.chunkBytes;
         this.sources = new MemorySegment[Math.max(memberCount, dataCount)];
+        this.chunkOffsetsBytes = new long[dataCount];
     }
 
     /** A degraded read: the failed chunk's rows are the XOR of the other members' same rows, into the caller's buffer. */
@@ -70,9 +73,8 @@ final class StripeParity {
         MemorySegment parity = sets.slice(set, parityMember, 0, windowBytes);
         if (ch.ops[slot] == VolumeChannel.OP_WRITE && ch.coalescer.followerCounts[slot] == 0 && windowBytes == chunkBytes
                 && allCoverWindow(slot)) {
-            for (int i = 0; i < dataCount; i++) sources[i] = ch.buffers[slot].asSlice(ch.requestOffsetBlocks(slot, i) * blockBytes, chunkBytes);
-            Xor.parity(parity, sources, dataCount); // a full stripe from one buffer: one pass, no reads
-            clearSources();
+            for (int i = 0; i < dataCount; i++) chunkOffsetsBytes[i] = ch.requestOffsetBlocks(slot, i) * blockBytes;
+            Xor.parityOfChunks(parity, ch.buffers[slot], chunkOffsetsBytes, dataCount); // a full stripe from one buffer: one pass, no reads
             return;
         }
         parity.fill((byte) 0);

@@ -81,6 +81,32 @@ class XorTest {
     }
 
     @Test
+    void parityOfChunksOfOneBufferMatchesReference() {
+        SplittableRandom random = new SplittableRandom(0xC4C4L);
+        long[] offsets = new long[SOURCES_MAX];
+        MemorySegment[] chunks = new MemorySegment[SOURCES_MAX];
+        MemorySegment source = pool.asSlice(SLOT_BYTES, (long) SLOT_BYTES * SOURCES_MAX);
+        for (int round = 0; round < 400; round++) {
+            int lengthBytes = Math.max(0, Math.min(randomLength(random), SLOT_BYTES - 64));
+            int count = random.nextInt(1, SOURCES_MAX + 1);
+            fill(source, random);
+            for (int s = 0; s < count; s++) {
+                offsets[s] = (long) random.nextInt(SOURCES_MAX) * SLOT_BYTES + random.nextInt(64); // chunks may overlap
+                chunks[s] = source.asSlice(offsets[s], lengthBytes);
+            }
+            MemorySegment dst = slice(0, random.nextInt(64), lengthBytes);
+            fill(dst, random);
+            Xor.parityOfChunks(dst, source, offsets, count);
+            assertBytes(referenceXor(chunks, count), dst, "round " + round + " parity of " + count + " chunks x " + lengthBytes);
+        }
+        MemorySegment dst = slice(0, 0, 128);
+        assertThrows(IllegalStateException.class, () -> Xor.parityOfChunks(dst, source, new long[] {source.byteSize() - 64}, 1),
+                "a chunk past the buffer's end");
+        assertThrows(IllegalStateException.class, () -> Xor.parityOfChunks(dst, source, new long[] {-1}, 1), "negative offset");
+        assertThrows(IllegalStateException.class, () -> Xor.parityOfChunks(dst, source, new long[] {0}, 2), "count past the array");
+    }
+
+    @Test
     void xorIntoMatchesReference() {
         SplittableRandom random = new SplittableRandom(42);
         MemorySegment[] inputs = new MemorySegment[SOURCES_MAX + 1];
@@ -175,12 +201,14 @@ class XorTest {
         MemorySegment dst = slice(0, 0, 4096);
         MemorySegment[] sources = {slice(1, 0, 4096), slice(2, 0, 4096), slice(3, 0, 4096), slice(4, 0, 4096),
                 slice(5, 0, 4096)};
+        long[] chunkOffsets = {SLOT_BYTES, 2L * SLOT_BYTES, 3L * SLOT_BYTES, 4L * SLOT_BYTES, 5L * SLOT_BYTES};
         Runnable calls = () -> {
             Xor.parity(dst, sources, 5);
             Xor.xorInto(dst, sources, 4);
             Xor.updateParity(dst, sources[0], sources[1]);
             Xor.updateParity(dst, sources[0], sources[1], sources[2]);
             Xor.xorInto(dst, sources[3]);
+            Xor.parityOfChunks(dst, pool, chunkOffsets, 5);
         };
         for (int i = 0; i < 30_000; i++) calls.run();   // C2 compiles the kernels
         long threadId = Thread.currentThread().threadId();

@@ -76,6 +76,19 @@ class VolumeAllocationTest {
     }
 
     /**
+     * Full stripes (4 members, 16 KiB chunks: 48 KiB I/Os on stripe boundaries): parity computed straight from the
+     * request's buffer, one chunk after another, without a slice per chunk (it was 120 bytes per stripe).
+     */
+    @Test
+    void raid5FullStripeWritesAllocateNothing() {
+        try (BlockDevice device = new Raid5Volume("r5", TestVolumes.open(4, "memory:16M"), 16 * 1024)) {
+            int blocksPerStripe = 3 * 16 * 1024 / device.geometry().logicalBlockBytes();
+            assertEquals(0, AllocationProbe.measure("raid5 full stripes", reactor, device, QUEUE_DEPTH, WARM_UP_IOS,
+                    MEASURED_IOS / 4, WINDOWS_MAX, blocksPerStripe));
+        }
+    }
+
+    /**
      * Degraded: reads of the missing member rebuilt by XOR, writes touching it (read every survivor) or not.
      * 0 bytes when this class runs alone or with the other volume tests. After XorTest has run in the same JVM,
      * the 3-source XOR kernel ({@code Xor.parity} of 3 buffers) stays compiled in a form that boxes its vectors:

@@ -62,12 +62,12 @@ class RaidBenchTest {
             assertEquals(8, r.size(), r.toString());
             assertEquals(i < 5 ? "16k" : "32k", r.get(0));
             assertEquals(workloads.get(i), r.get(1));
-            assertEquals(List.of("N x R", "(N-1)/N x raw", "N x W / 4", "1 / (2/NR + 2/NW)", "N x R").get(i % 5), r.get(2));
+            assertEquals(List.of("N x R", "(N-1)/N x raw", "N x W / 4", "1 / (2/NR + 2/NW)", "N x R / (2(N-1)/N)").get(i % 5), r.get(2));
             double efficiency = Double.parseDouble(r.get(5));
             assertTrue(efficiency > 0, r.toString());
-            if (i % 5 >= 3) {
+            if (i % 5 == 3) {
                 assertEquals("none", r.get(6));
-                assertEquals("-", r.get(7), "the RMW model and the degraded read have no goal");
+                assertEquals("-", r.get(7), "the RMW model has no goal");
             } else {
                 double goal = Double.parseDouble(r.get(6).substring(3));
                 assertEquals(efficiency >= goal ? "yes" : "NO", r.get(7), r.toString());
@@ -98,7 +98,8 @@ class RaidBenchTest {
             for (String key : List.of("workload", "reference", "volume", "efficiency", "goal", "met")) assertTrue(e.containsKey(key), key);
         }
         assertEquals("degraded random read 4k qd24 (member 0 failed)", efficiency.get(4).get("workload"));
-        assertFalse(efficiency.get(4).get("goal") instanceof Number, "no goal: null");
+        assertFalse(efficiency.get(3).get("goal") instanceof Number, "the RMW model has no goal: null");
+        assertEquals(0.95, ((Number) efficiency.get(4).get("goal")).doubleValue(), 1e-9, "degraded read against its model");
         assertTrue(efficiency.get(0).get("goal") instanceof Number);
     }
 

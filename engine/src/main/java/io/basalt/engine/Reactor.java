@@ -138,6 +138,7 @@ public final class Reactor implements AutoCloseable {
         owner = Thread.currentThread();
         ring = setupRing(config.ringEntries());
         requireFeatures(ring);
+        ring.registerRingFd(); // enters skip the fd lookup; an older kernel (before 5.18) keeps the fd
         doorbellFd = (int) NativeException.check(Libc.eventfd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK), "eventfd");
         doorbellBuffer = arena.allocate(8, 8);
         sinks[DOORBELL_SINK] = (ud, res, flags) -> doorbellArmed = false;
@@ -523,7 +524,8 @@ public final class Reactor implements AutoCloseable {
 
     /** Ring set-up flags in use, as text (which of the fallbacks the kernel took). */
     public String ringMode() {
-        return ring == null ? "none" : "flags=0x" + Integer.toHexString(ring.setupFlags()) + " features=0x" + Integer.toHexString(ring.features());
+        return ring == null ? "none" : "flags=0x" + Integer.toHexString(ring.setupFlags()) + " features=0x" + Integer.toHexString(ring.features())
+                + (ring.ringFdRegistered() ? " registered-ring" : "");
     }
 
     public boolean fixedBuffersRegistered() { return poolRegistered; }

@@ -135,6 +135,14 @@ public final class IoUringAbi {
     // io_uring_enter flags
     public static final int IORING_ENTER_GETEVENTS = 1;
     public static final int IORING_ENTER_EXT_ARG = 1 << 3;
+    /** io_uring_enter's fd is an index into the task's registered ring table (Linux 5.18). */
+    public static final int IORING_ENTER_REGISTERED_RING = 1 << 4;
+    /** IORING_(UN)REGISTER_RING_FDS take struct io_uring_rsrc_update { u32 offset; u32 resv; u64 data; }. */
+    public static final int IORING_REGISTER_RING_FDS = 20;
+    public static final int IORING_UNREGISTER_RING_FDS = 21;
+    public static final int RSRC_UPDATE_SIZE = 16;
+    public static final int RSRC_UPDATE_OFFSET_OFFSET = 0;
+    public static final int RSRC_UPDATE_DATA_OFFSET = 8;
 
     // io_uring_register opcodes
     public static final int IORING_REGISTER_BUFFERS = 0;

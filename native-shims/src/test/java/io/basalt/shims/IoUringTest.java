@@ -72,6 +72,40 @@ class IoUringTest {
         }
     }
 
+    /**
+     * A registered ring fd (5.18+; this kernel has it): enters by index, timed waits too; closing unregisters. A
+     * thread's table has 16 entries (IO_RINGFD_REG_MAX): 20 rings in turn register only if each close gave its back.
+     */
+    @Test
+    void registeredRingFdEntersByIndexAndIsReleasedOnClose() throws Exception {
+        for (int round = 0; round < 20; round++) {
+            try (IoUring ring = IoUring.setup(64, FAST)) {
+                assertEquals(0, ring.registerRingFd());
+                assertTrue(ring.ringFdRegistered());
+                assertEquals(0, ring.registerRingFd(), "a second call is a no-op");
+                assertTrue(nop(ring, 7));
+                assertEquals(1, ring.enter(1, true));
+                Collected c = new Collected(4);
+                assertEquals(1, ring.reap(c, 4));
+                assertEquals(7, c.userData[0]);
+                assertEquals(0, ring.enterWithTimeout(1, 1_000_000), "a timed wait with nothing in flight times out");
+            }
+        }
+        try (IoUring ring = IoUring.setup(64, FAST)) {
+            assertEquals(0, ring.registerRingFd());
+            Throwable[] thrown = new Throwable[1];
+            Thread other = Thread.ofPlatform().start(() -> {
+                try {
+                    ring.close();
+                } catch (Throwable t) {
+                    thrown[0] = t;
+                }
+            });
+            other.join();
+            assertTrue(thrown[0] instanceof IllegalStateException, "only the registering thread may close: " + thrown[0]);
+        }
+    }
+
     @Test
     void fullSqRefusesToPrepareUntilSubmitted() {
         try (IoUring ring = IoUring.setup(8, FAST)) {

@@ -129,6 +129,10 @@ class StructLayoutTest {
         offset("IoUringAbi.BUF_REG_RING_ADDR_OFFSET", IoUringAbi.BUF_REG_RING_ADDR_OFFSET, "io_uring_buf_reg", "ring_addr");
         offset("IoUringAbi.BUF_REG_RING_ENTRIES_OFFSET", IoUringAbi.BUF_REG_RING_ENTRIES_OFFSET, "io_uring_buf_reg", "ring_entries");
         offset("IoUringAbi.BUF_REG_BGID_OFFSET", IoUringAbi.BUF_REG_BGID_OFFSET, "io_uring_buf_reg", "bgid");
+        // struct io_uring_rsrc_update, argument of IORING_(UN)REGISTER_RING_FDS
+        size("IoUringAbi.RSRC_UPDATE_SIZE", IoUringAbi.RSRC_UPDATE_SIZE, "io_uring_rsrc_update");
+        offset("IoUringAbi.RSRC_UPDATE_OFFSET_OFFSET", IoUringAbi.RSRC_UPDATE_OFFSET_OFFSET, "io_uring_rsrc_update", "offset");
+        offset("IoUringAbi.RSRC_UPDATE_DATA_OFFSET", IoUringAbi.RSRC_UPDATE_DATA_OFFSET, "io_uring_rsrc_update", "data");
         // sqe->buf_group (the group of IOSQE_BUFFER_SELECT) shares buf_index's place, where prepare writes bufIndex.
         row("sqe.buf_group == buf_index", IoUringAbi.SQE_BUF_INDEX_OFFSET, "offsetof(struct io_uring_sqe, buf_group)");
 
@@ -199,6 +203,7 @@ class StructLayoutTest {
         constant(a, "IORING_SQ_TASKRUN", IoUringAbi.IORING_SQ_TASKRUN);
         constant(a, "IORING_ENTER_GETEVENTS", IoUringAbi.IORING_ENTER_GETEVENTS);
         constant(a, "IORING_ENTER_EXT_ARG", IoUringAbi.IORING_ENTER_EXT_ARG);
+        constant(a, "IORING_ENTER_REGISTERED_RING", IoUringAbi.IORING_ENTER_REGISTERED_RING);
         constant(a, "IORING_REGISTER_BUFFERS", IoUringAbi.IORING_REGISTER_BUFFERS);
         constant(a, "IORING_UNREGISTER_BUFFERS", IoUringAbi.IORING_UNREGISTER_BUFFERS);
         constant(a, "IORING_REGISTER_FILES", IoUringAbi.IORING_REGISTER_FILES);
@@ -209,6 +214,8 @@ class StructLayoutTest {
         constant(a, "IOSQE_IO_LINK", IoUringAbi.IOSQE_IO_LINK);
         constant(a, "IOSQE_ASYNC", IoUringAbi.IOSQE_ASYNC);
         constant(a, "IORING_REGISTER_PBUF_RING", IoUringAbi.IORING_REGISTER_PBUF_RING);
+        constant(a, "IORING_REGISTER_RING_FDS", IoUringAbi.IORING_REGISTER_RING_FDS);
+        constant(a, "IORING_UNREGISTER_RING_FDS", IoUringAbi.IORING_UNREGISTER_RING_FDS);
         constant(a, "IORING_UNREGISTER_PBUF_RING", IoUringAbi.IORING_UNREGISTER_PBUF_RING);
         constant(a, "IOSQE_BUFFER_SELECT", IoUringAbi.IOSQE_BUFFER_SELECT);
         constant(a, "IORING_CQE_F_BUFFER", IoUringAbi.IORING_CQE_F_BUFFER);

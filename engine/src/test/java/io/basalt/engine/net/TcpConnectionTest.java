@@ -288,7 +288,18 @@ class TcpConnectionTest {
     @ParameterizedTest(name = "multishot={0}")
     @ValueSource(booleans = {true, false})
     void aReceiveRingFarSmallerThanTheDataLosesAndReordersNothing(boolean multishot) throws Exception {
-        Reactor r = fixture.reactor();
+        // Single-shot receives are re-armed by their completions; a reactor that submits once per cycle (the
+        // default) re-arms them after their buffers came back, so the ring would never run dry. One that submits
+        // at once makes the dry path (ENOBUFS, re-arm later) run, which is what this test is for.
+        Reactor own = multishot ? null : Reactor.start(ReactorConfig.defaults("net-single").withSubmitBatch(1));
+        try {
+            receiveRingFarSmallerThanTheData(multishot, own != null ? own : fixture.reactor());
+        } finally {
+            if (own != null) own.close();
+        }
+    }
+
+    private void receiveRingFarSmallerThanTheData(boolean multishot, Reactor r) throws Exception {
         int clients = 16;
         int bytesEach = 512 * 1024;
         // 2 buffers of 4 KiB for 16 connections sending 8 MiB in all: the ring runs dry again and again.

@@ -133,6 +133,7 @@ final class UringChannel implements BlockChannel, Reactor.RingSink, IoCompletion
     @Override
     public boolean flush(long tag, IoCompletion completion) {
         if (gone()) return reject(Status.DEVICE_GONE, tag, completion);
+        if (device.flushIsNoOp()) return reject(Status.OK, tag, completion); // answered next cycle, no fsync
         return submitControl(IoUringAbi.IORING_OP_FSYNC, 0, 0, 0, IoUringAbi.IORING_FSYNC_DATASYNC, tag, completion);
     }
 
@@ -180,7 +181,7 @@ final class UringChannel implements BlockChannel, Reactor.RingSink, IoCompletion
         return true;
     }
 
-    /** Answers a request refused before it reached the ring, on the next cycle. */
+    /** Answers a request on the next cycle without the ring: refused, or a FLUSH with nothing to do. */
     private boolean reject(int status, long tag, IoCompletion completion) {
         if (reactor.deferredSpace() == 0) return false;
         int slot = slots.acquire(completion, tag);

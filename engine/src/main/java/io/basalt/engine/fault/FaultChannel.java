@@ -310,6 +310,11 @@ final class FaultChannel implements BlockChannel, IoCompletion, Reactor.Poller {
         }
         long delayNs = config.latencyNsMin() == config.latencyNsMax() ? config.latencyNsMin()
                 : random.nextLong(config.latencyNsMin(), config.latencyNsMax() + 1);
+        if (ops[slot] == OP_FLUSH) delayNs += config.flushLatencyNs();
+        if (delayNs == 0) {
+            finish(slot, status);
+            return;
+        }
         deadlinesNs[slot] = reactor.nowNs() + delayNs;
         heldStatuses[slot] = status;
         held[heldCount++] = slot;

@@ -67,6 +67,8 @@ final class PartialParityLog implements IoCompletion {
         int member;
         int status;
         int state;
+        /** When the log owner took the APPEND (its reactor's clock): the step's wait for the log is counted. */
+        long appendedNs;
 
         Request(Raid5Channel requester, int slot) {
             this.requester = requester;
@@ -143,8 +145,16 @@ final class PartialParityLog implements IoCompletion {
     private final boolean atomicHeader;
     /** A member refused a log request: poll retries. */
     private boolean retry;
-    private final long[] counters = new long[5];
-    static final int UNITS = 0, ENTRIES = 1, FLUSHES = 2, STEPS = 3, DRAINS = 4;
+    /**
+     * Members whose log has steps to take: moved on by the next {@link #poll}, not at once, so that every step that
+     * reached the log during a reactor cycle (the parity of many completes in one reap) joins one version. It costs
+     * no time: what the log prepares during a cycle's reap goes to the ring at the next cycle's submit anyway, after
+     * the pollers. md does the same with its io_unit, which takes stripes until it is submitted.
+     */
+    private long kickMask;
+    /** Counters, named in {@link Raid5Volume#PPL_COUNTER_NAMES} (same order). */
+    static final int UNITS = 0, ENTRIES = 1, FLUSHES = 2, STEPS = 3, DRAINS = 4, LOG_WRITES = 5, DATA_FLUSHES = 6, WAIT_NS = 7;
+    private final long[] counters = new long[8];
 
     PartialParityLog(Raid5Channel owner, Raid5Volume volume, BlockChannel[] logs, BlockChannel[] dataMembers, int queueDepth,
                      int blockBytes, int signature) {
@@ -230,10 +240,11 @@ final class PartialParityLog implements IoCompletion {
         int parityMember = request.parity;
         Check.that(request.requester.pplSteps.ppBytesMax(request.slot) <= units[parityMember].ppBytesCapacity,
                 "a step's partial parity fits the PPL area", request.slot);
+        request.appendedNs = owner.reactor.nowNs();
         Request[] q = queues[parityMember];
         Check.that(queueCounts[parityMember] < q.length, "PPL queue within every reactor's queue depth", parityMember);
         q[(queueHeads[parityMember] + queueCounts[parityMember]++) % q.length] = request;
-        kick(parityMember);
+        kickMask |= 1L << parityMember;
     }
 
     /** A released step of {@code stripe} ended (its writes done, maybe not durable): it wrote {@code writtenMembers}. */
@@ -246,14 +257,16 @@ final class PartialParityLog implements IoCompletion {
     }
 
     boolean needsPolling() {
-        return retry;
+        return retry || kickMask != 0;
     }
 
     int poll() {
-        if (!retry) return 0;
+        if (!retry && kickMask == 0) return 0;
+        long mask = retry ? -1L : kickMask;
         retry = false;
+        kickMask = 0;
         int work = 0;
-        for (int m = 0; m < memberCount; m++) work += kick(m);
+        for (int m = 0; m < memberCount; m++) if ((mask & (1L << m)) != 0) work += kick(m);
         return work;
     }
 
@@ -372,6 +385,7 @@ final class PartialParityLog implements IoCompletion {
                 }
                 headerSent[m] = true;
                 pendingIos[m]++;
+                counters[LOG_WRITES]++;
                 sent = 1;
             }
             while (toSendFirst[m] < toSendEnd[m]) {
@@ -385,6 +399,7 @@ final class PartialParityLog implements IoCompletion {
                 }
                 toSendFirst[m] += n;
                 pendingIos[m]++;
+                counters[LOG_WRITES]++;
                 sent = 1;
             }
             for (int d = 0; d < memberCount && flushMasks[m] != 0; d++) {
@@ -396,6 +411,7 @@ final class PartialParityLog implements IoCompletion {
                     }
                     pendingIos[m]++;
                     counters[FLUSHES]++;
+                    counters[DATA_FLUSHES]++;
                     sent = 1;
                 }
                 flushMasks[m] &= ~(1L << d);
@@ -427,6 +443,7 @@ final class PartialParityLog implements IoCompletion {
                 }
                 pendingIos[m]++;
                 counters[FLUSHES]++;
+                counters[DATA_FLUSHES]++;
                 sent = 1;
             }
             mask &= ~(1L << d);
@@ -496,6 +513,7 @@ final class PartialParityLog implements IoCompletion {
         for (int i = 0; i < count; i++) {
             Request r = batch[m][i];
             batch[m][i] = null;
+            counters[WAIT_NS] += owner.reactor.nowNs() - r.appendedNs;
             liveStripes[m][liveStripeCounts[m]++] = r.stripe;
             int n = dirtyStripeCounts[m];
             if (n < DIRTY_STRIPES_MAX) dirtyStripes[m][n] = r.stripe;
@@ -509,7 +527,7 @@ final class PartialParityLog implements IoCompletion {
                 owner.pplSteps.post(r.requester, r);
             }
         }
-        kick(m);
+        kickMask |= 1L << m; // steps queued meanwhile, and those that reach the log during this cycle, next poll
     }
 
     /**

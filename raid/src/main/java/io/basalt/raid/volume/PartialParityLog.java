@@ -151,6 +151,13 @@ final class PartialParityLog implements IoCompletion {
      * the pollers. md does the same with its io_unit, which takes stripes until it is submitted.
      */
     private long kickMask;
+    /**
+     * A version of fewer steps than this waits one poll for more (at most {@link #HOLD_POLLS_MAX}): each version costs
+     * a header write, so on a CPU-bound reactor two steps per version cost a third more log writes than three.
+     */
+    static final int VERSION_STEPS_MIN = 4, HOLD_POLLS_MAX = 1;
+    /** Per member: polls its queued steps have been held for a bigger version. */
+    private final int[] heldPolls;
     /** Counters, named in {@link Raid5Volume#PPL_COUNTER_NAMES} (same order). */
     static final int UNITS = 0, ENTRIES = 1, FLUSHES = 2, STEPS = 3, DRAINS = 4, LOG_WRITES = 5, DATA_FLUSHES = 6, WAIT_NS = 7;
     private final long[] counters = new long[8];
@@ -183,6 +190,7 @@ final class PartialParityLog implements IoCompletion {
         toSendFirst = new int[memberCount];
         toSendEnd = new int[memberCount];
         headerSent = new boolean[memberCount];
+        heldPolls = new int[memberCount];
         flushMasks = new long[memberCount];
         dirtyStripes = new long[memberCount][DIRTY_STRIPES_MAX];
         dirtyStripeCounts = new int[memberCount];
@@ -243,7 +251,7 @@ final class PartialParityLog implements IoCompletion {
         Request[] q = queues[parityMember];
         Check.that(queueCounts[parityMember] < q.length, "PPL queue within every reactor's queue depth", parityMember);
         q[(queueHeads[parityMember] + queueCounts[parityMember]++) % q.length] = request;
-        kickMask |= 1L << parityMember;
+        kickAtNextPoll(parityMember);
     }
 
     /** A released step of {@code stripe} ended (its writes done, maybe not durable): it wrote {@code writtenMembers}. */
@@ -265,8 +273,23 @@ final class PartialParityLog implements IoCompletion {
         retry = false;
         kickMask = 0;
         int work = 0;
-        for (int m = 0; m < memberCount; m++) if ((mask & (1L << m)) != 0) work += kick(m);
+        for (int m = 0; m < memberCount; m++) {
+            if ((mask & (1L << m)) == 0) continue;
+            if (holdsForMore(m)) {
+                kickMask |= 1L << m;
+                continue;
+            }
+            heldPolls[m] = 0;
+            work += kick(m);
+        }
         return work;
+    }
+
+    /** An idle log with a few steps queued waits a poll for more (see {@link #VERSION_STEPS_MIN}). */
+    private boolean holdsForMore(int m) {
+        if (states[m] != IDLE || queueCounts[m] == 0 || queueCounts[m] >= VERSION_STEPS_MIN || heldPolls[m] >= HOLD_POLLS_MAX) return false;
+        heldPolls[m]++;
+        return true;
     }
 
     /** Moves member m's log on as far as it can; returns 1 if a request went out. */
@@ -522,7 +545,18 @@ final class PartialParityLog implements IoCompletion {
                 owner.pplSteps.post(r.requester, r);
             }
         }
-        kickMask |= 1L << m; // steps queued meanwhile, and those that reach the log during this cycle, next poll
+        kickAtNextPoll(m); // steps queued meanwhile, and those that reach the log during this cycle
+    }
+
+    /**
+     * Moves member m's log on at the next poll; at once when the owner is released (closed and drained: nothing polls
+     * it any more). A step of another reactor can still reach a released owner (docs/raid.md, "PPL cost": the
+     * writer closes before the others); moved on at once, its log write fails on the closed area and the step with
+     * it, instead of waiting for a poll that never comes.
+     */
+    private void kickAtNextPoll(int m) {
+        if (owner.isReleased()) kick(m);
+        else kickMask |= 1L << m;
     }
 
     /**

@@ -24,7 +24,23 @@ public interface BlockChannel extends AutoCloseable {
 
     boolean readv(long lba, int blockCount, IoVector buffers, long tag, IoCompletion completion);
 
-    boolean writev(long lba, int blockCount, IoVector buffers, long tag, IoCompletion completion);
+    /** As {@link #writev(long, int, IoVector, int, long, IoCompletion)} without flags. */
+    default boolean writev(long lba, int blockCount, IoVector buffers, long tag, IoCompletion completion) {
+        return writev(lba, blockCount, buffers, 0, tag, completion);
+    }
+
+    /**
+     * {@link #writev} flag: the written blocks are durable when the write completes OK, without a FLUSH (NVMe and
+     * SCSI FUA; io_uring's RWF_DSYNC on an O_DIRECT block device sends REQ_FUA). Earlier writes are not promised
+     * durable by it. A device without a FUA write of its own (a RAID volume, a cache model) performs it as the
+     * write followed by a FLUSH, which is stronger.
+     */
+    int WRITE_FUA = 1;
+    /** The flags {@link #writev(long, int, IoVector, int, long, IoCompletion)} knows; others get INVALID. */
+    int WRITE_FLAGS_KNOWN = WRITE_FUA;
+
+    /** A vectored write with {@code flags} (0 or {@link #WRITE_FUA}); unknown flags complete with {@link Status#INVALID}. */
+    boolean writev(long lba, int blockCount, IoVector buffers, int flags, long tag, IoCompletion completion);
 
     /** Makes every write completed before this call durable. */
     boolean flush(long tag, IoCompletion completion);

@@ -17,7 +17,7 @@ import java.util.Map;
  *   memory:1G[,block=4096]
  *   null:1T[,block=4096]
  *   fault:INNER_SPEC[,fault_seed=N][,fault_read_error=P][,fault_write_error=P][,fault_flush_error=P]
- *        [,fault_latency_us=MIN-MAX][,fault_fail_after=N][,fault_power_cut=1][,fault_torn=1]
+ *        [,fault_latency_us=MIN-MAX][,fault_flush_latency_us=N][,fault_fail_after=N][,fault_power_cut=1][,fault_torn=1]
  * </pre>
  * In a fault spec the {@code fault_*} options may sit anywhere among the inner spec's own options
  * ({@code fault:memory:64M,block=512,fault_seed=7}); the rest make up the inner spec. See docs/fault-injection.md.
@@ -74,7 +74,7 @@ public record DeviceSpec(String kind, String target, Map<String, String> options
         }
         DeviceSpec faults = new DeviceSpec(kind, target, Map.copyOf(faultOptions));
         faults.checkOptions("fault_seed", "fault_read_error", "fault_write_error", "fault_flush_error", "fault_latency_us",
-                "fault_fail_after", "fault_power_cut", "fault_torn");
+                "fault_flush_latency_us", "fault_fail_after", "fault_power_cut", "fault_torn");
         FaultConfig config = faults.faultConfig();
         BlockDevice inner = DeviceSpec.parse(innerSpec.toString()).open(name);
         return new FaultBlockDevice(name, inner, config);
@@ -94,7 +94,8 @@ public record DeviceSpec(String kind, String target, Map<String, String> options
         return new FaultConfig(options.containsKey("fault_seed") ? number("fault_seed", options.get("fault_seed")) : 1,
                 rate("fault_read_error"), rate("fault_write_error"), rate("fault_flush_error"),
                 latencyNsMin, latencyNsMax, failAfter == null ? -1 : number("fault_fail_after", failAfter),
-                flag("fault_power_cut", false), flag("fault_torn", false));
+                flag("fault_power_cut", false), flag("fault_torn", false),
+                options.containsKey("fault_flush_latency_us") ? number("fault_flush_latency_us", options.get("fault_flush_latency_us")) * 1000 : 0);
     }
 
     private double rate(String key) {

@@ -38,6 +38,16 @@ public final class RequestSlots {
         return slot;
     }
 
+    /** The completion of the request in {@code slot} (a channel that hands the request on to another slot). */
+    public IoCompletion completion(int slot) {
+        return completions[slot];
+    }
+
+    /** The caller's tag of the request in {@code slot}. */
+    public long tag(int slot) {
+        return tags[slot];
+    }
+
     /** The identifier of the request now in {@code slot}. */
     public long id(int slot) {
         return ((long) generations[slot] << 16) | slot;

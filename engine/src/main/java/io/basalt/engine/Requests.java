@@ -32,6 +32,12 @@ public final class Requests {
         return Status.OK;
     }
 
+    /** As {@link #check(Geometry, long, int, IoVector)}, and INVALID for write flags {@link BlockChannel} does not know. */
+    public static int check(Geometry g, long lba, int blockCount, IoVector buffers, int writeFlags) {
+        if ((writeFlags & ~BlockChannel.WRITE_FLAGS_KNOWN) != 0) return Status.INVALID;
+        return check(g, lba, blockCount, buffers);
+    }
+
     /** OK, or why a DISCARD / WRITE_ZEROES of {@code blockCount} blocks at {@code lba} is refused. */
     public static int checkRange(Geometry g, long lba, long blockCount) {
         return g.checkRange(lba, blockCount);

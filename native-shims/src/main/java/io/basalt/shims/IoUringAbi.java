@@ -194,6 +194,8 @@ public final class IoUringAbi {
     public static final byte IORING_OP_LAST_KNOWN = 58;
 
     public static final int IORING_FSYNC_DATASYNC = 1;
+    /** sqe.rw_flags of a write (include/uapi/linux/fs.h): per-write O_DSYNC; with O_DIRECT on a block device, REQ_FUA. */
+    public static final int RWF_DSYNC = 0x2;
 
     // struct io_uring_probe (16 bytes) + io_uring_probe_op[] (8 bytes each)
     public static final int PROBE_SIZE = 16;

@@ -244,6 +244,7 @@ class StructLayoutTest {
         // IORING_OP_LAST_KNOWN is ours (see NOT_IN_HEADERS); the kernel's IORING_OP_LAST must not exceed it + 1.
         row("IORING_OP_LAST <= IORING_OP_LAST_KNOWN + 1", 1, "IORING_OP_LAST <= " + (IoUringAbi.IORING_OP_LAST_KNOWN + 1));
         constant(a, "IORING_FSYNC_DATASYNC", IoUringAbi.IORING_FSYNC_DATASYNC);
+        constant(a, "RWF_DSYNC", IoUringAbi.RWF_DSYNC);
 
         // libc constants
         String l = "Libc";

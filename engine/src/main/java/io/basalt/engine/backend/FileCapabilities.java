@@ -37,19 +37,41 @@ final class FileCapabilities {
         return new Capabilities(punch, punch, 1, zeroRange, false);
     }
 
+    /**
+     * Whether the block device may hold written data in a volatile cache, so that a FLUSH is needed for durability:
+     * its {@code queue/write_cache} (block/blk-sysfs.c) says "write back", or cannot be read (assume a cache). A
+     * device that says "write through" (zram, a drive without a volatile cache or with power-loss protection) has
+     * the kernel drop REQ_PREFLUSH and REQ_FUA (block/blk-flush.c), so an fsync of an O_DIRECT descriptor does
+     * nothing but cost an io_uring worker round trip.
+     */
+    static boolean volatileWriteCache(long rdev) {
+        String mode = queueAttribute(rdev, "write_cache");
+        return mode == null || !mode.equals("write through");
+    }
+
     /** The device's queue/write_zeroes_max_bytes (a partition reads its disk's queue), 0 when it cannot be read. */
     static long writeZeroesMaxBytes(long rdev) {
+        String value = queueAttribute(rdev, "write_zeroes_max_bytes");
+        try {
+            return value == null ? 0 : Long.parseLong(value);
+        } catch (NumberFormatException e) {
+            return 0;
+        }
+    }
+
+    /** A queue attribute of the block device {@code rdev} (a partition reads its disk's queue), stripped; null if none. */
+    private static String queueAttribute(long rdev, String attribute) {
         // dev_t as glibc's gnu_dev_major / gnu_dev_minor decode it.
         long major = ((rdev >>> 8) & 0xfff) | ((rdev >>> 32) & ~0xfffL);
         long minor = (rdev & 0xff) | ((rdev >>> 12) & ~0xffL);
         Path device = Path.of("/sys/dev/block/" + major + ":" + minor);
         for (Path queue : new Path[] {device.resolve("queue"), device.resolve("../queue")}) {
             try {
-                return Long.parseLong(Files.readString(queue.resolve("write_zeroes_max_bytes")).strip());
-            } catch (IOException | NumberFormatException e) {
+                return Files.readString(queue.resolve(attribute)).strip();
+            } catch (IOException e) {
                 // not this one: a partition has no queue of its own
             }
         }
-        return 0;
+        return null;
     }
 }

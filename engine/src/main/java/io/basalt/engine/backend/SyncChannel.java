@@ -83,15 +83,16 @@ final class SyncChannel implements BlockChannel, IoCompletion {
     }
 
     @Override
-    public boolean writev(long lba, int blockCount, IoVector buffers, long tag, IoCompletion completion) {
+    public boolean writev(long lba, int blockCount, IoVector buffers, int flags, long tag, IoCompletion completion) {
         if (!hasRoom()) return false;
-        int status = closed ? Status.DEVICE_GONE : readOnly ? Status.READ_ONLY : Requests.check(geometry, lba, blockCount, buffers);
+        int status = closed ? Status.DEVICE_GONE : readOnly ? Status.READ_ONLY : Requests.check(geometry, lba, blockCount, buffers, flags);
         long offset = lba * geometry.logicalBlockBytes();
         for (int i = 0; status == Status.OK && i < buffers.count(); i++) {
             MemorySegment s = buffers.segment(i);
             status = backend.write(offset, s);
             offset += s.byteSize();
         }
+        if (status == Status.OK && (flags & WRITE_FUA) != 0) status = backend.flush(); // the backend has no FUA of its own
         return finishLater(status, tag, completion);
     }
 

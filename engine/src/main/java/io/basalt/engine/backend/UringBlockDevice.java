@@ -42,15 +42,23 @@ public final class UringBlockDevice implements BlockDevice {
     private final int fd;
     private final Geometry geometry;
     private final boolean blockDevice;
+    /**
+     * FLUSH has nothing to do: an O_DIRECT block device whose queue says "write through" (no volatile write cache;
+     * O_DIRECT leaves nothing in the page cache; a block device has no file metadata to sync). FLUSH then completes
+     * on the next cycle without an fsync, which io_uring always runs on a worker thread. docs/decisions.md.
+     */
+    private final boolean flushIsNoOp;
     private volatile boolean closed;
 
-    private UringBlockDevice(String name, String path, Options options, int fd, Geometry geometry, boolean blockDevice) {
+    private UringBlockDevice(String name, String path, Options options, int fd, Geometry geometry, boolean blockDevice,
+                             boolean flushIsNoOp) {
         this.name = name;
         this.path = path;
         this.options = options;
         this.fd = fd;
         this.geometry = geometry;
         this.blockDevice = blockDevice;
+        this.flushIsNoOp = flushIsNoOp;
     }
 
     /** Opens {@code path}; throws {@link IllegalArgumentException} with a clear message when it cannot be used. */
@@ -109,7 +117,8 @@ public final class UringBlockDevice implements BlockDevice {
             long rdev = stat.get(ValueLayout.JAVA_LONG, Stat.ST_RDEV_OFFSET);
             Geometry g = new Geometry(blockBytes, sizeBytes / blockBytes, 1, TRANSFER_BYTES_MAX / blockBytes, SEGMENTS_MAX, true,
                     FileCapabilities.probe(fd, isBlock, rdev, sizeBytes, blockBytes, options.readOnly()));
-            return new UringBlockDevice(name, path, options, fd, g, isBlock);
+            boolean flushIsNoOp = isBlock && options.direct() && !FileCapabilities.volatileWriteCache(rdev);
+            return new UringBlockDevice(name, path, options, fd, g, isBlock, flushIsNoOp);
         }
     }
 
@@ -117,13 +126,16 @@ public final class UringBlockDevice implements BlockDevice {
     @Override public Geometry geometry() { return geometry; }
     public String path() { return path; }
     public boolean isBlockDevice() { return blockDevice; }
+    /** FLUSH completes without a system call (see {@link #flushIsNoOp}'s field). */
+    public boolean flushIsNoOp() { return flushIsNoOp; }
     int fd() { return fd; }
     boolean readOnly() { return options.readOnly(); }
     boolean closed() { return closed; }
 
     @Override
     public String describe() {
-        return "uring:" + path + (options.direct() ? " (O_DIRECT)" : " (buffered)") + (options.readOnly() ? " read-only" : "");
+        return "uring:" + path + (options.direct() ? " (O_DIRECT)" : " (buffered)") + (options.readOnly() ? " read-only" : "")
+                + (flushIsNoOp ? " write-through" : "");
     }
 
     @Override

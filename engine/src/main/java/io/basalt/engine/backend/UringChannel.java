@@ -41,6 +41,7 @@ final class UringChannel implements BlockChannel, Reactor.RingSink, IoCompletion
     private final long[] addresses;          // buffer address (or iovec array address) of what is left
     private final int[] lengths;             // bytes left (or iovec count for vectored ops)
     private final long[] vectorBytes;        // bytes left for vectored ops
+    private final int[] rwFlags;             // sqe.rw_flags of a transfer (RWF_DSYNC for a FUA write), kept for a resubmitted rest
     private final short[] bufIndexes;
     private boolean closed;
     private boolean released;
@@ -57,6 +58,7 @@ final class UringChannel implements BlockChannel, Reactor.RingSink, IoCompletion
         this.addresses = new long[queueDepthMax];
         this.lengths = new int[queueDepthMax];
         this.vectorBytes = new long[queueDepthMax];
+        this.rwFlags = new int[queueDepthMax];
         this.bufIndexes = new short[queueDepthMax];
         this.sink = reactor.addSink(this);
         this.fileSlot = reactor.registerFile(device.fd());
@@ -92,6 +94,7 @@ final class UringChannel implements BlockChannel, Reactor.RingSink, IoCompletion
         opcodes[slot] = bufIndex >= 0 ? fixedOp : op;
         bufIndexes[slot] = (short) Math.max(bufIndex, 0);
         offsets[slot] = lba * blockBytes;
+        rwFlags[slot] = 0;
         addresses[slot] = buffer.address();
         lengths[slot] = (int) buffer.byteSize();
         return issue(slot);
@@ -101,18 +104,21 @@ final class UringChannel implements BlockChannel, Reactor.RingSink, IoCompletion
     public boolean readv(long lba, int blockCount, IoVector buffers, long tag, IoCompletion completion) {
         int status = gone() ? Status.DEVICE_GONE : Requests.check(geometry, lba, blockCount, buffers);
         if (status != Status.OK) return reject(status, tag, completion);
-        return submitVector(IoUringAbi.IORING_OP_READV, lba, buffers, tag, completion);
+        return submitVector(IoUringAbi.IORING_OP_READV, lba, buffers, 0, tag, completion);
     }
 
     @Override
-    public boolean writev(long lba, int blockCount, IoVector buffers, long tag, IoCompletion completion) {
+    public boolean writev(long lba, int blockCount, IoVector buffers, int flags, long tag, IoCompletion completion) {
         int status = gone() ? Status.DEVICE_GONE : device.readOnly() ? Status.READ_ONLY
-                : Requests.check(geometry, lba, blockCount, buffers);
+                : Requests.check(geometry, lba, blockCount, buffers, flags);
         if (status != Status.OK) return reject(status, tag, completion);
-        return submitVector(IoUringAbi.IORING_OP_WRITEV, lba, buffers, tag, completion);
+        // FUA as RWF_DSYNC: an O_DIRECT block device gets REQ_FUA (dropped by the block layer when the queue is
+        // write-through); a file gets its range and the metadata to read it back synced (generic_write_sync).
+        int rw = (flags & WRITE_FUA) != 0 ? IoUringAbi.RWF_DSYNC : 0;
+        return submitVector(IoUringAbi.IORING_OP_WRITEV, lba, buffers, rw, tag, completion);
     }
 
-    private boolean submitVector(byte op, long lba, IoVector buffers, long tag, IoCompletion completion) {
+    private boolean submitVector(byte op, long lba, IoVector buffers, int rw, long tag, IoCompletion completion) {
         int slot = slots.acquire(completion, tag);
         if (slot < 0) return false;
         long iov = (long) slot * UringBlockDevice.SEGMENTS_MAX * IoUringAbi.IOVEC_SIZE;
@@ -123,6 +129,7 @@ final class UringChannel implements BlockChannel, Reactor.RingSink, IoCompletion
         }
         opcodes[slot] = op;
         bufIndexes[slot] = 0;
+        rwFlags[slot] = rw;
         offsets[slot] = lba * blockBytes;
         addresses[slot] = iovecs.address() + iov;
         lengths[slot] = buffers.count();
@@ -133,6 +140,7 @@ final class UringChannel implements BlockChannel, Reactor.RingSink, IoCompletion
     @Override
     public boolean flush(long tag, IoCompletion completion) {
         if (gone()) return reject(Status.DEVICE_GONE, tag, completion);
+        if (device.flushIsNoOp()) return reject(Status.OK, tag, completion); // answered next cycle, no fsync
         return submitControl(IoUringAbi.IORING_OP_FSYNC, 0, 0, 0, IoUringAbi.IORING_FSYNC_DATASYNC, tag, completion);
     }
 
@@ -172,7 +180,7 @@ final class UringChannel implements BlockChannel, Reactor.RingSink, IoCompletion
     private boolean issue(int slot) {
         byte op = opcodes[slot];
         boolean fixed = op == IoUringAbi.IORING_OP_READ_FIXED || op == IoUringAbi.IORING_OP_WRITE_FIXED;
-        if (!reactor.prepare(sink, op, sqeFlags, fdForSqe, offsets[slot], addresses[slot], lengths[slot], 0,
+        if (!reactor.prepare(sink, op, sqeFlags, fdForSqe, offsets[slot], addresses[slot], lengths[slot], rwFlags[slot],
                 slots.id(slot), fixed ? bufIndexes[slot] : 0)) {
             slots.release(slot);
             return false;
@@ -180,7 +188,7 @@ final class UringChannel implements BlockChannel, Reactor.RingSink, IoCompletion
         return true;
     }
 
-    /** Answers a request refused before it reached the ring, on the next cycle. */
+    /** Answers a request on the next cycle without the ring: refused, or a FLUSH with nothing to do. */
     private boolean reject(int status, long tag, IoCompletion completion) {
         if (reactor.deferredSpace() == 0) return false;
         int slot = slots.acquire(completion, tag);

@@ -21,7 +21,8 @@ import java.util.SplittableRandom;
  * slot until the reactor clock passes its deadline ({@link #poll}).
  */
 final class FaultChannel implements BlockChannel, IoCompletion, Reactor.Poller {
-    private static final byte OP_READ = 1, OP_WRITE = 2, OP_FLUSH = 3, OP_OTHER = 4;
+    /** A slot's request; a FLUSH and a FUA write take the configured flush latency. */
+    private static final byte OP_READ = 1, OP_WRITE = 2, OP_FLUSH = 3, OP_OTHER = 4, OP_FUA_WRITE = 5;
     /** Most blocks one DISCARD / WRITE_ZEROES may put in the power-cut cache. */
     static final long CACHED_RANGE_BLOCKS_MAX = 1 << 18;
 
@@ -127,18 +128,21 @@ final class FaultChannel implements BlockChannel, IoCompletion, Reactor.Poller {
     }
 
     @Override
-    public boolean writev(long lba, int blockCount, IoVector buffers, long tag, IoCompletion completion) {
+    public boolean writev(long lba, int blockCount, IoVector buffers, int flags, long tag, IoCompletion completion) {
         if (!hasRoom()) return false;
-        int status = gate(Requests.check(geometry, lba, blockCount, buffers), config.writeErrorRate(), FaultBlockDevice.WRITE_ERRORS);
+        int status = gate(Requests.check(geometry, lba, blockCount, buffers, flags), config.writeErrorRate(), FaultBlockDevice.WRITE_ERRORS);
         int slot = slots.acquire(completion, tag);
-        start(slot, OP_WRITE, lba, blockCount);
+        boolean fua = (flags & WRITE_FUA) != 0;
+        start(slot, fua ? OP_FUA_WRITE : OP_WRITE, lba, blockCount);
         if (status == Status.IO_ERROR) return tornWrite(slot, lba, blockCount, buffers);
         if (status != Status.OK) return finishLater(slot, status);
         if (flusher != null) {
             device.cache().put(lba, blockCount, buffers);
-            return finishLater(slot, Status.OK);
+            if (!fua) return finishLater(slot, Status.OK);
+            flusher.enqueueRange(slot, lba, blockCount); // completes once its own blocks are written down
+            return true;
         }
-        return forwarded(slot, inner.writev(lba, blockCount, buffers, slots.id(slot), this));
+        return forwarded(slot, inner.writev(lba, blockCount, buffers, flags, slots.id(slot), this));
     }
 
     @Override
@@ -310,6 +314,11 @@ final class FaultChannel implements BlockChannel, IoCompletion, Reactor.Poller {
         }
         long delayNs = config.latencyNsMin() == config.latencyNsMax() ? config.latencyNsMin()
                 : random.nextLong(config.latencyNsMin(), config.latencyNsMax() + 1);
+        if (ops[slot] == OP_FLUSH || ops[slot] == OP_FUA_WRITE) delayNs += config.flushLatencyNs(); // a FUA write costs a flush
+        if (delayNs == 0) {
+            finish(slot, status);
+            return;
+        }
         deadlinesNs[slot] = reactor.nowNs() + delayNs;
         heldStatuses[slot] = status;
         held[heldCount++] = slot;

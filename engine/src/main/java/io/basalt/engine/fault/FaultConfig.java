@@ -16,10 +16,18 @@ package io.basalt.engine.fault;
  *                        and allow {@link FaultBlockDevice#powerCut()}
  * @param tornWrites      a power cut keeps a random subset of the unflushed blocks, and a write failed by
  *                        {@code writeErrorRate} may leave a prefix written
+ * @param flushLatencyNs  delay added to every FLUSH (and FUA write) on top of the above: a drive whose volatile
+ *                        write cache makes durability cost time (0: none)
  */
 public record FaultConfig(long seed, double readErrorRate, double writeErrorRate, double flushErrorRate,
                           long latencyNsMin, long latencyNsMax, long failAfterIos, boolean powerCut,
-                          boolean tornWrites) {
+                          boolean tornWrites, long flushLatencyNs) {
+    /** As the canonical constructor, without flush latency. */
+    public FaultConfig(long seed, double readErrorRate, double writeErrorRate, double flushErrorRate, long latencyNsMin,
+                       long latencyNsMax, long failAfterIos, boolean powerCut, boolean tornWrites) {
+        this(seed, readErrorRate, writeErrorRate, flushErrorRate, latencyNsMin, latencyNsMax, failAfterIos, powerCut, tornWrites, 0);
+    }
+
     public FaultConfig {
         checkRate(readErrorRate, "readErrorRate");
         checkRate(writeErrorRate, "writeErrorRate");
@@ -27,6 +35,7 @@ public record FaultConfig(long seed, double readErrorRate, double writeErrorRate
         if (latencyNsMin < 0 || latencyNsMax < latencyNsMin) {
             throw new IllegalArgumentException("latency range must satisfy 0 <= min <= max, was " + latencyNsMin + ".." + latencyNsMax + " ns");
         }
+        if (flushLatencyNs < 0) throw new IllegalArgumentException("flush latency must be >= 0, was " + flushLatencyNs + " ns");
         if (failAfterIos < -1) throw new IllegalArgumentException("failAfterIos must be -1 (never) or >= 0, was " + failAfterIos);
     }
 
@@ -40,27 +49,32 @@ public record FaultConfig(long seed, double readErrorRate, double writeErrorRate
     }
 
     public FaultConfig withErrorRates(double read, double write, double flush) {
-        return new FaultConfig(seed, read, write, flush, latencyNsMin, latencyNsMax, failAfterIos, powerCut, tornWrites);
+        return new FaultConfig(seed, read, write, flush, latencyNsMin, latencyNsMax, failAfterIos, powerCut, tornWrites, flushLatencyNs);
     }
 
     public FaultConfig withLatencyNs(long min, long max) {
-        return new FaultConfig(seed, readErrorRate, writeErrorRate, flushErrorRate, min, max, failAfterIos, powerCut, tornWrites);
+        return new FaultConfig(seed, readErrorRate, writeErrorRate, flushErrorRate, min, max, failAfterIos, powerCut, tornWrites, flushLatencyNs);
     }
 
     public FaultConfig withFailAfterIos(long ios) {
-        return new FaultConfig(seed, readErrorRate, writeErrorRate, flushErrorRate, latencyNsMin, latencyNsMax, ios, powerCut, tornWrites);
+        return new FaultConfig(seed, readErrorRate, writeErrorRate, flushErrorRate, latencyNsMin, latencyNsMax, ios, powerCut, tornWrites, flushLatencyNs);
     }
 
     public FaultConfig withPowerCut(boolean torn) {
-        return new FaultConfig(seed, readErrorRate, writeErrorRate, flushErrorRate, latencyNsMin, latencyNsMax, failAfterIos, true, torn);
+        return new FaultConfig(seed, readErrorRate, writeErrorRate, flushErrorRate, latencyNsMin, latencyNsMax, failAfterIos, true, torn, flushLatencyNs);
     }
 
     public FaultConfig withTornWrites(boolean torn) {
-        return new FaultConfig(seed, readErrorRate, writeErrorRate, flushErrorRate, latencyNsMin, latencyNsMax, failAfterIos, powerCut, torn);
+        return new FaultConfig(seed, readErrorRate, writeErrorRate, flushErrorRate, latencyNsMin, latencyNsMax, failAfterIos, powerCut, torn, flushLatencyNs);
     }
 
+    public FaultConfig withFlushLatencyNs(long ns) {
+        return new FaultConfig(seed, readErrorRate, writeErrorRate, flushErrorRate, latencyNsMin, latencyNsMax, failAfterIos, powerCut, tornWrites, ns);
+    }
+
+    /** Some completion is held: every one ({@code latencyNsMax}) or flushes ({@code flushLatencyNs}). */
     public boolean hasLatency() {
-        return latencyNsMax > 0;
+        return latencyNsMax > 0 || flushLatencyNs > 0;
     }
 
     public boolean hasErrors() {

@@ -10,7 +10,8 @@ import io.basalt.shims.Check;
 import java.util.List;
 
 /**
- * FLUSH in power-cut mode, one at a time per device in arrival order: snapshot the unflushed cache blocks,
+ * FLUSH in power-cut mode, one at a time per device in arrival order (a FUA write too, for its own blocks only:
+ * {@link #enqueueRange}): snapshot the unflushed cache blocks,
  * write them to the inner device in runs of contiguous LBAs (vectored, one cached block per segment), then
  * flush the inner device, then complete. A run the inner channel refuses as busy is retried from the
  * reactor's poll. A power cut while a flush is in progress fails that flush with IO_ERROR.
@@ -22,6 +23,8 @@ final class PowerCutFlusher {
     private final int runBlocksMax;
     private final IoVector vector;
     private final int[] queue;
+    /** Per slot: the range a FUA write makes durable (its blocks only); count 0 for a FLUSH (every block). */
+    private final long[] rangeLbas, rangeBlockCounts;
     private int queueHead;
     private int queueCount;
     private final IoCompletion writeDone = this::onWrite;
@@ -44,6 +47,8 @@ final class PowerCutFlusher {
         this.runBlocksMax = Math.min(g.maxSegments(), g.maxTransferBlocks());
         this.vector = new IoVector(runBlocksMax);
         this.queue = new int[depth];
+        this.rangeLbas = new long[depth];
+        this.rangeBlockCounts = new long[depth];
     }
 
     boolean idle() { return activeSlot < 0; }
@@ -51,7 +56,17 @@ final class PowerCutFlusher {
 
     /** Queues the flush in {@code slot}; starts it when no other is in progress. Never completes it here. */
     void enqueue(int slot) {
+        enqueueRange(slot, 0, 0);
+    }
+
+    /**
+     * Queues the FUA write in {@code slot}, already cached: it completes once its blocks [lba, +blockCount) are
+     * written down and the inner device flushed; other cached blocks stay volatile (a power cut may still drop them).
+     */
+    void enqueueRange(int slot, long lba, long blockCount) {
         Check.that(queueCount < queue.length, "flush queue bounded by the slots");
+        rangeLbas[slot] = lba;
+        rangeBlockCounts[slot] = blockCount;
         queue[(queueHead + queueCount++) % queue.length] = slot;
         if (activeSlot < 0) startNext();
     }
@@ -61,7 +76,8 @@ final class PowerCutFlusher {
         activeSlot = queue[queueHead];
         queueHead = (queueHead + 1) % queue.length;
         queueCount--;
-        snapshot = device.cache().unflushed();
+        long range = rangeBlockCounts[activeSlot];
+        snapshot = range == 0 ? device.cache().unflushed() : device.cache().unflushed(rangeLbas[activeSlot], range);
         cursor = 0;
         outstanding = 0;
         error = Status.OK;

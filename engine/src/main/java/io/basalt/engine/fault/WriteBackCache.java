@@ -105,6 +105,13 @@ final class WriteBackCache {
         return out;
     }
 
+    /** The blocks of [lba, lba + blockCount) a FUA write must write down (DIRTY and DURABLE), in LBA order. */
+    List<Block> unflushed(long lba, long blockCount) {
+        List<Block> out = new ArrayList<>();
+        for (Block b : blocks.subMap(lba, true, lba + blockCount, false).values()) if (b.state != CLEAN) out.add(b);
+        return out;
+    }
+
     /** Marks {@code b} clean if it is still the cached version of its LBA. */
     void markClean(Block b) {
         if (blocks.get(b.lba) == b) b.state = CLEAN;

@@ -59,9 +59,9 @@ final class StatChannel implements BlockChannel, IoCompletion {
     }
 
     @Override
-    public boolean writev(long lba, int blockCount, IoVector buffers, long tag, IoCompletion completion) {
+    public boolean writev(long lba, int blockCount, IoVector buffers, int flags, long tag, IoCompletion completion) {
         int slot = begin(IoStats.OP_WRITE, (long) blockCount * blockBytes, tag, completion);
-        return slot >= 0 && accepted(slot, inner.writev(lba, blockCount, buffers, slots.id(slot), this));
+        return slot >= 0 && accepted(slot, inner.writev(lba, blockCount, buffers, flags, slots.id(slot), this));
     }
 
     @Override

@@ -166,6 +166,36 @@ public abstract class BlockDeviceConformance {
     }
 
     @Test
+    void fuaWriteReadsBackAndMixesWithPlainWrites() {
+        assumeTrue(geometry.maxSegments() >= 2 && geometry.maxTransferBlocks() >= 5, "device takes 2 segments of 5 blocks");
+        long lba = Math.min(2000, geometry.blockCount() - 5);
+        MemorySegment first = buffer(2), second = buffer(3), in = buffer(5);
+        fill(first, lba, blockBytes, SEED + 11);
+        fill(second, lba + 2, blockBytes, SEED + 11);
+        IoVector vector = new IoVector(2);
+        vector.add(first);
+        vector.add(second);
+        assertEquals(Status.OK, io.writev(lba, 5, vector, BlockChannel.WRITE_FUA), "FUA write");
+        assertEquals(Status.OK, io.read(lba, 5, in));
+        if (persistent()) assertEquals(-1, firstMismatch(in, lba, blockBytes, SEED + 11), "read after a FUA write");
+        roundTrip(lba + 1, 2, SEED + 12); // a plain write over part of it, then FUA again over the whole
+        vector.clear().add(first);
+        vector.add(second);
+        assertEquals(Status.OK, io.writev(lba, 5, vector, BlockChannel.WRITE_FUA), "FUA write over a plain one");
+        assertEquals(Status.OK, io.read(lba, 5, in));
+        if (persistent()) assertEquals(-1, firstMismatch(in, lba, blockBytes, SEED + 11), "the later FUA write wins");
+    }
+
+    @Test
+    void unknownWriteFlagsAreInvalid() {
+        MemorySegment out = buffer(1);
+        IoVector vector = new IoVector(1);
+        vector.add(out);
+        assertEquals(Status.INVALID, io.writev(0, 1, vector, 1 << 7), "a write flag the API does not define");
+        assertEquals(Status.INVALID, io.writev(0, 1, vector, BlockChannel.WRITE_FUA | 1 << 7));
+    }
+
+    @Test
     void flushCompletesOk() {
         assertEquals(Status.OK, io.flush());
         roundTrip(5, 2, SEED + 3);

@@ -86,6 +86,10 @@ public final class ConformanceHarness implements IoCompletion {
         return begin(tag) && end(tag, channel.writev(lba, blockCount, buffers, tag, this));
     }
 
+    public boolean submitWritev(int tag, long lba, int blockCount, IoVector buffers, int flags) {
+        return begin(tag) && end(tag, channel.writev(lba, blockCount, buffers, flags, tag, this));
+    }
+
     public boolean submitFlush(int tag) {
         return begin(tag) && end(tag, channel.flush(tag, this));
     }
@@ -154,6 +158,11 @@ public final class ConformanceHarness implements IoCompletion {
 
     public int writev(long lba, int blockCount, IoVector buffers) {
         return accepted(submitWritev(0, lba, blockCount, buffers));
+    }
+
+    /** A vectored write with flags ({@link io.basalt.engine.BlockChannel#WRITE_FUA}). */
+    public int writev(long lba, int blockCount, IoVector buffers, int flags) {
+        return accepted(submitWritev(0, lba, blockCount, buffers, flags));
     }
 
     public int flush() {

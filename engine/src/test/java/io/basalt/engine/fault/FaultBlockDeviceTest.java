@@ -144,6 +144,51 @@ class FaultBlockDeviceTest {
     }
 
     @Test
+    void aFuaWriteSurvivesAPowerCutThatLosesThePlainWritesAroundIt() {
+        try (FaultBlockDevice dev = device(FaultConfig.none(5).withPowerCut(false))) {
+            BlockChannel ch = dev.openChannel(reactor);
+            ConformanceHarness io = new ConformanceHarness(reactor, ch);
+            MemorySegment a = fixture.buffer(8), b = fixture.buffer(8), in = fixture.buffer(8);
+            fill(a, 0, BLOCK_BYTES, OLD);
+            assertEquals(Status.OK, io.write(0, 8, a));
+            assertEquals(Status.OK, io.flush());
+            MemorySegment c = fixture.buffer(8);
+            fill(c, 16, BLOCK_BYTES, NEW);
+            assertEquals(Status.OK, io.write(16, 8, c), "plain write before it, never flushed");
+            fill(b, 0, BLOCK_BYTES, NEW);
+            io.basalt.engine.IoVector vector = new io.basalt.engine.IoVector(1);
+            vector.add(b);
+            assertEquals(Status.OK, io.writev(0, 8, vector, BlockChannel.WRITE_FUA), "FUA write over the flushed data");
+            fill(a, 8, BLOCK_BYTES, NEW);
+            assertEquals(Status.OK, io.write(8, 8, a), "plain write after it, never flushed");
+            dev.powerCut();
+            assertEquals(Status.OK, io.read(0, 8, in));
+            assertEquals(-1, firstMismatch(in, 0, BLOCK_BYTES, NEW), "the FUA write is on the medium");
+            assertEquals(16, dev.counter(FaultBlockDevice.BLOCKS_LOST), "a FUA write makes only its own blocks durable");
+            ch.close();
+        }
+    }
+
+    @Test
+    void flushLatencyHoldsFlushesAndFuaWritesOnly() {
+        FaultConfig config = FaultConfig.none(3).withFlushLatencyNs(2_000_000);
+        assertTrue(config.hasLatency());
+        try (FaultBlockDevice dev = device(config)) {
+            BlockChannel ch = dev.openChannel(reactor);
+            ConformanceHarness io = new ConformanceHarness(reactor, ch);
+            MemorySegment a = fixture.buffer(1);
+            assertEquals(Status.OK, io.write(0, 1, a));
+            assertEquals(0, dev.counter(FaultBlockDevice.DELAYED_COMPLETIONS), "a plain write is not held");
+            assertEquals(Status.OK, io.flush());
+            io.basalt.engine.IoVector vector = new io.basalt.engine.IoVector(1);
+            vector.add(a);
+            assertEquals(Status.OK, io.writev(0, 1, vector, BlockChannel.WRITE_FUA));
+            assertEquals(2, dev.counter(FaultBlockDevice.DELAYED_COMPLETIONS), "the flush and the FUA write are held");
+            ch.close();
+        }
+    }
+
+    @Test
     void flushMakesEverythingBeforeItDurable() {
         try (FaultBlockDevice dev = device(FaultConfig.none(6).withPowerCut(true))) {
             BlockChannel ch = dev.openChannel(reactor);

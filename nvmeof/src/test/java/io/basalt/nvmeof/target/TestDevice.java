@@ -74,8 +74,8 @@ final class TestDevice implements BlockDevice {
             }
 
             @Override
-            public boolean writev(long lba, int blockCount, IoVector buffers, long tag, IoCompletion completion) {
-                return channel.writev(lba, blockCount, buffers, tag, completion);
+            public boolean writev(long lba, int blockCount, IoVector buffers, int flags, long tag, IoCompletion completion) {
+                return channel.writev(lba, blockCount, buffers, flags, tag, completion);
             }
 
             @Override

@@ -120,9 +120,9 @@ public final class OffsetDevice implements BlockDevice {
         }
 
         @Override
-        public boolean writev(long lba, int blockCount, IoVector buffers, long tag, IoCompletion completion) {
+        public boolean writev(long lba, int blockCount, IoVector buffers, int flags, long tag, IoCompletion completion) {
             if (closed || geometry.checkRange(lba, blockCount) != Status.OK) return refuse(tag, completion);
-            return inner.writev(lba + offsetBlocks, blockCount, buffers, tag, completion);
+            return inner.writev(lba + offsetBlocks, blockCount, buffers, flags, tag, completion);
         }
 
         @Override

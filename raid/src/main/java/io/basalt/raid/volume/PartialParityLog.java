@@ -23,9 +23,9 @@ import java.util.zip.CRC32C;
  * therefore waits, before it writes the next io_unit, until every write of the previous one is done and flushed.
  * Basalt instead keeps one io_unit per member that grows: each new version keeps every earlier entry, with its
  * partial parity at the same place, and appends the new steps' entries after them. A version is written as its
- * header (offset 0 of the area) plus only the new partial parity blocks, then the area is flushed (the BlockChannel
- * API has no FUA), then its new steps are released to their data and parity writes; the next version may go out
- * at once, while those writes run. A torn version is harmless: the earlier entries' partial parity bytes do not
+ * header (offset 0 of the area) plus only the new partial parity blocks, FUA writes ({@link BlockChannel#WRITE_FUA},
+ * md's REQ_FUA; one write when the unit is empty, the header and partial parity being contiguous), then its new
+ * steps are released to their data and parity writes; the next version may go out at once, while those writes run. A torn version is harmless: the earlier entries' partial parity bytes do not
  * change, so whichever header survives finds its own; a new entry that lost its partial parity fails its checksum
  * and is skipped, and its step was not released. Keeping entries whose writes are done is harmless too: recovery
  * applies a header's entries in order, and a later write of the same stripe is a later entry of the same header
@@ -35,11 +35,11 @@ import java.util.zip.CRC32C;
  * that follows a step of its stripe released since the last data flush first flushes the data members, in
  * parallel with its log writes (md's ppl_do_flush). When the unit is full (148 entries or the area), it is
  * <b>drained</b>: new steps wait, the steps of the unit finish, the members they wrote are flushed, and the next
- * version starts empty. Cost per version: a header write, a partial parity write and a flush of the log member,
- * none of which waits for data writes; data flushes only on a same-stripe follow-up and at drains.
+ * version starts empty. Cost per version: a header write and a partial parity write, both FUA, neither of which
+ * waits for data writes; data flushes only on a same-stripe follow-up and at drains.
  *
  * <pre>
- *   IDLE --(steps queued, room)--> WRITING (header + new pp) --> FLUSHING --(release the new steps)--> IDLE
+ *   IDLE --(steps queued, room)--> WRITING (header + new pp, FUA) --(release the new steps)--> IDLE
  *   IDLE --(no room)--> DRAINING --(every step of the unit ended)--> DATA_FLUSH --> IDLE (unit empty)
  * </pre>
  *
@@ -67,6 +67,8 @@ final class PartialParityLog implements IoCompletion {
         int member;
         int status;
         int state;
+        /** When the log owner took the APPEND (its reactor's clock): the step's wait for the log is counted. */
+        long appendedNs;
 
         Request(Raid5Channel requester, int slot) {
             this.requester = requester;
@@ -86,15 +88,13 @@ final class PartialParityLog implements IoCompletion {
 
     static final int ENTRIES_PER_STEP_MAX = 3;
     /** A member's io_unit: its states (see the class comment) and their legal moves (docs/raid.md, "Write hole"). */
-    static final byte IDLE = 0, WRITING = 1, FLUSHING = 2, DRAINING = 3, DATA_FLUSH = 4;
-    static final StateMachine.Table UNITS_TABLE = StateMachine.table("ppl io_unit", "IDLE", "WRITING", "FLUSHING", "DRAINING",
-                    "DATA_FLUSH")
+    static final byte IDLE = 0, WRITING = 1, DRAINING = 2, DATA_FLUSH = 3;
+    static final StateMachine.Table UNITS_TABLE = StateMachine.table("ppl io_unit", "IDLE", "WRITING", "DRAINING", "DATA_FLUSH")
             .allow(IDLE, WRITING, DRAINING)   // a version goes out; or the unit is full: drain it first
-            .allow(WRITING, FLUSHING, IDLE)   // header and pp written: flush the log; or a write failed: release at once
-            .allow(FLUSHING, IDLE)            // durable: the version's steps are released
+            .allow(WRITING, IDLE)             // header and pp durable (FUA), or a write failed: the version's steps are released
             .allow(DRAINING, DATA_FLUSH)      // every step of the unit ended: flush the members they wrote
             .allow(DATA_FLUSH, IDLE);         // flushed: the unit is empty
-    private static final byte KIND_WRITE = 1, KIND_LOG_FLUSH = 2, KIND_DATA_FLUSH = 3;
+    private static final byte KIND_WRITE = 1, KIND_DATA_FLUSH = 3;
     private static final int KIND_SHIFT = 8;
 
     /** The channel that owns this log (the volume's first): releases to it are direct, to others posted. */
@@ -125,7 +125,7 @@ final class PartialParityLog implements IoCompletion {
     private final int[] batchStatus;
     /** Per member: blocks of the version still to send (a refused request is sent again by poll). */
     private final int[] toSendFirst, toSendEnd;
-    private final boolean[] headerSent, flushSent;
+    private final boolean[] headerSent;
     /** Per member: data members to flush before the version's steps are released. */
     private final long[] flushMasks;
     /**
@@ -139,12 +139,28 @@ final class PartialParityLog implements IoCompletion {
     private final int[] liveStripeCounts;
     private final IoVector[] vectors;
     private final int segmentsMax;
+    private final int headerBlocks;
     /** The 4 KiB header is one block, which a power cut keeps or loses whole (else each version drains first). */
     private final boolean atomicHeader;
     /** A member refused a log request: poll retries. */
     private boolean retry;
-    private final long[] counters = new long[5];
-    static final int UNITS = 0, ENTRIES = 1, FLUSHES = 2, STEPS = 3, DRAINS = 4;
+    /**
+     * Members whose log has steps to take: moved on by the next {@link #poll}, not at once, so that every step that
+     * reached the log during a reactor cycle (the parity of many completes in one reap) joins one version. It costs
+     * no time: what the log prepares during a cycle's reap goes to the ring at the next cycle's submit anyway, after
+     * the pollers. md does the same with its io_unit, which takes stripes until it is submitted.
+     */
+    private long kickMask;
+    /**
+     * A version of fewer steps than this waits one poll for more (at most {@link #HOLD_POLLS_MAX}): each version costs
+     * a header write, so on a CPU-bound reactor two steps per version cost a third more log writes than three.
+     */
+    static final int VERSION_STEPS_MIN = 4, HOLD_POLLS_MAX = 1;
+    /** Per member: polls its queued steps have been held for a bigger version. */
+    private final int[] heldPolls;
+    /** Counters, named in {@link Raid5Volume#PPL_COUNTER_NAMES} (same order). */
+    static final int UNITS = 0, ENTRIES = 1, FLUSHES = 2, STEPS = 3, DRAINS = 4, LOG_WRITES = 5, DATA_FLUSHES = 6, WAIT_NS = 7;
+    private final long[] counters = new long[8];
 
     PartialParityLog(Raid5Channel owner, Raid5Volume volume, BlockChannel[] logs, BlockChannel[] dataMembers, int queueDepth,
                      int blockBytes, int signature) {
@@ -157,6 +173,7 @@ final class PartialParityLog implements IoCompletion {
         this.dataMembers = dataMembers;
         this.blockBytes = blockBytes;
         this.atomicHeader = blockBytes >= MdPpl.HEADER_BYTES;
+        this.headerBlocks = MdPpl.HEADER_BYTES / blockBytes;
         this.memberCount = logs.length;
         Check.that(memberCount <= 64, "at most 64 members (dirty masks)", memberCount);
         units = new Unit[memberCount];
@@ -173,7 +190,7 @@ final class PartialParityLog implements IoCompletion {
         toSendFirst = new int[memberCount];
         toSendEnd = new int[memberCount];
         headerSent = new boolean[memberCount];
-        flushSent = new boolean[memberCount];
+        heldPolls = new int[memberCount];
         flushMasks = new long[memberCount];
         dirtyStripes = new long[memberCount][DIRTY_STRIPES_MAX];
         dirtyStripeCounts = new int[memberCount];
@@ -189,7 +206,7 @@ final class PartialParityLog implements IoCompletion {
             segments = Math.min(segments, c.device().geometry().maxSegments());
             someAreaBytes = c.device().geometry().sizeBytes();
         }
-        segmentsMax = Math.max(1, Math.min(segments, 256));
+        segmentsMax = Math.max(2, Math.min(segments, 256)); // the header and a block of partial parity in one write
         Arena arena = Arena.ofAuto(); // start-up allocation, freed with the channel
         for (int m = 0; m < memberCount; m++) {
             long areaBytes = logs[m] != null ? logs[m].device().geometry().sizeBytes() : someAreaBytes;
@@ -230,10 +247,11 @@ final class PartialParityLog implements IoCompletion {
         int parityMember = request.parity;
         Check.that(request.requester.pplSteps.ppBytesMax(request.slot) <= units[parityMember].ppBytesCapacity,
                 "a step's partial parity fits the PPL area", request.slot);
+        request.appendedNs = owner.reactor.nowNs();
         Request[] q = queues[parityMember];
         Check.that(queueCounts[parityMember] < q.length, "PPL queue within every reactor's queue depth", parityMember);
         q[(queueHeads[parityMember] + queueCounts[parityMember]++) % q.length] = request;
-        kick(parityMember);
+        kickAtNextPoll(parityMember);
     }
 
     /** A released step of {@code stripe} ended (its writes done, maybe not durable): it wrote {@code writtenMembers}. */
@@ -246,15 +264,32 @@ final class PartialParityLog implements IoCompletion {
     }
 
     boolean needsPolling() {
-        return retry;
+        return retry || kickMask != 0;
     }
 
     int poll() {
-        if (!retry) return 0;
+        if (!retry && kickMask == 0) return 0;
+        long mask = retry ? -1L : kickMask;
         retry = false;
+        kickMask = 0;
         int work = 0;
-        for (int m = 0; m < memberCount; m++) work += kick(m);
+        for (int m = 0; m < memberCount; m++) {
+            if ((mask & (1L << m)) == 0) continue;
+            if (holdsForMore(m)) {
+                kickMask |= 1L << m;
+                continue;
+            }
+            heldPolls[m] = 0;
+            work += kick(m);
+        }
         return work;
+    }
+
+    /** An idle log with a few steps queued waits a poll for more (see {@link #VERSION_STEPS_MIN}). */
+    private boolean holdsForMore(int m) {
+        if (states[m] != IDLE || queueCounts[m] == 0 || queueCounts[m] >= VERSION_STEPS_MIN || heldPolls[m] >= HOLD_POLLS_MAX) return false;
+        heldPolls[m]++;
+        return true;
     }
 
     /** Moves member m's log on as far as it can; returns 1 if a request went out. */
@@ -276,7 +311,7 @@ final class PartialParityLog implements IoCompletion {
                 buildVersion(m);
                 return send(m);
             }
-            case WRITING, FLUSHING -> {
+            case WRITING -> {
                 return send(m);
             }
             case DRAINING -> {
@@ -319,7 +354,6 @@ final class PartialParityLog implements IoCompletion {
         toSendFirst[m] = firstBlock;
         toSendEnd[m] = unit.ppBlocks();
         headerSent[m] = false;
-        flushSent[m] = false;
         // A new step's partial parity assumes the data of every earlier step of its stripe is on disk: when one of the
         // new steps follows a step of its stripe released since the last data flush, flush every data member (md's
         // ppl_do_flush; every member, because that earlier step's ENDED may still be on its way from another reactor)
@@ -360,58 +394,64 @@ final class PartialParityLog implements IoCompletion {
         return false;
     }
 
-    /** Sends what the state still has to send: the header and new partial parity, or the log flush. */
+    /**
+     * Sends what the version still has to send: its header and new partial parity (FUA writes; one write when the
+     * partial parity starts right after the header, in a unit's first version), and the data flushes it needs.
+     */
     private int send(int m) {
+        if (states[m] != WRITING) return 0;
         int sent = 0;
-        if (states[m] == WRITING) {
-            Unit unit = units[m];
-            if (!headerSent[m]) {
-                if (!logs[m].write(0, MdPpl.HEADER_BYTES / blockBytes, unit.headerSlice(), tag(m, KIND_WRITE, m), this)) {
-                    retry = true;
-                    return sent;
-                }
-                headerSent[m] = true;
-                pendingIos[m]++;
-                sent = 1;
-            }
-            while (toSendFirst[m] < toSendEnd[m]) {
-                int n = Math.min(segmentsMax, toSendEnd[m] - toSendFirst[m]);
-                IoVector v = vectors[m].clear();
-                for (int b = 0; b < n; b++) v.add(unit.ppBlockAt(toSendFirst[m] + b));
-                long lba = (MdPpl.HEADER_BYTES + (long) toSendFirst[m] * blockBytes) / blockBytes;
-                if (!logs[m].writev(lba, n, v, tag(m, KIND_WRITE, m), this)) {
-                    retry = true;
-                    return sent;
-                }
-                toSendFirst[m] += n;
-                pendingIos[m]++;
-                sent = 1;
-            }
-            for (int d = 0; d < memberCount && flushMasks[m] != 0; d++) {
-                if ((flushMasks[m] & (1L << d)) == 0) continue;
-                if (volume.isActive(d)) {
-                    if (!dataMembers[d].flush(tag(m, KIND_DATA_FLUSH, d), this)) {
-                        retry = true;
-                        return sent;
-                    }
-                    pendingIos[m]++;
-                    counters[FLUSHES]++;
-                    sent = 1;
-                }
-                flushMasks[m] &= ~(1L << d);
-            }
-            return sent;
-        }
-        if (states[m] == FLUSHING && !flushSent[m]) {
-            if (!logs[m].flush(tag(m, KIND_LOG_FLUSH, m), this)) {
+        Unit unit = units[m];
+        if (!headerSent[m]) {
+            IoVector v = vectors[m].clear();
+            v.add(unit.headerSlice());
+            int n = toSendFirst[m] == 0 ? Math.min(segmentsMax - 1, toSendEnd[m]) : 0;
+            for (int b = 0; b < n; b++) v.add(unit.ppBlockAt(b));
+            if (!logs[m].writev(0, headerBlocks + n, v, BlockChannel.WRITE_FUA, tag(m, KIND_WRITE, m), this)) {
                 retry = true;
-                return 0;
+                return sent;
             }
-            flushSent[m] = true;
-            counters[FLUSHES]++;
-            return 1;
+            headerSent[m] = true;
+            toSendFirst[m] += n;
+            pendingIos[m]++;
+            counters[LOG_WRITES]++;
+            sent = 1;
         }
-        return 0;
+        while (toSendFirst[m] < toSendEnd[m]) {
+            int n = Math.min(segmentsMax, toSendEnd[m] - toSendFirst[m]);
+            IoVector v = vectors[m].clear();
+            for (int b = 0; b < n; b++) v.add(unit.ppBlockAt(toSendFirst[m] + b));
+            long lba = headerBlocks + (long) toSendFirst[m];
+            if (!logs[m].writev(lba, n, v, BlockChannel.WRITE_FUA, tag(m, KIND_WRITE, m), this)) {
+                retry = true;
+                return sent;
+            }
+            toSendFirst[m] += n;
+            pendingIos[m]++;
+            counters[LOG_WRITES]++;
+            sent = 1;
+        }
+        return sent | sendDataFlushes(m);
+    }
+
+    /** The data flushes a version needs before its steps are released (a same-stripe follow-up, see buildVersion). */
+    private int sendDataFlushes(int m) {
+        int sent = 0;
+        for (int d = 0; d < memberCount && flushMasks[m] != 0; d++) {
+            if ((flushMasks[m] & (1L << d)) == 0) continue;
+            if (volume.isActive(d)) {
+                if (!dataMembers[d].flush(tag(m, KIND_DATA_FLUSH, d), this)) {
+                    retry = true;
+                    return sent;
+                }
+                pendingIos[m]++;
+                counters[FLUSHES]++;
+                counters[DATA_FLUSHES]++;
+                sent = 1;
+            }
+            flushMasks[m] &= ~(1L << d);
+        }
+        return sent;
     }
 
     /** Draining: flushes the members the unit's steps wrote, then empties the unit. */
@@ -427,6 +467,7 @@ final class PartialParityLog implements IoCompletion {
                 }
                 pendingIos[m]++;
                 counters[FLUSHES]++;
+                counters[DATA_FLUSHES]++;
                 sent = 1;
             }
             mask &= ~(1L << d);
@@ -452,15 +493,11 @@ final class PartialParityLog implements IoCompletion {
         int m = (int) (tag & 0xff);
         byte kind = (byte) ((tag >>> KIND_SHIFT) & 0xff);
         int target = (int) (tag >>> (2 * KIND_SHIFT));
-        if (kind != KIND_LOG_FLUSH) pendingIos[m]--;
+        pendingIos[m]--;
         switch (kind) {
             case KIND_WRITE -> {
                 if (status != Status.OK && batchStatus[m] == Status.OK) batchStatus[m] = status;
                 writing(m);
-            }
-            case KIND_LOG_FLUSH -> {
-                batchStatus[m] = status;
-                release(m);
             }
             case KIND_DATA_FLUSH -> {
                 // A member that cannot flush is failed (its data is then rebuilt from the others); the log goes on.
@@ -475,15 +512,13 @@ final class PartialParityLog implements IoCompletion {
         }
     }
 
-    /** A request of the WRITING state completed: once all are done, flush the log (or release on a write error). */
+    /**
+     * A request of the WRITING state completed: once all are done the version is durable (FUA), or failed: md_error on
+     * the log member; the steps go on either way (their parity write to that member fails too).
+     */
     private void writing(int m) {
         if (pendingIos[m] > 0 || toSendFirst[m] < toSendEnd[m] || !headerSent[m] || flushMasks[m] != 0) return;
-        if (batchStatus[m] != Status.OK) {
-            release(m); // md_error on the log member; the steps go on (their parity write fails too)
-            return;
-        }
-        moveTo(m, FLUSHING);
-        send(m);
+        release(m);
     }
 
     /** The version is durable (or failed): its new steps go on to their writes; the next version may go out. */
@@ -496,6 +531,7 @@ final class PartialParityLog implements IoCompletion {
         for (int i = 0; i < count; i++) {
             Request r = batch[m][i];
             batch[m][i] = null;
+            counters[WAIT_NS] += owner.reactor.nowNs() - r.appendedNs;
             liveStripes[m][liveStripeCounts[m]++] = r.stripe;
             int n = dirtyStripeCounts[m];
             if (n < DIRTY_STRIPES_MAX) dirtyStripes[m][n] = r.stripe;
@@ -509,7 +545,18 @@ final class PartialParityLog implements IoCompletion {
                 owner.pplSteps.post(r.requester, r);
             }
         }
-        kick(m);
+        kickAtNextPoll(m); // steps queued meanwhile, and those that reach the log during this cycle
+    }
+
+    /**
+     * Moves member m's log on at the next poll; at once when the owner is released (closed and drained: nothing polls
+     * it any more). A step of another reactor can still reach a released owner (docs/raid.md, "PPL cost": the
+     * writer closes before the others); moved on at once, its log write fails on the closed area and the step with
+     * it, instead of waiting for a poll that never comes.
+     */
+    private void kickAtNextPoll(int m) {
+        if (owner.isReleased()) kick(m);
+        else kickMask |= 1L << m;
     }
 
     /**

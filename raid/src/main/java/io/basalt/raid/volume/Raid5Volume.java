@@ -294,8 +294,13 @@ public final class Raid5Volume implements RedundantVolume {
         owners = next;
     }
 
-    /** Names of {@link #pplCounters()}, in order: io_unit versions, entries, flushes, write steps, drains. */
-    public static final List<String> PPL_COUNTER_NAMES = List.of("units", "entries", "flushes", "steps", "drains");
+    /**
+     * Names of {@link #pplCounters()}, in order: io_unit versions, entries, flushes (log and data), write steps,
+     * drains, log write requests (header and partial parity), data member flushes, and the nanoseconds steps waited
+     * in the log in all (from the log owner's taking the step to its release).
+     */
+    public static final List<String> PPL_COUNTER_NAMES = List.of("units", "entries", "flushes", "steps", "drains", "log_writes",
+            "data_flushes", "wait_ns");
 
     /**
      * The partial parity log's counters ({@link #PPL_COUNTER_NAMES}), read on the log owner's reactor or once its I/O

@@ -69,6 +69,8 @@ abstract class VolumeChannel implements BlockChannel, IoCompletion, Reactor.Poll
     private final long[] intentFirsts;
     private final long[] intentCounts;
 
+    /** Per slot: a FUA write, flushed once written before its caller hears (see {@link #flushAfterFuaWrite}). */
+    private final boolean[] fuas;
     private final int[] retry;
     private final int[] retrying;
     private final boolean[] waiting;
@@ -103,6 +105,7 @@ abstract class VolumeChannel implements BlockChannel, IoCompletion, Reactor.Poll
         this.intents = new WriteIntent[depth];
         this.intentFirsts = new long[depth];
         this.intentCounts = new long[depth];
+        this.fuas = new boolean[depth];
         this.retry = new int[depth];
         this.retrying = new int[depth];
         this.waiting = new boolean[depth];
@@ -173,11 +176,12 @@ abstract class VolumeChannel implements BlockChannel, IoCompletion, Reactor.Poll
     }
 
     @Override
-    public boolean writev(long lba, int blockCount, IoVector vector, long tag, IoCompletion completion) {
+    public boolean writev(long lba, int blockCount, IoVector vector, int flags, long tag, IoCompletion completion) {
         if (!hasRoom()) return false;
-        int status = gate(Requests.check(geometry, lba, blockCount, vector));
+        int status = gate(Requests.check(geometry, lba, blockCount, vector, flags));
         int slot = begin(OP_WRITEV, lba, blockCount, tag, completion);
         if (status == Status.OK) keepSegments(slot, vector);
+        fuas[slot] = status == Status.OK && (flags & WRITE_FUA) != 0;
         return launch(slot, status);
     }
 
@@ -221,6 +225,7 @@ abstract class VolumeChannel implements BlockChannel, IoCompletion, Reactor.Poll
         cursors[slot] = 0;
         pending[slot] = 0;
         firstErrors[slot] = Status.OK;
+        fuas[slot] = false;
         startSlot(slot);
         return slot;
     }
@@ -381,9 +386,35 @@ abstract class VolumeChannel implements BlockChannel, IoCompletion, Reactor.Poll
     }
 
     private void finish(int slot, int status) {
+        if (fuas[slot] && status == Status.OK) {
+            flushAfterFuaWrite(slot);
+            return;
+        }
         clearSlot(slot);
         slots.finish(slot, status);
         if (closed && slots.inUse() == 0) release();
+    }
+
+    /**
+     * A volume has no FUA write of its own (a raid5 write is several member writes): a FUA write is the write, then
+     * a FLUSH of the volume, and its caller hears when that flush is done. The write's slot is freed and at once
+     * taken again (so never missing) for the flush, which carries the caller's completion and tag; a flush the members
+     * refuse waits in the retry list, as any partly started request.
+     */
+    private void flushAfterFuaWrite(int slot) {
+        IoCompletion completion = slots.completion(slot);
+        long tag = slots.tag(slot);
+        clearSlot(slot);
+        slots.release(slot);
+        int flush = begin(OP_FLUSH, 0, 0, tag, completion);
+        int status = gate(Status.OK);
+        if (status != Status.OK) {
+            reactor.completeLater(deferredSink, slots.id(flush), status);
+        } else if (!advance(flush)) {
+            addRetry(flush);
+        } else if (pending[flush] == 0) {
+            reactor.completeLater(deferredSink, slots.id(flush), finalStatus(flush));
+        }
     }
 
     private void clearSlot(int slot) {

@@ -264,7 +264,7 @@ class MdWriteIntentTest {
                 @Override public boolean read(long lba, int n, MemorySegment b, long tag, IoCompletion done) { return c.read(lba, n, b, tag, done); }
                 @Override public boolean readv(long lba, int n, IoVector v, long tag, IoCompletion done) { return c.readv(lba, n, v, tag, done); }
                 @Override public boolean write(long lba, int n, MemorySegment b, long tag, IoCompletion done) { check(lba, n); return c.write(lba, n, b, tag, done); }
-                @Override public boolean writev(long lba, int n, IoVector v, long tag, IoCompletion done) { check(lba, n); return c.writev(lba, n, v, tag, done); }
+                @Override public boolean writev(long lba, int n, IoVector v, int flags, long tag, IoCompletion done) { check(lba, n); return c.writev(lba, n, v, flags, tag, done); }
                 @Override public boolean flush(long tag, IoCompletion done) { return c.flush(tag, done); }
                 @Override public boolean discard(long lba, long n, long tag, IoCompletion done) { check(lba, n); return c.discard(lba, n, tag, done); }
                 @Override public boolean writeZeroes(long lba, long n, long tag, IoCompletion done) { check(lba, n); return c.writeZeroes(lba, n, tag, done); }

@@ -69,8 +69,8 @@ final class BuggyDevice implements BlockDevice {
             @Override public boolean readv(long lba, int blockCount, IoVector buffers, long tag, IoCompletion completion) {
                 return channel.readv(lba, blockCount, buffers, tag, completion);
             }
-            @Override public boolean writev(long lba, int blockCount, IoVector buffers, long tag, IoCompletion completion) {
-                return channel.writev(lba, blockCount, buffers, tag, completion);
+            @Override public boolean writev(long lba, int blockCount, IoVector buffers, int flags, long tag, IoCompletion completion) {
+                return channel.writev(lba, blockCount, buffers, flags, tag, completion);
             }
             @Override public boolean flush(long tag, IoCompletion completion) {
                 return channel.flush(tag, completion);

@@ -117,8 +117,8 @@ final class SharedChannelDevice implements BlockDevice {
         @Override public boolean readv(long lba, int blockCount, IoVector buffers, long tag, IoCompletion completion) {
             return accepted(channel.readv(lba, blockCount, buffers, tag, counted(completion)));
         }
-        @Override public boolean writev(long lba, int blockCount, IoVector buffers, long tag, IoCompletion completion) {
-            return accepted(channel.writev(lba, blockCount, buffers, tag, counted(completion)));
+        @Override public boolean writev(long lba, int blockCount, IoVector buffers, int flags, long tag, IoCompletion completion) {
+            return accepted(channel.writev(lba, blockCount, buffers, flags, tag, counted(completion)));
         }
         @Override public boolean flush(long tag, IoCompletion completion) {
             return accepted(channel.flush(tag, counted(completion)));

@@ -91,7 +91,7 @@ final class BlkHarness extends QueueHarness {
         @Override public boolean read(long lba, int n, MemorySegment b, long tag, IoCompletion c) { return !refuse() && inner.read(lba, n, b, tag, c); }
         @Override public boolean write(long lba, int n, MemorySegment b, long tag, IoCompletion c) { return !refuse() && inner.write(lba, n, b, tag, c); }
         @Override public boolean readv(long lba, int n, IoVector b, long tag, IoCompletion c) { return !refuse() && inner.readv(lba, n, b, tag, c); }
-        @Override public boolean writev(long lba, int n, IoVector b, long tag, IoCompletion c) { return !refuse() && inner.writev(lba, n, b, tag, c); }
+        @Override public boolean writev(long lba, int n, IoVector b, int flags, long tag, IoCompletion c) { return !refuse() && inner.writev(lba, n, b, flags, tag, c); }
         @Override public boolean flush(long tag, IoCompletion c) { return !refuse() && inner.flush(tag, c); }
         @Override public boolean discard(long lba, long n, long tag, IoCompletion c) { return !refuse() && inner.discard(lba, n, tag, c); }
         @Override public boolean writeZeroes(long lba, long n, long tag, IoCompletion c) { return !refuse() && inner.writeZeroes(lba, n, tag, c); }

@@ -119,6 +119,7 @@ final class Raid5Channel extends VolumeChannel {
     Raid5Channel(Raid5Volume volume, Reactor reactor, BlockChannel[] members, BlockChannel[] pplChannels) {
         super(volume, reactor, members);
         this.volume = volume;
+        volume.channelCreated();
         this.layout = volume.layout();
         this.memberCount = members.length;
         this.dataCount = memberCount - 1;
@@ -189,6 +190,13 @@ final class Raid5Channel extends VolumeChannel {
     @Override
     protected void onReleased() {
         pplSteps.released();
+        volume.channelReleased(this);
+    }
+
+    /** The log writer stays until the volume's other channels are released: their steps log through it. */
+    @Override
+    protected boolean holdsRelease() {
+        return volume.holdsLog(this);
     }
 
     @Override

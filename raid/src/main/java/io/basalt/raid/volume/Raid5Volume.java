@@ -363,6 +363,30 @@ public final class Raid5Volume implements RedundantVolume {
         allChannels.add(channel);
     }
 
+    /**
+     * Raid5 channels created and not yet released, the log writer among them. A closed writer is not released while
+     * others live: their steps still post their partial parity to its log, and a released writer has closed its log
+     * areas (the steps failed with DEVICE_GONE, seen with two bench jobs closing in turn; docs/raid.md "PPL cost").
+     */
+    private final java.util.concurrent.atomic.AtomicInteger liveChannels = new java.util.concurrent.atomic.AtomicInteger();
+
+    void channelCreated() {
+        liveChannels.incrementAndGet();
+    }
+
+    boolean holdsLog(Raid5Channel channel) {
+        return channel == pplWriter && liveChannels.get() > 1;
+    }
+
+    /** Any reactor's thread: the last other channel gone, a held writer is told to release on its own reactor. */
+    void channelReleased(Raid5Channel channel) {
+        int left = liveChannels.decrementAndGet();
+        Raid5Channel writer = pplWriter;
+        if (left == 1 && writer != null && writer != channel && !writer.isReleased()) {
+            writer.reactor.post(writer::releaseIfDone); // refused only by a stopped reactor, whose channels are gone
+        }
+    }
+
     /** Whether a step writes the member: active, or rebuilding (it is written everywhere, see Raid5Channel.sync). */
     boolean isWritable(int memberIndex) {
         return states.get(memberIndex) != FAILED;

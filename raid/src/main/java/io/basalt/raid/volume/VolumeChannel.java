@@ -392,7 +392,7 @@ abstract class VolumeChannel implements BlockChannel, IoCompletion, Reactor.Poll
         }
         clearSlot(slot);
         slots.finish(slot, status);
-        if (closed && slots.inUse() == 0) release();
+        releaseIfDone();
     }
 
     /**
@@ -482,7 +482,20 @@ abstract class VolumeChannel implements BlockChannel, IoCompletion, Reactor.Poll
     public void close() {
         if (closed) return;
         closed = true;
-        if (slots.inUse() == 0) release();
+        releaseIfDone();
+    }
+
+    /** Releases a closed channel with nothing in flight, unless its level holds it (owner thread). */
+    final void releaseIfDone() {
+        if (closed && !released && slots.inUse() == 0 && !holdsRelease()) release();
+    }
+
+    /**
+     * Whether a closed, idle channel must stay (keep its member channels and its poller) for other channels of the
+     * volume: raid5's log writer, while channels on other reactors may still log through it.
+     */
+    protected boolean holdsRelease() {
+        return false;
     }
 
     /** Whether the channel was closed and its last request completed (it does no member I/O any more). */

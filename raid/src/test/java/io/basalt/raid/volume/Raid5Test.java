@@ -427,6 +427,47 @@ class Raid5Test {
         }
     }
 
+    /**
+     * The log writer (the first reactor's channel) closes while the second reactor's channel goes on writing: its
+     * read-modify-writes still log their partial parity through the closed writer, which stays until the other
+     * channel is released, then goes (a later channel becomes the writer). Before, the released writer had closed
+     * its log areas and the second channel's logged writes failed (seen with two bench jobs closing in turn).
+     */
+    @Test
+    void theLogWriterClosingFirstLeavesTheOtherReactorsLoggedWritesWorking() throws Exception {
+        Reactor[] reactors = {Reactor.start(ReactorConfig.defaults("raid5-w0")), Reactor.start(ReactorConfig.defaults("raid5-w1"))};
+        List<BlockDevice> areas = TestVolumes.memories(4, "256K");
+        try (Raid5Volume volume = new Raid5Volume("r5", TestVolumes.open(4, "memory:1M"), CHUNK_BYTES, Raid5Algorithm.LEFT_SYMMETRIC,
+                new PplAreas(areas, 0x12345678))) {
+            int stripeBlocks = 3 * volume.chunkBlocks();
+            MemorySegment buffer = fixture.arena().allocate(4L * BLOCK, BLOCK);
+            BlockChannel[] channels = new BlockChannel[2];
+            for (int r = 0; r < 2; r++) {
+                Reactor reactorR = reactors[r];
+                channels[r] = reactorR.call(() -> volume.openChannel(reactorR)).get();
+            }
+            BlockChannel writer = channels[0];
+            reactors[0].call(() -> { writer.close(); return null; }).get();
+            long unitsBefore = reactors[0].call(volume::pplCounters).get()[0];
+            for (long stripe = 0; stripe < 8; stripe++) { // one block of each: logged read-modify-writes
+                assertEquals(Status.OK, syncWrite(reactors[1], channels[1], stripe * stripeBlocks + 1, 1, buffer), "stripe " + stripe);
+            }
+            assertTrue(reactors[0].call(volume::pplCounters).get()[0] > unitsBefore, "the writes were logged through the closed writer");
+            assertFalse(reactors[0].call(() -> ((Raid5Channel) writer).isReleased()).get(), "held while the other channel lives");
+            BlockChannel other = channels[1];
+            reactors[1].call(() -> { other.close(); return null; }).get();
+            io.basalt.engine.fixtures.Await.untilChecked(() -> reactors[0].call(() -> ((Raid5Channel) writer).isReleased()).get(), java.time.Duration.ofSeconds(10),
+                    "the writer released once the other channel went");
+            Reactor again = reactors[1];
+            BlockChannel next = again.call(() -> volume.openChannel(again)).get();
+            assertEquals(Status.OK, syncWrite(again, next, 2, 1, buffer), "a new channel writes (and logs) on its own");
+            again.call(() -> { next.close(); return null; }).get();
+            assertEquals(0, volume.failedCount(), "no member failed");
+        } finally {
+            for (Reactor r : reactors) r.close();
+        }
+    }
+
     /** One write through {@code channel} on its reactor; its status. */
     private static int syncWrite(Reactor reactor, BlockChannel channel, long lba, int blocks, MemorySegment buffer) throws Exception {
         java.util.concurrent.CompletableFuture<Integer> done = new java.util.concurrent.CompletableFuture<>();

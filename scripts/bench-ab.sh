@@ -10,7 +10,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 [ $# -ge 5 ] && [ "$5" = "--" ] || { sed -n '2,7p' "$0" >&2; exit 2; }
 a_dir=$1; b_dir=$2; rounds=$3; out=$4; shift 5
 args=("$@")
-source <(sed -n '/^java_major()/,/^}/p; /^find_jdk()/,/^}/p; /^die()/p' "$ROOT/basalt")
+source <(sed -n '/^java_major()/,/^}/p; /^jdk_major()/,/^}/p; /^find_jdk()/,/^}/p; /^die()/p' "$ROOT/basalt")
 find_jdk
 mkdir -p "$out"
 run() { # $1 build dir, $2 output file

@@ -468,6 +468,30 @@ class Raid5Test {
         }
     }
 
+    /**
+     * A FUA write on a volume is the write, then a flush of the members: when the members' flushes fail, the
+     * write is not reported durable (a plain write, which promises nothing about durability, still succeeds).
+     */
+    @Test
+    void aFuaWriteWhoseMemberFlushesFailIsNotReportedDurable() throws Exception {
+        Reactor r = Reactor.start(ReactorConfig.defaults("raid5-fua"));
+        List<BlockDevice> members = new ArrayList<>();
+        for (int i = 0; i < 4; i++) members.add(DeviceSpec.open("f" + i, "fault:memory:1M,fault_flush_error=1"));
+        try (Raid5Volume volume = new Raid5Volume("r5", members, CHUNK_BYTES)) {
+            BlockChannel channel = r.call(() -> volume.openChannel(r)).get();
+            MemorySegment buffer = fixture.arena().allocate(BLOCK, BLOCK);
+            assertEquals(Status.OK, syncWrite(r, channel, 8, 1, buffer), "a plain write");
+            io.basalt.engine.IoVector vector = new io.basalt.engine.IoVector(1);
+            vector.add(buffer);
+            java.util.concurrent.CompletableFuture<Integer> done = new java.util.concurrent.CompletableFuture<>();
+            assertTrue(r.call(() -> channel.writev(0, 1, vector, BlockChannel.WRITE_FUA, 0, (tag, status) -> done.complete(status))).get());
+            assertNotEquals(Status.OK, (int) done.get(10, java.util.concurrent.TimeUnit.SECONDS), "FUA write over failing flushes");
+            r.call(() -> { channel.close(); return null; }).get();
+        } finally {
+            r.close();
+        }
+    }
+
     /** One write through {@code channel} on its reactor; its status. */
     private static int syncWrite(Reactor reactor, BlockChannel channel, long lba, int blocks, MemorySegment buffer) throws Exception {
         java.util.concurrent.CompletableFuture<Integer> done = new java.util.concurrent.CompletableFuture<>();

@@ -6,9 +6,9 @@ import io.basalt.engine.BufferPool;
 import io.basalt.engine.IoCompletion;
 import io.basalt.engine.Reactor;
 import io.basalt.engine.Status;
+import io.basalt.engine.fixtures.AllocationWindows;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.management.ManagementFactory;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -17,29 +17,25 @@ import static org.junit.jupiter.api.Assertions.fail;
  * House habit 3, measured the same way for every BlockDevice (backends here, volumes through the test-jar):
  * random one-block reads and writes at a queue depth, each completion resubmitting its slot, driven by hand on a
  * reactor the calling thread owns. After two warm-up passes, windows of I/Os are repeated until one allocates
- * exactly 0 bytes on this thread; that window is the proof. Earlier windows may carry one-time JIT noise (hot
- * methods still C1-compiled, where escape analysis does not remove the FFM downcall's temporaries); an
- * allocation per I/O can never give a 0 window.
+ * exactly 0 bytes on this thread (AllocationWindows); that window is the proof.
  */
 public final class AllocationProbe {
-    private static final com.sun.management.ThreadMXBean THREADS =
-            (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
     private static final long STUCK_NS = 120_000_000_000L;
 
     private AllocationProbe() {}
 
     /**
      * Opens a channel on {@code reactor}, measures, closes the channel. Asserts no I/O error and no busy refusal.
-     * Returns the bytes the last window allocated (0 when the proof was found within {@code windowsMax}).
+     * Returns the bytes the last window allocated (0 when the proof was found; see AllocationWindows).
      */
     public static long measure(String what, Reactor reactor, BlockDevice device, int queueDepth, int warmUpIos,
-                               int measuredIos, int windowsMax) {
-        return measure(what, reactor, device, queueDepth, warmUpIos, measuredIos, windowsMax, 1);
+                               int measuredIos, int windowsMin) {
+        return measure(what, reactor, device, queueDepth, warmUpIos, measuredIos, windowsMin, 1);
     }
 
     /** As above with I/Os of {@code blocksPerIo} blocks at multiples of that size (say, full raid5 stripes). */
     public static long measure(String what, Reactor reactor, BlockDevice device, int queueDepth, int warmUpIos,
-                               int measuredIos, int windowsMax, int blocksPerIo) {
+                               int measuredIos, int windowsMin, int blocksPerIo) {
         BlockChannel channel = device.openChannel(reactor);
         BufferPool pool = reactor.bufferPool();
         int blockBytes = device.geometry().logicalBlockBytes() * blocksPerIo;
@@ -52,18 +48,13 @@ public final class AllocationProbe {
         Driver driver = new Driver(channel, buffers, blocksPerIo);
         drive(reactor, driver, warmUpIos);
         drive(reactor, driver, warmUpIos); // twice: the second pass runs the code the first one compiled
-        long allocatedBytes = -1;
-        for (int window = 0; window < windowsMax && allocatedBytes != 0; window++) {
-            long before = THREADS.getCurrentThreadAllocatedBytes();
-            drive(reactor, driver, measuredIos);
-            allocatedBytes = THREADS.getCurrentThreadAllocatedBytes() - before;
-            System.out.println(what + ": window " + window + ": " + allocatedBytes + " bytes allocated over " + measuredIos + " I/Os");
-        }
+        AllocationWindows.History history = AllocationWindows.untilZero(what + " over " + measuredIos + " I/Os",
+                windowsMin, () -> drive(reactor, driver, measuredIos));
         assertEquals(0, driver.errors, "I/O errors on " + what);
         assertEquals(0, driver.busy, "busy refusals at queue depth " + queueDepth + " on " + what);
         channel.close();
         for (int index : indexes) pool.release(index);
-        return allocatedBytes;
+        return history.last();
     }
 
     private static void drive(Reactor reactor, Driver driver, long ios) {

@@ -1,5 +1,6 @@
 package io.basalt.engine.net;
 
+import io.basalt.engine.fixtures.AllocationWindows;
 import io.basalt.engine.fixtures.Await;
 import io.basalt.engine.fixtures.ReactorFixture;
 import io.basalt.engine.Reactor;
@@ -9,7 +10,6 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.lang.foreign.MemorySegment;
-import java.lang.management.ManagementFactory;
 import java.net.Socket;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -20,11 +20,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * House habit 3 for sockets: once a connection is open, receiving (multishot RECV, buffer recycled) and sending
  * (queued SENDMSG, completion) allocate nothing on the reactor thread. A client thread streams bytes in and drains
  * what the server sends back; the reactor is driven by hand on the test thread, whose allocation is measured.
- * As in AllocationTest, the window is repeated until one allocates 0 bytes (JIT warm-up noise), at most 8 times.
+ * The window is repeated until one allocates 0 bytes (JIT warm-up noise; see AllocationWindows).
  */
 class TcpAllocationTest {
     private static final int WINDOW_REPLIES = 2_000;
-    private static final int WINDOWS_MAX = 8;
+    private static final int WINDOWS_MIN = 8;
     private static final int REPLY_BYTES = 16 * 1024;
     private static final int REPLIES_QUEUED_MAX = 8;
 
@@ -65,7 +65,6 @@ class TcpAllocationTest {
     @Test
     void receivingAndSendingAllocateNothing() throws Exception {
         Reactor r = fixture.reactor();
-        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         TcpContext context = TcpContext.open(r, TcpConfig.defaults());
         Replier replier = new Replier(fixture.arena().allocate(REPLY_BYTES));
         TcpListener listener = TcpListener.open(r, "127.0.0.1", 0, 4, true,
@@ -75,20 +74,17 @@ class TcpAllocationTest {
         Thread writer = Thread.ofPlatform().start(() -> pump(client, stop, true));
         Thread reader = Thread.ofPlatform().start(() -> pump(client, stop, false));
         try {
-            long deadlineNs = System.nanoTime() + 2 * EchoServer.TIMEOUT.toNanos();
+            long deadlineNs = System.nanoTime() + 2 * EchoServer.TIMEOUT.toNanos() + AllocationWindows.BUDGET.toNanos();
             while (replier.sent < 1000) { // warm-up: connection open, hot paths compiled
                 r.doWork();
                 assertTrue(System.nanoTime() < deadlineNs, "warm-up traffic within the timeout");
             }
-            long allocated = -1;
-            for (int w = 0; w < WINDOWS_MAX && allocated != 0; w++) {
+            AllocationWindows.History h = AllocationWindows.untilZero("tcp replies", WINDOWS_MIN, () -> {
                 long until = replier.sent + WINDOW_REPLIES;
-                long before = threads.getCurrentThreadAllocatedBytes();
                 while (replier.sent < until && System.nanoTime() < deadlineNs) r.doWork();
-                allocated = threads.getCurrentThreadAllocatedBytes() - before;
                 assertTrue(replier.sent >= until, "the window's traffic within the timeout");
-            }
-            assertEquals(0, allocated, "bytes allocated on the reactor thread in a window of " + WINDOW_REPLIES + " replies");
+            });
+            assertEquals(0, h.last(), "bytes allocated on the reactor thread in a window of " + WINDOW_REPLIES + " replies: " + h);
         } finally {
             stop.set(true);
             client.close();

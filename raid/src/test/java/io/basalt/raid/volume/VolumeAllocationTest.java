@@ -26,7 +26,7 @@ class VolumeAllocationTest {
     private static final int QUEUE_DEPTH = 32;
     private static final int WARM_UP_IOS = 20_000;
     private static final int MEASURED_IOS = 100_000;
-    private static final int WINDOWS_MAX = 8; // as AllocationTest: a window of exactly 0 is the proof; earlier ones may carry JIT noise
+    private static final int WINDOWS_MIN = 8; // as AllocationTest: a window of exactly 0 is the proof; earlier ones may carry JIT noise (AllocationWindows)
 
     private Reactor reactor;
     private Path folder;
@@ -45,7 +45,7 @@ class VolumeAllocationTest {
 
     private long run(String what, Supplier<BlockDevice> factory) {
         try (BlockDevice device = factory.get()) {
-            return AllocationProbe.measure(what, reactor, device, QUEUE_DEPTH, WARM_UP_IOS, MEASURED_IOS, WINDOWS_MAX);
+            return AllocationProbe.measure(what, reactor, device, QUEUE_DEPTH, WARM_UP_IOS, MEASURED_IOS, WINDOWS_MIN);
         }
     }
 
@@ -84,7 +84,7 @@ class VolumeAllocationTest {
         try (BlockDevice device = new Raid5Volume("r5", TestVolumes.open(4, "memory:16M"), 16 * 1024)) {
             int blocksPerStripe = 3 * 16 * 1024 / device.geometry().logicalBlockBytes();
             assertEquals(0, AllocationProbe.measure("raid5 full stripes", reactor, device, QUEUE_DEPTH, WARM_UP_IOS,
-                    MEASURED_IOS / 4, WINDOWS_MAX, blocksPerStripe));
+                    MEASURED_IOS / 4, WINDOWS_MIN, blocksPerStripe));
         }
     }
 

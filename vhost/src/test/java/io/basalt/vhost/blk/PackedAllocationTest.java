@@ -1,9 +1,9 @@
 package io.basalt.vhost.blk;
 
 import io.basalt.vhost.PackedGuestDriver;
+import io.basalt.engine.fixtures.AllocationWindows;
 import org.junit.jupiter.api.Test;
 
-import java.lang.management.ManagementFactory;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -21,7 +21,6 @@ class PackedAllocationTest {
 
     @Test
     void steadyStateAllocatesNothing() {
-        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         try (PackedHarness h = new PackedHarness(RING)) {
             long[][] gpas = new long[DEPTH][];
             int[] lens = {16, 4096, 1};
@@ -33,15 +32,9 @@ class PackedAllocationTest {
                 writable[i] = new boolean[] {false, read, true};
             }
             rounds(h, gpas, lens, writable, WARM_UP_ROUNDS);
-            long allocated = -1;
-            for (int window = 0; window < 5 && allocated != 0; window++) {
-                long before = threads.getCurrentThreadAllocatedBytes();
-                rounds(h, gpas, lens, writable, MEASURED_ROUNDS);
-                allocated = threads.getCurrentThreadAllocatedBytes() - before;
-                System.out.println("packed vhost window " + window + ": " + allocated + " bytes over " + MEASURED_ROUNDS * DEPTH + " requests");
-                assertTrue(allocated < 256 * 1024, allocated + " bytes in one window: an allocation per request");
-            }
-            assertEquals(0, allocated);
+            AllocationWindows.History history = AllocationWindows.untilZero("packed vhost over " + MEASURED_ROUNDS * DEPTH + " requests", 5,
+                    () -> rounds(h, gpas, lens, writable, MEASURED_ROUNDS));
+            assertEquals(0, history.last(), history.toString());
             assertEquals(0, h.queue.counter("bad_requests") + h.queue.counter("device_errors") + h.queue.counter("broken_chains"));
         }
     }

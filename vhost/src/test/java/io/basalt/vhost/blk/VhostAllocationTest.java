@@ -1,9 +1,9 @@
 package io.basalt.vhost.blk;
 
 import io.basalt.vhost.GuestDriver;
+import io.basalt.engine.fixtures.AllocationWindows;
 import org.junit.jupiter.api.Test;
 
-import java.lang.management.ManagementFactory;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -20,7 +20,6 @@ class VhostAllocationTest {
 
     @Test
     void steadyStateAllocatesNothing() {
-        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         try (BlkHarness h = new BlkHarness(4096, false)) {
             GuestDriver g = h.guest;
             int[] heads = new int[DEPTH];
@@ -32,15 +31,9 @@ class VhostAllocationTest {
             }
             h.runUntilUsed(DEPTH);
             rounds(h, g, heads, WARM_UP_ROUNDS);
-            long allocated = -1;
-            for (int window = 0; window < 5 && allocated != 0; window++) {
-                long before = threads.getCurrentThreadAllocatedBytes();
-                rounds(h, g, heads, MEASURED_ROUNDS);
-                allocated = threads.getCurrentThreadAllocatedBytes() - before;
-                System.out.println("vhost window " + window + ": " + allocated + " bytes over " + MEASURED_ROUNDS * DEPTH + " requests");
-                assertTrue(allocated < 256 * 1024, allocated + " bytes in one window: an allocation per request");
-            }
-            assertEquals(0, allocated);
+            AllocationWindows.History history = AllocationWindows.untilZero("vhost over " + MEASURED_ROUNDS * DEPTH + " requests", 5,
+                    () -> rounds(h, g, heads, MEASURED_ROUNDS));
+            assertEquals(0, history.last(), history.toString());
             assertEquals(0, h.queue.counter("bad_requests") + h.queue.counter("device_errors") + h.queue.counter("broken_chains"));
         }
     }

@@ -94,7 +94,7 @@ final class ServeCommand implements Callable<Integer> {
     static final class IdleNames implements Iterable<String> {
         @Override
         public Iterator<String> iterator() {
-            return List.of("sleep", "wait", "backoff", "busy").iterator();
+            return List.of("sleep", "ring-sleep", "wait", "backoff", "busy").iterator();
         }
     }
 

@@ -15,14 +15,19 @@ public interface IdleStrategy {
 
     String name();
 
+    /** The poll window's cap for "sleep": the spin the policy used before it adapted (docs/engine.md, "Idle policies"). */
+    long POLL_NS_MAX = 50_000;
+    long SLEEP_NS_MAX = 1_000_000_000L;
+
     /** Parses "sleep" (the default), "wait", "backoff" or "busy". */
     static IdleStrategy parse(String name) {
         return switch (name.toLowerCase(Locale.ROOT)) {
             case "busy", "busy-poll", "spin" -> new BusyPoll();
             case "backoff" -> new Backoff(100, 100, 1_000, 1_000_000);
-            case "sleep", "ring-sleep" -> new RingSleep(50_000, 1_000_000_000L);
-            case "wait" -> new RingSleep(0, 1_000_000_000L);
-            default -> throw new IllegalArgumentException("unknown idle strategy '" + name + "': use sleep, wait, backoff or busy");
+            case "sleep", "adaptive" -> new AdaptiveSleep(POLL_NS_MAX, SLEEP_NS_MAX);
+            case "ring-sleep" -> new RingSleep(POLL_NS_MAX, SLEEP_NS_MAX);
+            case "wait" -> new RingSleep(0, SLEEP_NS_MAX);
+            default -> throw new IllegalArgumentException("unknown idle strategy '" + name + "': use sleep, ring-sleep, wait, backoff or busy");
         };
     }
 
@@ -71,7 +76,7 @@ public interface IdleStrategy {
     }
 
     /**
-     * The default: busy-poll while there is work and for {@code spinNs} after it, then sleep inside
+     * A fixed window ("wait": none; "ring-sleep": 50 us, the default before it adapted): busy-poll while there is work and for {@code spinNs} after it, then sleep inside
      * io_uring_enter until a completion, a posted command (the doorbell eventfd) or {@code sleepNsMax}.
      * An idle reactor costs no CPU; a busy one never sleeps.
      */
@@ -99,6 +104,57 @@ public interface IdleStrategy {
             }
         }
         @Override public IdleStrategy copy() { return new RingSleep(spinNs, sleepNsMax); }
+        @Override public String name() { return spinNs == 0 ? "wait" : "ring-sleep"; }
+    }
+
+    /**
+     * The default ("sleep"): QEMU's adaptive polling (util/aio-posix.c, poll-grow/poll-shrink) on a reactor. After
+     * work the reactor polls for a window, then sleeps in io_uring_enter. The window follows the gaps between work:
+     * a gap that ended inside the window was caught by polling (the window stays); one that ended after it but
+     * within {@code pollNsMax} would have been caught by a longer window (it doubles, from 4 us); a longer one means
+     * polling is wasted (the window drops to 0). So a queue that keeps receiving gets polled without a sleep and a
+     * wake-up per request, and an idle one costs no CPU: after one long gap the reactor sleeps at once.
+     */
+    final class AdaptiveSleep implements IdleStrategy {
+        /** The first window after a gap that a longer one would have caught: QEMU's initial poll-ns. */
+        static final long POLL_NS_START = 4_000;
+        private final long pollNsMax;
+        private final long sleepNsMax;
+        private long pollNs;
+        private long idleSinceNs = -1;
+
+        public AdaptiveSleep(long pollNsMax, long sleepNsMax) {
+            this.pollNsMax = pollNsMax;
+            this.sleepNsMax = sleepNsMax;
+        }
+
+        @Override public void idle(int workCount, Reactor reactor) {
+            long now = System.nanoTime();
+            if (!idleCycle(workCount, now)) return;
+            if (now - idleSinceNs < pollNs) Thread.onSpinWait();
+            else reactor.sleepUntilWork(sleepNsMax);
+        }
+
+        /** Accounts one cycle at {@code nowNs}; true when it found no work (the caller then polls or sleeps). */
+        boolean idleCycle(int workCount, long nowNs) {
+            if (workCount == 0) {
+                if (idleSinceNs < 0) idleSinceNs = nowNs;
+                return true;
+            }
+            if (idleSinceNs >= 0) adjust(nowNs - idleSinceNs);
+            idleSinceNs = -1;
+            return false;
+        }
+
+        private void adjust(long gapNs) {
+            if (gapNs <= pollNs) return; // polling caught it
+            if (gapNs > pollNsMax) pollNs = 0; // no window we allow would have: stop polling
+            else pollNs = Math.min(pollNsMax, pollNs == 0 ? POLL_NS_START : pollNs * 2);
+        }
+
+        /** The current poll window (ns). */
+        public long pollNs() { return pollNs; }
+        @Override public IdleStrategy copy() { return new AdaptiveSleep(pollNsMax, sleepNsMax); }
         @Override public String name() { return "sleep"; }
     }
 }

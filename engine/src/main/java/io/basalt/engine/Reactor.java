@@ -35,6 +35,15 @@ public final class Reactor implements AutoCloseable {
 
         /** True while the poller holds work that no ring completion will announce (so the reactor must not sleep). */
         boolean needsPolling();
+
+        /**
+         * Called just before the reactor sleeps (after its poll window ran out): a poller that polls a queue with
+         * notifications off (a virtqueue) turns them on here and looks once more. False cancels this sleep.
+         * Pollers therefore keep notifications off through the whole poll window, not only while work arrives.
+         */
+        default boolean readyToSleep() {
+            return !needsPolling();
+        }
     }
 
     /** Receives the ring completions whose user_data carries its sink index. */
@@ -432,7 +441,7 @@ public final class Reactor implements AutoCloseable {
     void sleepUntilWork(long timeoutNs) {
         sleeping = true; // Dekker with post(): publish "sleeping", then look at the queue once more
         try {
-            if (!commands.isEmpty() || deferred.size() > 0 || ring.pending() > 0 || pollersNeedPolling()) return;
+            if (!commands.isEmpty() || deferred.size() > 0 || ring.pending() > 0 || !pollersReadyToSleep()) return;
             if (!doorbellArmed) {
                 doorbellArmed = prepare(DOORBELL_SINK, IoUringAbi.IORING_OP_READ, (byte) 0, doorbellFd, 0,
                         doorbellBuffer.address(), 8, 0, 0, (short) 0);
@@ -449,10 +458,17 @@ public final class Reactor implements AutoCloseable {
     void parkUntilWork(long timeoutNs) {
         sleeping = true;
         try {
-            if (commands.isEmpty()) LockSupport.parkNanos(this, timeoutNs);
+            if (commands.isEmpty() && pollersReadyToSleep()) LockSupport.parkNanos(this, timeoutNs);
         } finally {
             sleeping = false;
         }
+    }
+
+    /** Asks every poller (each one, so that all turn their notifications on before the reactor sleeps). */
+    private boolean pollersReadyToSleep() {
+        boolean ready = true;
+        for (Poller p : pollers) ready &= p.readyToSleep();
+        return ready;
     }
 
     private boolean pollersNeedPolling() {

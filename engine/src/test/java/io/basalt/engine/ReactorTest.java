@@ -94,7 +94,7 @@ class ReactorTest {
     @ValueSource(longs = {30_000, 1_000})
     void idleReactorWakesPromptlyForAPostedCommand(long sleepCapMs) throws Exception {
         IdleStrategy idle = sleepCapMs == 1_000 ? IdleStrategy.parse("sleep")
-                : new IdleStrategy.RingSleep(50_000, TimeUnit.MILLISECONDS.toNanos(sleepCapMs));
+                : new IdleStrategy.AdaptiveSleep(IdleStrategy.POLL_NS_MAX, TimeUnit.MILLISECONDS.toNanos(sleepCapMs));
         try (Reactor reactor = Reactor.start(config("wake").withIdle(idle))) {
             assertEquals("sleep", reactor.idleStrategyName());
             int rounds = sleepCapMs == 1_000 ? 1 : 5;

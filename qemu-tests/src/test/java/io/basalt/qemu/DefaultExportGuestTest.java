@@ -20,6 +20,13 @@ import org.junit.jupiter.api.io.TempDir;
 class DefaultExportGuestTest {
     private static final String FIO = "fio --filename=/dev/vda --ioengine=libaio --direct=1 --verify=crc32c --output-format=terse ";
 
+    /**
+     * An idle guest with its disk attached must cost the daemon (2 reactors, default idle policy) almost nothing: the
+     * issue-12 goal is under 1% of a core, measured here over 10 s (docs/vhost.md, "Idle cost"). The bound is 5% so
+     * that JIT or GC housekeeping on a loaded runner cannot fail it; a spinning reactor costs 100%.
+     */
+    private static final double IDLE_CORE_SHARE_MAX = 0.05;
+
     /** basalt stat reports every second: the guest's I/O must be in the first or second report after it starts. */
     private static final long STAT_SHOWS_IO_NS_MAX = 2_000_000_000L;
 
@@ -31,6 +38,7 @@ class DefaultExportGuestTest {
         Path dir = GuestTests.workDir("defaultExport");
         GuestResult r;
         long[] statIoStartNs = {-1};
+        long[] idle = {-1, -1, -1, -1}; // wall and daemon CPU ns at the idle phase's start and end
         StatWatcher.Row shown;
         String statOutput;
         try (BasaltDaemon basalt = BasaltDaemon.builder(sockets.resolve("data")).embeddedDefault().log(dir.resolve("basalt.log")).start();
@@ -38,6 +46,14 @@ class DefaultExportGuestTest {
             r = Guest.builder(GuestTools.guest()).workDir(dir).cpus(4).vhostUserBlkQemuDefaultQueues(basalt.socket())
                     .consoleListener(line -> {
                         if (line.contains("stat_io=start")) statIoStartNs[0] = System.nanoTime();
+                        if (line.contains("idle=start")) {
+                            idle[0] = System.nanoTime();
+                            idle[1] = ProcessBackend.cpuNanos(basalt.pid());
+                        }
+                        if (line.contains("idle=end")) {
+                            idle[2] = System.nanoTime();
+                            idle[3] = ProcessBackend.cpuNanos(basalt.pid());
+                        }
                     })
                     .script("""
                             set -e
@@ -67,6 +83,8 @@ class DefaultExportGuestTest {
                             umount /mnt
                             if dmesg | grep -iE "I/O error|operation not supported|print_req_error" >/tmp/bad; then cat /tmp/bad; exit 6; fi
                             echo "BASALT-RESULT dmesg=clean"
+                            # The disk stays attached and idle for 10 s: the host measures the daemon's CPU meanwhile.
+                            sleep 1; echo "BASALT-RESULT idle=start"; sleep 10; echo "BASALT-RESULT idle=end"
                             """.replace("FIO ", FIO))
                     .timeout(Duration.ofMinutes(4)).run();
             shown = statIoStartNs[0] < 0 ? null : stat.firstActiveSince(statIoStartNs[0]);
@@ -83,6 +101,11 @@ class DefaultExportGuestTest {
         assertEquals("ok", r.marker("verify"));
         assertTrue(r.markerLong("trimmed_bytes") > 0, "fstrim trimmed the free space");
         assertEquals("clean", r.marker("dmesg"));
+        assertTrue(idle[2] > idle[0] && idle[0] > 0, "the guest's idle phase was seen: " + r.describe());
+        double idleShare = (double) (idle[3] - idle[1]) / (idle[2] - idle[0]);
+        GuestTests.timing(String.format("daemon CPU with an idle guest attached: %.2f%% of a core over", 100 * idleShare),
+                (idle[2] - idle[0]) / 1_000_000);
+        assertTrue(idleShare < IDLE_CORE_SHARE_MAX, String.format("an idle guest cost the daemon %.1f%% of a core", 100 * idleShare));
         assertTrue(statIoStartNs[0] > 0, "the guest started its reads for basalt stat: " + r.describe());
         assertNotNull(shown, "basalt stat never showed the guest's reads on export vol0:\n" + statOutput);
         assertEquals(0.0, shown.writesPerSecond(), "the guest only read then: " + shown.line());

@@ -188,6 +188,16 @@ public final class VirtioBlkQueue implements Reactor.Poller, IoCompletion, React
                 || availableAfterEnable || stopping);
     }
 
+    /** The reactor is about to sleep: turn kicks back on and look once more (a chain may have come meanwhile). */
+    @Override
+    public boolean readyToSleep() {
+        if (!kicksEnabled && kickFd >= 0 && !kickBroken && freeCount > 0 && !stopped) {
+            kicksEnabled = true;
+            availableAfterEnable = vq.enableNotifications();
+        }
+        return !needsPolling();
+    }
+
     private int popBatch() {
         int n = 0;
         availableAfterEnable = false;
@@ -198,14 +208,11 @@ public final class VirtioBlkQueue implements Reactor.Poller, IoCompletion, React
             n++;
             begin(slot);
         }
-        if (kickFd >= 0 && !kickBroken) {
-            if (n > 0 && kicksEnabled) {
-                vq.disableNotifications();
-                kicksEnabled = false;
-            } else if (n == 0 && !kicksEnabled && freeCount > 0) {
-                kicksEnabled = true;
-                availableAfterEnable = vq.enableNotifications(); // re-check: a chain may have come meanwhile
-            }
+        // Kicks go off with the first chain and stay off while the reactor polls (its poll window included); they
+        // come back on only when it is about to sleep (readyToSleep): a polled queue costs the guest no kick.
+        if (n > 0 && kicksEnabled && kickFd >= 0 && !kickBroken) {
+            vq.disableNotifications();
+            kicksEnabled = false;
         }
         if (n == BATCH_MAX) availableAfterEnable = true; // more may wait: poll again before sleeping
         return n;

@@ -272,7 +272,9 @@ class VirtioBlkQueueTest {
             h.guest.takeUsed();
             h.cycles(3);
             assertEquals(1, h.queue.counter("kicks"));
-            assertEquals(1, h.guest.availEvent(), "avail_event asks for a kick at the next entry");
+            assertEquals(0, h.guest.availEvent(), "kicks stay off while the reactor polls (its poll window)");
+            assertTrue(h.queue.readyToSleep(), "nothing new: the reactor may sleep");
+            assertEquals(1, h.guest.availEvent(), "about to sleep: avail_event asks for a kick at the next entry");
             // stop: the armed kick read is completed by the queue itself, then the callback runs.
             boolean[] drained = {false};
             h.queue.stop(() -> drained[0] = true);
@@ -280,6 +282,28 @@ class VirtioBlkQueueTest {
             assertTrue(drained[0]);
             assertTrue(h.queue.isStopped());
             assertEquals(1, h.queue.lastAvailIdx());
+        } finally {
+            Libc.close(kick);
+        }
+    }
+
+    /** Kicks are off through the poll window; a chain the guest published then, without a kick, keeps the reactor awake. */
+    @Test
+    void aChainPublishedWithKicksOffIsSeenBeforeTheReactorSleeps() {
+        int kick = (int) NativeException.check(Libc.eventfd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK), "eventfd");
+        try (BlkHarness h = new BlkHarness(4096, false, BlkHarness.FEATURES_EVENT_IDX, -1, kick, null, c -> c)) {
+            h.cycles(3);
+            h.request(VirtioBlk.T_FLUSH, 0).submit(false, false);
+            h.runUntilUsed(1); // polled: the first chain turns kicks off
+            h.guest.takeUsed();
+            h.request(VirtioBlk.T_FLUSH, 0).submit(false, false); // no kick: the guest saw avail_event stale
+            assertFalse(h.queue.readyToSleep(), "the re-check after turning kicks on finds the chain");
+            h.runUntilUsed(1);
+            h.guest.takeUsed();
+            h.cycles(2);
+            assertTrue(h.queue.readyToSleep());
+            assertEquals(0, h.queue.counter("kicks"));
+            assertEquals(2, h.queue.lastAvailIdx());
         } finally {
             Libc.close(kick);
         }

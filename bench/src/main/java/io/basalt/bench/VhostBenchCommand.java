@@ -71,6 +71,18 @@ public final class VhostBenchCommand implements Callable<Integer> {
             description = "Only the jobs whose names start with these: randread, randwrite, read, write (default: all).")
     List<String> jobs = new ArrayList<>();
 
+    @Option(names = "--frontend", description = "No guest: Basalt's vhost-user front-end (drive spec vhost-user:SOCKET) drives "
+            + "Basalt and qemu-storage-daemon (export in an iothread) at full rate, 4k randread/randwrite, --rounds "
+            + "alternated pairs; the figure is each server's CPU per I/O, as Basalt/QSD per pair (median [min-max]).")
+    boolean frontend;
+
+    @Option(names = "--device", paramLabel = "null|PATH", defaultValue = "null",
+            description = "With --frontend: what both servers export, null (no data touched) or a block device such as /dev/zram1 (default: ${DEFAULT-VALUE}).")
+    String device;
+
+    @Option(names = "--iodepth", paramLabel = "N", defaultValue = "32", description = "With --frontend: requests in flight per queue (default: ${DEFAULT-VALUE}).")
+    int ioDepth;
+
     @Option(names = "--work-dir", paramLabel = "DIR", description = "Images, logs and the guest's files (default: .build/bench-vhost).")
     Path workDir;
 
@@ -115,7 +127,10 @@ public final class VhostBenchCommand implements Callable<Integer> {
                 throw usage("--jobs: '" + j + "' names none of randread, randwrite, read, write");
             }
         }
-        return new VhostBenchRequest(list, jobs, seconds, rounds, imageBytes, queues, guestCpus, workDir);
+        atLeastOne("--iodepth", ioDepth);
+        if (frontend && !list.isEmpty()) throw usage("--frontend measures Basalt against qemu-storage-daemon: no backend options");
+        if (frontend && !device.equals("null") && !Files.exists(Path.of(device))) throw usage("--device " + device + ": no such device");
+        return new VhostBenchRequest(list, jobs, seconds, rounds, imageBytes, queues, guestCpus, workDir, frontend, device, ioDepth);
     }
 
     private VhostBenchRequest.Backend backend(BackendOption b) {

@@ -10,9 +10,12 @@ import java.util.List;
  * @param backends    in the order given; empty: Basalt ("basalt") and qemu-storage-daemon ("qsd")
  * @param jobPrefixes the default jobs whose names start with one of these; empty: all four
  * @param workDir     null: the runner's default (.build/bench-vhost of the checkout)
+ * @param frontend    no guest: Basalt's vhost-user front-end drives Basalt and qemu-storage-daemon (FrontendBench)
+ * @param device      with frontend: what both servers export, "null" or a block device path (null: "null")
+ * @param ioDepth     with frontend: requests in flight per queue
  */
 public record VhostBenchRequest(List<Backend> backends, List<String> jobPrefixes, int seconds, int rounds, long imageBytes,
-                                int queues, int guestCpus, Path workDir) {
+                                int queues, int guestCpus, Path workDir, boolean frontend, String device, int ioDepth) {
     public VhostBenchRequest {
         backends = List.copyOf(backends);
         jobPrefixes = List.copyOf(jobPrefixes);

@@ -57,6 +57,22 @@ class VhostBenchCommandTest {
     }
 
     @Test
+    void frontendModeTakesItsDeviceAndDepthAndNoBackendOptions() {
+        Run run = vhost("--frontend", "--queues", "1", "--iodepth", "16", "--rounds", "10", "--seconds", "3");
+        assertEquals(0, run.exit(), run.err());
+        VhostBenchRequest r = requests.getFirst();
+        assertTrue(r.frontend());
+        assertEquals("null", r.device(), "the default device: no data touched");
+        assertEquals(List.of(1, 16, 10), List.of(r.queues(), r.ioDepth(), r.rounds()));
+        Run mixed = vhost("--frontend", "--qsd", "q");
+        assertEquals(2, mixed.exit());
+        assertTrue(mixed.err().contains("--frontend measures Basalt against qemu-storage-daemon"), mixed.err());
+        Run missing = vhost("--frontend", "--device", "/dev/no-such-zram");
+        assertEquals(2, missing.exit());
+        assertTrue(missing.err().contains("--device /dev/no-such-zram: no such device"), missing.err());
+    }
+
+    @Test
     void badOptionsNameTheOptionAndExit2() {
         for (String[] args : List.of(new String[] {"--seconds", "0"}, new String[] {"--image-size", "10m"}, new String[] {"--backend", "noequals"},
                 new String[] {"--qsd", "bad name"}, new String[] {"--jobs", "sideways"}, new String[] {"--colour"})) {

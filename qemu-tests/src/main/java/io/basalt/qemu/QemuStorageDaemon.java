@@ -44,9 +44,17 @@ public final class QemuStorageDaemon implements VhostBackend {
 
     /** The command line with the image, socket and queue count given as text (placeholders in a template). */
     public static List<String> commandTemplate(Path binary, String image, String socket, String numQueues) {
+        return commandForBlockdev(binary, "driver=file,filename=" + image + ",aio=io_uring,cache.direct=on", socket, numQueues);
+    }
+
+    /**
+     * Any block node ({@code blockdev}: QEMU's --blockdev options without node-name, e.g. "driver=null-co,size=N"
+     * or "driver=host_device,filename=/dev/zram1,aio=io_uring,cache.direct=on") exported the same way.
+     */
+    public static List<String> commandForBlockdev(Path binary, String blockdev, String socket, String numQueues) {
         return List.of(binary.toString(),
                 "--object", "iothread,id=io0",
-                "--blockdev", "driver=file,node-name=f0,filename=" + image + ",aio=io_uring,cache.direct=on",
+                "--blockdev", "node-name=f0," + blockdev,
                 "--export", "type=vhost-user-blk,id=e0,node-name=f0,addr.type=unix,addr.path=" + socket
                         + ",writable=on,num-queues=" + numQueues + ",iothread=io0");
     }

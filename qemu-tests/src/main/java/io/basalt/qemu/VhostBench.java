@@ -278,6 +278,7 @@ public final class VhostBench {
 
     /** Runs a parsed {@code bench vhost} request and prints the table. */
     static int run(VhostBenchRequest request, PrintStream out, PrintStream err) {
+        if (request.frontend()) return FrontendBench.run(request, out, err);
         List<Backend> backends = new ArrayList<>();
         for (VhostBenchRequest.Backend b : request.backends()) {
             backends.add(switch (b.kind()) {

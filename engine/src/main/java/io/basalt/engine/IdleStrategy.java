@@ -19,9 +19,23 @@ public interface IdleStrategy {
     long POLL_NS_MAX = 50_000;
     long SLEEP_NS_MAX = 1_000_000_000L;
 
-    /** Parses "sleep" (the default), "wait", "backoff" or "busy". */
+    /**
+     * Parses "sleep" (the default), "ring-sleep", "wait", "backoff" or "busy"; "sleep:N" is "sleep" with its poll
+     * window capped at N us instead of 50 (0 to 10,000; for tuning runs).
+     */
     static IdleStrategy parse(String name) {
-        return switch (name.toLowerCase(Locale.ROOT)) {
+        String lower = name.toLowerCase(Locale.ROOT);
+        if (lower.startsWith("sleep:")) {
+            long capUs;
+            try {
+                capUs = Long.parseLong(lower.substring("sleep:".length()));
+            } catch (NumberFormatException e) {
+                capUs = -1;
+            }
+            if (capUs < 0 || capUs > 10_000) throw new IllegalArgumentException("idle strategy '" + name + "': sleep:N takes a poll window cap of 0 to 10000 us");
+            return new AdaptiveSleep(capUs * 1_000, SLEEP_NS_MAX);
+        }
+        return switch (lower) {
             case "busy", "busy-poll", "spin" -> new BusyPoll();
             case "backoff" -> new Backoff(100, 100, 1_000, 1_000_000);
             case "sleep", "adaptive" -> new AdaptiveSleep(POLL_NS_MAX, SLEEP_NS_MAX);

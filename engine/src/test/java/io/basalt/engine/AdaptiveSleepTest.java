@@ -54,4 +54,15 @@ class AdaptiveSleepTest {
         for (int i = 0; i < 100; i++) assertFalse(s.idleCycle(3, t + i));
         assertEquals(IdleStrategy.AdaptiveSleep.POLL_NS_START, s.pollNs());
     }
+
+    @Test
+    void sleepWithACapParses() {
+        assertEquals("sleep", IdleStrategy.parse("sleep:32").name());
+        IdleStrategy.AdaptiveSleep s = (IdleStrategy.AdaptiveSleep) IdleStrategy.parse("sleep:32");
+        long t = 1_000;
+        for (int i = 0; i < 10; i++) t = gap(s, t, 30_000);
+        assertEquals(32_000, s.pollNs(), "capped at 32 us");
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> IdleStrategy.parse("sleep:x"));
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> IdleStrategy.parse("sleep:20000"));
+    }
 }

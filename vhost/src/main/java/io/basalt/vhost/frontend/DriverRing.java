@@ -60,18 +60,15 @@ abstract sealed class DriverRing permits SplitDriverRing, PackedDriverRing {
     final void add(int slot, long gpa, int lengthBytes, boolean deviceWrites) {
         int flags = deviceWrites ? F_WRITE : 0;
         if (indirect) {
-            long at = (long) building * DESC_SIZE;
-            MemorySegment t = table[slot];
-            t.set(U64, at, gpa);
-            t.set(U32, at + 8, lengthBytes);
-            t.set(U16, at + 12, (short) flags);
-            t.set(U16, at + 14, (short) (building + 1));
-            if (building > 0) t.set(U16, at - DESC_SIZE + 12, (short) (t.get(U16, at - DESC_SIZE + 12) | F_NEXT));
+            addIndirect(table[slot], building, gpa, lengthBytes, flags);
         } else {
             addDirect(slot, building, gpa, lengthBytes, flags);
         }
         building++;
     }
+
+    /** One entry of an indirect table, in the ring layout's own descriptor format. */
+    abstract void addIndirect(MemorySegment table, int index, long gpa, int lengthBytes, int flags);
 
     abstract void addDirect(int slot, int index, long gpa, int lengthBytes, int flags);
 

@@ -56,6 +56,16 @@ final class PackedDriverRing extends DriverRing {
         }
     }
 
+    /** Packed layout (2.8.19): addr, len, id (ignored), flags; entries are taken in order, without NEXT. */
+    @Override
+    void addIndirect(MemorySegment table, int index, long gpa, int lengthBytes, int flags) {
+        long at = (long) index * DESC_SIZE;
+        table.set(U64, at, gpa);
+        table.set(U32, at + 8, lengthBytes);
+        table.set(U16, at + 12, (short) 0);
+        table.set(U16, at + 14, (short) flags);
+    }
+
     @Override
     void addDirect(int slot, int index, long gpa, int lengthBytes, int flags) {
         if (index > 0) {

@@ -40,6 +40,17 @@ final class SplitDriverRing extends DriverRing {
         desc.set(U16, at + 14, (short) next);
     }
 
+    /** Split layout (2.7.5.3): entries chained by NEXT and their table index. */
+    @Override
+    void addIndirect(MemorySegment table, int index, long gpa, int lengthBytes, int flags) {
+        long at = (long) index * DESC_SIZE;
+        table.set(U64, at, gpa);
+        table.set(U32, at + 8, lengthBytes);
+        table.set(U16, at + 12, (short) flags);
+        table.set(U16, at + 14, (short) (index + 1));
+        if (index > 0) table.set(U16, at - DESC_SIZE + 12, (short) (table.get(U16, at - DESC_SIZE + 12) | F_NEXT));
+    }
+
     @Override
     void addDirect(int slot, int index, long gpa, int lengthBytes, int flags) {
         int d = head(slot) + index;

@@ -38,13 +38,15 @@ class FrontendBadPeerTest {
             BlockChannel channel = device.openChannel(reactor);
             ConformanceHarness io = new ConformanceHarness(reactor, channel);
             MemorySegment buffer = arena.allocate(4096L * IN_FLIGHT, 4096);
-            for (int i = 0; i < IN_FLIGHT; i++) assertTrue(io.submitRead(i, i, 1, buffer.asSlice(4096L * i, 4096)));
+            int block = device.geometry().logicalBlockBytes();
+            for (int i = 0; i < IN_FLIGHT; i++) assertTrue(io.submitRead(i, i, 1, buffer.asSlice(4096L * i, block)));
             for (int i = 0; i < 100; i++) reactor.doWork(); // kicks sent
-            assertEquals(IN_FLIGHT, channel.inFlight(), "nothing completes within the back-end's latency");
+            assertEquals(IN_FLIGHT, channel.inFlight(), "nothing completes within the back-end's latency; tag 0: "
+                    + (io.done(0) ? Status.name(io.await(0)) : "pending"));
             qsd.kill();
             for (int i = 0; i < IN_FLIGHT; i++) assertEquals(Status.DEVICE_GONE, io.await(i), "request " + i + " after the back-end died");
             assertEquals(0, channel.inFlight());
-            assertEquals(Status.DEVICE_GONE, io.read(0, 1, buffer.asSlice(0, 4096)), "a request after the back-end died");
+            assertEquals(Status.DEVICE_GONE, io.read(0, 1, buffer.asSlice(0, block)), "a request after the back-end died");
             assertTrue(device.describe().contains("gone"), device.describe());
             channel.close();
             device.close();

@@ -5,10 +5,14 @@ import io.basalt.engine.backend.NullBlockDevice;
 import io.basalt.engine.backend.UringBlockDevice;
 import io.basalt.engine.fault.FaultBlockDevice;
 import io.basalt.engine.fault.FaultConfig;
+import io.basalt.engine.spi.BackendProvider;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.ServiceLoader;
 
 /**
  * Backend specifications as users write them, and the one place that turns them into devices:
@@ -18,7 +22,10 @@ import java.util.Map;
  *   null:1T[,block=4096]
  *   fault:INNER_SPEC[,fault_seed=N][,fault_read_error=P][,fault_write_error=P][,fault_flush_error=P]
  *        [,fault_latency_us=MIN-MAX][,fault_flush_latency_us=N][,fault_fail_after=N][,fault_power_cut=1][,fault_torn=1]
+ *   vhost-user:/path/to.sock[,queues=Q][,queue_size=N][,packed=0|1]   (vhost module: any vhost-user-blk back-end)
  * </pre>
+ * Kinds beyond the built-in ones come from {@link BackendProvider}s registered with {@link ServiceLoader}
+ * (modules engine cannot depend on: vhost's {@code vhost-user}); an unknown kind's error lists every kind known.
  * In a fault spec the {@code fault_*} options may sit anywhere among the inner spec's own options
  * ({@code fault:memory:64M,block=512,fault_seed=7}); the rest make up the inner spec. See docs/fault-injection.md.
  */
@@ -55,8 +62,29 @@ public record DeviceSpec(String kind, String target, Map<String, String> options
                 yield new NullBlockDevice(name, Sizes.parse(target), (int) size("block", 4096));
             }
             case "fault" -> openFault(name);
-            default -> throw new IllegalArgumentException("unknown backend '" + kind + "': use uring, memory, null or fault");
+            default -> openFromProvider(name);
         };
+    }
+
+    private static final List<String> BUILT_IN_KINDS = List.of("uring", "memory", "null", "fault");
+
+    /** A kind no built-in backend claims: the first registered {@link BackendProvider} naming it opens it. */
+    private BlockDevice openFromProvider(String name) {
+        List<String> known = new ArrayList<>(BUILT_IN_KINDS);
+        for (BackendProvider provider : ServiceLoader.load(BackendProvider.class, DeviceSpec.class.getClassLoader())) {
+            if (provider.kinds().contains(kind)) return provider.open(name, kind, target, options);
+            known.addAll(provider.kinds());
+        }
+        throw new IllegalArgumentException("unknown backend '" + kind + "': use " + String.join(", ", known));
+    }
+
+    /** Every kind a spec may name: the built-in ones and those of the registered providers. */
+    public static List<String> knownKinds() {
+        List<String> known = new ArrayList<>(BUILT_IN_KINDS);
+        for (BackendProvider provider : ServiceLoader.load(BackendProvider.class, DeviceSpec.class.getClassLoader())) {
+            known.addAll(provider.kinds());
+        }
+        return known;
     }
 
     private static final String FAULT_PREFIX = "fault_";

@@ -143,7 +143,7 @@ public interface IdleStrategy {
         }
 
         @Override public void idle(int workCount, Reactor reactor) {
-            long now = System.nanoTime();
+            long now = reactor.cycleEndNs(); // read by the cycle just ended: no second clock read
             if (!idleCycle(workCount, now)) return;
             if (now - idleSinceNs < pollNs) Thread.onSpinWait();
             else reactor.sleepUntilWork(sleepNsMax);

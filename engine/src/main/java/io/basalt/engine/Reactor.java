@@ -425,6 +425,11 @@ public final class Reactor implements AutoCloseable {
         return nowNs;
     }
 
+    /** The time at the end of the last cycle (its time accounting's clock read; idle strategies reuse it). */
+    long cycleEndNs() {
+        return lastCycleEndNs;
+    }
+
     public boolean isOwnerThread() {
         return Thread.currentThread() == owner;
     }

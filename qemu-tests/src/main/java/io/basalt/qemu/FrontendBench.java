@@ -7,7 +7,6 @@ import io.basalt.bench.VhostBenchRequest;
 import io.basalt.engine.BlockDevice;
 import io.basalt.engine.DeviceSpec;
 import io.basalt.engine.IdleStrategy;
-import io.basalt.engine.Sizes;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -100,7 +99,7 @@ public final class FrontendBench {
     private static Server startBasalt(Path workDir, String device, int queues) throws IOException {
         BasaltDaemon.ensureBuilt();
         Path socket = workDir.resolve("basalt.sock");
-        String spec = device.equals("null") ? "null:" + Sizes.format(NULL_BYTES) : "uring:" + device;
+        String spec = device.equals("null") ? "null:" + (NULL_BYTES >> 20) + "M" : "uring:" + device;
         Path config = workDir.resolve("basalt.json");
         Files.writeString(config, "[{\"method\": \"drive_create\", \"params\": {\"name\": \"d0\", \"spec\": \"" + spec + "\"}},\n"
                 + " {\"method\": \"vhost_create\", \"params\": {\"name\": \"x0\", \"drive\": \"d0\", \"socket\": \"" + socket

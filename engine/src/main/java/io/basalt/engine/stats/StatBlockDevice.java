@@ -51,7 +51,7 @@ public final class StatBlockDevice implements BlockDevice {
     @Override
     public BlockChannel openChannel(Reactor reactor) {
         Check.that(reactor.isOwnerThread(), "openChannel on the reactor's thread");
-        return new StatChannel(this, inner.openChannel(reactor), statsFor(reactor));
+        return new StatChannel(this, inner.openChannel(reactor), statsFor(reactor), reactor);
     }
 
     private synchronized IoStats statsFor(Reactor reactor) {

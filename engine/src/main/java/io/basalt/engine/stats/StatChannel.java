@@ -5,6 +5,7 @@ import io.basalt.engine.BlockDevice;
 import io.basalt.engine.IoCompletion;
 import io.basalt.engine.IoVector;
 import io.basalt.engine.RequestSlots;
+import io.basalt.engine.Reactor;
 import io.basalt.engine.Status;
 
 import java.lang.foreign.MemorySegment;
@@ -23,9 +24,12 @@ final class StatChannel implements BlockChannel, IoCompletion {
     private final long[] startNs;
     private final byte[] ops;
     private final long[] bytes;
+    /** Times come from the reactor's clock of the cycle (one clock read per cycle, not two per request). */
+    private final Reactor reactor;
 
-    StatChannel(StatBlockDevice device, BlockChannel inner, IoStats stats) {
+    StatChannel(StatBlockDevice device, BlockChannel inner, IoStats stats, Reactor reactor) {
         this.device = device;
+        this.reactor = reactor;
         this.inner = inner;
         this.stats = stats;
         this.blockBytes = device.geometry().logicalBlockBytes();
@@ -91,7 +95,7 @@ final class StatChannel implements BlockChannel, IoCompletion {
         }
         ops[slot] = (byte) op;
         bytes[slot] = byteCount;
-        startNs[slot] = System.nanoTime();
+        startNs[slot] = reactor.nowNs();
         return slot;
     }
 
@@ -109,7 +113,7 @@ final class StatChannel implements BlockChannel, IoCompletion {
     @Override
     public void complete(long id, int status) {
         int slot = slots.slotOf(id);
-        stats.completed(ops[slot], bytes[slot], System.nanoTime() - startNs[slot], status == Status.OK);
+        stats.completed(ops[slot], bytes[slot], reactor.nowNs() - startNs[slot], status == Status.OK);
         slots.finish(slot, status);
     }
 

@@ -49,9 +49,9 @@ class FrontendAllocationTest {
             assertEquals(0, history.last(), history.toString());
             // The server's side of the same traffic: Basalt's export allocates nothing per request either (its slice
             // cache holds the front-end's bounce areas, which are reused as a guest's O_DIRECT buffers are).
-            AllocationWindows.History server = AllocationWindows.untilZeroOn(serverThread(server), "vhost-user-blk export over "
+            AllocationWindows.History served = AllocationWindows.untilZeroOn(serverThread(server), "vhost-user-blk export over "
                     + MEASURED_ROUNDS * DEPTH + " requests", 5, () -> rounds(reactor, channel, buffers, MEASURED_ROUNDS));
-            assertEquals(0, server.last(), server.toString());
+            assertEquals(0, served.last(), served.toString());
             assertEquals(0, errors, "requests that failed");
             channel.close();
             device.close();

@@ -387,7 +387,9 @@ final class VhostSession implements Runnable {
                 || !memory.mapped()) {
             return;
         }
-        ring.runner = QueueRunner.start(export, ring, memory.snapshot(), features, inflight.queueRegion(ring.index, ring.size));
+        java.lang.foreign.MemorySegment region = inflight.queueRegion(ring.index, ring.size, packed());
+        if (region == null && inflight.present()) export.counters().inflightIgnored.increment(); // made for other rings
+        ring.runner = QueueRunner.start(export, ring, memory.snapshot(), features, region);
         export.counters().queuesStarted.increment();
     }
 
@@ -437,7 +439,7 @@ final class VhostSession implements Runnable {
         if (numQueues < 1 || numQueues > rings.length || queueSize < 1 || queueSize > QueueRunner.QUEUE_SIZE_MAX) {
             throw new ProtocolException("GET_INFLIGHT_FD for " + numQueues + " queues of " + queueSize);
         }
-        int fd = inflight.create(numQueues, queueSize);
+        int fd = inflight.create(numQueues, queueSize, packed()); // QEMU sets the features before asking
         message.reply(VhostUser.GET_INFLIGHT_FD, INFLIGHT_SIZE)
                 .putU64(INFLIGHT_MMAP_SIZE_OFFSET, inflight.sizeBytes()).putU64(INFLIGHT_MMAP_OFFSET_OFFSET, 0)
                 .putU16(INFLIGHT_NUM_QUEUES_OFFSET, numQueues).putU16(INFLIGHT_QUEUE_SIZE_OFFSET, queueSize);
@@ -452,10 +454,15 @@ final class VhostSession implements Runnable {
         int numQueues = message.u16(INFLIGHT_NUM_QUEUES_OFFSET);
         int queueSize = message.u16(INFLIGHT_QUEUE_SIZE_OFFSET);
         if (numQueues < 1 || numQueues > rings.length || queueSize < 1 || queueSize > QueueRunner.QUEUE_SIZE_MAX
-                || sizeBytes < InflightArea.bytesFor(numQueues, queueSize) || offset < 0) {
+                || sizeBytes < InflightArea.bytesFor(numQueues, queueSize, packed()) || offset < 0) {
             throw new ProtocolException("SET_INFLIGHT_FD of " + sizeBytes + " bytes for " + numQueues + " queues of " + queueSize);
         }
-        inflight.adopt(claimFd(0), sizeBytes, offset, numQueues, queueSize);
+        inflight.adopt(claimFd(0), sizeBytes, offset, numQueues, queueSize, packed());
         return true;
+    }
+
+    /** Whether the rings are packed (virtio 2.8): the inflight buffer's layout follows. */
+    private boolean packed() {
+        return (features & (1L << io.basalt.vhost.virtio.VirtioFeatures.RING_PACKED)) != 0;
     }
 }

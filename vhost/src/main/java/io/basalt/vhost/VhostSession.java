@@ -4,8 +4,10 @@ import io.basalt.shims.Libc;
 import io.basalt.vhost.protocol.ProtocolException;
 import io.basalt.vhost.protocol.VhostUser;
 import io.basalt.vhost.protocol.VhostUserMessage;
+import io.basalt.vhost.virtio.VirtioFeatures;
 
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 
 import static io.basalt.vhost.protocol.VhostUserMessage.*;
@@ -387,7 +389,7 @@ final class VhostSession implements Runnable {
                 || !memory.mapped()) {
             return;
         }
-        java.lang.foreign.MemorySegment region = inflight.queueRegion(ring.index, ring.size, packed());
+        MemorySegment region = inflight.queueRegion(ring.index, ring.size, packed());
         if (region == null && inflight.present()) export.counters().inflightIgnored.increment(); // made for other rings
         ring.runner = QueueRunner.start(export, ring, memory.snapshot(), features, region);
         export.counters().queuesStarted.increment();
@@ -463,6 +465,6 @@ final class VhostSession implements Runnable {
 
     /** Whether the rings are packed (virtio 2.8): the inflight buffer's layout follows. */
     private boolean packed() {
-        return (features & (1L << io.basalt.vhost.virtio.VirtioFeatures.RING_PACKED)) != 0;
+        return (features & (1L << VirtioFeatures.RING_PACKED)) != 0;
     }
 }

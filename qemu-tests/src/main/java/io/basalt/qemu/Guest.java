@@ -47,8 +47,12 @@ public final class Guest {
      * One vhost-user-blk disk: a listening unix socket, the virtqueue count the guest should use, and how many seconds
      * QEMU waits between attempts to reconnect when the backend goes away (0: never; the chardev's {@code reconnect=}).
      */
-    /** A vhost-user-blk disk; {@code numQueues} {@link #QEMU_DEFAULT_QUEUES}: no num-queues option (QEMU asks one per vCPU). */
-    public record VhostDisk(Path socket, int numQueues, int reconnectSeconds) {
+    /**
+     * A vhost-user-blk disk; {@code numQueues} {@link #QEMU_DEFAULT_QUEUES}: no num-queues option (QEMU asks one per
+     * vCPU); {@code packed}: the device offers packed virtqueues ({@code packed=on}, virtio 2.8), which the guest's
+     * driver then uses.
+     */
+    public record VhostDisk(Path socket, int numQueues, int reconnectSeconds, boolean packed) {
         public static final int QEMU_DEFAULT_QUEUES = 0;
 
         public VhostDisk {
@@ -58,7 +62,7 @@ public final class Guest {
         }
 
         public VhostDisk(Path socket, int numQueues) {
-            this(socket, numQueues, 0);
+            this(socket, numQueues, 0, false);
         }
     }
 
@@ -118,8 +122,13 @@ public final class Guest {
          * inflight buffer again (vhost-user INFLIGHT_SHMFD) when it is back.
          */
         public Builder vhostUserBlkReconnecting(Path socket, int numQueues, int reconnectSeconds) {
+            return vhostUserBlkReconnecting(socket, numQueues, reconnectSeconds, false);
+        }
+
+        /** As {@link #vhostUserBlkReconnecting(Path, int, int)}, with packed virtqueues when {@code packed}. */
+        public Builder vhostUserBlkReconnecting(Path socket, int numQueues, int reconnectSeconds, boolean packed) {
             if (reconnectSeconds < 1) throw new IllegalArgumentException("reconnectSeconds >= 1: " + reconnectSeconds);
-            disks.add(new VhostDisk(socket, numQueues, reconnectSeconds));
+            disks.add(new VhostDisk(socket, numQueues, reconnectSeconds, packed));
             return this;
         }
 
@@ -215,7 +224,8 @@ public final class Guest {
             c.addAll(List.of("-chardev", "socket,id=vu" + i + ",path=" + qemuEscape(d.socket().toAbsolutePath().toString())
                             + (d.reconnectSeconds() > 0 ? ",reconnect=" + d.reconnectSeconds() : ""),
                     "-device", "vhost-user-blk-pci,chardev=vu" + i
-                            + (d.numQueues() == VhostDisk.QEMU_DEFAULT_QUEUES ? "" : ",num-queues=" + d.numQueues())));
+                            + (d.numQueues() == VhostDisk.QEMU_DEFAULT_QUEUES ? "" : ",num-queues=" + d.numQueues())
+                            + (d.packed() ? ",packed=on" : "")));
         }
         if (b.userNetwork) c.addAll(List.of("-nic", "user,model=virtio-net-pci"));
         c.addAll(b.extraQemuArgs);

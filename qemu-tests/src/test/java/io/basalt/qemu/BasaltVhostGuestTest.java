@@ -25,7 +25,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * TCG guests against Basalt's own vhost-user-blk server ({@code basalt serve} with a generated config): the same
  * kinds of checks QemuStorageDaemonGuestTest makes against the reference, plus flush/discard/write-zeroes, a guest
- * reboot, a backend crash with QEMU reconnecting, two guests at once, a read-only export and a degraded RAID5 volume.
+ * reboot, a backend crash with QEMU reconnecting (split and packed rings), two guests at once, a read-only export and a
+ * degraded RAID5 volume.
  *
  * <p>A TCG boot costs seconds, so the checks share one guest ("A", 4 vCPUs, one disk per check, checks run one after
  * another in their own subshells: {@link GuestChecks}) and a second guest ("B") runs beside A's first check for the
@@ -40,6 +41,7 @@ import org.junit.jupiter.api.io.TempDir;
  *   vdf r5    RAID5 4 x 64 MiB, member m1 failed, 2 queues (own daemon)
  *   vdg crash 256 MiB, 2 queues, chardev reconnect=1 (own daemon, killed and restarted)
  *   vdh boot   64 MiB, 2 queues   written, guest reboots, read back after the reboot
+ *   vdi crashp 128 MiB, 2 queues, packed=on, reconnect=1 (the crash daemon's second export, fio beside vdg's)
  * </pre>
  * Every daemon is stopped with SIGTERM after the guests and must exit 0 (BasaltDaemon.close asserts it); the host
  * then checks the image files. Each test asserts its own check's status and markers, so a failure names its check and
@@ -93,6 +95,7 @@ class BasaltVhostGuestTest {
         run.image2 = GuestTests.filledImage(dir.resolve("v2.raw"), 128 * MiB, 8);
         Path bootImage = GuestTests.filledImage(dir.resolve("boot.raw"), 64 * MiB, 5);
         Path crashImage = GuestTests.filledImage(dir.resolve("crash.raw"), 256 * MiB, 6);
+        Path crashPackedImage = GuestTests.filledImage(dir.resolve("crashp.raw"), 128 * MiB, 10);
         List<Path> members = new ArrayList<>();
         for (int i = 0; i < 4; i++) members.add(GuestTests.filledImage(dir.resolve("m" + i + ".raw"), 64 * MiB, 20 + i));
 
@@ -111,7 +114,9 @@ class BasaltVhostGuestTest {
                 // Completions held 0.3-1.5 ms: the guest keeps ~16 requests inside the daemon, so the SIGKILL surely
                 // catches some in flight and the restarted daemon must resubmit them from the inflight buffer.
                 run.crash = BasaltDaemon.builder(sockets.resolve("crash")).log(dir.resolve("basalt-crash.log"))
-                        .export("v0", crashImage, sockets.resolve("crash.sock"), 2).completionLatencyMicros("300-1500").start();
+                        .export("v0", crashImage, sockets.resolve("crash.sock"), 2)
+                        .export("p0", crashPackedImage, sockets.resolve("crashp.sock"), 2) // a packed-ring guest disk
+                        .completionLatencyMicros("300-1500").start();
                 try {
                     runGuests(run);
                 } finally {
@@ -146,7 +151,8 @@ class BasaltVhostGuestTest {
                     .vhostUserBlk(run.main.socket("v0"), 2).vhostUserBlk(run.main.socket("mq"), 4)
                     .vhostUserBlk(run.main.socket("disc"), 1).vhostUserBlk(run.main.socket("ro"), 1)
                     .vhostUserBlk(run.main.socket("v1"), 1).vhostUserBlk(run.raid5.socket(), 2)
-                    .vhostUserBlkReconnecting(run.crash.socket(), 2, 1).vhostUserBlk(run.main.socket("boot"), 2)
+                    .vhostUserBlkReconnecting(run.crash.socket("v0"), 2, 1).vhostUserBlk(run.main.socket("boot"), 2)
+                    .vhostUserBlkReconnecting(run.crash.socket("p0"), 2, 1, true)
                     .script(guestAScript())
                     .timeout(Duration.ofMinutes(6))
                     .consoleListener(line -> {
@@ -161,7 +167,16 @@ class BasaltVhostGuestTest {
         }
     }
 
-    /** Up to three crashes while fio runs, until one catches requests in flight (one between two requests proves nothing). */
+    /** The restarted crash daemon's lines saying export {@code name} resubmitted requests ("none" when there are none). */
+    private static String resubmitted(Run run, String name) {
+        return run.crash.logText().lines().filter(l -> l.contains("vhost " + name + ":") && l.contains("resubmitting"))
+                .reduce((x, y) -> x + "; " + y).orElse("none");
+    }
+
+    /**
+     * Up to three crashes while fio runs, until the restarted daemon resubmitted requests on both the split and the
+     * packed ring (one between two requests proves nothing).
+     */
     private static void crashAndRestart(Run run) {
         try {
             for (int crash = 0; crash < 3 && run.fioEndedAt.get() == 0; crash++) {
@@ -173,7 +188,7 @@ class BasaltVhostGuestTest {
                 Thread.sleep(1500); // down for a while: the guest sees the backend gone
                 run.crash.restart();
                 run.restartedAt.set(System.nanoTime());
-                if (run.crash.logText().contains("resubmitting")) break;
+                if (!resubmitted(run, "v0").equals("none") && !resubmitted(run, "p0").equals("none")) break;
             }
         } catch (Throwable t) {
             run.chaosError.set(t);
@@ -196,7 +211,7 @@ class BasaltVhostGuestTest {
                 .add("flushDiscard", flushDiscardScript("vdc"))
                 .add("readOnly", readOnlyScript("vdd"))
                 .add("raid5", raid5Script("vdf"))
-                .add("reconnect", reconnectScript("vdg"))
+                .add("reconnect", reconnectScript("vdg", "vdi"))
                 .script();
         return "if [ \"$(dd if=/dev/vdh bs=16 count=1 2>/dev/null | tr -d '\\000')\" != \"" + MAGIC + "\" ]; then\n"
                 + firstBoot + "fi\n" + GuestChecks.fragment("rebootRead", rebootReadScript("vdh")) + "read_rc=$rc\n"
@@ -323,18 +338,27 @@ class BasaltVhostGuestTest {
                 """.replace("FIO ", fio(d));
     }
 
-    private static String reconnectScript(String d) {
+    /**
+     * fio with verify on the split-ring disk {@code d} and, at the same time, on the packed-ring disk {@code p}: one
+     * daemon serves both, so each crash catches both rings with requests in flight.
+     */
+    private static String reconnectScript(String d, String p) {
         String job = "--name=crash --rw=randwrite --bs=4k --iodepth=16 --offset=0 --size=48M --randrepeat=1 --verify_fatal=1";
+        String packedJob = "--name=crashp --rw=randwrite --bs=4k --iodepth=16 --offset=0 --size=32M --randrepeat=1 --verify_fatal=1";
         return """
                 set -e
                 echo "BASALT-FIO-START t=$(date +%s)"
+                FIOP PJOB --verify_backlog=256 >/tmp/op 2>&1 &
+                packed=$!
                 FIO JOB --verify_backlog=256 >/tmp/o 2>&1 || { cat /tmp/o; exit 3; }
+                wait $packed || { cat /tmp/op; exit 5; }
                 echo "BASALT-FIO-END t=$(date +%s)"
-                echo "BASALT-RESULT fio_with_crash=ok"
+                echo "BASALT-RESULT fio_with_crash=ok packed_fio_with_crash=ok"
                 echo 3 > /proc/sys/vm/drop_caches
                 FIO JOB --verify_only >/tmp/v 2>&1 || { cat /tmp/v; exit 4; }
-                echo "BASALT-RESULT verify_after=ok"
-                """.replace("FIO ", fio(d)).replace("JOB", job);
+                FIOP PJOB --verify_only >/tmp/vp 2>&1 || { cat /tmp/vp; exit 6; }
+                echo "BASALT-RESULT verify_after=ok packed_verify_after=ok"
+                """.replace("FIOP ", fio(p)).replace("FIO ", fio(d)).replace("PJOB", packedJob).replace("JOB", job);
     }
 
     /** First boot: 8 MiB at 1 MiB and a marker block (MAGIC + the data's sha256) at 0, then reboot. */
@@ -441,10 +465,32 @@ class BasaltVhostGuestTest {
                 () -> "fio must still be running when the daemon comes back, or the crash proves nothing:\n" + c.describe());
         assertEquals("ok", c.marker("fio_with_crash"));
         assertEquals("ok", c.marker("verify_after"));
-        String resubmitted = run.crash.logText().lines().filter(l -> l.contains("resubmitting")).reduce((x, y) -> x + "; " + y).orElse("none");
+        String resubmitted = resubmitted(run, "v0");
         System.out.printf("[result] reconnect: fio ran %d ms after the restart; resubmitted by the new daemon: %s%n",
                 (run.fioEndedAt.get() - run.restartedAt.get()) / 1_000_000, resubmitted);
         assertNotEquals("none", resubmitted, () -> "no request was in flight at the crash: the inflight path went untested\n"
+                + run.crash.logText());
+    }
+
+    /**
+     * The same crash seen by a packed-ring disk (packed=on, fio beside the split one's): QEMU cannot read a packed
+     * ring's position back, so after the restart it sends the vring base of the ring's first start; Basalt resumes
+     * the ring from the inflight buffer (PackedInflightRegion) and resubmits what was in flight. fio verify must be
+     * clean during and after.
+     */
+    @Test
+    void packedRingBackendKilledAndRestartedMidRunGuestReconnectsWithoutLosingWrites() {
+        Run run = GUEST.get();
+        if (run.chaosError.get() != null) throw new AssertionError("kill/restart failed: " + run.chaosError.get(), run.chaosError.get());
+        GuestCheck c = run.a.check("reconnect").assertSuccess();
+        Run.rethrow(run.crashStop);
+        assertEquals("ok", c.marker("packed_fio_with_crash"));
+        assertEquals("ok", c.marker("packed_verify_after"));
+        String resubmitted = resubmitted(run, "p0");
+        String resumed = run.crash.logText().lines().filter(l -> l.contains("vhost p0:") && l.contains("packed ring resumes"))
+                .reduce((x, y) -> x + "; " + y).orElse("none");
+        System.out.printf("[result] packed reconnect: resubmitted: %s; resumed: %s%n", resubmitted, resumed);
+        assertNotEquals("none", resubmitted, () -> "no packed-ring request was in flight at the crash: the packed inflight path went untested\n"
                 + run.crash.logText());
     }
 

@@ -3,6 +3,8 @@ package io.basalt.vhost;
 import io.basalt.engine.BlockChannel;
 import io.basalt.engine.Reactor;
 import io.basalt.vhost.blk.InflightRegion;
+import io.basalt.vhost.blk.InflightTracker;
+import io.basalt.vhost.blk.PackedInflightRegion;
 import io.basalt.vhost.blk.VirtioBlkQueue;
 import io.basalt.vhost.memory.GuestMemory;
 import io.basalt.vhost.memory.SliceCache;
@@ -54,25 +56,34 @@ final class QueueRunner {
         if (desc == null || avail == null || used == null) {
             throw new ProtocolException("queue " + ring.index + ": ring addresses are not inside guest memory");
         }
-        if (packed && inflightArea != null) {
-            // No DescStatePacked tracking: the buffer stays untouched for this ring, so nothing is ever
-            // resubmitted from it (requests in flight when a back-end dies are lost to the guest).
-            export.counters().inflightIgnored.increment();
-        }
         Reactor reactor = export.reactorFor(ring.index);
         int callFd = ring.callFd, kickFd = ring.kickFd, base = ring.base, size = ring.size;
         CompletableFuture<QueueRunner> started = reactor.call(() -> {
             SharedChannels channels = export.channels();
             BlockChannel channel = channels.acquire(reactor);
             try {
-                InflightRegion inflight = null;
+                InflightTracker inflight = null;
                 int[] resubmit = new int[0];
                 Virtqueue vq;
                 if (packed) {
-                    vq = new PackedVirtqueue(memory, desc, avail, used, size, features, base, new SliceCache(SLICE_CACHE_ENTRIES));
+                    PackedInflightRegion region = inflightArea == null ? null : new PackedInflightRegion(inflightArea, size, base);
+                    resubmit = region == null ? resubmit : region.recover(desc);
+                    int availBase = region == null ? base : region.resumeAvailIdx();
+                    int usedBase = region == null ? base : region.resumeUsedIdx();
+                    if (availBase != base) {
+                        // After a back-end crash QEMU sends the base of the ring's previous start (it cannot read a
+                        // packed ring's position back): the region knows where the ring stands.
+                        export.log("queue " + ring.index + ": packed ring resumes at avail 0x" + Integer.toHexString(availBase)
+                                + ", used 0x" + Integer.toHexString(usedBase) + " from the inflight buffer (front-end said 0x"
+                                + Integer.toHexString(base) + ")");
+                    }
+                    inflight = region;
+                    vq = new PackedVirtqueue(memory, desc, avail, used, size, features, availBase, usedBase,
+                            new SliceCache(SLICE_CACHE_ENTRIES));
                 } else {
-                    inflight = inflightArea == null ? null : new InflightRegion(inflightArea, size);
-                    resubmit = inflight == null ? resubmit : inflight.recover(usedIdx(used));
+                    InflightRegion region = inflightArea == null ? null : new InflightRegion(inflightArea, size);
+                    resubmit = region == null ? resubmit : region.recover(usedIdx(used));
+                    inflight = region;
                     // After a back-end crash QEMU restarts the ring at its used index; the requests a previous
                     // back-end had taken beyond it are the in-flight ones, resubmitted below and not popped again
                     // (libvhost-user's rule: last_avail_idx = used_idx + in flight).

@@ -12,7 +12,7 @@ final class VhostCounters {
     final LongAdder unsupportedMessages = new LongAdder();
     final LongAdder protocolErrors = new LongAdder();
     final LongAdder queuesStarted = new LongAdder();
-    /** Packed rings started with an inflight buffer that they do not track (no resubmission after a crash). */
+    /** Rings started while the session holds an inflight buffer made for another ring size or layout (untracked). */
     final LongAdder inflightIgnored = new LongAdder();
 
     Map<String, Object> snapshot() {

@@ -4,8 +4,10 @@ import io.basalt.shims.Libc;
 import io.basalt.vhost.protocol.ProtocolException;
 import io.basalt.vhost.protocol.VhostUser;
 import io.basalt.vhost.protocol.VhostUserMessage;
+import io.basalt.vhost.virtio.VirtioFeatures;
 
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 
 import static io.basalt.vhost.protocol.VhostUserMessage.*;
@@ -387,7 +389,9 @@ final class VhostSession implements Runnable {
                 || !memory.mapped()) {
             return;
         }
-        ring.runner = QueueRunner.start(export, ring, memory.snapshot(), features, inflight.queueRegion(ring.index, ring.size));
+        MemorySegment region = inflight.queueRegion(ring.index, ring.size, packed());
+        if (region == null && inflight.present()) export.counters().inflightIgnored.increment(); // made for other rings
+        ring.runner = QueueRunner.start(export, ring, memory.snapshot(), features, region);
         export.counters().queuesStarted.increment();
     }
 
@@ -437,7 +441,7 @@ final class VhostSession implements Runnable {
         if (numQueues < 1 || numQueues > rings.length || queueSize < 1 || queueSize > QueueRunner.QUEUE_SIZE_MAX) {
             throw new ProtocolException("GET_INFLIGHT_FD for " + numQueues + " queues of " + queueSize);
         }
-        int fd = inflight.create(numQueues, queueSize);
+        int fd = inflight.create(numQueues, queueSize, packed()); // QEMU sets the features before asking
         message.reply(VhostUser.GET_INFLIGHT_FD, INFLIGHT_SIZE)
                 .putU64(INFLIGHT_MMAP_SIZE_OFFSET, inflight.sizeBytes()).putU64(INFLIGHT_MMAP_OFFSET_OFFSET, 0)
                 .putU16(INFLIGHT_NUM_QUEUES_OFFSET, numQueues).putU16(INFLIGHT_QUEUE_SIZE_OFFSET, queueSize);
@@ -452,10 +456,15 @@ final class VhostSession implements Runnable {
         int numQueues = message.u16(INFLIGHT_NUM_QUEUES_OFFSET);
         int queueSize = message.u16(INFLIGHT_QUEUE_SIZE_OFFSET);
         if (numQueues < 1 || numQueues > rings.length || queueSize < 1 || queueSize > QueueRunner.QUEUE_SIZE_MAX
-                || sizeBytes < InflightArea.bytesFor(numQueues, queueSize) || offset < 0) {
+                || sizeBytes < InflightArea.bytesFor(numQueues, queueSize, packed()) || offset < 0) {
             throw new ProtocolException("SET_INFLIGHT_FD of " + sizeBytes + " bytes for " + numQueues + " queues of " + queueSize);
         }
-        inflight.adopt(claimFd(0), sizeBytes, offset, numQueues, queueSize);
+        inflight.adopt(claimFd(0), sizeBytes, offset, numQueues, queueSize, packed());
         return true;
+    }
+
+    /** Whether the rings are packed (virtio 2.8): the inflight buffer's layout follows. */
+    private boolean packed() {
+        return (features & (1L << VirtioFeatures.RING_PACKED)) != 0;
     }
 }

@@ -27,7 +27,7 @@ public final class PackedGuestDriver implements AutoCloseable {
      * The slice cache is direct-mapped: two buffers of a working set that hash to one entry evict each other
      * and cost a slice per use. 4096 entries leave the allocation test's 96 buffers collision-free.
      */
-    static final int SLICE_CACHE_ENTRIES = 4096;
+    public static final int SLICE_CACHE_ENTRIES = 4096;
 
     public final GuestMemory memory;
     public final int size;

@@ -27,7 +27,7 @@ final class TestFrontEnd implements AutoCloseable {
     static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     final Arena arena = Arena.ofShared();
-    final int socket;
+    int socket;
     final VhostUserMessage message = new VhostUserMessage(arena);
     final UnixSocket.Receiver receiver = new UnixSocket.Receiver();
     final int ramFd;
@@ -43,16 +43,47 @@ final class TestFrontEnd implements AutoCloseable {
     }
 
     TestFrontEnd(String socketPath) {
+        socket = connect(socketPath);
+        ramFd = (int) NativeException.check(Libc.memfdCreate("test-guest", Libc.MFD_CLOEXEC), "memfd");
+        NativeException.check(Libc.ftruncate(ramFd, RAM_BYTES), "ftruncate");
+        ramAddress = NativeException.check(Libc.mmap(0, RAM_BYTES, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, ramFd, 0), "mmap");
+        ram = Libc.segment(ramAddress, RAM_BYTES);
+    }
+
+    private static int connect(String socketPath) {
         int fd = -1;
         for (int i = 0; i < 200 && fd < 0; i++) {
             fd = UnixSocket.connect(socketPath);
             if (fd < 0) sleep(10);
         }
-        socket = (int) NativeException.check(fd, "connect " + socketPath);
-        ramFd = (int) NativeException.check(Libc.memfdCreate("test-guest", Libc.MFD_CLOEXEC), "memfd");
-        NativeException.check(Libc.ftruncate(ramFd, RAM_BYTES), "ftruncate");
-        ramAddress = NativeException.check(Libc.mmap(0, RAM_BYTES, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, ramFd, 0), "mmap");
-        ram = Libc.segment(ramAddress, RAM_BYTES);
+        return (int) NativeException.check(fd, "connect " + socketPath);
+    }
+
+    /**
+     * A new connection with the same guest memory, as QEMU reconnects after its back-end went away; {@code
+     * whileAway} runs between (waiting for the old session to end: one front-end at a time). The caller sets the
+     * device up again.
+     */
+    void reconnect(String socketPath, Runnable whileAway) {
+        Libc.close(socket);
+        whileAway.run();
+        socket = connect(socketPath);
+    }
+
+    /** GET_INFLIGHT_FD: returns {memfd (the caller's), mmap size}. */
+    long[] getInflightFd(int numQueues, int queueSize) {
+        message.request(VhostUser.GET_INFLIGHT_FD, VhostUser.VERSION, INFLIGHT_SIZE)
+                .putU16(INFLIGHT_NUM_QUEUES_OFFSET, numQueues).putU16(INFLIGHT_QUEUE_SIZE_OFFSET, queueSize);
+        if (!send(null, 0) || !receive() || receivedFds != 1) throw new IllegalStateException("GET_INFLIGHT_FD: no buffer");
+        receivedFds = 0;
+        return new long[] {fdsIn[0], message.u64(INFLIGHT_MMAP_SIZE_OFFSET)};
+    }
+
+    /** SET_INFLIGHT_FD with a buffer a back-end gave before (QEMU sends it on every start). */
+    void setInflightFd(int fd, long mmapBytes, int numQueues, int queueSize) {
+        message.request(VhostUser.SET_INFLIGHT_FD, VhostUser.VERSION, INFLIGHT_SIZE).putU64(INFLIGHT_MMAP_SIZE_OFFSET, mmapBytes)
+                .putU64(INFLIGHT_MMAP_OFFSET_OFFSET, 0).putU16(INFLIGHT_NUM_QUEUES_OFFSET, numQueues).putU16(INFLIGHT_QUEUE_SIZE_OFFSET, queueSize);
+        send(new int[] {fd}, 1);
     }
 
     static void sleep(long ms) {
@@ -178,7 +209,15 @@ final class TestFrontEnd implements AutoCloseable {
      * wrap << 15): SET_VRING_ADDR carries the descriptor ring, driver area and device area as QEMU sends them.
      */
     PackedRing setUpPackedRing(int index, int size, int base) {
-        PackedRing r = new PackedRing(this, index, size, GPA_BASE + 0x10000L * index, base);
+        return describePackedRing(new PackedRing(this, index, size, GPA_BASE + 0x10000L * index, base), base);
+    }
+
+    /**
+     * Describes ring {@code r} (its driver state as it stands) to the back-end with vring base {@code base}: after a
+     * reconnect QEMU sends a packed ring's base of its previous start, not where the ring is.
+     */
+    PackedRing describePackedRing(PackedRing r, int base) {
+        int index = r.index, size = r.size;
         message.request(VhostUser.SET_VRING_NUM, VhostUser.VERSION, STATE_SIZE).putU32(STATE_INDEX_OFFSET, index).putU32(STATE_NUM_OFFSET, size);
         send(null, 0);
         message.request(VhostUser.SET_VRING_BASE, VhostUser.VERSION, STATE_SIZE).putU32(STATE_INDEX_OFFSET, index).putU32(STATE_NUM_OFFSET, base);

@@ -134,6 +134,43 @@ class VhostSessionTest {
     }
 
     /**
+     * A packed ring with an inflight buffer through two sessions, as QEMU reconnects: GET_INFLIGHT_FD sizes the packed
+     * layout, the first session moves the ring to position 1 of the second lap, the front-end goes away and comes
+     * back with the same guest memory and buffer but the vring base of the ring's first start (QEMU's after a
+     * back-end crash): the new session resumes where the buffer says, so the next requests are found and complete.
+     */
+    @Test
+    void packedRingResumesFromTheInflightBufferNotTheStaleBase() {
+        try (TestFrontEnd fe = new TestFrontEnd(socketPath)) {
+            fe.negotiate(true);
+            long[] inflight = fe.getInflightFd(1, 8);
+            assertEquals(io.basalt.vhost.blk.PackedInflightRegion.totalBytes(1, 8), inflight[1], "packed layout: 32 + 32 x 8, rounded to 64");
+            fe.setInflightFd((int) inflight[0], inflight[1], 1, 8);
+            fe.setMemTable();
+            TestFrontEnd.PackedRing ring = fe.setUpPackedRing(0, 8, 0x8000);
+            long data = ring.dataGpa;
+            for (int i = 0; i < 3; i++) { // 3 requests x 3 slots: position 1, wrap counter 0
+                int w = ring.request(1 /* OUT */, 8L * i, data, 4096, false);
+                ring.kick();
+                assertEquals(w, ring.awaitUsed(5000));
+            }
+            fe.reconnect(socketPath, this::awaitNoSession);
+            fe.negotiate(true);
+            fe.setInflightFd((int) inflight[0], inflight[1], 1, 8);
+            fe.setMemTable();
+            fe.describePackedRing(ring, 0x8000);
+            for (int i = 0; i < 4; i++) {
+                int w = ring.request(1 /* OUT */, 8L * i, data, 4096, false);
+                ring.kick();
+                assertEquals(w, ring.awaitUsed(5000), "request " + i + " after the reconnect: " + ring.dump());
+                assertEquals(0, ring.status(w));
+            }
+            ring.close();
+            Libc.close((int) inflight[0]);
+        }
+    }
+
+    /**
      * A packed ring (virtio 2.8) through a running session: reactor thread, kick eventfd, EVENT_IDX, a ring of 8
      * started at 6 | wrap so the first request already crosses the ring's end and every lap is exercised.
      */

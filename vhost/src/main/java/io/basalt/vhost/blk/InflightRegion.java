@@ -1,6 +1,8 @@
 package io.basalt.vhost.blk;
 
 import io.basalt.shims.Check;
+import io.basalt.vhost.virtio.DescriptorChain;
+import io.basalt.vhost.virtio.Virtqueue;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -31,7 +33,7 @@ import java.util.List;
  * for every used entry pushed; {@link #batchPublished} after used idx was stored. {@link #recover} applies the
  * reconnect rule and lists the heads to resubmit, oldest first.
  */
-public final class InflightRegion {
+public final class InflightRegion implements InflightTracker {
     public static final int FEATURES_OFFSET = 0;
     public static final int VERSION_OFFSET = 8;
     public static final int DESC_NUM_OFFSET = 10;
@@ -88,7 +90,24 @@ public final class InflightRegion {
         return DESC_OFFSET + (long) DESC_STATE_SIZE * head;
     }
 
+    @Override
     public int queueSize() { return queueSize; }
+
+    /** Split rings: the entry is the chain's head descriptor index. */
+    @Override
+    public int markInflight(DescriptorChain chain, Virtqueue vq) {
+        markInflight(chain.head());
+        return chain.head();
+    }
+
+    /** The split layout records the batch as it is pushed ({@link #addToBatch}): nothing to do before publishing. */
+    @Override
+    public void batchPublishing(int usedIdx) {}
+
+    @Override
+    public void readChain(int head, Virtqueue vq, DescriptorChain chain) {
+        vq.readChain(head, chain); // a split chain is found again from its head in the descriptor table
+    }
 
     /** The request at {@code head} is with us from now on. */
     public void markInflight(int head) {
@@ -99,6 +118,7 @@ public final class InflightRegion {
     }
 
     /** A used entry for {@code head} was pushed: link it into the last-batch list. */
+    @Override
     public void addToBatch(int head) {
         region.set(U16, descAt(head) + DESC_NEXT_OFFSET, region.get(U16, LAST_BATCH_HEAD_OFFSET));
         region.set(U16, LAST_BATCH_HEAD_OFFSET, (short) head);
@@ -106,6 +126,7 @@ public final class InflightRegion {
     }
 
     /** Used idx {@code usedIdx} is visible to the driver: clear the batch's flags, then record used_idx. */
+    @Override
     public void batchPublished(int usedIdx) {
         int head = Short.toUnsignedInt(region.get(U16, LAST_BATCH_HEAD_OFFSET));
         for (int i = 0; i < batchSize; i++) {

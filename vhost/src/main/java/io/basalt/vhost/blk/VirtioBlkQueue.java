@@ -75,7 +75,7 @@ public final class VirtioBlkQueue implements Reactor.Poller, IoCompletion, React
     private final boolean readOnly;
     private final Geometry geometry;
     private final int blockBytes;
-    private final InflightRegion inflight;
+    private final InflightTracker inflight;
     private final Options options;
     private final byte[] id = new byte[VirtioBlk.ID_BYTES];
 
@@ -84,6 +84,7 @@ public final class VirtioBlkQueue implements Reactor.Poller, IoCompletion, React
     private final int[] state;
     private final StateMachine requestMachine = new StateMachine(REQUESTS);
     private final int[] type;
+    private final int[] inflightEntry; // the slot's request in the inflight region (-1: untracked)
     private final long[] lba;
     private final int[] blocks;
     private final long[] rangeLba;   // slot * discardSegMax + range
@@ -111,10 +112,11 @@ public final class VirtioBlkQueue implements Reactor.Poller, IoCompletion, React
     private final long[] brokenByReason = new long[DescriptorChain.REASON_COUNT];
 
     public VirtioBlkQueue(Reactor reactor, BlockChannel channel, Virtqueue vq, int callFd, int kickFd, boolean readOnly,
-                          Geometry geometry, InflightRegion inflight, Options options) {
+                          Geometry geometry, InflightTracker inflight, Options options) {
         Check.that(reactor.isOwnerThread(), "VirtioBlkQueue constructed on its reactor's thread");
         Check.that(inflight == null || inflight.queueSize() == vq.size(), "inflight region sized for this queue");
-        Check.that(inflight == null || vq.supportsResubmission(), "inflight tracking only on rings that can resubmit (split)");
+        Check.that(inflight == null || (inflight instanceof InflightRegion) == vq.supportsResubmission(),
+                "inflight region of the ring's layout (split: InflightRegion, packed: PackedInflightRegion)");
         this.reactor = reactor;
         this.channel = channel;
         this.vq = vq;
@@ -132,6 +134,7 @@ public final class VirtioBlkQueue implements Reactor.Poller, IoCompletion, React
         for (int i = 0; i < n; i++) chains[i] = new DescriptorChain(options.chainSegmentsMax());
         state = new int[n];
         type = new int[n];
+        inflightEntry = new int[n];
         lba = new long[n];
         blocks = new int[n];
         rangeLba = new long[n * options.discardSegMax()];
@@ -157,16 +160,19 @@ public final class VirtioBlkQueue implements Reactor.Poller, IoCompletion, React
     }
 
     /**
-     * Resubmits requests a previous back-end left in flight (from {@link InflightRegion#recover}), oldest
-     * first, before anything new is popped. Reactor thread, after {@link #start}.
+     * Resubmits requests a previous back-end left in flight (the entries {@link InflightRegion#recover} or
+     * {@link PackedInflightRegion#recover} returned), oldest first, before anything new is popped. They stay
+     * recorded in the region as they are. Reactor thread, after {@link #start}.
      */
-    public void resubmit(int[] heads) {
-        for (int head : heads) {
+    public void resubmit(int[] entries) {
+        Check.that(inflight != null, "resubmission needs the inflight region");
+        for (int entry : entries) {
             if (freeCount == 0) break;
             int slot = freeSlots[freeCount - 1];
-            vq.readChain(head, chains[slot]);
+            inflight.readChain(entry, vq, chains[slot]);
+            inflightEntry[slot] = entry;
             freeCount--;
-            begin(slot);
+            begin(slot, true);
         }
     }
 
@@ -206,7 +212,7 @@ public final class VirtioBlkQueue implements Reactor.Poller, IoCompletion, React
             if (!vq.pop(chains[slot])) break;
             freeCount--;
             n++;
-            begin(slot);
+            begin(slot, false);
         }
         // Kicks go off with the first chain and stay off while the reactor polls (its poll window included); they
         // come back on only when it is about to sleep (readyToSleep): a polled queue costs the guest no kick.
@@ -235,26 +241,30 @@ public final class VirtioBlkQueue implements Reactor.Poller, IoCompletion, React
 
     // ------------------------------------------------------------------ requests
 
-    /** A chain was taken into {@code slot}: parse it and submit, or complete it at once. */
-    private void begin(int slot) {
+    /**
+     * A chain was taken into {@code slot} (popped, or {@code resubmitted} from the inflight region): record it
+     * in the region before any I/O, then parse it and submit, or complete it at once.
+     */
+    private void begin(int slot, boolean resubmitted) {
         moveTo(slot, PARSING);
         DescriptorChain chain = chains[slot];
         requests++;
+        if (!chain.hasValidHead()) { // no id to return: drop the slot (the driver broke the ring)
+            brokenChains++;
+            brokenByReason[chain.brokenReason()]++;
+            releaseSlot(slot);
+            return;
+        }
+        if (inflight != null && !resubmitted) inflightEntry[slot] = inflight.markInflight(chain, vq);
         if (chain.isBroken()) {
             brokenChains++;
             brokenByReason[chain.brokenReason()]++;
-            if (!chain.hasValidHead()) { // no id to return: drop the slot (the driver broke the ring)
-                releaseSlot(slot);
-                return;
-            }
-            if (inflight != null) inflight.markInflight(chain.head());
             // The walk stopped at the fault: find the real status byte by the links alone, or return len 0.
             MemorySegment status = vq.lastWritableByte(chain);
             if (status != null) status.set(ValueLayout.JAVA_BYTE, 0, (byte) VirtioBlk.S_IOERR);
             pushUsed(slot, status != null ? 1 : 0);
             return;
         }
-        if (inflight != null) inflight.markInflight(chain.head());
         int status = parse(slot, chain);
         if (status >= 0) {
             finish(slot, status);
@@ -464,7 +474,7 @@ public final class VirtioBlkQueue implements Reactor.Poller, IoCompletion, React
     private void pushUsed(int slot, int writtenBytes) {
         DescriptorChain chain = chains[slot];
         vq.pushUsed(chain, writtenBytes);
-        if (inflight != null) inflight.addToBatch(chain.head());
+        if (inflight != null) inflight.addToBatch(inflightEntry[slot]);
         dirty = true;
         releaseSlot(slot);
     }
@@ -479,6 +489,7 @@ public final class VirtioBlkQueue implements Reactor.Poller, IoCompletion, React
         if (!dirty) return;
         dirty = false;
         if (vq.pendingUsed() == 0) return;
+        if (inflight != null) inflight.batchPublishing(vq.usedIdx());
         boolean notify = vq.publishUsed();
         if (inflight != null) inflight.batchPublished(vq.usedIdx());
         if (notify && callFd >= 0) {

@@ -40,7 +40,9 @@ import java.nio.ByteOrder;
  * full fence: each side's store must be ordered before its load of the other's field (a Dekker pair).
  *
  * <p>Owned by one reactor thread. Every field read from guest memory is checked: the driver is hostile.
- * Inflight resubmission (vhost-user DescStatePacked) is not implemented: {@link #readChain} is refused.
+ * Inflight resubmission (vhost-user DescStatePacked) cannot find a chain by its head alone, so
+ * {@link #readChain} is refused: the inflight region keeps copies of a chain's ring descriptors
+ * ({@link #descAddr} and its siblings) and {@link #readCopiedChain} rebuilds the chain from them.
  */
 public final class PackedVirtqueue implements Virtqueue {
     public static final int QUEUE_SIZE_MAX = 32768;
@@ -107,15 +109,24 @@ public final class PackedVirtqueue implements Virtqueue {
      */
     public PackedVirtqueue(GuestMemory memory, MemorySegment desc, MemorySegment driverEvent, MemorySegment deviceEvent,
                            int size, long features, int base, SliceCache cache) {
+        this(memory, desc, driverEvent, deviceEvent, size, features, base, base, cache);
+    }
+
+    /**
+     * A ring resumed after a back-end crash: the used position ({@code usedBase}, same encoding as {@code base})
+     * trails the avail position by the ring slots of the requests the previous back-end left in flight, which
+     * the caller resubmits from the inflight region.
+     */
+    public PackedVirtqueue(GuestMemory memory, MemorySegment desc, MemorySegment driverEvent, MemorySegment deviceEvent,
+                           int size, long features, int base, int usedBase, SliceCache cache) {
         if (size <= 0 || size > QUEUE_SIZE_MAX) {
             throw new IllegalArgumentException("packed queue size must be in [1, 32768], was " + size);
         }
         requireArea(desc, ringBytes(size), DESC_ALIGN, "descriptor ring");
         requireArea(driverEvent, EVENT_AREA_SIZE, EVENT_ALIGN, "driver event suppression area");
         requireArea(deviceEvent, EVENT_AREA_SIZE, EVENT_ALIGN, "device event suppression area");
-        if (base < 0 || base > 0xFFFF || (base & OFFSET_MASK) >= size) {
-            throw new IllegalArgumentException("packed vring base 0x" + Integer.toHexString(base) + " is beyond a ring of " + size);
-        }
+        requirePosition(base, size, "vring base");
+        requirePosition(usedBase, size, "used position");
         this.memory = memory;
         this.cache = cache;
         this.desc = desc;
@@ -126,8 +137,14 @@ public final class PackedVirtqueue implements Virtqueue {
         this.indirect = (features & (1L << VirtioFeatures.RING_INDIRECT_DESC)) != 0;
         this.lastAvail = base & OFFSET_MASK;
         this.availWrap = (base & WRAP_BIT) != 0;
-        this.usedPos = lastAvail;
-        this.usedWrap = availWrap;
+        this.usedPos = usedBase & OFFSET_MASK;
+        this.usedWrap = (usedBase & WRAP_BIT) != 0;
+    }
+
+    private static void requirePosition(int encoded, int size, String what) {
+        if (encoded < 0 || encoded > 0xFFFF || (encoded & OFFSET_MASK) >= size) {
+            throw new IllegalArgumentException("packed " + what + " 0x" + Integer.toHexString(encoded) + " is beyond a ring of " + size);
+        }
     }
 
     private static void requireArea(MemorySegment s, long bytes, int align, String what) {
@@ -154,7 +171,7 @@ public final class PackedVirtqueue implements Virtqueue {
     }
 
     /** 2.8.1: available when AVAIL matches the wrap counter and USED does not. */
-    private static boolean isAvailable(int flags, boolean wrap) {
+    public static boolean isAvailable(int flags, boolean wrap) {
         boolean avail = (flags & VRING_PACKED_DESC_F_AVAIL) != 0;
         boolean used = (flags & VRING_PACKED_DESC_F_USED) != 0;
         return avail == wrap && used != wrap;
@@ -211,8 +228,8 @@ public final class PackedVirtqueue implements Virtqueue {
             chain.broken(DescriptorChain.DESCRIPTOR_NOT_AVAILABLE);
             return true;
         }
-        if (count == 1 && (headFlags & VRING_DESC_F_INDIRECT) != 0) walkIndirect(head, chain);
-        else walkRing(head, count, chain);
+        if (count == 1 && (headFlags & VRING_DESC_F_INDIRECT) != 0) walkIndirect(desc, head, chain);
+        else walkRing(desc, size, head, count, chain);
         return true;
     }
 
@@ -224,21 +241,24 @@ public final class PackedVirtqueue implements Virtqueue {
         }
     }
 
-    /** A direct chain: {@code count} ring slots from {@code head}. Never throws on guest data. */
-    private boolean walkRing(int head, int count, DescriptorChain chain) {
+    /**
+     * A direct chain: {@code count} slots from {@code head} of {@code table} (the ring, or the copies an
+     * inflight region kept), wrapping at {@code tableSize}. Never throws on guest data.
+     */
+    private boolean walkRing(MemorySegment table, int tableSize, int head, int count, DescriptorChain chain) {
         int position = head;
         for (int i = 0; i < count; i++) {
             long at = descAt(position);
-            int flags = Short.toUnsignedInt(desc.get(U16, at + DESC_FLAGS_OFFSET));
+            int flags = Short.toUnsignedInt(table.get(U16, at + DESC_FLAGS_OFFSET));
             if ((flags & VRING_DESC_F_INDIRECT) != 0) {
                 if (!indirect) return chain.broken(DescriptorChain.INDIRECT_NOT_NEGOTIATED);
                 return chain.broken((flags & VRING_DESC_F_NEXT) != 0 ? DescriptorChain.INDIRECT_WITH_NEXT
                         : DescriptorChain.INDIRECT_IN_CHAIN);
             }
-            long addr = desc.get(U64, at + DESC_ADDR_OFFSET);
-            long len = Integer.toUnsignedLong(desc.get(U32, at + DESC_LEN_OFFSET));
+            long addr = table.get(U64, at + DESC_ADDR_OFFSET);
+            long len = Integer.toUnsignedLong(table.get(U32, at + DESC_LEN_OFFSET));
             if (!chain.addBuffer(memory, cache, addr, len, (flags & VRING_DESC_F_WRITE) != 0)) return false;
-            position = position + 1 == size ? 0 : position + 1;
+            position = position + 1 == tableSize ? 0 : position + 1;
         }
         return true;
     }
@@ -247,10 +267,10 @@ public final class PackedVirtqueue implements Virtqueue {
      * An indirect chain (2.8.7): one ring slot pointing at a table of packed descriptors, all of which are
      * the buffers, in order (their NEXT flags and ids are not used).
      */
-    private boolean walkIndirect(int head, DescriptorChain chain) {
+    private boolean walkIndirect(MemorySegment ringOrCopies, int head, DescriptorChain chain) {
         long at = descAt(head);
-        long addr = desc.get(U64, at + DESC_ADDR_OFFSET);
-        long len = Integer.toUnsignedLong(desc.get(U32, at + DESC_LEN_OFFSET));
+        long addr = ringOrCopies.get(U64, at + DESC_ADDR_OFFSET);
+        long len = Integer.toUnsignedLong(ringOrCopies.get(U32, at + DESC_LEN_OFFSET));
         if (!indirect) return chain.broken(DescriptorChain.INDIRECT_NOT_NEGOTIATED);
         if (len == 0 || len % DESC_SIZE != 0) return chain.broken(DescriptorChain.INDIRECT_BAD_LENGTH);
         if (!memory.containsInOneRegion(addr, len)) return chain.broken(DescriptorChain.INDIRECT_OUT_OF_MEMORY);
@@ -272,15 +292,61 @@ public final class PackedVirtqueue implements Virtqueue {
 
     @Override
     public void readChain(int head, DescriptorChain chain) {
-        // A packed chain is found by its ring position, which the inflight buffer of this design does not keep.
-        Check.that(false, "packed rings do not resubmit from the inflight buffer", head);
+        // A packed chain's ring slots may hold used entries or new chains by now: see readCopiedChain.
+        Check.that(false, "packed rings resubmit from descriptor copies (readCopiedChain), not by head", head);
+    }
+
+    /** The flags of ring slot {@code position} of a descriptor ring, before any queue is built on it (reconnect). */
+    public static int ringFlags(MemorySegment ring, int position) {
+        return Short.toUnsignedInt((short) FLAGS.getAcquire(ring, descAt(position) + DESC_FLAGS_OFFSET));
+    }
+
+    /** Writes ring descriptor {@code index} of {@code table} (a ring, or copies for {@link #readCopiedChain}). */
+    public static void setDescriptor(MemorySegment table, int index, long addr, int len, int id, int flags) {
+        long at = descAt(index);
+        table.set(U64, at + DESC_ADDR_OFFSET, addr);
+        table.set(U32, at + DESC_LEN_OFFSET, len);
+        table.set(U16, at + DESC_ID_OFFSET, (short) id);
+        table.set(U16, at + DESC_FLAGS_OFFSET, (short) flags);
+    }
+
+    // The raw fields of ring slot {@code position}, for an inflight region to copy when a chain is taken.
+    public long descAddr(int position) { return desc.get(U64, descAt(position) + DESC_ADDR_OFFSET); }
+    public int descLen(int position) { return desc.get(U32, descAt(position) + DESC_LEN_OFFSET); }
+    public int descId(int position) { return Short.toUnsignedInt(desc.get(U16, descAt(position) + DESC_ID_OFFSET)); }
+    public int descFlags(int position) { return Short.toUnsignedInt(desc.get(U16, descAt(position) + DESC_FLAGS_OFFSET)); }
+
+    /**
+     * Rebuilds a chain a previous back-end had taken from copies of its {@code count} ring descriptors, laid out
+     * as ring descriptors in {@code copies} (16 bytes each, from offset 0): the same walk and checks as
+     * {@link #pop}, without the AVAIL/USED bits (the copies were taken when the chain was available). A chain
+     * that was broken when taken ({@code brokenReason} != OK) is broken again, with no buffer. The chain has no
+     * ring position ({@link DescriptorChain#ringPosition()} -1: {@link #lastWritableByte} finds nothing), and
+     * its used entry skips {@code count} slots. Control path (reconnect).
+     */
+    public void readCopiedChain(MemorySegment copies, int count, int brokenReason, DescriptorChain chain) {
+        Check.that(count >= 1 && count <= size && copies.byteSize() >= ringBytes(count), "copied chain of 1..size descriptors", count);
+        int id = Short.toUnsignedInt(copies.get(U16, descAt(count - 1) + DESC_ID_OFFSET));
+        chain.reset(id);
+        chain.ringExtent(-1, count);
+        if (id >= size) {
+            chain.broken(DescriptorChain.BUFFER_ID_OUT_OF_RANGE);
+            return;
+        }
+        if (brokenReason != DescriptorChain.OK) {
+            chain.broken(brokenReason);
+            return;
+        }
+        int headFlags = Short.toUnsignedInt(copies.get(U16, DESC_FLAGS_OFFSET));
+        if (count == 1 && (headFlags & VRING_DESC_F_INDIRECT) != 0) walkIndirect(copies, 0, chain);
+        else walkRing(copies, count, 0, count, chain);
     }
 
     @Override
     public MemorySegment lastWritableByte(DescriptorChain chain) {
         int count = chain.ringDescriptors();
         int head = chain.ringPosition();
-        if (count <= 0 || count > size || head < 0 || head >= size) return null;
+        if (count <= 0 || count > size || head < 0 || head >= size) return null; // -1: a resubmitted copy
         // A stale descriptor's buffer may be the driver's for something else by now: write nothing there.
         if (chain.brokenReason() == DescriptorChain.DESCRIPTOR_NOT_AVAILABLE) return null;
         int lastPos = (head + count - 1) % size;

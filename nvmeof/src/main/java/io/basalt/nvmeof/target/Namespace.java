@@ -9,9 +9,9 @@ import io.basalt.shims.Check;
 /**
  * A namespace of a subsystem: an nsid, a BlockDevice claimed by the caller (the target never closes it), stable
  * identifiers, and one channel to the device per reactor, shared by every I/O queue on that reactor and kept open
- * from first use until the namespace is removed. Hosts connect and disconnect queues at will; a volume must not
- * see a channel opened and closed per connection (a raid5 volume's stripe owners are its channels; see
- * docs/nvmeof.md, "Channels").
+ * from first use until the namespace is removed. Hosts connect and disconnect queues at will; a volume should not
+ * see a channel opened and closed per connection (a raid5 channel opens every member's channel, and channel churn
+ * found raid5 bugs once; see docs/nvmeof.md, "Channels").
  */
 public final class Namespace {
     private final int nsid;

@@ -35,8 +35,8 @@ import java.lang.foreign.MemorySegment;
  * the end. Every move goes through {@link #moveTo}, which checks it against the table and counts it.
  *
  * <p>Ordering: a step that writes takes its stripe exclusively in the table of stripes in progress of the
- * stripe's owner (the channel of reactor stripe mod reactors, see {@link Raid5Volume#ownerOf}, {@link StripeLocks});
- * a step that reconstructs a read takes it shared. When this channel is the owner that is a table look-up;
+ * stripe's owner (the {@link StripeTable} of reactor stripe mod reactors, see {@link Raid5Volume#ownerOf}, {@link StripeLocks});
+ * a step that reconstructs a read takes it shared. When this reactor's table is the owner that is a table look-up;
  * otherwise a {@link RemoteLock} command goes to the owner's reactor and back (lock, grant; release, released), and
  * the member I/O still runs here. A request that finds its stripe taken waits in the retry list, polled every
  * reactor cycle (accepted, never refused: only a full slot table refuses). A step holds at most one stripe and one
@@ -116,7 +116,7 @@ final class Raid5Channel extends VolumeChannel {
     /** DISCARD of whole stripes as full-stripe steps whose writes are member discards (the request state is the superclass's). */
     private final Raid5Discard discard;
 
-    Raid5Channel(Raid5Volume volume, Reactor reactor, BlockChannel[] members, BlockChannel[] pplChannels) {
+    Raid5Channel(Raid5Volume volume, Reactor reactor, BlockChannel[] members, BlockChannel[] pplChannels, StripeTable table) {
         super(volume, reactor, members);
         this.volume = volume;
         volume.channelCreated();
@@ -147,7 +147,7 @@ final class Raid5Channel extends VolumeChannel {
         opOffsets = new long[depth * opsPerSlot];
         opSources = new int[depth * opsPerSlot];
         sets = new StripeBufferSets(depth, memberCount, chunkBlocks, blockBytes, volume.ppl() != null);
-        locks = new StripeLocks(this, sets, depth);
+        locks = new StripeLocks(this, sets, table, depth);
         remoteLocks = locks.remoteLocks;
         holdsStripe = locks.holdsStripe;
         coalescer = new StripeCoalescer(this, depth);
@@ -579,13 +579,12 @@ final class Raid5Channel extends VolumeChannel {
     public int poll(long nowNs) {
         int work = super.poll(nowNs);
         work += pplSteps.poll();
-        work += locks.pollOutbound();
         return work;
     }
 
     @Override
     public boolean needsPolling() {
-        return super.needsPolling() || locks.hasOutbound() || pplSteps.needsPolling();
+        return super.needsPolling() || pplSteps.needsPolling();
     }
 
     // ------------------------------------------------------------------ step geometry (in blocks)

@@ -24,8 +24,8 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * reconstructed from the others, writes go on (a write to the missing chunk updates the parity only). A
  * second failure fails the volume: every request gets DEVICE_GONE, never wrong data.
  *
- * <p>Stripe ordering: every stripe has one owner, the channel of reactor (stripe mod reactors), which keeps
- * the table of its stripes in progress. A step on another reactor asks the owner for the stripe by a
+ * <p>Stripe ordering: every stripe has one owner, the {@link StripeTable} of reactor (stripe mod reactors), which
+ * keeps its stripes in progress for every channel on that reactor. A step on another reactor asks the owner for the stripe by a
  * posted command, does its member I/O itself on its own reactor once granted, and posts the release.
  * So writes to one stripe never interleave whichever reactors submit them, and one reactor's own stripes
  * cost no message. Open every reactor's channel before I/O starts (the owner map must not change under I/O).
@@ -37,7 +37,7 @@ public final class Raid5Volume implements RedundantVolume {
     /** The measured default of every striped volume, {@link RaidDefaults#CHUNK_BYTES} (docs/raid.md, "Chunk size"). */
     public static final int DEFAULT_CHUNK_BYTES = RaidDefaults.CHUNK_BYTES;
     public static final int MEMBERS_MIN = 3, MEMBERS_MAX = 32;
-    /** Reactors (stripe owners) one volume serves; bounds each owner's table of stripes in progress. */
+    /** Reactors (stripe owners) one volume serves; sizes each owner's table of stripes in progress at first. */
     public static final int OWNERS_MAX = 8;
     /** Counter indexes, see {@link #counter(int)}. */
     public static final int MEMBER_FAILURES = 0, FULL_STRIPE_WRITES = 1, RMW_WRITES = 2, RCW_WRITES = 3,
@@ -61,10 +61,11 @@ public final class Raid5Volume implements RedundantVolume {
     private volatile boolean closed;
     private volatile WriteIntent writeIntent;
     /**
-     * The stripe owners: one channel per reactor, in the order the reactors opened theirs; stripe s is
-     * ordered by owners[s mod owners.length]. Copied on write (control path), read on every writing step.
+     * The stripe owners: one table per reactor, in the order the reactors opened their first channel; stripe s is
+     * ordered by tables[s mod tables.length]. Every channel on a reactor uses its table, so a channel's close never
+     * moves a stripe (see {@link StripeTable}). Copied on write (control path), read on every writing step.
      */
-    private volatile Raid5Channel[] owners = new Raid5Channel[0];
+    private volatile StripeTable[] tables = new StripeTable[0];
     /** The channel that writes the partial parity log (null before the first channel, or without a log). */
     private volatile Raid5Channel pplWriter;
     private final List<Reactor> ownerReactors = new java.util.ArrayList<>();
@@ -255,43 +256,41 @@ public final class Raid5Volume implements RedundantVolume {
             if (logs != null) for (BlockChannel c : logs) if (c != null) c.close();
             throw e;
         }
-        Raid5Channel channel = new Raid5Channel(this, reactor, channels, logs);
+        Raid5Channel channel = new Raid5Channel(this, reactor, channels, logs, ownerTable(reactor));
         if (logOwner) pplWriter = channel;
-        registerOwner(reactor, channel);
         channels(channel);
         return channel;
     }
 
     /**
-     * A reactor's channel becomes the owner of every (owner count)-th stripe; a later channel on the same reactor
-     * takes over its place once it is closed (an open owner may hold stripes in its table, so it stays), and so
-     * does a channel on a new reactor over a released one (closed and drained: a benchmark run's reactors end, the
-     * next run's start), so owners never name a reactor that is gone. Open every reactor's channel before I/O
-     * starts: the map must not change under I/O (a stripe would then have two owners).
+     * The reactor's table of stripes, made with its first channel: the reactor then orders every (owner count)-th
+     * stripe for as long as it runs, whichever of its channels open and close (the table holds the stripes granted
+     * to other reactors' steps, which a channel's successor must see). A new reactor takes the place of one that
+     * stopped (a benchmark run's reactors end, the next run's start), so owners never name a reactor that is gone.
+     * Open every reactor's channel before I/O starts: a new owner changes the map (a stripe would then have two
+     * owners under I/O). On the reactor's thread (the table is one of its pollers), under this object's lock.
      */
-    private synchronized void registerOwner(Reactor reactor, Raid5Channel channel) {
+    private StripeTable ownerTable(Reactor reactor) {
         int index = ownerReactors.indexOf(reactor);
-        if (index < 0) {
-            for (int i = 0; i < owners.length && index < 0; i++) {
-                if (owners[i].isReleased()) {
-                    index = i;
-                    ownerReactors.set(i, reactor);
-                }
+        if (index >= 0) return tables[index];
+        StripeTable table = new StripeTable(this, reactor, StripeTable.ENTRIES_INITIAL);
+        reactor.addPoller(table); // sends the answers a full command queue refused, whatever channels are open
+        StripeTable[] next = null;
+        for (int i = 0; i < tables.length && next == null; i++) {
+            if (!tables[i].reactor.isRunning()) {
+                ownerReactors.set(i, reactor);
+                next = tables.clone();
+                next[i] = table;
             }
         }
-        Raid5Channel[] next;
-        if (index < 0) {
+        if (next == null) {
             Check.that(ownerReactors.size() < OWNERS_MAX, "at most OWNERS_MAX reactors per raid5 volume", ownerReactors.size());
             ownerReactors.add(reactor);
-            next = java.util.Arrays.copyOf(owners, owners.length + 1);
-            next[next.length - 1] = channel;
-        } else if (owners[index].isOpen()) {
-            return; // an open owner keeps its stripes (its table may hold some: a sync job's channel, say)
-        } else {
-            next = owners.clone();
-            next[index] = channel;
+            next = java.util.Arrays.copyOf(tables, tables.length + 1);
+            next[next.length - 1] = table;
         }
-        owners = next;
+        tables = next;
+        return table;
     }
 
     /**
@@ -320,9 +319,9 @@ public final class Raid5Volume implements RedundantVolume {
         return pplWriter;
     }
 
-    /** The channel that orders writes to {@code stripe}. */
-    Raid5Channel ownerOf(long stripe) {
-        Raid5Channel[] snapshot = owners;
+    /** The table that orders writes to {@code stripe}. */
+    StripeTable ownerOf(long stripe) {
+        StripeTable[] snapshot = tables;
         return snapshot[(int) (stripe % snapshot.length)];
     }
 
@@ -330,6 +329,10 @@ public final class Raid5Volume implements RedundantVolume {
     public synchronized void close() {
         if (closed) return;
         closed = true;
+        for (StripeTable t : tables) { // each leaves its reactor's pollers on its own thread (a stopped reactor has none)
+            if (t.reactor.isOwnerThread()) t.reactor.removePoller(t);
+            else t.reactor.post(() -> t.reactor.removePoller(t));
+        }
         for (BlockDevice m : members) m.close();
         if (ppl != null) for (BlockDevice d : ppl.devices()) d.close();
     }
@@ -481,11 +484,19 @@ public final class Raid5Volume implements RedundantVolume {
         states.set(memberIndex, REBUILDING);
     }
 
-    /** Opens a channel for a sync job that owns no stripe (its steps ask the owners, as any step on a non-owner). */
+    /**
+     * Opens a channel for a sync job. It uses its reactor's table when the reactor orders stripes, and makes its
+     * reactor an owner only when none is yet (a rebuild resumed at assembly, before any export); otherwise its steps
+     * ask the owners, as any step on a reactor that orders none: a sync job's reactor joining the owners would move
+     * stripes under I/O.
+     */
     private synchronized Raid5Channel openSyncChannel(Reactor reactor) { // as openChannel: consistent with a replacement's list
+        int index = ownerReactors.indexOf(reactor);
+        StripeTable table = index >= 0 ? tables[index]
+                : tables.length == 0 ? ownerTable(reactor) : new StripeTable(this, reactor, 0); // the latter orders nothing
         BlockChannel[] channels = new BlockChannel[members.length];
         for (int i = 0; i < members.length; i++) channels[i] = openMember(i, reactor);
-        Raid5Channel channel = new Raid5Channel(this, reactor, channels, null); // sync steps log nothing (see docs/raid.md, "Write hole")
+        Raid5Channel channel = new Raid5Channel(this, reactor, channels, null, table); // sync steps log nothing (see docs/raid.md, "Write hole")
         allChannels.add(channel);
         return channel;
     }
@@ -530,18 +541,10 @@ public final class Raid5Volume implements RedundantVolume {
         return out > 0 ? name + " is degraded: " + SyncJob.ACTION_NAMES[action] + " needs every member (rebuild first)" : null;
     }
 
-    /**
-     * The job's channel: its own, owning no stripe; or, when the volume has no channel yet (a rebuild resumed at
-     * assembly, before any export), the first owner, which then stays open for the volume's life: a foreground
-     * channel opened later on that reactor must not take its stripes over while it holds some.
-     */
+    /** The job's channel: its own, on its reactor's table of stripes if the reactor has one (see {@link #openSyncChannel}). */
     @Override
     public Worker openWorker(Reactor reactor) {
-        boolean first;
-        synchronized (this) {
-            first = owners.length == 0;
-        }
-        Raid5Channel channel = first ? (Raid5Channel) openChannel(reactor) : openSyncChannel(reactor);
+        Raid5Channel channel = openSyncChannel(reactor);
         return new Worker() {
             @Override
             public boolean submit(long unit, int action, long tag, io.basalt.engine.IoCompletion done) {
@@ -550,7 +553,6 @@ public final class Raid5Volume implements RedundantVolume {
 
             @Override
             public void close() {
-                if (first) return; // the reactor's stripe owner: stays open
                 channel.close();
                 allChannels.remove(channel);
             }

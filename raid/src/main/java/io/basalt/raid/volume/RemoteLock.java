@@ -13,7 +13,8 @@ final class RemoteLock implements Runnable {
     static final int IDLE = 0, LOCK_SENT = 1, GRANT_SENT = 2, GRANTED = 3, RELEASE_PENDING = 4, RELEASE_SENT = 5,
             RELEASED_SENT = 6, RELEASED = 7;
     final Raid5Channel requester;
-    Raid5Channel owner;
+    /** The table that orders the stripe, on another reactor (or on this one, for a sync channel whose reactor orders none). */
+    StripeTable owner;
     long stripe;
     boolean shared;
     volatile int state;
@@ -22,7 +23,7 @@ final class RemoteLock implements Runnable {
         this.requester = requester;
     }
 
-    void ask(Raid5Channel owner, long stripe, boolean shared) {
+    void ask(StripeTable owner, long stripe, boolean shared) {
         this.owner = owner;
         this.stripe = stripe;
         this.shared = shared;
@@ -37,8 +38,8 @@ final class RemoteLock implements Runnable {
     @Override
     public void run() {
         switch (state) {
-            case LOCK_SENT -> owner.locks().onRemoteLock(this);
-            case RELEASE_SENT -> owner.locks().onRemoteRelease(this);
+            case LOCK_SENT -> owner.onRemoteLock(this);
+            case RELEASE_SENT -> owner.onRemoteRelease(this);
             case GRANT_SENT -> state = GRANTED; // the requester's retry list picks the slot up
             case RELEASED_SENT -> state = RELEASED;
             default -> throw new IllegalStateException("remote stripe command run in state " + state);

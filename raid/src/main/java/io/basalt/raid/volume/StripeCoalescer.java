@@ -24,6 +24,8 @@ final class StripeCoalescer {
 
     private final Raid5Channel ch;
     private final Raid5Volume volume;
+    /** The channel's reactor's table: only the stripes it orders gather followers. */
+    private final StripeTable table;
     private final int chunkBlocks;
     private final long stripeBlocks;
     private final int blockBytes;
@@ -44,6 +46,7 @@ final class StripeCoalescer {
     StripeCoalescer(Raid5Channel ch, int depth) {
         this.ch = ch;
         this.volume = ch.volume;
+        this.table = ch.locks.table;
         this.chunkBlocks = ch.chunkBlocks;
         this.stripeBlocks = ch.stripeBlocks;
         this.blockBytes = ch.blockBytes;
@@ -75,13 +78,13 @@ final class StripeCoalescer {
      * stripe and in one chunk, and is adjacent to the range gathered so far, so the group stays one range and
      * the step's window, mode and parity work on it as on one request. Waiters are looked at oldest first; a
      * same-stripe waiter left out blocks any later one that overlaps it (the hull of those left out), so no
-     * write overtakes an older one to the same blocks: per-stripe order is kept. Only stripes this channel
-     * owns (a remote stripe's waiters have their own lock requests out). Followers complete after the
+     * write overtakes an older one to the same blocks: per-stripe order is kept. Only stripes this reactor
+     * orders (a remote stripe's waiters have their own lock requests out). Followers complete after the
      * leader's step, data and parity written ({@link #releaseFollowers}).
      */
     void gather(int slot, long stripe, long stepStart, long stepEnd) {
         followerCounts[slot] = 0;
-        if (ops[slot] != VolumeChannel.OP_WRITE || ch.waitingCount() == 0 || volume.ownerOf(stripe) != ch) return;
+        if (ops[slot] != VolumeChannel.OP_WRITE || ch.waitingCount() == 0 || volume.ownerOf(stripe) != table) return;
         long stripeStart = stripe * stripeBlocks, stripeEnd = stripeStart + stripeBlocks;
         long start = stepStart, end = stepEnd;
         long leftOutStart = Long.MAX_VALUE, leftOutEnd = Long.MIN_VALUE;

@@ -109,8 +109,9 @@ class Raid5SyncTest {
     }
 
     /**
-     * A rebuild started before any channel (as at assembly): the job's channel is the first stripe owner, and the
-     * foreground channel opened afterwards on the same reactor leaves it the owner (it may hold stripes).
+     * A rebuild started before any channel (as at assembly): the job's reactor becomes the first stripe owner, and
+     * the foreground channel opened afterwards on the same reactor uses the same table (the job's steps hold stripes
+     * in it: a table of its own would give a stripe two owners).
      */
     @Test
     void aRebuildStartedBeforeAnyChannelStaysTheOwnerWhenForegroundChannelsOpen() throws Exception {
@@ -120,7 +121,7 @@ class Raid5SyncTest {
             SyncJob job = new SyncJob(volume, SyncJob.REBUILD, ioReactor, null, 6, SyncJob.DEFAULT_UNITS_IN_FLIGHT, null).start();
             Await.until(() -> job.doneBytes() > 0, Duration.ofSeconds(30), "the job owns the channel and has run");
             BlockChannel channel = open(volume);
-            assertNotSame(channel, volume.ownerOf(0), "the job's channel stays the owner");
+            assertSame(((Raid5Channel) channel).locks().table, volume.ownerOf(0), "the job's reactor's table, which the channel shares, orders stripe 0");
             long blocks = volume.geometry().blockCount();
             long[] seeds = seeds(blocks);
             fillVolume(ioReactor, channel, blocks, SEED, jobReactorFixture.arena());
@@ -151,7 +152,7 @@ class Raid5SyncTest {
         second.initOnCurrentThread();
         try (Raid5Volume volume = volume(3, "256K")) {
             BlockChannel owner = volume.openChannel(first), reader = volume.openChannel(second);
-            assertSame(owner, volume.ownerOf(0));
+            assertSame(((Raid5Channel) owner).locks().table, volume.ownerOf(0), "the first reactor orders stripe 0");
             assertTrue(volume.fail(1));
             volume.replaceMember(1, DeviceSpec.open("fresh", "memory:256K"));
             int chunk = volume.chunkBlocks();
@@ -183,6 +184,72 @@ class Raid5SyncTest {
             first.close();
         }
     }
+
+    /**
+     * Two reactors driven by hand on this thread (deterministic). The first reactor orders every stripe; a rebuild step
+     * on the second takes stripe 0 from it by a remote grant and reads the members it rebuilds from. Then the first
+     * reactor's channel closes and a new one opens there (the control plane's ControlIo opens one per request) and
+     * writes the rebuilding member's chunk of stripe 0. The write must wait for the step to give the stripe back.
+     * Before, the reactor's lock table was its channel's: the new channel took the stripes over with an empty table,
+     * granted itself stripe 0, and the step then wrote the chunk it had rebuilt from the old data over the new one
+     * (the new data lost, the parity no longer the XOR of its row).
+     */
+    @Test
+    void aStripeGrantedToAnotherReactorsStepStaysHeldWhenTheOwnersChannelCloses() throws Exception {
+        Reactor first = new Reactor(ReactorConfig.defaults("hand-owner"));
+        first.initOnCurrentThread();
+        Reactor second = new Reactor(ReactorConfig.defaults("hand-step"));
+        second.initOnCurrentThread();
+        try (Raid5Volume volume = volume(3, "256K")) {
+            assertTrue(volume.fail(1));
+            volume.replaceMember(1, DeviceSpec.open("fresh", "memory:256K")); // rebuilding from stripe 0
+            int chunk = volume.chunkBlocks();
+            assertEquals(1, volume.layout().dataDisk(0, 1), "stripe 0's second data chunk is on the rebuilding member");
+            BlockChannel owner = volume.openChannel(first); // the first reactor orders every stripe
+            SyncTarget.Worker rebuild = volume.openWorker(second); // owns none: its steps ask the first reactor
+            int[] statuses = {-1, -1, -1};
+            io.basalt.engine.IoCompletion completion = (tag, status) -> statuses[(int) tag] = status;
+            assertTrue(rebuild.submit(0, SyncJob.REBUILD, 0, completion));
+            second.doWork(); // the stripe is asked for (posted to the first reactor)
+            first.doWork(); // the first reactor's table grants it to the step
+            second.doWork(); // the grant arrives: the step reads members 0 and 2 (memory members copy at submit)
+            assertTrue(volume.counter(Raid5Volume.REMOTE_LOCKS) > 0, "the step asked the first reactor for its stripe");
+            assertEquals(-1, statuses[0], "the rebuild step is in progress");
+            owner.close();
+            first.doWork();
+            BlockChannel next = volume.openChannel(first);
+            MemorySegment data = jobReactorFixture.arena().allocate(BLOCK, BLOCK);
+            data.fill((byte) 0x5a);
+            assertTrue(next.write(chunk, 1, data, 1, completion)); // stripe 0, on the rebuilding member
+            for (int i = 0; i < HAND_CYCLES; i++) first.doWork(); // the step's reactor does not run meanwhile
+            boolean wroteUnderTheStep = statuses[1] >= 0;
+            for (int i = 0; i < HAND_CYCLES && (statuses[0] < 0 || statuses[1] < 0); i++) {
+                second.doWork();
+                first.doWork();
+            }
+            assertEquals(Status.OK, statuses[0], "the rebuild step completed");
+            assertEquals(Status.OK, statuses[1], "the write completed");
+            volume.recoveredTo(volume.unitCount()); // member 1 is read again (only stripe 0 was ever written)
+            volume.finishRebuild();
+            MemorySegment back = jobReactorFixture.arena().allocate(BLOCK, BLOCK);
+            assertTrue(next.read(chunk, 1, back, 2, completion));
+            for (int i = 0; i < HAND_CYCLES && statuses[2] < 0; i++) first.doWork();
+            assertEquals(Status.OK, statuses[2]);
+            assertEquals(-1L, back.mismatch(data), "the write's data, not the step's rebuilt copy of the old data");
+            assertEquals(0, wrongParityBlocks(volume), "parity blocks that are not the XOR of the data");
+            assertFalse(wroteUnderTheStep, "the write went on while the rebuild step held its stripe");
+            next.close();
+            rebuild.close();
+            first.doWork();
+            second.doWork();
+        } finally {
+            second.close();
+            first.close();
+        }
+    }
+
+    /** Cycles a hand-driven step is given: far more than a memory-backed step needs to complete. */
+    private static final int HAND_CYCLES = 100;
 
     private void rebuildUnderLoad(Raid5Volume volumeToRebuild, io.basalt.engine.BlockDevice fresh, Reactor workerReactor) throws Exception {
         try (Raid5Volume volume = volumeToRebuild) {

@@ -128,7 +128,9 @@ public final class VhostBenchCommand implements Callable<Integer> {
             }
         }
         atLeastOne("--iodepth", ioDepth);
-        if (frontend && !list.isEmpty()) throw usage("--frontend measures Basalt against qemu-storage-daemon: no backend options");
+        if (frontend && (list.size() > 1 || list.stream().anyMatch(b -> b.kind() != VhostBenchRequest.Kind.BASALT))) {
+            throw usage("--frontend measures Basalt against qemu-storage-daemon: at most one --basalt NAME=SERVE ARGS, no other backend");
+        }
         if (frontend && !device.equals("null") && !Files.exists(Path.of(device))) throw usage("--device " + device + ": no such device");
         return new VhostBenchRequest(list, jobs, seconds, rounds, imageBytes, queues, guestCpus, workDir, frontend, device, ioDepth);
     }

@@ -67,6 +67,7 @@ class VhostBenchCommandTest {
         Run mixed = vhost("--frontend", "--qsd", "q");
         assertEquals(2, mixed.exit());
         assertTrue(mixed.err().contains("--frontend measures Basalt against qemu-storage-daemon"), mixed.err());
+        assertEquals(0, vhost("--frontend", "--basalt", "b=--reactors 1 --idle wait").exit(), "Basalt's serve args for tuning runs");
         Run missing = vhost("--frontend", "--device", "/dev/no-such-zram");
         assertEquals(2, missing.exit());
         assertTrue(missing.err().contains("--device /dev/no-such-zram: no such device"), missing.err());

@@ -44,8 +44,17 @@ public final class FrontendBench {
         }
     }
 
-    /** A running server and what the front-end opens to reach it. */
-    private record Server(String name, ProcessBackend process, String spec) {}
+    /**
+     * A running server, what the front-end opens to reach it, and the front-end drive, opened once: every run uses
+     * the same connection (a run's channels take the rings the last run's closed channels left), so connecting
+     * is not measured and a server is never asked to take a second front-end while it tears the first one down.
+     */
+    private record Server(String name, ProcessBackend process, String spec, BlockDevice device) {
+        void close() {
+            device.close();
+            process.close();
+        }
+    }
 
     static int run(VhostBenchRequest request, PrintStream out, PrintStream err) {
         Path workDir = (request.workDir() != null ? request.workDir() : GuestTools.repoRoot().resolve(".build/bench-vhost-frontend"))
@@ -54,13 +63,15 @@ public final class FrontendBench {
         List<String> jobs = new ArrayList<>(List.of("randread", "randwrite"));
         if (!request.jobPrefixes().isEmpty()) jobs.removeIf(j -> request.jobPrefixes().stream().noneMatch(j::startsWith));
         if (jobs.isEmpty()) throw new IllegalArgumentException("--frontend runs the 4k jobs only: randread, randwrite");
-        err.printf("bench vhost --frontend: device %s, %d queue(s) x QD %d, %d job(s) x %d pair(s) x 2 servers x %d s%n",
-                device, request.queues(), request.ioDepth(), jobs.size(), request.rounds(), request.seconds());
+        err.printf("bench vhost --frontend: basalt serve %s; device %s, %d queue(s) x QD %d, %d job(s) x %d pair(s) x 2 servers x %d s%n",
+                request.backends().isEmpty() ? "(default)" : request.backends().getFirst().argument(), device, request.queues(), request.ioDepth(), jobs.size(), request.rounds(), request.seconds());
         List<Server> servers = new ArrayList<>();
         List<Sample> samples = new ArrayList<>();
         try {
             Files.createDirectories(workDir);
-            servers.add(startBasalt(workDir, device, request.queues()));
+            String serveArgs = request.backends().isEmpty() || request.backends().getFirst().argument() == null
+                    ? VhostBench.Backend.DEFAULT_BASALT_ARGS : request.backends().getFirst().argument();
+            servers.add(startBasalt(workDir, device, request.queues(), serveArgs));
             servers.add(startQsd(workDir, device, request.queues()));
             for (Server s : servers) measure(s, "warm-up", jobs.getFirst(), -1, request, err); // JIT of both sides, first connection
             for (int pair = 0; pair < request.rounds(); pair++) {
@@ -74,7 +85,7 @@ public final class FrontendBench {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } finally {
-            for (Server s : servers) s.process().close();
+            for (Server s : servers) s.close();
         }
         out.print(table(samples, servers.get(0).name(), servers.get(1).name()));
         return 0;
@@ -83,12 +94,8 @@ public final class FrontendBench {
     private static Sample measure(Server s, String label, String job, int pair, VhostBenchRequest request, PrintStream err) {
         BenchParams params = new BenchParams(job, BLOCK_BYTES, request.ioDepth(), request.queues(),
                 Duration.ofSeconds(request.seconds()).toNanos(), 0, job.equals("randread") ? 100 : 0, 1 + pair);
-        long cpuStart;
-        BenchResult r;
-        try (BlockDevice d = DeviceSpec.parse(s.spec()).open("frontend-" + s.name())) {
-            cpuStart = ProcessBackend.cpuNanos(s.process().pid());
-            r = BenchCli.runBasalt(d, s.spec(), params, IdleStrategy.parse("busy"), 0);
-        }
+        long cpuStart = ProcessBackend.cpuNanos(s.process().pid());
+        BenchResult r = BenchCli.runBasalt(s.device(), s.spec(), params, IdleStrategy.parse("busy"), 0);
         long cpu = ProcessBackend.cpuNanos(s.process().pid()) - cpuStart;
         Sample sample = new Sample(job, s.name(), pair, r.iops(), r.ios(), cpu, r.p99Ns() / 1000.0);
         if (r.errors() > 0) throw new IllegalStateException(s.name() + ": " + r.errors() + " I/O errors in " + job);
@@ -96,7 +103,7 @@ public final class FrontendBench {
         return sample;
     }
 
-    private static Server startBasalt(Path workDir, String device, int queues) throws IOException {
+    private static Server startBasalt(Path workDir, String device, int queues, String serveArgs) throws IOException {
         BasaltDaemon.ensureBuilt();
         Path socket = workDir.resolve("basalt.sock");
         String spec = device.equals("null") ? "null:" + (NULL_BYTES >> 20) + "M" : "uring:" + device;
@@ -105,9 +112,9 @@ public final class FrontendBench {
                 + " {\"method\": \"vhost_create\", \"params\": {\"name\": \"x0\", \"drive\": \"d0\", \"socket\": \"" + socket
                 + "\", \"num_queues\": " + queues + "}}]\n");
         String cmd = "exec env BASALT_NO_BUILD=1 " + GuestTools.repoRoot().resolve("basalt") + " serve --data-dir " + workDir.resolve("basalt-data")
-                + " --config " + config + " " + VhostBench.Backend.DEFAULT_BASALT_ARGS;
+                + " --config " + config + " " + serveArgs;
         ProcessBackend p = ProcessBackend.start("basalt", List.of("bash", "-c", cmd), socket, workDir.resolve("basalt.log"), START_TIMEOUT);
-        return new Server("basalt", p, "vhost-user:" + socket + ",queues=" + queues);
+        return connect("basalt", p, "vhost-user:" + socket + ",queues=" + queues);
     }
 
     private static Server startQsd(Path workDir, String device, int queues) {
@@ -116,7 +123,16 @@ public final class FrontendBench {
                 : "driver=host_device,filename=" + device + ",aio=io_uring,cache.direct=on";
         List<String> cmd = QemuStorageDaemon.commandForBlockdev(GuestTools.storageDaemon(), blockdev, socket.toString(), String.valueOf(queues));
         ProcessBackend p = ProcessBackend.start("qsd", cmd, socket, workDir.resolve("qsd.log"), START_TIMEOUT);
-        return new Server("qsd", p, "vhost-user:" + socket + ",queues=" + queues);
+        return connect("qsd", p, "vhost-user:" + socket + ",queues=" + queues);
+    }
+
+    private static Server connect(String name, ProcessBackend process, String spec) {
+        try {
+            return new Server(name, process, spec, DeviceSpec.parse(spec).open("frontend-" + name));
+        } catch (RuntimeException e) {
+            process.close();
+            throw e;
+        }
     }
 
     /** Per job: each server's median IOPS and CPU/IO, then the per-pair ratios (a / b) as median [min-max]. */

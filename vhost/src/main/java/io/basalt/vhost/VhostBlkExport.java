@@ -20,6 +20,9 @@ import java.util.Map;
  * reconnecting QEMU gets in as soon as the old session is gone. Rings are spread over the given reactors.
  */
 public final class VhostBlkExport implements AutoCloseable {
+    /** How long a new connection waits for the session before it to end (see awaitSessionEnd). */
+    static final long SESSION_END_WAIT_MS = 2_000;
+
     static final long PROTOCOL_FEATURES = (1L << VhostUser.PROTOCOL_F_MQ) | (1L << VhostUser.PROTOCOL_F_REPLY_ACK)
             | (1L << VhostUser.PROTOCOL_F_CONFIG) | (1L << VhostUser.PROTOCOL_F_INFLIGHT_SHMFD)
             | (1L << VhostUser.PROTOCOL_F_RESET_DEVICE) | (1L << VhostUser.PROTOCOL_F_CONFIGURE_MEM_SLOTS)
@@ -80,6 +83,7 @@ public final class VhostBlkExport implements AutoCloseable {
             }
             counters.connections.increment();
             synchronized (this) {
+                awaitSessionEnd();
                 if (session != null || closed) {
                     counters.refusedConnections.increment();
                     log("refused a second front-end while one is connected");
@@ -89,6 +93,25 @@ public final class VhostBlkExport implements AutoCloseable {
                 session = new VhostSession(this, fd);
             }
             Thread.ofPlatform().name("vhost-session-" + config.name()).daemon(true).start(session);
+        }
+    }
+
+    /**
+     * A front-end that hung up and reconnected at once (a benchmark's next run, a crashed VMM restarted) finds its old
+     * session still tearing down (rings stopping on the reactors). Its peer is gone, so it will end: wait for it, up
+     * to {@link #SESSION_END_WAIT_MS}, rather than refuse. A second front-end beside a live one is refused after it.
+     */
+    private void awaitSessionEnd() {
+        long deadlineNs = System.nanoTime() + SESSION_END_WAIT_MS * 1_000_000L;
+        while (session != null && !closed) {
+            long leftMs = (deadlineNs - System.nanoTime()) / 1_000_000L;
+            if (leftMs <= 0) return;
+            try {
+                wait(leftMs);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
         }
     }
 

@@ -48,6 +48,10 @@ public final class TcpSocket {
         static final MethodHandle H = downcall("bind", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
     }
 
+    private static final class Connect {
+        static final MethodHandle H = downcall("connect", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
+    }
+
     private static final class Listen {
         static final MethodHandle H = downcall("listen", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
     }
@@ -84,6 +88,34 @@ public final class TcpSocket {
             int r = setOption(fd, SOL_SOCKET, SO_REUSEADDR, 1);
             if (r >= 0) r = result((int) Bind.H.invokeExact(capture, fd, address, addressBytes), capture);
             if (r >= 0) r = result((int) Listen.H.invokeExact(capture, fd, backlog), capture);
+            if (r < 0) {
+                Libc.close(fd);
+                return r;
+            }
+            return fd;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * A TCP socket connected to {@code host:port}, for a host (the NVMe/TCP initiator). Unlike {@link #listen}'s it
+     * is blocking (SOCK_CLOEXEC only): the caller runs its handshake with plain read/write on the control path
+     * before handing the fd to io_uring, which never blocks on it either way. Returns the fd or -errno (an unknown
+     * host or a port outside [1, 65535] is -EINVAL).
+     */
+    public static int connect(String host, int port) {
+        if (port <= 0 || port > PORT_MAX) return -Errno.EINVAL;
+        byte[] ip = resolve(host);
+        if (ip == null) return -Errno.EINVAL;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment address = arena.allocate(SOCKADDR_STORAGE_SIZE, 8);
+            int addressBytes = sockaddr(ip, port, address);
+            int family = ip.length == IN_ADDR_SIZE ? AF_INET : AF_INET6;
+            MemorySegment capture = capture();
+            int fd = result((int) Socket.H.invokeExact(capture, family, SOCK_STREAM | SOCK_CLOEXEC, 0), capture);
+            if (fd < 0) return fd;
+            int r = result((int) Connect.H.invokeExact(capture, fd, address, addressBytes), capture);
             if (r < 0) {
                 Libc.close(fd);
                 return r;

@@ -1,0 +1,78 @@
+package io.basalt.nvmeof.initiator;
+
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * A parsed {@code nvme-tcp://HOST:PORT/SUBNQN?nsid=N[&queues=Q][&hostnqn=NQN]} drive spec (IPv6 hosts in brackets).
+ * DeviceSpec hands the provider everything after {@code nvme-tcp:} as the target (a URL has no ','), so the URL is
+ * parsed here; {@code ,key=value} options DeviceSpec split off are accepted as well.
+ */
+record NvmeTcpSpec(String host, int port, String subsystemNqn, int nsid, int queues, String hostNqn) {
+    static final int QUEUES_DEFAULT = 1;
+    static final int QUEUES_MAX = 64;
+    private static final int PORT_MAX = 65535;
+    /** One host NQN per process unless the spec names one (the daemon's persisted NQN is a later slice). */
+    static final String DEFAULT_HOST_NQN = "nqn.2014-08.org.nvmexpress:uuid:" + UUID.randomUUID();
+
+    static NvmeTcpSpec parse(String target, Map<String, String> extra) {
+        String spec = "nvme-tcp:" + target;
+        if (!target.startsWith("//")) throw bad(spec, "must look like nvme-tcp://HOST:PORT/SUBNQN?nsid=N");
+        String rest = target.substring(2);
+        int slash = rest.indexOf('/', rest.startsWith("[") ? rest.indexOf(']') : 0);
+        if (slash <= 0) throw bad(spec, "has no /SUBNQN after HOST:PORT");
+        String hostPort = rest.substring(0, slash);
+        String path = rest.substring(slash + 1);
+        int colon = hostPort.lastIndexOf(':');
+        if (colon <= 0 || (hostPort.startsWith("[") && colon < hostPort.indexOf(']'))) throw bad(spec, "has no :PORT");
+        String host = hostPort.substring(0, colon);
+        if (host.startsWith("[")) {
+            if (!host.endsWith("]")) throw bad(spec, "has an IPv6 address without its closing ']'");
+            host = host.substring(1, host.length() - 1);
+        }
+        int port = number(spec, "port", hostPort.substring(colon + 1));
+        if (port <= 0 || port > PORT_MAX) throw bad(spec, "has port " + port + " outside 1..65535");
+        int q = path.indexOf('?');
+        String nqn = q < 0 ? path : path.substring(0, q);
+        if (nqn.isEmpty()) throw bad(spec, "has no subsystem NQN");
+        Map<String, String> options = new LinkedHashMap<>(extra);
+        if (q >= 0) {
+            for (String kv : path.substring(q + 1).split("&")) {
+                int eq = kv.indexOf('=');
+                if (eq <= 0) throw bad(spec, "option '" + kv + "' must be key=value");
+                options.put(kv.substring(0, eq).toLowerCase(Locale.ROOT), kv.substring(eq + 1));
+            }
+        }
+        for (String key : options.keySet()) {
+            if (!key.equals("nsid") && !key.equals("queues") && !key.equals("hostnqn")) {
+                throw bad(spec, "has unknown option '" + key + "' (known: nsid, queues, hostnqn)");
+            }
+        }
+        if (!options.containsKey("nsid")) throw bad(spec, "has no nsid=N (the namespace to use)");
+        int nsid = number(spec, "nsid", options.get("nsid"));
+        if (nsid <= 0) throw bad(spec, "has nsid " + nsid + ", namespace ids start at 1");
+        int queues = options.containsKey("queues") ? number(spec, "queues", options.get("queues")) : QUEUES_DEFAULT;
+        if (queues < 1 || queues > QUEUES_MAX) throw bad(spec, "has queues=" + queues + " outside 1.." + QUEUES_MAX);
+        String hostNqn = options.getOrDefault("hostnqn", DEFAULT_HOST_NQN);
+        return new NvmeTcpSpec(host, port, nqn, nsid, queues, hostNqn);
+    }
+
+    /** "host:port/nqn" for messages ("[v6]:port/nqn"). */
+    String where() {
+        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + port + "/" + subsystemNqn;
+    }
+
+    private static int number(String spec, String what, String text) {
+        try {
+            return Integer.parseInt(text);
+        } catch (NumberFormatException e) {
+            throw bad(spec, "has " + what + " '" + text + "' that is not a number");
+        }
+    }
+
+    private static IllegalArgumentException bad(String spec, String why) {
+        return new IllegalArgumentException("drive spec '" + spec + "' " + why);
+    }
+}

@@ -1,0 +1,48 @@
+package io.basalt.nvmeof.initiator;
+
+import io.basalt.engine.Reactor;
+import io.basalt.engine.ReactorConfig;
+import io.basalt.engine.backend.MemoryBlockDevice;
+import io.basalt.nvmeof.NvmeTcpServer;
+import io.basalt.nvmeof.target.NamespaceIds;
+import io.basalt.nvmeof.target.Subsystem;
+import io.basalt.nvmeof.target.Target;
+import io.basalt.nvmeof.target.TargetConfig;
+import io.basalt.nvmeof.tcp.TcpConfig;
+
+import java.util.List;
+
+/** Basalt's own target on 127.0.0.1 (port 0) serving a memory namespace, on a reactor of its own. */
+final class LoopbackTarget implements AutoCloseable {
+    static final String NQN = "nqn.2026-01.io.basalt:initiator-test";
+    final Reactor reactor = Reactor.start(ReactorConfig.defaults("nvmf-loop-target"));
+    final MemoryBlockDevice memory;
+    final NvmeTcpServer server;
+    final int port;
+
+    LoopbackTarget(long sizeBytes, int blockBytes) {
+        Target target = new Target(TargetConfig.defaults());
+        Subsystem subsystem = target.addSubsystem(NQN, "BASALT0001", "Basalt volume");
+        subsystem.allowAnyHost(true);
+        memory = new MemoryBlockDevice("m0", sizeBytes, blockBytes);
+        subsystem.addNamespace(1, memory, NamespaceIds.random());
+        server = new NvmeTcpServer(List.of(reactor), target, io.basalt.engine.net.TcpConfig.defaults(), TcpConfig.DEFAULT);
+        server.start();
+        port = server.listen("127.0.0.1", 0);
+        target.addListener("127.0.0.1:" + port, null, false);
+    }
+
+    String spec(String extra) {
+        return "nvme-tcp://127.0.0.1:" + port + "/" + NQN + "?nsid=1" + extra;
+    }
+
+    @Override
+    public void close() {
+        try {
+            server.close();
+        } finally {
+            reactor.close();
+            memory.close();
+        }
+    }
+}

@@ -1,0 +1,51 @@
+package io.basalt.nvmeof.initiator;
+
+import io.basalt.engine.DeviceSpec;
+import org.junit.jupiter.api.Test;
+
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class NvmeTcpSpecTest {
+    @Test
+    void parsesHostPortNqnAndOptions() {
+        NvmeTcpSpec s = NvmeTcpSpec.parse("//[::1]:4420/nqn.2026-01.io.basalt:v0?nsid=3&queues=2", Map.of());
+        assertEquals("::1", s.host());
+        assertEquals(4420, s.port());
+        assertEquals("nqn.2026-01.io.basalt:v0", s.subsystemNqn());
+        assertEquals(3, s.nsid());
+        assertEquals(2, s.queues());
+        assertTrue(s.hostNqn().startsWith("nqn.2014-08.org.nvmexpress:uuid:"));
+    }
+
+    @Test
+    void missingNsidIsRefusedWithAClearMessage() {
+        var e = assertThrows(IllegalArgumentException.class,
+                () -> DeviceSpec.open("r", "nvme-tcp://127.0.0.1:4420/nqn.2026-01.io.basalt:v0"));
+        assertTrue(e.getMessage().contains("nsid"), e.getMessage());
+    }
+
+    @Test
+    void badPortIsRefusedWithAClearMessage() {
+        var e = assertThrows(IllegalArgumentException.class,
+                () -> DeviceSpec.open("r", "nvme-tcp://127.0.0.1:99999/nqn.x?nsid=1"));
+        assertTrue(e.getMessage().contains("port"), e.getMessage());
+        var e2 = assertThrows(IllegalArgumentException.class,
+                () -> DeviceSpec.open("r", "nvme-tcp://127.0.0.1:http/nqn.x?nsid=1"));
+        assertTrue(e2.getMessage().contains("port"), e2.getMessage());
+    }
+
+    @Test
+    void unreachableTargetNamesHostPortAndNqn() {
+        try (LoopbackTarget t = new LoopbackTarget(1 << 20, 512)) {
+            int closedPort = t.port;
+            t.close();
+            var e = assertThrows(IllegalArgumentException.class,
+                    () -> DeviceSpec.open("r", "nvme-tcp://127.0.0.1:" + closedPort + "/nqn.x?nsid=1"));
+            assertTrue(e.getMessage().contains("127.0.0.1:" + closedPort + "/nqn.x"), e.getMessage());
+        }
+    }
+}

@@ -23,6 +23,8 @@ import java.util.ServiceLoader;
  *   fault:INNER_SPEC[,fault_seed=N][,fault_read_error=P][,fault_write_error=P][,fault_flush_error=P]
  *        [,fault_latency_us=MIN-MAX][,fault_flush_latency_us=N][,fault_fail_after=N][,fault_power_cut=1][,fault_torn=1]
  *   vhost-user:/path/to.sock[,queues=Q][,queue_size=N][,packed=0|1]   (vhost module: any vhost-user-blk back-end)
+ *   nvme-tcp://HOST:PORT/SUBNQN?nsid=N[&amp;queues=Q][&amp;hostnqn=NQN]        (nvmeof module: a remote NVMe/TCP namespace;
+ *                                                                   IPv6 HOST in brackets; the URL is parsed by the provider)
  * </pre>
  * Kinds beyond the built-in ones come from {@link BackendProvider}s registered with {@link ServiceLoader}
  * (modules engine cannot depend on: vhost's {@code vhost-user}); an unknown kind's error lists every kind known.

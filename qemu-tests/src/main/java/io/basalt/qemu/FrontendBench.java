@@ -57,20 +57,21 @@ public final class FrontendBench {
     }
 
     static int run(VhostBenchRequest request, PrintStream out, PrintStream err) {
-        Path workDir = (request.workDir() != null ? request.workDir() : GuestTools.repoRoot().resolve(".build/bench-vhost-frontend"))
-                .toAbsolutePath();
+        Path workDir = (request.workDir() != null ? request.workDir()
+                : GuestTools.repoRoot().resolve(".build/bench-vhost-frontend")).toAbsolutePath();
         String device = request.device() == null ? "null" : request.device();
         List<String> jobs = new ArrayList<>(List.of("randread", "randwrite"));
         if (!request.jobPrefixes().isEmpty()) jobs.removeIf(j -> request.jobPrefixes().stream().noneMatch(j::startsWith));
         if (jobs.isEmpty()) throw new IllegalArgumentException("--frontend runs the 4k jobs only: randread, randwrite");
-        err.printf("bench vhost --frontend: basalt serve %s; device %s, %d queue(s) x QD %d, %d job(s) x %d pair(s) x 2 servers x %d s%n",
-                request.backends().isEmpty() ? "(default)" : request.backends().getFirst().argument(), device, request.queues(), request.ioDepth(), jobs.size(), request.rounds(), request.seconds());
+        String serveArgs = request.backends().isEmpty() || request.backends().getFirst().argument() == null
+                ? VhostBench.Backend.DEFAULT_BASALT_ARGS : request.backends().getFirst().argument();
+        err.printf("bench vhost --frontend: basalt serve %s; device %s, %d queue(s) x QD %d, %d job(s) x %d pair(s)"
+                + " x 2 servers x %d s%n", serveArgs, device, request.queues(), request.ioDepth(), jobs.size(),
+                request.rounds(), request.seconds());
         List<Server> servers = new ArrayList<>();
         List<Sample> samples = new ArrayList<>();
         try {
             Files.createDirectories(workDir);
-            String serveArgs = request.backends().isEmpty() || request.backends().getFirst().argument() == null
-                    ? VhostBench.Backend.DEFAULT_BASALT_ARGS : request.backends().getFirst().argument();
             servers.add(startBasalt(workDir, device, request.queues(), serveArgs));
             servers.add(startQsd(workDir, device, request.queues()));
             // Every job once on each server before the pairs: the JIT of both Java sides (front-end and Basalt's
@@ -102,7 +103,8 @@ public final class FrontendBench {
         long cpu = ProcessBackend.cpuNanos(s.process().pid()) - cpuStart;
         Sample sample = new Sample(job, s.name(), pair, r.iops(), r.ios(), cpu, r.p99Ns() / 1000.0);
         if (r.errors() > 0) throw new IllegalStateException(s.name() + ": " + r.errors() + " I/O errors in " + job);
-        err.printf("  %-9s %-9s %-6s %10.0f IOPS  server %6.2f us CPU/IO%n", label, job, s.name(), sample.iops(), sample.cpuMicrosPerIo());
+        err.printf("  %-9s %-9s %-6s %10.0f IOPS  server %6.2f us CPU/IO%n", label, job, s.name(), sample.iops(),
+                sample.cpuMicrosPerIo());
         return sample;
     }
 
@@ -111,12 +113,14 @@ public final class FrontendBench {
         Path socket = workDir.resolve("basalt.sock");
         String spec = device.equals("null") ? "null:" + (NULL_BYTES >> 20) + "M" : "uring:" + device;
         Path config = workDir.resolve("basalt.json");
-        Files.writeString(config, "[{\"method\": \"drive_create\", \"params\": {\"name\": \"d0\", \"spec\": \"" + spec + "\"}},\n"
+        Files.writeString(config, "[{\"method\": \"drive_create\", \"params\": {\"name\": \"d0\", \"spec\": \""
+                + spec + "\"}},\n"
                 + " {\"method\": \"vhost_create\", \"params\": {\"name\": \"x0\", \"drive\": \"d0\", \"socket\": \"" + socket
                 + "\", \"num_queues\": " + queues + "}}]\n");
-        String cmd = "exec env BASALT_NO_BUILD=1 " + GuestTools.repoRoot().resolve("basalt") + " serve --data-dir " + workDir.resolve("basalt-data")
-                + " --config " + config + " " + serveArgs;
-        ProcessBackend p = ProcessBackend.start("basalt", List.of("bash", "-c", cmd), socket, workDir.resolve("basalt.log"), START_TIMEOUT);
+        String cmd = "exec env BASALT_NO_BUILD=1 " + GuestTools.repoRoot().resolve("basalt") + " serve --data-dir "
+                + workDir.resolve("basalt-data") + " --config " + config + " " + serveArgs;
+        ProcessBackend p = ProcessBackend.start("basalt", List.of("bash", "-c", cmd), socket, workDir.resolve("basalt.log"),
+                START_TIMEOUT);
         return connect("basalt", p, "vhost-user:" + socket + ",queues=" + queues);
     }
 
@@ -124,7 +128,8 @@ public final class FrontendBench {
         Path socket = workDir.resolve("qsd.sock");
         String blockdev = device.equals("null") ? "driver=null-co,size=" + NULL_BYTES + ",read-zeroes=off"
                 : "driver=host_device,filename=" + device + ",aio=io_uring,cache.direct=on";
-        List<String> cmd = QemuStorageDaemon.commandForBlockdev(GuestTools.storageDaemon(), blockdev, socket.toString(), String.valueOf(queues));
+        List<String> cmd = QemuStorageDaemon.commandForBlockdev(GuestTools.storageDaemon(), blockdev, socket.toString(),
+                String.valueOf(queues));
         ProcessBackend p = ProcessBackend.start("qsd", cmd, socket, workDir.resolve("qsd.log"), START_TIMEOUT);
         return connect("qsd", p, "vhost-user:" + socket + ",queues=" + queues);
     }

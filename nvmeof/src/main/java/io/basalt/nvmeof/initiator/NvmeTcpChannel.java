@@ -20,17 +20,21 @@ import java.lang.foreign.MemorySegment;
 /**
  * One I/O queue of an {@link NvmeTcpDevice} on its own connection, owned by one reactor. A command takes a slot
  * (its index is the CID); writes up to the in-capsule size go in the capsule, larger ones wait for R2T and go as
- * H2CData; reads come back as C2HData ({@link PduReader}). The connection closing fails every command in flight
- * with DEVICE_GONE and every later one at once (no reconnect yet). Buffers are sent where they are (no copy);
+ * H2CData; reads come back as C2HData ({@link PduReader}). The connection closing, or a command older than
+ * timeout_ms (checked in {@link #poll}), fails every command in flight with DEVICE_GONE and tells the device, which
+ * reconnects; meanwhile every new request fails at once with DEVICE_GONE. Once the device has a new controller, the
+ * channel's poll connects its qid again (blocking, on its reactor, as open does). Buffers are sent where they are (no copy);
  * the only allocation per request is a slice per H2CData PDU for writes past the in-capsule size.
  */
-final class NvmeTcpChannel implements BlockChannel, TcpConnection.Receiver {
+final class NvmeTcpChannel implements BlockChannel, TcpConnection.Receiver, Reactor.Poller {
     static final int SEGMENTS_MAX = 64;
     private static final int H2C_HEADERS_PER_SLOT = 8;
     private static final int RECV_BUFFER_BYTES = 64 * 1024;
     private static final int RECV_BUFFERS = 64;
     private static final int SEND_QUEUE_ENTRIES = 1024;
     private static final int H2C_HEADER_STRIDE = 32;
+    /** The timeout scan runs this many times per timeout_ms (so a command fails at most 1/8 late, plus a cycle). */
+    private static final int TIMEOUT_CHECKS_PER_PERIOD = 8;
 
     private final NvmeTcpDevice device;
     private final Reactor reactor;
@@ -39,10 +43,14 @@ final class NvmeTcpChannel implements BlockChannel, TcpConnection.Receiver {
     private final int depth;
     private final int blockBytes;
     private final long inCapsuleBytes;
-    private final long maxH2cBytes;
-    private final TcpContext context;
-    private final TcpConnection connection;
-    private final PduReader reader;
+    private final long timeoutNs;
+    private long maxH2cBytes;
+    private TcpContext context;
+    private TcpConnection connection;
+    private PduReader reader;
+    private boolean connectionOpen;
+    private long generation;
+    private long nextTimeoutCheckNs;
     final Slots slots;
     private final MemorySegment capsules;
     private final MemorySegment h2cHeaders;
@@ -51,19 +59,24 @@ final class NvmeTcpChannel implements BlockChannel, TcpConnection.Receiver {
     private boolean gone;
     private boolean closed;
 
-    private NvmeTcpChannel(NvmeTcpDevice device, Reactor reactor, SyncQueue queue, int qid) {
+    private NvmeTcpChannel(NvmeTcpDevice device, Reactor reactor, int qid) {
         this.device = device;
         this.reactor = reactor;
         this.qid = qid;
-        this.nsid = deviceNsid(device);
+        this.nsid = device.nsid();
         this.depth = Math.min(device.queueDepth(), 0xFFFF);
         this.blockBytes = device.geometry().logicalBlockBytes();
         this.inCapsuleBytes = device.inCapsuleBytes();
-        this.maxH2cBytes = Math.max(4096, queue.maxH2cDataBytes());
+        this.timeoutNs = device.timeoutNs();
         this.slots = new Slots(depth, SEGMENTS_MAX);
         Arena arena = Arena.ofAuto();
         this.capsules = arena.allocate((long) depth * CapsuleCmdPdu.BYTES, 64);
         this.h2cHeaders = arena.allocate((long) depth * H2C_HEADERS_PER_SLOT * H2C_HEADER_STRIDE, 64);
+    }
+
+    /** Moves a connected queue's fd onto this reactor: a fresh context, reader and connection. */
+    private void attach(SyncQueue queue, long queueGeneration) {
+        this.maxH2cBytes = Math.max(4096, queue.maxH2cDataBytes());
         this.context = TcpContext.open(reactor, TcpConfig.defaults().withRecvBuffers(RECV_BUFFER_BYTES, RECV_BUFFERS)
                 .withSendQueue(SEND_QUEUE_ENTRIES, TcpConfig.IOV_MAX / 2));
         this.reader = new PduReader(this);
@@ -71,17 +84,24 @@ final class NvmeTcpChannel implements BlockChannel, TcpConnection.Receiver {
         queue.close();
         this.connection = TcpConnection.open(context, fd, this);
         Check.that(connection != null, "a fresh TcpContext has room for a connection");
-    }
-
-    private static int deviceNsid(NvmeTcpDevice device) {
-        return device.nsid();
+        this.generation = queueGeneration;
+        this.connectionOpen = true;
+        this.gone = false;
     }
 
     static NvmeTcpChannel open(NvmeTcpDevice device, Reactor reactor) {
         Check.that(reactor.isOwnerThread(), "openChannel on the reactor's thread");
-        int[] qid = new int[1];
-        SyncQueue queue = device.connectIoQueue(qid);
-        return new NvmeTcpChannel(device, reactor, queue, qid[0]);
+        int qid = device.takeQid();
+        NvmeTcpChannel channel = new NvmeTcpChannel(device, reactor, qid);
+        try {
+            long queueGeneration = device.generation();
+            channel.attach(device.connectIoQueue(qid), queueGeneration);
+        } catch (RuntimeException e) {
+            device.releaseQid(qid);
+            throw e;
+        }
+        reactor.addPoller(channel);
+        return channel;
     }
 
     @Override public BlockDevice device() { return device; }
@@ -136,14 +156,16 @@ final class NvmeTcpChannel implements BlockChannel, TcpConnection.Receiver {
 
     private boolean submit(int opcode, long lba, int blockCount, MemorySegment buffer, IoVector vector, int flags,
                            long tag, IoCompletion completion) {
-        if (closed || gone || device.isClosed()) return reject(Status.DEVICE_GONE, tag, completion);
+        if (closed || gone || !device.isConnected() || device.generation() != generation) {
+            return reject(Status.DEVICE_GONE, tag, completion);
+        }
         int check = validate(opcode, lba, blockCount, buffer, vector, flags);
         if (check != Status.OK) return reject(check, tag, completion);
         int slot = slots.take();
         if (slot < 0) return false;
         boolean moves = opcode == Opcodes.IO_READ || opcode == Opcodes.IO_WRITE;
         long bytes = moves ? (long) blockCount * blockBytes : 0;
-        slots.fill(slot, opcode, tag, completion, buffer, vector, bytes);
+        slots.fill(slot, opcode, tag, completion, buffer, vector, bytes, reactor.nowNs() + timeoutNs);
         boolean inCapsule = opcode == Opcodes.IO_WRITE && bytes <= inCapsuleBytes;
         MemorySegment capsule = capsules.asSlice((long) slot * CapsuleCmdPdu.BYTES, CapsuleCmdPdu.BYTES);
         int s = HostPdus.capsule(capsule, opcode, slot, nsid, bytes, inCapsule);
@@ -155,7 +177,7 @@ final class NvmeTcpChannel implements BlockChannel, TcpConnection.Receiver {
         inFlight++;
         boolean ok = connection.send(capsule, slot, sendDone);
         if (ok && inCapsule) ok = sendData(slot, 0, bytes);
-        if (!ok) connection.close(true); // send queue full or closing: the queue is unusable, fail everything
+        if (!ok) tearDown(); // send queue full or closing: the queue is unusable, fail everything
         return true;
     }
 
@@ -217,7 +239,7 @@ final class NvmeTcpChannel implements BlockChannel, TcpConnection.Receiver {
                     io.basalt.nvmeof.tcp.DataPdu.BYTES);
             HostPdus.h2cData(header, cid, ttag, offsetBytes, take, take == lengthBytes);
             if (!connection.send(header, cid, sendDone) || !sendData(cid, offsetBytes, take)) {
-                connection.close(true);
+                tearDown();
                 return;
             }
             offsetBytes += take;
@@ -241,25 +263,91 @@ final class NvmeTcpChannel implements BlockChannel, TcpConnection.Receiver {
 
     void protocolError(String why) {
         System.err.println("nvme-tcp " + device.where() + " qid " + qid + ": " + why + "; closing the queue");
-        connection.close(true);
+        tearDown();
     }
 
     private void onSent(long token, int status) {
-        if (status < 0 && connection.isOpen()) connection.close(true);
+        if (status < 0) tearDown();
     }
 
-    @Override
-    public void onBytes(MemorySegment buffer, int lengthBytes) {
-        reader.consume(buffer, lengthBytes);
-    }
-
-    @Override
-    public void onClosed(int status) {
+    /**
+     * The queue is unusable: every command in flight completes now with DEVICE_GONE (nothing more from this
+     * connection reaches a caller's buffer: onBytes ignores it), the connection closes, and the device resets.
+     */
+    private void tearDown() {
+        if (gone) return;
         gone = true;
         for (int cid = 0; cid < depth; cid++) {
             if (slots.busy(cid)) complete(cid, StatusMap.TRANSPORT_GONE);
         }
+        if (connectionOpen) connection.close(true);
+        if (!closed) device.queueLost(generation);
+    }
+
+    /** Timeouts, a device reset seen from here, and re-establishing the queue after a reconnect. */
+    @Override
+    public int poll(long nowNs) {
+        if (closed) return 0;
+        if (!gone) {
+            if (!device.isConnected() || device.generation() != generation) {
+                tearDown();
+                return 1;
+            }
+            if (nowNs < nextTimeoutCheckNs || inFlight == 0) return 0;
+            nextTimeoutCheckNs = nowNs + Math.max(1, timeoutNs / TIMEOUT_CHECKS_PER_PERIOD);
+            return checkTimeouts(nowNs);
+        }
+        if (connectionOpen || !device.isConnected() || device.generation() == generation) return 0;
+        reestablish();
+        return 1;
+    }
+
+    private int checkTimeouts(long nowNs) {
+        for (int cid = 0; cid < depth; cid++) {
+            if (slots.busy(cid) && nowNs - slots.deadlineNs(cid) >= 0) {
+                device.countTimeout();
+                System.err.println("nvme-tcp " + device.where() + " qid " + qid + ": CID " + cid + " not answered in "
+                        + timeoutNs / 1_000_000 + " ms; resetting the queue");
+                tearDown();
+                return 1;
+            }
+        }
+        return 0;
+    }
+
+    /** One attempt per controller generation; a failure resets the device again. */
+    private void reestablish() {
+        long queueGeneration = device.generation();
+        generation = queueGeneration;
+        try {
+            attach(device.connectIoQueue(qid), queueGeneration);
+        } catch (RuntimeException e) {
+            System.err.println("nvme-tcp " + device.where() + " qid " + qid + ": reconnecting the I/O queue failed: "
+                    + e.getMessage());
+            device.queueLost(queueGeneration);
+        }
+    }
+
+    @Override
+    public boolean needsPolling() {
+        return false;
+    }
+
+    @Override
+    public void onBytes(MemorySegment buffer, int lengthBytes) {
+        if (!gone) reader.consume(buffer, lengthBytes);
+    }
+
+    @Override
+    public void onClosed(int status) {
+        connectionOpen = false;
+        tearDown();
         context.close();
+        if (closed) finish();
+    }
+
+    private void finish() {
+        reactor.removePoller(this);
         device.releaseQid(qid);
     }
 
@@ -267,6 +355,10 @@ final class NvmeTcpChannel implements BlockChannel, TcpConnection.Receiver {
     public void close() {
         if (closed) return;
         closed = true;
-        connection.close(false);
+        if (connectionOpen) {
+            connection.close(false);
+        } else {
+            finish();
+        }
     }
 }

@@ -15,16 +15,20 @@ import io.basalt.nvmeof.nvme.Sqe;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A namespace on an NVMe/TCP target as a drive. Opening runs the admin queue's set-up (blocking): Connect, CAP/VS,
- * CC.EN and CSTS.RDY, Identify Controller and Namespace, Set Features Number of Queues; a daemon thread then sends
- * Keep Alive every KATO/2. Each channel is one I/O queue on its own connection ({@link NvmeTcpChannel}).
- * Not yet: reconnect, digests, an NGUID check (docs/nvmeof.md, "Initiator").
+ * CC.EN and CSTS.RDY, Identify Controller and Namespace (and its identity, {@link NsIdentity}), Set Features
+ * Number of Queues. A control thread then sends Keep Alive every KATO/2 and, when the admin queue or any I/O queue
+ * is lost, reconnects with exponential backoff; a reconnect that finds a different namespace identity or geometry
+ * is refused and the drive stays gone. Each channel is one I/O queue on its own connection ({@link NvmeTcpChannel});
+ * a channel whose queue belongs to an older controller re-establishes it on its reactor once the device is back.
  */
 public final class NvmeTcpDevice implements BlockDevice {
     static final int KATO_MS = 10_000;
     static final int QUEUE_ENTRIES_MAX = 128;
+    static final int RECONNECT_FIRST_MS = 100;
     private static final int ADMIN_SQSIZE0 = 31;
     private static final int READY_POLL_MS = 10;
     private static final int READY_WAIT_MS = 5_000;
@@ -33,70 +37,93 @@ public final class NvmeTcpDevice implements BlockDevice {
     private static final int CAPSULE_SQE_BYTES = 64;
     private static final int IOCCSZ_UNIT_BYTES = 16;
 
+    /** What the admin set-up learned from one controller. */
+    private record Controller(SyncQueue admin, int cntlid, int queueEntries, long inCapsuleBytes, int granted,
+                              int blockBytes, long blockCount, int transferBlocks, String identity) {}
+
     private final String name;
     private final NvmeTcpSpec spec;
-    private final SyncQueue admin;
-    private final int cntlid;
+    private final MemorySegment hostId;
     private final Geometry geometry;
     private final int queueEntries;
     private final long inCapsuleBytes;
-    private final MemorySegment hostId;
     private final boolean[] qidUsed;
-    private final Thread keepAlive;
+    private final String identity;
+    private final Thread control;
+    private final Object signal = new Object();
+    private final AtomicLong timeouts = new AtomicLong();
+    private final AtomicLong reconnects = new AtomicLong();
+    private volatile SyncQueue admin;
+    private volatile int cntlid;
+    /** Bumped each time a (new) controller is up: an I/O queue connected under an older one is stale. */
+    private volatile long generation;
+    private volatile boolean connected = true;
+    private volatile String goneReason;
     private volatile boolean closed;
 
-    private NvmeTcpDevice(String name, NvmeTcpSpec spec, SyncQueue admin, MemorySegment hostId) {
+    private NvmeTcpDevice(String name, NvmeTcpSpec spec, MemorySegment hostId, Controller c) {
         this.name = name;
         this.spec = spec;
-        this.admin = admin;
         this.hostId = hostId;
-        this.cntlid = admin.fabricsConnect(0, ADMIN_SQSIZE0, KATO_MS, 0xFFFF, spec.subsystemNqn(), spec.hostNqn(), hostId);
-        long cap = admin.propertyGet(Registers.CAP, true);
-        this.queueEntries = (int) Math.min(QUEUE_ENTRIES_MAX, (cap & 0xFFFF) + 1);
-        admin.propertyGet(Registers.VS, false);
-        enable();
-        MemorySegment page = Arena.ofAuto().allocate(IdentifyController.SIZE, 4096);
-        check(admin.admin(Opcodes.ADMIN_IDENTIFY, 0, Opcodes.CNS_CONTROLLER, 0, page), "Identify Controller");
-        int mdts = Sqe.u8(page, IdentifyController.MDTS_OFFSET);
-        long transfer = mdts == 0 ? TRANSFER_BYTES_CAP : Math.min(TRANSFER_BYTES_CAP, (long) MPS_MIN_BYTES << mdts);
-        long ioccsz = Integer.toUnsignedLong(Sqe.u32(page, IdentifyController.IOCCSZ_OFFSET)) * IOCCSZ_UNIT_BYTES;
-        this.inCapsuleBytes = Math.max(0, ioccsz - CAPSULE_SQE_BYTES);
-        check(admin.admin(Opcodes.ADMIN_IDENTIFY, spec.nsid(), Opcodes.CNS_NAMESPACE, 0, page), "Identify Namespace " + spec.nsid());
-        long nsze = Sqe.u64(page, IdentifyNamespace.NSZE_OFFSET);
-        if (nsze <= 0) throw admin.fail("namespace " + spec.nsid() + " is not active (size 0)");
-        int format = Sqe.u8(page, IdentifyNamespace.FLBAS_OFFSET) & 0xF;
-        int lbads = Sqe.u8(page, IdentifyNamespace.LBAF_OFFSET + (long) format * IdentifyNamespace.LBAF_BYTES
-                + IdentifyNamespace.LBAF_LBADS_OFFSET);
-        int blockBytes = 1 << lbads;
-        int q0 = spec.queues() - 1;
-        check(admin.admin(Opcodes.ADMIN_SET_FEATURES, 0, Opcodes.FEATURE_NUMBER_OF_QUEUES, q0 | (q0 << 16), null),
-                "Set Features Number of Queues " + spec.queues());
-        int granted = (int) Math.min(admin.lastDw0() & 0xFFFF, admin.lastDw0() >>> 16) + 1;
-        this.qidUsed = new boolean[Math.min(granted, spec.queues()) + 1];
-        int transferBlocks = (int) Math.max(1, transfer / blockBytes);
-        this.geometry = new Geometry(blockBytes, nsze, 1, transferBlocks, NvmeTcpChannel.SEGMENTS_MAX, true,
-                Capabilities.NONE.withWriteZeroes(true, false)); // ONCS not checked yet: Basalt's target has it
-        this.keepAlive = Thread.ofPlatform().daemon().name("nvme-tcp-keepalive-" + name).unstarted(this::keepAliveLoop);
+        this.admin = c.admin();
+        this.cntlid = c.cntlid();
+        this.queueEntries = c.queueEntries();
+        this.inCapsuleBytes = c.inCapsuleBytes();
+        this.identity = c.identity();
+        this.qidUsed = new boolean[Math.min(c.granted(), spec.queues()) + 1];
+        this.geometry = new Geometry(c.blockBytes(), c.blockCount(), 1, c.transferBlocks(), NvmeTcpChannel.SEGMENTS_MAX,
+                true, Capabilities.NONE.withWriteZeroes(true, false)); // ONCS not checked yet: Basalt's target has it
+        this.control = Thread.ofPlatform().daemon().name("nvme-tcp-control-" + name).unstarted(this::controlLoop);
     }
 
     /** Opens the admin queue and identifies the namespace; IllegalArgumentException naming host:port/NQN on failure. */
     public static NvmeTcpDevice open(String name, NvmeTcpSpec spec) {
+        MemorySegment hostId = Arena.ofAuto().allocate(16);
+        UUID id = UUID.nameUUIDFromBytes(spec.hostNqn().getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        hostId.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, 0, id.getMostSignificantBits());
+        hostId.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, 8, id.getLeastSignificantBits());
+        NvmeTcpDevice d = new NvmeTcpDevice(name, spec, hostId, setUp(spec, hostId));
+        d.control.start();
+        return d;
+    }
+
+    /** Connect, enable, Identify, Set Features on a new admin connection; closes it on failure. */
+    private static Controller setUp(NvmeTcpSpec spec, MemorySegment hostId) {
         SyncQueue admin = SyncQueue.connect(spec);
         try {
-            MemorySegment hostId = Arena.ofAuto().allocate(16);
-            UUID id = UUID.nameUUIDFromBytes(spec.hostNqn().getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-            hostId.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, 0, id.getMostSignificantBits());
-            hostId.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, 8, id.getLeastSignificantBits());
-            NvmeTcpDevice d = new NvmeTcpDevice(name, spec, admin, hostId);
-            d.keepAlive.start();
-            return d;
+            int cntlid = admin.fabricsConnect(0, ADMIN_SQSIZE0, KATO_MS, 0xFFFF, spec.subsystemNqn(), spec.hostNqn(), hostId);
+            long cap = admin.propertyGet(Registers.CAP, true);
+            int queueEntries = (int) Math.min(QUEUE_ENTRIES_MAX, (cap & 0xFFFF) + 1);
+            admin.propertyGet(Registers.VS, false);
+            enable(admin);
+            MemorySegment page = Arena.ofAuto().allocate(IdentifyController.SIZE, 4096);
+            check(admin, admin.admin(Opcodes.ADMIN_IDENTIFY, 0, Opcodes.CNS_CONTROLLER, 0, page), "Identify Controller");
+            int mdts = Sqe.u8(page, IdentifyController.MDTS_OFFSET);
+            long transfer = mdts == 0 ? TRANSFER_BYTES_CAP : Math.min(TRANSFER_BYTES_CAP, (long) MPS_MIN_BYTES << mdts);
+            long ioccsz = Integer.toUnsignedLong(Sqe.u32(page, IdentifyController.IOCCSZ_OFFSET)) * IOCCSZ_UNIT_BYTES;
+            long inCapsule = Math.max(0, ioccsz - CAPSULE_SQE_BYTES);
+            check(admin, admin.admin(Opcodes.ADMIN_IDENTIFY, spec.nsid(), Opcodes.CNS_NAMESPACE, 0, page),
+                    "Identify Namespace " + spec.nsid());
+            long nsze = Sqe.u64(page, IdentifyNamespace.NSZE_OFFSET);
+            if (nsze <= 0) throw admin.fail("namespace " + spec.nsid() + " is not active (size 0)");
+            int format = Sqe.u8(page, IdentifyNamespace.FLBAS_OFFSET) & 0xF;
+            int lbads = Sqe.u8(page, IdentifyNamespace.LBAF_OFFSET + (long) format * IdentifyNamespace.LBAF_BYTES
+                    + IdentifyNamespace.LBAF_LBADS_OFFSET);
+            int blockBytes = 1 << lbads;
+            String identity = NsIdentity.read(admin, spec.nsid(), page);
+            int q0 = spec.queues() - 1;
+            check(admin, admin.admin(Opcodes.ADMIN_SET_FEATURES, 0, Opcodes.FEATURE_NUMBER_OF_QUEUES, q0 | (q0 << 16), null),
+                    "Set Features Number of Queues " + spec.queues());
+            int granted = (int) Math.min(admin.lastDw0() & 0xFFFF, admin.lastDw0() >>> 16) + 1;
+            int transferBlocks = (int) Math.max(1, transfer / blockBytes);
+            return new Controller(admin, cntlid, queueEntries, inCapsule, granted, blockBytes, nsze, transferBlocks, identity);
         } catch (RuntimeException e) {
             admin.close();
             throw e;
         }
     }
 
-    private void enable() {
+    private static void enable(SyncQueue admin) {
         int cc = Registers.CC_ENABLE | (Registers.IOSQES << Registers.CC_IOSQES_SHIFT)
                 | (Registers.IOCQES << Registers.CC_IOCQES_SHIFT);
         admin.propertySet(Registers.CC, cc);
@@ -109,22 +136,113 @@ public final class NvmeTcpDevice implements BlockDevice {
         throw admin.fail("CSTS.RDY not set " + READY_WAIT_MS + " ms after CC.EN=1");
     }
 
-    private void check(int status, String what) {
+    private static void check(SyncQueue admin, int status, String what) {
         if (status != NvmeStatus.SUCCESS) throw admin.fail(what + " failed: " + NvmeStatus.describe(status));
     }
 
-    private void keepAliveLoop() {
-        while (!closed) {
-            sleepMs(KATO_MS / 2);
-            if (closed) return;
-            try {
-                int status = admin.admin(Opcodes.ADMIN_KEEP_ALIVE, 0, 0, 0, null);
-                if (status != NvmeStatus.SUCCESS) System.err.println(name + ": Keep Alive: " + NvmeStatus.describe(status));
-            } catch (RuntimeException e) {
-                if (!closed) System.err.println(name + ": Keep Alive failed, admin queue lost: " + e.getMessage());
-                return; // reconnect is a later slice
+    /** Keep Alive while connected; after a loss, reconnect with backoff (never on a reactor). */
+    private void controlLoop() {
+        while (!closed && goneReason == null) {
+            if (connected) {
+                waitForSignal(KATO_MS / 2);
+                if (closed) return;
+                if (connected) keepAlive();
+            } else {
+                reconnect();
             }
         }
+    }
+
+    private void keepAlive() {
+        try {
+            int status = admin.admin(Opcodes.ADMIN_KEEP_ALIVE, 0, 0, 0, null);
+            if (status != NvmeStatus.SUCCESS) System.err.println(name + ": Keep Alive: " + NvmeStatus.describe(status));
+        } catch (RuntimeException e) {
+            if (closed) return;
+            System.err.println(name + ": Keep Alive failed, admin queue lost: " + e.getMessage());
+            connected = false;
+        }
+    }
+
+    /** Retries the admin set-up, 100 ms doubling to reconnect_max_ms, until it works, is refused, or close(). */
+    private void reconnect() {
+        admin.close();
+        if (spec.reconnectMaxMs() == 0) {
+            goneReason = "connection lost and reconnect_max_ms=0 (never reconnect)";
+            System.err.println(name + ": " + goneReason);
+            return;
+        }
+        long delayMs = Math.min(RECONNECT_FIRST_MS, spec.reconnectMaxMs());
+        while (!closed) {
+            waitForSignal(delayMs);
+            if (closed) return;
+            Controller c;
+            try {
+                c = setUp(spec, hostId);
+            } catch (RuntimeException e) {
+                delayMs = Math.min(delayMs * 2, spec.reconnectMaxMs());
+                continue;
+            }
+            String refused = refusal(c);
+            if (refused != null) {
+                c.admin().close();
+                goneReason = refused;
+                System.err.println(name + ": " + refused);
+                return;
+            }
+            synchronized (this) {
+                if (closed) {
+                    c.admin().close();
+                    return;
+                }
+                admin = c.admin();
+                cntlid = c.cntlid();
+                generation++;
+                connected = true;
+            }
+            reconnects.incrementAndGet();
+            return;
+        }
+    }
+
+    /** Why a reconnected controller may not stand in for the one at open, or null. */
+    private String refusal(Controller c) {
+        if (!c.identity().equals(identity)) {
+            return "nvme-tcp " + spec.where() + " namespace " + spec.nsid() + " changed identity (NGUID mismatch): was "
+                    + identity + ", now " + c.identity() + "; refusing it, the drive stays gone";
+        }
+        if (c.blockBytes() != geometry.logicalBlockBytes() || c.blockCount() != geometry.blockCount()) {
+            return "nvme-tcp " + spec.where() + " namespace " + spec.nsid() + " changed geometry (" + c.blockCount()
+                    + " blocks of " + c.blockBytes() + " bytes); refusing it, the drive stays gone";
+        }
+        if (c.queueEntries() != queueEntries || c.granted() < qidUsed.length - 1 || c.inCapsuleBytes() != inCapsuleBytes) {
+            return "nvme-tcp " + spec.where() + " controller limits changed (queue size, queue count or in-capsule size);"
+                    + " refusing it, the drive stays gone";
+        }
+        return null;
+    }
+
+    private void waitForSignal(long ms) {
+        synchronized (signal) {
+            try {
+                signal.wait(ms);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** A queue of {@code queueGeneration} was lost (any thread, never blocks long): the controller is reset. */
+    void queueLost(long queueGeneration) {
+        if (queueGeneration != generation || !connected) return;
+        connected = false;
+        synchronized (signal) {
+            signal.notifyAll();
+        }
+    }
+
+    void countTimeout() {
+        timeouts.incrementAndGet();
     }
 
     private static void sleepMs(int ms) {
@@ -135,8 +253,8 @@ public final class NvmeTcpDevice implements BlockDevice {
         }
     }
 
-    /** An I/O queue connected and past Fabrics Connect (blocking; control path), or an exception. */
-    synchronized SyncQueue connectIoQueue(int[] qidOut) {
+    /** Takes a free qid (or throws, naming the limit). */
+    synchronized int takeQid() {
         if (closed) throw new IllegalStateException("nvme-tcp " + spec.where() + ": device closed");
         int qid = 1;
         while (qid < qidUsed.length && qidUsed[qid]) qid++;
@@ -144,6 +262,14 @@ public final class NvmeTcpDevice implements BlockDevice {
             throw new IllegalStateException("nvme-tcp " + spec.where() + ": all " + (qidUsed.length - 1)
                     + " I/O queues are in use (queues=Q in the spec sets how many channels may open)");
         }
+        qidUsed[qid] = true;
+        return qid;
+    }
+
+    /** I/O queue {@code qid} connected and past Fabrics Connect under the current controller (blocking), or throws. */
+    synchronized SyncQueue connectIoQueue(int qid) {
+        if (closed) throw new IllegalStateException("nvme-tcp " + spec.where() + ": device closed");
+        if (!connected) throw new IllegalStateException("nvme-tcp " + spec.where() + ": not connected");
         SyncQueue q = SyncQueue.connect(spec);
         try {
             q.fabricsConnect(qid, queueEntries - 1, 0, cntlid, spec.subsystemNqn(), spec.hostNqn(), hostId);
@@ -151,8 +277,6 @@ public final class NvmeTcpDevice implements BlockDevice {
             q.close();
             throw e;
         }
-        qidUsed[qid] = true;
-        qidOut[0] = qid;
         return q;
     }
 
@@ -164,6 +288,18 @@ public final class NvmeTcpDevice implements BlockDevice {
     int nsid() { return spec.nsid(); }
     long inCapsuleBytes() { return inCapsuleBytes; }
     boolean isClosed() { return closed; }
+    boolean isConnected() { return connected; }
+    long generation() { return generation; }
+    long timeoutNs() { return spec.timeoutMs() * 1_000_000L; }
+
+    /** Commands failed by the per-command timeout since open. */
+    public long timeouts() { return timeouts.get(); }
+    /** Successful reconnects since open. */
+    public long reconnects() { return reconnects.get(); }
+    /** Why the drive stays gone for good (identity changed, reconnect off), or null. */
+    public String goneReason() { return goneReason; }
+    /** The namespace's identity recorded at open (NGUID, EUI-64, UUID as the target gives them). */
+    public String identity() { return identity; }
     String where() { return spec.where(); }
 
     @Override public String name() { return name; }
@@ -178,8 +314,11 @@ public final class NvmeTcpDevice implements BlockDevice {
     public void close() {
         if (closed) return;
         closed = true;
-        keepAlive.interrupt();
-        admin.close();
+        connected = false;
+        control.interrupt();
+        synchronized (this) {
+            admin.close();
+        }
     }
 
     @Override

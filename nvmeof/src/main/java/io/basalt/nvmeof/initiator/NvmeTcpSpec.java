@@ -6,12 +6,18 @@ import java.util.Map;
 import java.util.UUID;
 
 /**
- * A parsed {@code nvme-tcp://HOST:PORT/SUBNQN?nsid=N[&queues=Q][&hostnqn=NQN]} drive spec (IPv6 hosts in brackets).
+ * A parsed {@code nvme-tcp://HOST:PORT/SUBNQN?nsid=N[&queues=Q][&hostnqn=NQN][&timeout_ms=T][&reconnect_max_ms=R]}
+ * drive spec (IPv6 hosts in brackets).
  * DeviceSpec hands the provider everything after {@code nvme-tcp:} as the target (a URL has no ','), so the URL is
  * parsed here; {@code ,key=value} options DeviceSpec split off are accepted as well.
  */
-record NvmeTcpSpec(String host, int port, String subsystemNqn, int nsid, int queues, String hostNqn) {
+record NvmeTcpSpec(String host, int port, String subsystemNqn, int nsid, int queues, String hostNqn, int timeoutMs,
+                   int reconnectMaxMs) {
     static final int QUEUES_DEFAULT = 1;
+    /** A command not answered in this time fails and its queue is reset (the Linux host's io_timeout default). */
+    static final int TIMEOUT_MS_DEFAULT = 30_000;
+    /** The reconnect backoff doubles up to this; 0: never reconnect. */
+    static final int RECONNECT_MAX_MS_DEFAULT = 5_000;
     static final int QUEUES_MAX = 64;
     private static final int PORT_MAX = 65535;
     /** One host NQN per process unless the spec names one (the daemon's persisted NQN is a later slice). */
@@ -46,8 +52,10 @@ record NvmeTcpSpec(String host, int port, String subsystemNqn, int nsid, int que
             }
         }
         for (String key : options.keySet()) {
-            if (!key.equals("nsid") && !key.equals("queues") && !key.equals("hostnqn")) {
-                throw bad(spec, "has unknown option '" + key + "' (known: nsid, queues, hostnqn)");
+            if (!key.equals("nsid") && !key.equals("queues") && !key.equals("hostnqn")
+                    && !key.equals("timeout_ms") && !key.equals("reconnect_max_ms")) {
+                throw bad(spec, "has unknown option '" + key
+                        + "' (known: nsid, queues, hostnqn, timeout_ms, reconnect_max_ms)");
             }
         }
         if (!options.containsKey("nsid")) throw bad(spec, "has no nsid=N (the namespace to use)");
@@ -56,7 +64,13 @@ record NvmeTcpSpec(String host, int port, String subsystemNqn, int nsid, int que
         int queues = options.containsKey("queues") ? number(spec, "queues", options.get("queues")) : QUEUES_DEFAULT;
         if (queues < 1 || queues > QUEUES_MAX) throw bad(spec, "has queues=" + queues + " outside 1.." + QUEUES_MAX);
         String hostNqn = options.getOrDefault("hostnqn", DEFAULT_HOST_NQN);
-        return new NvmeTcpSpec(host, port, nqn, nsid, queues, hostNqn);
+        int timeoutMs = options.containsKey("timeout_ms") ? number(spec, "timeout_ms", options.get("timeout_ms"))
+                : TIMEOUT_MS_DEFAULT;
+        if (timeoutMs <= 0) throw bad(spec, "has timeout_ms=" + timeoutMs + ", it must be positive");
+        int reconnectMaxMs = options.containsKey("reconnect_max_ms")
+                ? number(spec, "reconnect_max_ms", options.get("reconnect_max_ms")) : RECONNECT_MAX_MS_DEFAULT;
+        if (reconnectMaxMs < 0) throw bad(spec, "has reconnect_max_ms=" + reconnectMaxMs + " (0 = never, else > 0)");
+        return new NvmeTcpSpec(host, port, nqn, nsid, queues, hostNqn, timeoutMs, reconnectMaxMs);
     }
 
     /** "host:port/nqn" for messages ("[v6]:port/nqn"). */

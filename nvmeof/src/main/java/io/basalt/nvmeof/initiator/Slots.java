@@ -13,6 +13,7 @@ final class Slots {
     private final int[] opcodes;
     private final long[] tags;
     private final long[] bytes;
+    private final long[] deadlinesNs;
     private final IoCompletion[] completions;
     private final MemorySegment[][] segments;
     private final int[] segmentCounts;
@@ -25,6 +26,7 @@ final class Slots {
         opcodes = new int[depth];
         tags = new long[depth];
         bytes = new long[depth];
+        deadlinesNs = new long[depth];
         completions = new IoCompletion[depth];
         segments = new MemorySegment[depth][segmentsMax];
         segmentCounts = new int[depth];
@@ -37,7 +39,9 @@ final class Slots {
         return slot;
     }
 
-    void fill(int slot, int opcode, long tag, IoCompletion completion, MemorySegment buffer, IoVector vector, long byteCount) {
+    void fill(int slot, int opcode, long tag, IoCompletion completion, MemorySegment buffer, IoVector vector, long byteCount,
+              long deadlineNs) {
+        deadlinesNs[slot] = deadlineNs;
         opcodes[slot] = opcode;
         tags[slot] = tag;
         completions[slot] = completion;
@@ -63,6 +67,7 @@ final class Slots {
     int opcode(int slot) { return opcodes[slot]; }
     long tag(int slot) { return tags[slot]; }
     long bytes(int slot) { return bytes[slot]; }
+    long deadlineNs(int slot) { return deadlinesNs[slot]; }
     IoCompletion completion(int slot) { return completions[slot]; }
     int segmentCount(int slot) { return segmentCounts[slot]; }
     MemorySegment segment(int slot, int i) { return segments[slot][i]; }

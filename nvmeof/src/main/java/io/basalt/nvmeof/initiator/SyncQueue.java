@@ -38,6 +38,7 @@ final class SyncQueue implements AutoCloseable {
     private long lastDw0;
     private long maxH2cDataBytes;
     private boolean fdHandedOff;
+    private boolean closed;
 
     private SyncQueue(String where, int fd) {
         this.where = where;
@@ -207,6 +208,8 @@ final class SyncQueue implements AutoCloseable {
 
     @Override
     public synchronized void close() {
+        if (closed) return;
+        closed = true;
         if (!fdHandedOff) {
             fdHandedOff = true;
             Libc.close(fd);

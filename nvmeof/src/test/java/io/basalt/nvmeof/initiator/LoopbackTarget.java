@@ -1,5 +1,6 @@
 package io.basalt.nvmeof.initiator;
 
+import io.basalt.engine.BlockDevice;
 import io.basalt.engine.Reactor;
 import io.basalt.engine.ReactorConfig;
 import io.basalt.engine.backend.MemoryBlockDevice;
@@ -16,19 +17,26 @@ import java.util.List;
 final class LoopbackTarget implements AutoCloseable {
     static final String NQN = "nqn.2026-01.io.basalt:initiator-test";
     final Reactor reactor = Reactor.start(ReactorConfig.defaults("nvmf-loop-target"));
-    final MemoryBlockDevice memory;
+    final BlockDevice memory;
     final NvmeTcpServer server;
     final int port;
+    private final boolean ownsNamespace;
 
     LoopbackTarget(long sizeBytes, int blockBytes) {
+        this(new MemoryBlockDevice("m0", sizeBytes, blockBytes), NamespaceIds.random(), 0, true);
+    }
+
+    /** Serves {@code namespace} (kept open on close unless owned) with {@code ids} on {@code port} (0: any). */
+    LoopbackTarget(BlockDevice namespace, NamespaceIds ids, int port, boolean ownsNamespace) {
         Target target = new Target(TargetConfig.defaults());
         Subsystem subsystem = target.addSubsystem(NQN, "BASALT0001", "Basalt volume");
         subsystem.allowAnyHost(true);
-        memory = new MemoryBlockDevice("m0", sizeBytes, blockBytes);
-        subsystem.addNamespace(1, memory, NamespaceIds.random());
+        memory = namespace;
+        this.ownsNamespace = ownsNamespace;
+        subsystem.addNamespace(1, memory, ids);
         server = new NvmeTcpServer(List.of(reactor), target, io.basalt.engine.net.TcpConfig.defaults(), TcpConfig.DEFAULT);
         server.start();
-        port = server.listen("127.0.0.1", 0);
+        this.port = server.listen("127.0.0.1", port);
         target.addListener("127.0.0.1:" + port, null, false);
     }
 
@@ -42,7 +50,7 @@ final class LoopbackTarget implements AutoCloseable {
             server.close();
         } finally {
             reactor.close();
-            memory.close();
+            if (ownsNamespace) memory.close();
         }
     }
 }

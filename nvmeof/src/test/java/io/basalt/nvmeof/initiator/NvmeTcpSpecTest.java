@@ -22,6 +22,19 @@ class NvmeTcpSpecTest {
     }
 
     @Test
+    void faultOptionsHaveDefaultsAndAreChecked() {
+        NvmeTcpSpec d = NvmeTcpSpec.parse("//h:4420/nqn.x?nsid=1", Map.of());
+        assertEquals(NvmeTcpSpec.TIMEOUT_MS_DEFAULT, d.timeoutMs());
+        assertEquals(NvmeTcpSpec.RECONNECT_MAX_MS_DEFAULT, d.reconnectMaxMs());
+        NvmeTcpSpec s = NvmeTcpSpec.parse("//h:4420/nqn.x?nsid=1&timeout_ms=300&reconnect_max_ms=0", Map.of());
+        assertEquals(300, s.timeoutMs());
+        assertEquals(0, s.reconnectMaxMs());
+        var e = assertThrows(IllegalArgumentException.class,
+                () -> NvmeTcpSpec.parse("//h:4420/nqn.x?nsid=1&timeout_ms=0", Map.of()));
+        assertTrue(e.getMessage().contains("timeout_ms"), e.getMessage());
+    }
+
+    @Test
     void missingNsidIsRefusedWithAClearMessage() {
         var e = assertThrows(IllegalArgumentException.class,
                 () -> DeviceSpec.open("r", "nvme-tcp://127.0.0.1:4420/nqn.2026-01.io.basalt:v0"));

@@ -75,27 +75,12 @@ public final class TcpSocket {
      */
     public static int listen(String host, int port, int backlog) {
         Check.positive(backlog, "backlog");
-        if (port < 0 || port > PORT_MAX) return -Errno.EINVAL;
-        byte[] ip = resolve(host);
-        if (ip == null) return -Errno.EINVAL;
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment address = arena.allocate(SOCKADDR_STORAGE_SIZE, 8);
-            int addressBytes = sockaddr(ip, port, address);
-            int family = ip.length == IN_ADDR_SIZE ? AF_INET : AF_INET6;
-            MemorySegment capture = capture();
-            int fd = result((int) Socket.H.invokeExact(capture, family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), capture);
-            if (fd < 0) return fd;
+        return socketAt(host, port, 0, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, (fd, address, addressBytes, capture) -> {
             int r = setOption(fd, SOL_SOCKET, SO_REUSEADDR, 1);
             if (r >= 0) r = result((int) Bind.H.invokeExact(capture, fd, address, addressBytes), capture);
             if (r >= 0) r = result((int) Listen.H.invokeExact(capture, fd, backlog), capture);
-            if (r < 0) {
-                Libc.close(fd);
-                return r;
-            }
-            return fd;
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+            return r;
+        });
     }
 
     /**
@@ -105,7 +90,22 @@ public final class TcpSocket {
      * host or a port outside [1, 65535] is -EINVAL).
      */
     public static int connect(String host, int port) {
-        if (port <= 0 || port > PORT_MAX) return -Errno.EINVAL;
+        return socketAt(host, port, 1, SOCK_STREAM | SOCK_CLOEXEC, (fd, address, addressBytes, capture) ->
+                result((int) Connect.H.invokeExact(capture, fd, address, addressBytes), capture));
+    }
+
+    /** What {@link #socketAt} does with the new socket and the peer's or its own address: 0 or -errno. */
+    @FunctionalInterface
+    private interface AddressedCall {
+        int apply(int fd, MemorySegment address, int addressBytes, MemorySegment capture) throws Throwable;
+    }
+
+    /**
+     * A TCP socket of {@code type} for {@code host:port} (port in [portMin, 65535], else -EINVAL; an unknown host
+     * -EINVAL), handed to {@code then} with the address; closed again when {@code then} fails. The fd or -errno.
+     */
+    private static int socketAt(String host, int port, int portMin, int type, AddressedCall then) {
+        if (port < portMin || port > PORT_MAX) return -Errno.EINVAL;
         byte[] ip = resolve(host);
         if (ip == null) return -Errno.EINVAL;
         try (Arena arena = Arena.ofConfined()) {
@@ -113,9 +113,9 @@ public final class TcpSocket {
             int addressBytes = sockaddr(ip, port, address);
             int family = ip.length == IN_ADDR_SIZE ? AF_INET : AF_INET6;
             MemorySegment capture = capture();
-            int fd = result((int) Socket.H.invokeExact(capture, family, SOCK_STREAM | SOCK_CLOEXEC, 0), capture);
+            int fd = result((int) Socket.H.invokeExact(capture, family, type, 0), capture);
             if (fd < 0) return fd;
-            int r = result((int) Connect.H.invokeExact(capture, fd, address, addressBytes), capture);
+            int r = then.apply(fd, address, addressBytes, capture);
             if (r < 0) {
                 Libc.close(fd);
                 return r;

@@ -51,10 +51,14 @@ class BasaltVhostGuestTest {
     private static final long MiB = 1L << 20;
     private static final String MAGIC = "BASALT-REBOOT-01";
     /**
-     * The first SIGKILL, this long after fio started: fio (48 MiB of 4 KiB random writes, QD16, completions held
-     * 0.3-1.5 ms) is well under way and still runs for seconds after the restart 1.5 s later.
+     * The first SIGKILL, this long after fio started: fio (64 MiB of 4 KiB random writes, QD16, completions held
+     * 0.3-1.5 ms) is well under way and still runs for seconds after the restart. 1.5 s was too early once: the
+     * TCG guest had sent 33 requests on the packed disk by then, none in flight at the kill.
      */
-    private static final long FIRST_CRASH_MS = 1500;
+    private static final long FIRST_CRASH_MS = 2500;
+    /** Between a restart and the next kill: QEMU reconnects (reconnect=1: within 1 s) and the guest's I/O resumes. */
+    private static final long NEXT_CRASH_MS = 2000;
+    private static final int CRASHES_MAX = 5;
 
     @TempDir
     static Path sockets; // short paths: a unix socket path must fit in 108 bytes (the daemons' data dirs go here too)
@@ -174,14 +178,14 @@ class BasaltVhostGuestTest {
     }
 
     /**
-     * Up to three crashes while fio runs, until the restarted daemon resubmitted requests on both the split and the
+     * Up to CRASHES_MAX crashes while fio runs, until the restarted daemon resubmitted requests on both the split and the
      * packed ring (one between two requests proves nothing).
      */
     private static void crashAndRestart(Run run) {
         try {
-            for (int crash = 0; crash < 3 && run.fioEndedAt.get() == 0; crash++) {
+            for (int crash = 0; crash < CRASHES_MAX && run.fioEndedAt.get() == 0; crash++) {
                 // kept sleeps: crash timing against a running fio is the point, nothing to poll
-                Thread.sleep(crash == 0 ? FIRST_CRASH_MS : 1000);
+                Thread.sleep(crash == 0 ? FIRST_CRASH_MS : NEXT_CRASH_MS);
                 if (run.fioEndedAt.get() != 0) break;
                 run.crash.kill();
                 run.killedAt.set(System.nanoTime());
@@ -343,8 +347,8 @@ class BasaltVhostGuestTest {
      * daemon serves both, so each crash catches both rings with requests in flight.
      */
     private static String reconnectScript(String d, String p) {
-        String job = "--name=crash --rw=randwrite --bs=4k --iodepth=16 --offset=0 --size=48M --randrepeat=1 --verify_fatal=1";
-        String packedJob = "--name=crashp --rw=randwrite --bs=4k --iodepth=16 --offset=0 --size=32M --randrepeat=1 --verify_fatal=1";
+        String job = "--name=crash --rw=randwrite --bs=4k --iodepth=16 --offset=0 --size=64M --randrepeat=1 --verify_fatal=1";
+        String packedJob = "--name=crashp --rw=randwrite --bs=4k --iodepth=16 --offset=0 --size=48M --randrepeat=1 --verify_fatal=1";
         return """
                 set -e
                 echo "BASALT-FIO-START t=$(date +%s)"

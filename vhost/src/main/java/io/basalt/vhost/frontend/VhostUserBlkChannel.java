@@ -6,6 +6,7 @@ import io.basalt.engine.Geometry;
 import io.basalt.engine.IoCompletion;
 import io.basalt.engine.IoVector;
 import io.basalt.engine.Reactor;
+import io.basalt.engine.Requests;
 import io.basalt.engine.Status;
 import io.basalt.shims.Errno;
 import io.basalt.shims.IoUringAbi;
@@ -189,20 +190,15 @@ final class VhostUserBlkChannel implements BlockChannel, Reactor.Poller, Reactor
         return Status.OK;
     }
 
+    /** Gone or read-only first, then the checks every backend makes (engine's {@link Requests}). */
     private int checkBuffer(long lba, int blockCount, MemorySegment buffer, boolean writes) {
         int status = checkCommon(lba, blockCount, writes);
-        if (status != Status.OK) return status;
-        if (!buffer.isNative() || (buffer.address() & (blockBytes - 1)) != 0 || buffer.byteSize() != (long) blockCount * blockBytes) return Status.MISALIGNED;
-        return blockCount > geometry.maxTransferBlocks() ? Status.INVALID : Status.OK;
+        return status != Status.OK ? status : Requests.check(geometry, lba, blockCount, buffer);
     }
 
     private int checkVector(long lba, int blockCount, IoVector vector, boolean writes) {
         int status = checkCommon(lba, blockCount, writes);
-        if (status != Status.OK) return status;
-        if (vector.count() > geometry.maxSegments() || blockCount > geometry.maxTransferBlocks()) return Status.INVALID;
-        status = vector.checkAlignment(blockBytes);
-        if (status != Status.OK) return status;
-        return vector.totalBytes() == (long) blockCount * blockBytes ? Status.OK : Status.MISALIGNED;
+        return status != Status.OK ? status : Requests.check(geometry, lba, blockCount, vector);
     }
 
     /** Completes a request on the next cycle without touching the ring; false (busy) when the deferred queue is full. */

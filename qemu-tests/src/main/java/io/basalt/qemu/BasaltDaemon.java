@@ -2,6 +2,10 @@ package io.basalt.qemu;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -360,6 +364,33 @@ public final class BasaltDaemon implements VhostBackend {
 
     public String logText() {
         return ProcessBackend.readLog(log);
+    }
+
+    /**
+     * One JSON-RPC call on the daemon's socket, in this JVM (no {@code basalt rpc} process: fast enough to poll).
+     * Returns the response line as the daemon sent it; {@code paramsJson} is a JSON object.
+     */
+    public String rpc(String method, String paramsJson) {
+        try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            ch.connect(UnixDomainSocketAddress.of(dataDir.resolve("basalt.sock")));
+            String request = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"" + method + "\",\"params\":" + paramsJson + "}\n";
+            ByteBuffer out = ByteBuffer.wrap(request.getBytes(StandardCharsets.UTF_8));
+            while (out.hasRemaining()) ch.write(out);
+            java.io.ByteArrayOutputStream answer = new java.io.ByteArrayOutputStream();
+            ByteBuffer in = ByteBuffer.allocate(8192);
+            while (ch.read(in) >= 0) {
+                in.flip();
+                while (in.hasRemaining()) {
+                    byte b = in.get();
+                    if (b == '\n') return answer.toString(StandardCharsets.UTF_8);
+                    answer.write(b);
+                }
+                in.clear();
+            }
+            return answer.toString(StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException("rpc " + method + " to " + dataDir + ": " + e.getMessage(), e);
+        }
     }
 
     /** SIGKILL, as a crash: nothing is flushed, the socket files stay behind. Waits until the process is gone. */

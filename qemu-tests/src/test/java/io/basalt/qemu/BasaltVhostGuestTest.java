@@ -19,6 +19,8 @@ import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -59,6 +61,9 @@ class BasaltVhostGuestTest {
     /** Between a restart and the next kill: QEMU reconnects (reconnect=1: within 1 s) and the guest's I/O resumes. */
     private static final long NEXT_CRASH_MS = 2000;
     private static final int CRASHES_MAX = 5;
+    /** How long a crash round waits for both exports to hold requests before it kills anyway. */
+    private static final long IN_FLIGHT_WAIT_MS = 5000;
+    private static final Pattern IN_FLIGHT = Pattern.compile("\"in_flight\"\\s*:\\s*(\\d+)");
 
     @TempDir
     static Path sockets; // short paths: a unix socket path must fit in 108 bytes (the daemons' data dirs go here too)
@@ -178,6 +183,29 @@ class BasaltVhostGuestTest {
     }
 
     /**
+     * Polls vhost_list (in_flight) until both crash exports hold requests at once, so the SIGKILL that follows catches
+     * requests on the split and the packed ring: a kill timed by the clock alone once found none in flight (a TCG
+     * guest's requests come in bursts). Gives up after IN_FLIGHT_WAIT_MS and lets the kill go ahead: the test's own
+     * assertion on "resubmitting" then reports it, and the next round tries again.
+     */
+    private static boolean bothResubmitted(Run run) {
+        return !resubmitted(run, "v0").equals("none") && !resubmitted(run, "p0").equals("none");
+    }
+
+    private static void awaitBothInFlight(BasaltDaemon daemon) throws InterruptedException {
+        long deadline = System.nanoTime() + IN_FLIGHT_WAIT_MS * 1_000_000L;
+        while (System.nanoTime() < deadline) {
+            if (inFlight(daemon, "v0") > 0 && inFlight(daemon, "p0") > 0) return;
+            Thread.sleep(1); // kept: polling a daemon's counter, nothing to wait on
+        }
+    }
+
+    private static int inFlight(BasaltDaemon daemon, String export) {
+        Matcher m = IN_FLIGHT.matcher(daemon.rpc("vhost_list", "{\"name\":\"" + export + "\"}"));
+        return m.find() ? Integer.parseInt(m.group(1)) : 0;
+    }
+
+    /**
      * Up to CRASHES_MAX crashes while fio runs, until the restarted daemon resubmitted requests on both the split and the
      * packed ring (one between two requests proves nothing).
      */
@@ -186,13 +214,13 @@ class BasaltVhostGuestTest {
             for (int crash = 0; crash < CRASHES_MAX && run.fioEndedAt.get() == 0; crash++) {
                 // kept sleeps: crash timing against a running fio is the point, nothing to poll
                 Thread.sleep(crash == 0 ? FIRST_CRASH_MS : NEXT_CRASH_MS);
-                if (run.fioEndedAt.get() != 0) break;
+                if (run.fioEndedAt.get() != 0 || bothResubmitted(run)) break; // QEMU reconnected by now and the log says so
+                awaitBothInFlight(run.crash);
                 run.crash.kill();
                 run.killedAt.set(System.nanoTime());
                 Thread.sleep(1500); // down for a while: the guest sees the backend gone
                 run.crash.restart();
                 run.restartedAt.set(System.nanoTime());
-                if (!resubmitted(run, "v0").equals("none") && !resubmitted(run, "p0").equals("none")) break;
             }
         } catch (Throwable t) {
             run.chaosError.set(t);

@@ -36,6 +36,11 @@ final class QueueRunner {
     /** Where the queue's channel came from: the export's one channel on this reactor, shared with its other queues. */
     private final SharedChannels channels;
 
+    /** Requests the queue holds now; read off its reactor, so a racy snapshot for status only. */
+    int inFlight() {
+        return queue.inFlight();
+    }
+
     private QueueRunner(Reactor reactor, VirtioBlkQueue queue, SharedChannels channels) {
         this.reactor = reactor;
         this.queue = queue;

@@ -166,6 +166,8 @@ public final class VhostBlkExport implements AutoCloseable {
         m.put("num_queues", config.numQueues());
         m.put("readonly", config.readOnly());
         m.put("connected", connected());
+        VhostSession current = session;
+        m.put("in_flight", current == null ? 0 : current.inFlight());
         m.put("reactors", reactors.stream().map(Reactor::name).toList());
         m.put("counters", counters.snapshot());
         return m;

@@ -51,6 +51,19 @@ final class VhostSession implements Runnable {
         this.rings = new VringState[export.config().numQueues()];
     }
 
+    /**
+     * Requests held by the running rings: a racy snapshot for status, read off the session thread and the reactors
+     * (a ring's runner and its queue's free count are single-writer fields read without ordering).
+     */
+    int inFlight() {
+        int n = 0;
+        for (VringState ring : rings) {
+            QueueRunner runner = ring == null ? null : ring.runner;
+            if (runner != null) n += runner.inFlight();
+        }
+        return n;
+    }
+
     @Override
     public void run() {
         try {

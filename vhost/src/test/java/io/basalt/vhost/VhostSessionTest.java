@@ -125,6 +125,29 @@ class VhostSessionTest {
         }
     }
 
+    /** vhost_list's in_flight: a write held by a slow device shows as 1 while held and 0 once it completes. */
+    @Test
+    void statusCountsTheRequestsTheRingsHold() {
+        export.close();
+        device.close();
+        device = DeviceSpec.open("slow", "fault:memory:64M,fault_latency_us=400000");
+        export = new VhostBlkExport(new VhostBlkExportConfig("t", socketPath, 2, false, 0600, -1, -1, "basalt-t"), device, List.of(reactor));
+        export.start();
+        try (TestFrontEnd fe = new TestFrontEnd(socketPath)) {
+            fe.negotiate();
+            fe.setMemTable();
+            TestFrontEnd.Ring ring = fe.setUpRing(0, 64);
+            assertEquals(0, export.status().get("in_flight"));
+            int w = ring.request(1 /* OUT */, 0, ring.dataGpa, 4096, false);
+            ring.kick();
+            Await.until(() -> Integer.valueOf(1).equals(export.status().get("in_flight")), Duration.ofSeconds(5), "the held write counted");
+            assertTrue(ring.awaitUsed(1, 5000), "write completed");
+            assertEquals(0, ring.status(w));
+            Await.until(() -> Integer.valueOf(0).equals(export.status().get("in_flight")), Duration.ofSeconds(5), "nothing held after it");
+            ring.close();
+        }
+    }
+
     @Test
     void ringPackedIsOffered() {
         try (TestFrontEnd fe = new TestFrontEnd(socketPath)) {

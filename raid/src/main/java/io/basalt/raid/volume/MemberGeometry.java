@@ -32,12 +32,22 @@ record MemberGeometry(int blockBytes, long smallestBlocks, int transferBlocksMax
         return new MemberGeometry(blockBytes, smallest, transferMax, segmentsMax, persistent, Capabilities.common(capabilities));
     }
 
-    /** Refuses a replacement member with another block size or fewer blocks than a member uses ({@code blocksUsed}). */
-    static void checkReplacement(BlockDevice device, int blockBytes, long blocksUsed) {
+    /**
+     * Refuses a replacement member with another block size, fewer blocks than a member uses ({@code blocksUsed}),
+     * or smaller request limits than the members the volume was built on: the volume passes requests of up to
+     * {@code transferBlocks} blocks in up to {@code segments} buffers to a member unsplit, and a smaller member
+     * (a remote namespace with a small MDTS, say) would fail them as INVALID and be failed itself.
+     */
+    static void checkReplacement(BlockDevice device, int blockBytes, long blocksUsed, int transferBlocks, int segments) {
         io.basalt.engine.Geometry g = device.geometry();
         if (g.logicalBlockBytes() != blockBytes || g.blockCount() < blocksUsed) {
             throw new IllegalArgumentException("replacement " + device.name() + " (" + g.blockCount() + " blocks of " + g.logicalBlockBytes()
                     + " bytes) is smaller than the " + blocksUsed + " blocks of " + blockBytes + " bytes a member uses");
+        }
+        if (g.maxTransferBlocks() < transferBlocks || g.maxSegments() < segments) {
+            throw new IllegalArgumentException("replacement " + device.name() + " takes requests of at most " + g.maxTransferBlocks()
+                    + " blocks in " + g.maxSegments() + " buffers; the volume's members take " + transferBlocks + " blocks in "
+                    + segments + " buffers (the volume's limits were set by the members it was built on)");
         }
     }
 }

@@ -242,7 +242,8 @@ public final class Raid1Volume implements RedundantVolume {
         if (states.get(memberIndex) != FAILED) throw new IllegalStateException("member " + memberIndex + " of " + name + " is not failed");
         if (activeCount() == 0) throw new IllegalStateException(name + " has no active member to rebuild from");
         if (rebuildingMember() >= 0) throw new IllegalStateException(name + " already rebuilds member " + rebuildingMember());
-        MemberGeometry.checkReplacement(device, geometry.logicalBlockBytes(), geometry.blockCount());
+        MemberGeometry.checkReplacement(device, geometry.logicalBlockBytes(), geometry.blockCount(), geometry.maxTransferBlocks(),
+                geometry.maxSegments());
         BlockDevice old = members[memberIndex];
         members[memberIndex] = device;
         VolumeChannel.swapMember(allChannels, memberIndex, device);

@@ -55,6 +55,8 @@ public final class Raid5Volume implements RedundantVolume {
     private final Raid5Layout layout;
     private final int chunkBlocks;
     private final long memberBlocksUsed;
+    /** The request limits of the members the volume was built on: a replacement must take as much. */
+    private final int memberTransferBlocksMax;
     private final Geometry geometry;
     private final AtomicIntegerArray states;
     private final AtomicLongArray counters = new AtomicLongArray(COUNTER_NAMES.length);
@@ -111,6 +113,7 @@ public final class Raid5Volume implements RedundantVolume {
             throw new IllegalArgumentException("raid5 '" + name + "': chunk of " + chunkBlocks
                     + " blocks exceeds a member's largest transfer (" + memberTransferMax + " blocks)");
         }
+        this.memberTransferBlocksMax = memberTransferMax;
         this.memberBlocksUsed = smallest / chunkBlocks * chunkBlocks;
         if (memberBlocksUsed == 0) {
             throw new IllegalArgumentException("raid5 '" + name + "': the smallest member (" + smallest + " blocks) holds no whole chunk");
@@ -453,7 +456,7 @@ public final class Raid5Volume implements RedundantVolume {
                 Check.that(memberIndex >= 0 && memberIndex < members.length, "member index in range", memberIndex);
                 if (states.get(memberIndex) != FAILED) throw new IllegalStateException("member " + memberIndex + " of " + name + " is not failed");
                 if (failedCount() != 1) throw new IllegalStateException(name + " has " + failedCount() + " members out: cannot rebuild");
-                MemberGeometry.checkReplacement(device, geometry.logicalBlockBytes(), memberBlocksUsed);
+                MemberGeometry.checkReplacement(device, geometry.logicalBlockBytes(), memberBlocksUsed, memberTransferBlocksMax, geometry.maxSegments());
                 if (ppl != null) {
                     if (pplArea == null) throw new IllegalArgumentException("raid5 '" + name + "' keeps a partial parity log: the replacement needs its log area");
                     List<BlockDevice> areas = new java.util.ArrayList<>(ppl.devices());

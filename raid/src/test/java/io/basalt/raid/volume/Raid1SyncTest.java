@@ -6,6 +6,8 @@ import io.basalt.engine.fixtures.ReactorFixture;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import io.basalt.engine.BlockChannel;
+import io.basalt.engine.BlockDevice;
+import io.basalt.engine.Geometry;
 import io.basalt.engine.DeviceSpec;
 import io.basalt.engine.Reactor;
 import org.junit.jupiter.api.BeforeEach;
@@ -93,6 +95,31 @@ class Raid1SyncTest {
                 channel.close();
                 return null;
             }).get();
+        }
+    }
+
+    /**
+     * A replacement that takes smaller requests than the members the mirror was built on (a remote namespace with a
+     * small MDTS) is refused with a message naming both limits, and the member stays failed, not half-added.
+     */
+    @Test
+    void aReplacementWithASmallerTransferLimitIsRefused() throws Exception {
+        try (Raid1Volume volume = TestVolumes.raid1(2, "8M");
+             BlockDevice memory = DeviceSpec.open("small", "memory:8M")) {
+            assertTrue(volume.fail(1));
+            Geometry g = memory.geometry();
+            BlockDevice small = new BlockDevice() {
+                private final Geometry limited = new Geometry(g.logicalBlockBytes(), g.blockCount(), 1, 32, g.maxSegments(), true, g.capabilities());
+                @Override public String name() { return "small"; }
+                @Override public Geometry geometry() { return limited; }
+                @Override public BlockChannel openChannel(Reactor reactor) { return memory.openChannel(reactor); }
+                @Override public void close() { }
+                @Override public String describe() { return "memory limited to 32 blocks per request"; }
+            };
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> volume.replaceMember(1, small));
+            assertTrue(e.getMessage().contains("at most 32 blocks") && e.getMessage().contains(volume.geometry().maxTransferBlocks() + " blocks"),
+                    e.getMessage());
+            assertEquals(Raid1Volume.MemberState.FAILED, volume.memberStates()[1]);
         }
     }
 

@@ -84,6 +84,7 @@ final class MemberChanges {
 
     private void addClaimed(RaidArray a, String drive) throws ArrayException, IOException {
         BlockDevice device = context.members.device(drive);
+        a.redundant.checkRequestLimits(device); // before anything is written: a spare must be able to take a role
         MemorySegment sb = newMemberSuperblock(a, drive, device);
         if (a.intent != null) { // the newcomer carries the bitmap as the others have it (md writes it to every member)
             MemorySegment area = a.intent.copyArea(ControlIo.buffer(a.intent.areaBytes(), RaidBitmaps.PAGE));

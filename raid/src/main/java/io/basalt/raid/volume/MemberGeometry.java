@@ -44,6 +44,12 @@ record MemberGeometry(int blockBytes, long smallestBlocks, int transferBlocksMax
             throw new IllegalArgumentException("replacement " + device.name() + " (" + g.blockCount() + " blocks of " + g.logicalBlockBytes()
                     + " bytes) is smaller than the " + blocksUsed + " blocks of " + blockBytes + " bytes a member uses");
         }
+        checkRequestLimits(device, transferBlocks, segments);
+    }
+
+    /** The request-limit half of {@link #checkReplacement}: a spare is checked with it when it is added. */
+    static void checkRequestLimits(BlockDevice device, int transferBlocks, int segments) {
+        io.basalt.engine.Geometry g = device.geometry();
         if (g.maxTransferBlocks() < transferBlocks || g.maxSegments() < segments) {
             throw new IllegalArgumentException("replacement " + device.name() + " takes requests of at most " + g.maxTransferBlocks()
                     + " blocks in " + g.maxSegments() + " buffers; the volume's members take " + transferBlocks + " blocks in "

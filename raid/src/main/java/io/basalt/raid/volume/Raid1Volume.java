@@ -236,6 +236,11 @@ public final class Raid1Volume implements RedundantVolume {
         return Math.max(1, Math.min(WINDOW_BYTES / geometry.logicalBlockBytes(), geometry.maxTransferBlocks()));
     }
 
+    @Override
+    public void checkRequestLimits(BlockDevice device) {
+        MemberGeometry.checkRequestLimits(device, geometry.maxTransferBlocks(), geometry.maxSegments());
+    }
+
     /** As {@link Raid5Volume#replaceMember}: the failed member's place on every channel, then rebuilding from 0. */
     public synchronized void replaceMember(int memberIndex, BlockDevice device) {
         Check.that(memberIndex >= 0 && memberIndex < members.length, "member index in range", memberIndex);

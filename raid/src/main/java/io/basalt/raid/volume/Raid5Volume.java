@@ -341,6 +341,11 @@ public final class Raid5Volume implements RedundantVolume {
     }
 
     @Override
+    public void checkRequestLimits(BlockDevice device) {
+        MemberGeometry.checkRequestLimits(device, memberTransferBlocksMax, geometry.maxSegments());
+    }
+
+    @Override
     public String describe() {
         StringBuilder b = new StringBuilder("raid5(").append(layout.algorithm().name().toLowerCase()).append(", chunk=")
                 .append((long) chunkBlocks * geometry.logicalBlockBytes() / 1024).append("K: ");

@@ -65,6 +65,12 @@ public interface RedundantVolume extends BlockDevice, SyncTarget {
     /** Puts {@code device} in failed member {@code memberIndex}'s place, rebuilding from 0. Control plane only. */
     void replaceMember(int memberIndex, BlockDevice device);
 
+    /**
+     * Refuses (IllegalArgumentException, naming both limits) a device that takes smaller requests than the members
+     * the volume was built on: checked when a spare is added, so a spare is never one that cannot take a role.
+     */
+    void checkRequestLimits(BlockDevice device);
+
     /** The same, with the new member's (empty) PPL area for a volume that keeps a log; null otherwise. */
     default void replaceMember(int memberIndex, BlockDevice device, BlockDevice pplArea) {
         if (pplArea != null) throw new IllegalArgumentException(name() + " keeps no partial parity log");

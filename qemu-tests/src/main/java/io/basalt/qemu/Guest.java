@@ -75,6 +75,7 @@ public final class Guest {
         private final List<String[]> files = new ArrayList<>();
         private final List<String> extraQemuArgs = new ArrayList<>();
         private boolean userNetwork;
+        private final List<String> hostForwards = new ArrayList<>();
         private boolean allowReboot;
         private String script = "true";
         private String extraKernelArgs = "";
@@ -145,6 +146,19 @@ public final class Guest {
         /** QEMU user-mode network: the guest is 10.0.2.15 and reaches the host's loopback at 10.0.2.2. */
         public Builder userNetwork() {
             this.userNetwork = true;
+            return this;
+        }
+
+        /**
+         * User-mode network with a host port forwarded into the guest: a TCP connection to 127.0.0.1:{@code hostPort}
+         * on the host reaches the guest's {@code guestPort} (slirp's hostfwd; only the host's loopback listens).
+         */
+        public Builder hostForward(int hostPort, int guestPort) {
+            if (hostPort < 1 || hostPort > 65535 || guestPort < 1 || guestPort > 65535) {
+                throw new IllegalArgumentException("ports 1..65535: " + hostPort + " -> " + guestPort);
+            }
+            this.userNetwork = true;
+            hostForwards.add(",hostfwd=tcp:127.0.0.1:" + hostPort + "-:" + guestPort);
             return this;
         }
 
@@ -227,7 +241,7 @@ public final class Guest {
                             + (d.numQueues() == VhostDisk.QEMU_DEFAULT_QUEUES ? "" : ",num-queues=" + d.numQueues())
                             + (d.packed() ? ",packed=on" : "")));
         }
-        if (b.userNetwork) c.addAll(List.of("-nic", "user,model=virtio-net-pci"));
+        if (b.userNetwork) c.addAll(List.of("-nic", "user,model=virtio-net-pci" + String.join("", b.hostForwards)));
         c.addAll(b.extraQemuArgs);
         return c;
     }

@@ -117,4 +117,19 @@ class GuestResultTest {
         assertTrue(line.contains("-nic user,model=virtio-net-pci"), line);
         assertTrue(line.contains("cmdline,,test/test.sh"), line);
     }
+
+    @Test
+    void hostForwardsGoOnTheUserNetworkAndListenOnLoopbackOnly() {
+        GuestImage image = new GuestImage("x", Path.of("pom.xml"), Path.of("pom.xml"));
+        List<String> c;
+        try {
+            c = Guest.builder(image).hostForward(40001, 4420).hostForward(40002, 5001).build().command(Path.of("target"));
+        } catch (IllegalStateException noQemu) {
+            return; // the command names the QEMU binary; without it GuestToolsTest reports what is missing
+        }
+        assertTrue(c.contains("user,model=virtio-net-pci,hostfwd=tcp:127.0.0.1:40001-:4420,hostfwd=tcp:127.0.0.1:40002-:5001"),
+                String.join(" ", c));
+        assertEquals(1, c.stream().filter("-nic"::equals).count(), "one user network carries both forwards");
+        assertThrows(IllegalArgumentException.class, () -> Guest.builder(image).hostForward(0, 4420));
+    }
 }

@@ -142,6 +142,10 @@ final class NvmeTcpChannel implements BlockChannel, TcpConnection.Receiver, Reac
 
     @Override
     public boolean writeZeroes(long lba, long blockCount, long tag, IoCompletion completion) {
+        if (!device.geometry().capabilities().writeZeroes()) { // not in the target's ONCS: never sent
+            int range = device.geometry().checkRange(lba, blockCount);
+            return reject(unusable() ? Status.DEVICE_GONE : range != Status.OK ? range : Status.UNSUPPORTED, tag, completion);
+        }
         if (blockCount > 0 && blockCount <= 0x10000) {
             return submit(Opcodes.IO_WRITE_ZEROES, lba, (int) blockCount, null, null, 0, tag, completion);
         }
@@ -157,9 +161,7 @@ final class NvmeTcpChannel implements BlockChannel, TcpConnection.Receiver, Reac
 
     private boolean submit(int opcode, long lba, int blockCount, MemorySegment buffer, IoVector vector, int flags,
                            long tag, IoCompletion completion) {
-        if (closed || gone || !device.isConnected() || device.generation() != generation) {
-            return reject(Status.DEVICE_GONE, tag, completion);
-        }
+        if (unusable()) return reject(Status.DEVICE_GONE, tag, completion);
         int check = validate(opcode, lba, blockCount, buffer, vector, flags);
         if (check != Status.OK) return reject(check, tag, completion);
         int slot = slots.take();
@@ -180,6 +182,11 @@ final class NvmeTcpChannel implements BlockChannel, TcpConnection.Receiver, Reac
         if (ok && inCapsule) ok = sendData(slot, 0, bytes);
         if (!ok) tearDown(); // send queue full or closing: the queue is unusable, fail everything
         return true;
+    }
+
+    /** Closed, torn down, or its queue belongs to a controller that is gone: requests fail with DEVICE_GONE. */
+    private boolean unusable() {
+        return closed || gone || !device.isConnected() || device.generation() != generation;
     }
 
     /** CDW12 bit 30: Force Unit Access (NVM command set 1.0, figure 63). */

@@ -39,7 +39,7 @@ public final class NvmeTcpDevice implements BlockDevice {
 
     /** What the admin set-up learned from one controller. */
     private record Controller(SyncQueue admin, int cntlid, int queueEntries, long inCapsuleBytes, int granted,
-                              int blockBytes, long blockCount, int transferBlocks, String identity) {}
+                              int blockBytes, long blockCount, int transferBlocks, String identity, boolean writeZeroes) {}
 
     private final String name;
     private final NvmeTcpSpec spec;
@@ -72,7 +72,7 @@ public final class NvmeTcpDevice implements BlockDevice {
         this.identity = c.identity();
         this.qidUsed = new boolean[Math.min(c.granted(), spec.queues()) + 1];
         this.geometry = new Geometry(c.blockBytes(), c.blockCount(), 1, c.transferBlocks(), NvmeTcpChannel.SEGMENTS_MAX,
-                true, Capabilities.NONE.withWriteZeroes(true, false)); // ONCS not checked yet: Basalt's target has it
+                true, Capabilities.NONE.withWriteZeroes(c.writeZeroes(), false)); // DSM (discard): not sent yet
         this.control = Thread.ofPlatform().daemon().name("nvme-tcp-control-" + name).unstarted(this::controlLoop);
     }
 
@@ -102,6 +102,8 @@ public final class NvmeTcpDevice implements BlockDevice {
             long transfer = mdts == 0 ? TRANSFER_BYTES_CAP : Math.min(TRANSFER_BYTES_CAP, (long) MPS_MIN_BYTES << mdts);
             long ioccsz = Integer.toUnsignedLong(Sqe.u32(page, IdentifyController.IOCCSZ_OFFSET)) * IOCCSZ_UNIT_BYTES;
             long inCapsule = Math.max(0, ioccsz - CAPSULE_SQE_BYTES);
+            // Write Zeroes is optional (ONCS bit 3): advertised, and sent, only when the controller says it has it.
+            boolean writeZeroes = (Sqe.u16(page, IdentifyController.ONCS_OFFSET) & IdentifyController.ONCS_WRITE_ZEROES) != 0;
             check(admin, admin.admin(Opcodes.ADMIN_IDENTIFY, spec.nsid(), Opcodes.CNS_NAMESPACE, 0, page),
                     "Identify Namespace " + spec.nsid());
             long nsze = Sqe.u64(page, IdentifyNamespace.NSZE_OFFSET);
@@ -116,7 +118,8 @@ public final class NvmeTcpDevice implements BlockDevice {
                     "Set Features Number of Queues " + spec.queues());
             int granted = (int) Math.min(admin.lastDw0() & 0xFFFF, admin.lastDw0() >>> 16) + 1;
             int transferBlocks = (int) Math.max(1, transfer / blockBytes);
-            return new Controller(admin, cntlid, queueEntries, inCapsule, granted, blockBytes, nsze, transferBlocks, identity);
+            return new Controller(admin, cntlid, queueEntries, inCapsule, granted, blockBytes, nsze, transferBlocks, identity,
+                    writeZeroes);
         } catch (RuntimeException e) {
             admin.close();
             throw e;
@@ -215,8 +218,10 @@ public final class NvmeTcpDevice implements BlockDevice {
             return "nvme-tcp " + spec.where() + " namespace " + spec.nsid() + " changed geometry (" + c.blockCount()
                     + " blocks of " + c.blockBytes() + " bytes); refusing it, the drive stays gone";
         }
-        if (c.queueEntries() != queueEntries || c.granted() < qidUsed.length - 1 || c.inCapsuleBytes() != inCapsuleBytes) {
-            return "nvme-tcp " + spec.where() + " controller limits changed (queue size, queue count or in-capsule size);"
+        if (c.queueEntries() != queueEntries || c.granted() < qidUsed.length - 1 || c.inCapsuleBytes() != inCapsuleBytes
+                || c.writeZeroes() != geometry.capabilities().writeZeroes()) {
+            return "nvme-tcp " + spec.where() + " controller limits changed (queue size, queue count, in-capsule size or"
+                    + " Write Zeroes support);"
                     + " refusing it, the drive stays gone";
         }
         return null;

@@ -50,13 +50,16 @@ public record DeviceSpec(String kind, String target, Map<String, String> options
 
     /**
      * The target and the options, split at ','. In a URL spec (one with "://", such as nvme-tcp's) a value may hold
-     * commas ({@code ?nsid=1&digest=hd,dd}): there a piece without '=' continues the piece before it.
+     * commas ({@code ?nsid=1&digest=hd,dd&queues=2}): there a piece that is not a {@code key=value} option (no '=',
+     * or a '&' before it: the rest of a URL query) continues the piece before it.
      */
     private static List<String> pieces(String spec, String rest) {
         List<String> parts = new ArrayList<>();
         boolean url = spec.contains("://");
         for (String piece : rest.split(",")) {
-            if (url && !parts.isEmpty() && piece.indexOf('=') < 0) {
+            int eq = piece.indexOf('=');
+            boolean option = eq > 0 && piece.lastIndexOf('&', eq) < 0;
+            if (url && !parts.isEmpty() && !option) {
                 parts.set(parts.size() - 1, parts.getLast() + "," + piece);
             } else {
                 parts.add(piece);

@@ -41,7 +41,7 @@ final class NvmeTcpChannel implements BlockChannel, TcpConnection.Receiver, Reac
     private static final int RECV_BUFFERS = 64;
     private static final int SEND_QUEUE_ENTRIES = 1024;
     private static final int H2C_HEADER_STRIDE = 32;
-    /** A CapsuleCmd header and its header digest (72 + 4) in a 64-byte-aligned-enough stride. */
+    /** A CapsuleCmd header and its header digest (72 + 4 bytes), rounded up to 16. */
     private static final int CAPSULE_STRIDE = 80;
     private static final int DIGEST_STRIDE = 8;
     /** The timeout scan runs this many times per timeout_ms (so a command fails at most 1/8 late, plus a cycle). */

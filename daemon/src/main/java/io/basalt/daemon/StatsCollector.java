@@ -3,6 +3,7 @@ package io.basalt.daemon;
 import io.basalt.daemon.rpc.RpcDispatcher;
 import io.basalt.engine.BlockDevice;
 import io.basalt.engine.Reactor;
+import io.basalt.engine.stats.BackendCounters;
 import io.basalt.engine.stats.IoStats;
 import io.basalt.engine.stats.LatencyBuckets;
 import io.basalt.engine.stats.StatBlockDevice;
@@ -28,10 +29,16 @@ final class StatsCollector {
     /**
      * One drive, volume or export.
      *
-     * @param device the drive or volume an export serves, else null
-     * @param sync   a RAID volume's sync job, else null
+     * @param device  the drive or volume an export serves, else null
+     * @param sync    a RAID volume's sync job, else null
+     * @param backend a drive's own counters when its backend keeps some ({@link BackendCounters}), else null
      */
-    record DeviceSample(String name, String device, StatBlockDevice.Snapshot stats, ArrayStatus.Sync sync) {}
+    record DeviceSample(String name, String device, StatBlockDevice.Snapshot stats, ArrayStatus.Sync sync,
+                        Map<String, Long> backend) {
+        DeviceSample(String name, String device, StatBlockDevice.Snapshot stats, ArrayStatus.Sync sync) {
+            this(name, device, stats, sync, null);
+        }
+    }
 
     /** @param timestampNs System.nanoTime() when taken: the base for rates (monotonic, not wall-clock time) */
     record Sample(long timestampNs, long timeMs, long uptimeNs, List<ReactorSample> reactors, List<DeviceSample> drives,
@@ -74,7 +81,9 @@ final class StatsCollector {
         RaidMethods arrays = raid.get();
         if (arrays != null) for (ArrayStatus a : arrays.list()) syncs.put(a.name(), a.sync());
         List<DeviceSample> ds = new ArrayList<>();
-        for (DriveRegistry.Drive d : drives.list()) ds.add(new DeviceSample(d.name(), null, snapshot(d.device()), null));
+        for (DriveRegistry.Drive d : drives.list()) {
+            ds.add(new DeviceSample(d.name(), null, snapshot(d.device()), null, backendCounters(d.device())));
+        }
         List<DeviceSample> vs = new ArrayList<>();
         for (DriveRegistry.Drive v : drives.volumes()) vs.add(new DeviceSample(v.name(), null, snapshot(v.device()), syncs.get(v.name())));
         List<DeviceSample> es = new ArrayList<>();
@@ -89,6 +98,12 @@ final class StatsCollector {
         }
         long now = System.nanoTime();
         return new Sample(now, System.currentTimeMillis(), now - startNs, rs, ds, vs, es);
+    }
+
+    /** The counters of the backend under a drive's StatBlockDevice, when it keeps some (nvme-tcp does), else null. */
+    private static Map<String, Long> backendCounters(BlockDevice device) {
+        BlockDevice inner = device instanceof StatBlockDevice s ? s.inner() : device;
+        return inner instanceof BackendCounters b ? b.backendCounters() : null;
     }
 
     /** Every registered device is wrapped (DriveRegistry); an unwrapped one (a test's) shows zeroes. */
@@ -130,6 +145,7 @@ final class StatsCollector {
             for (int i = 0; i < IoStats.COUNTER_COUNT; i++) m.put(IoStats.COUNTER_NAMES[i], d.stats().counter(i));
             m.put("latency_buckets", buckets(d.stats().latencyBuckets()));
             if (d.sync() != null) m.put("sync", sync(d.sync()));
+            if (d.backend() != null) m.put("backend", d.backend());
             result.add(m);
         }
         return result;

@@ -1,5 +1,7 @@
 package io.basalt.daemon;
 
+import io.basalt.daemon.json.Json;
+import io.basalt.daemon.rpc.RpcClient;
 import io.basalt.engine.BlockDevice;
 import io.basalt.engine.Reactor;
 import org.junit.jupiter.api.Test;
@@ -49,6 +51,49 @@ class StatRpcTest extends DaemonTestBase {
 
     private static long delta(Map<?, ?> before, Map<?, ?> after, String list, String name, String counter) {
         return (Long) entry(after, list, name).get(counter) - (Long) entry(before, list, name).get(counter);
+    }
+
+    /**
+     * A second daemon serves a memory drive over NVMe/TCP (its own reactor: a daemon opening an nvme-tcp channel
+     * blocks its reactor for the queue's set-up, so it cannot be its own target); this one opens it with digests.
+     */
+    @Test
+    void anNvmeTcpDriveShowsItsBackendCountersWithDigestsInUse() throws Exception {
+        String nqn = "nqn.2026-12.io.basalt:stat-backend";
+        Daemon target = Daemon.start(new Daemon.Options(dir.resolve("target"), null, 1, "sleep"));
+        try (RpcClient targetRpc = RpcClient.connect(target.socketPath())) {
+            for (String[] call : new String[][] {{"drive_create", "{\"name\":\"m0\",\"spec\":\"memory:16M\"}"},
+                    {"nvmf_subsystem_create", "{\"nqn\":\"" + nqn + "\",\"allow_any_host\":true}"},
+                    {"nvmf_namespace_add", "{\"nqn\":\"" + nqn + "\",\"drive\":\"m0\"}"},
+                    {"nvmf_listener_add", "{\"address\":\"127.0.0.1\",\"port\":0}"}}) {
+                Map<String, Object> response = targetRpc.call(call[0], Json.parse(call[1]));
+                assertFalse(response.containsKey("error"), () -> Json.write(response));
+                if (call[0].equals("nvmf_listener_add")) startAndOpen(nqn, (Long) ((Map<?, ?>) response.get("result")).get("port"));
+            }
+        } finally {
+            down();
+            target.close();
+        }
+    }
+
+    private void startAndOpen(String nqn, long port) throws Exception {
+        start("[]");
+        result("drive_create", "{\"name\":\"m1\",\"spec\":\"memory:16M\"}");
+        result("drive_create", "{\"name\":\"remote\",\"spec\":\"nvme-tcp://127.0.0.1:" + port + "/" + nqn
+                + "?nsid=1&digest=hd,dd\"}");
+        BlockDevice remote = daemon.drives().get("remote").device();
+        int blockBytes = remote.geometry().logicalBlockBytes();
+        assertEquals(0, StatTestIo.run(reactor(), remote, true, BLOCKS, REQUESTS));
+        assertEquals(0, StatTestIo.run(reactor(), remote, false, BLOCKS, REQUESTS));
+        Map<?, ?> backend = assertInstanceOf(Map.class, entry(stat(), "drives", "remote").get("backend"));
+        assertEquals(2 * REQUESTS, backend.get("commands_completed"), backend.toString());
+        assertEquals(REQUESTS * BLOCKS * blockBytes, backend.get("written_bytes"));
+        assertEquals(REQUESTS * BLOCKS * blockBytes, backend.get("read_bytes"));
+        for (String error : List.of("status_errors", "transport_errors", "data_digest_errors", "header_digest_errors",
+                "protocol_errors", "timeouts", "queue_resets", "reconnects")) {
+            assertEquals(0L, backend.get(error), error);
+        }
+        assertNull(entry(stat(), "drives", "m1").get("backend"), "a memory drive has no backend counters");
     }
 
     @Test

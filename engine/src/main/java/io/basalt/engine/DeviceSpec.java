@@ -23,8 +23,8 @@ import java.util.ServiceLoader;
  *   fault:INNER_SPEC[,fault_seed=N][,fault_read_error=P][,fault_write_error=P][,fault_flush_error=P]
  *        [,fault_latency_us=MIN-MAX][,fault_flush_latency_us=N][,fault_fail_after=N][,fault_power_cut=1][,fault_torn=1]
  *   vhost-user:/path/to.sock[,queues=Q][,queue_size=N][,packed=0|1]   (vhost module: any vhost-user-blk back-end)
- *   nvme-tcp://HOST:PORT/SUBNQN?nsid=N[&amp;queues=Q][&amp;hostnqn=NQN]        (nvmeof module: a remote NVMe/TCP namespace;
- *                                                                   IPv6 HOST in brackets; the URL is parsed by the provider)
+ *   nvme-tcp://HOST:PORT/SUBNQN?nsid=N[&amp;queues=Q][&amp;hostnqn=NQN][&amp;digest=hd,dd]  (nvmeof module: a remote NVMe/TCP
+ *                                                     namespace; IPv6 HOST in brackets; the URL is parsed by the provider)
  * </pre>
  * Kinds beyond the built-in ones come from {@link BackendProvider}s registered with {@link ServiceLoader}
  * (modules engine cannot depend on: vhost's {@code vhost-user}); an unknown kind's error lists every kind known.
@@ -36,15 +36,36 @@ public record DeviceSpec(String kind, String target, Map<String, String> options
         int colon = spec.indexOf(':');
         if (colon <= 0) throw new IllegalArgumentException("backend spec '" + spec + "' must look like KIND:TARGET (uring:/path, memory:1G, null:1T)");
         String kind = spec.substring(0, colon).toLowerCase(Locale.ROOT);
-        String[] parts = spec.substring(colon + 1).split(",");
-        if (parts[0].isEmpty()) throw new IllegalArgumentException("backend spec '" + spec + "' has no target after '" + kind + ":'");
+        List<String> parts = pieces(spec, spec.substring(colon + 1));
+        if (parts.get(0).isEmpty()) throw new IllegalArgumentException("backend spec '" + spec + "' has no target after '" + kind + ":'");
         Map<String, String> options = new LinkedHashMap<>();
-        for (int i = 1; i < parts.length; i++) {
-            int eq = parts[i].indexOf('=');
-            if (eq <= 0) throw new IllegalArgumentException("option '" + parts[i] + "' in '" + spec + "' must be key=value");
-            options.put(parts[i].substring(0, eq).toLowerCase(Locale.ROOT), parts[i].substring(eq + 1));
+        for (int i = 1; i < parts.size(); i++) {
+            String part = parts.get(i);
+            int eq = part.indexOf('=');
+            if (eq <= 0) throw new IllegalArgumentException("option '" + part + "' in '" + spec + "' must be key=value");
+            options.put(part.substring(0, eq).toLowerCase(Locale.ROOT), part.substring(eq + 1));
         }
-        return new DeviceSpec(kind, parts[0], Map.copyOf(options));
+        return new DeviceSpec(kind, parts.get(0), Map.copyOf(options));
+    }
+
+    /**
+     * The target and the options, split at ','. In a URL spec (one with "://", such as nvme-tcp's) a value may hold
+     * commas ({@code ?nsid=1&digest=hd,dd&queues=2}): there a piece that is not a {@code key=value} option (no '=',
+     * or a '&' before it: the rest of a URL query) continues the piece before it.
+     */
+    private static List<String> pieces(String spec, String rest) {
+        List<String> parts = new ArrayList<>();
+        boolean url = spec.contains("://");
+        for (String piece : rest.split(",")) {
+            int eq = piece.indexOf('=');
+            boolean option = eq > 0 && piece.lastIndexOf('&', eq) < 0;
+            if (url && !parts.isEmpty() && !option) {
+                parts.set(parts.size() - 1, parts.getLast() + "," + piece);
+            } else {
+                parts.add(piece);
+            }
+        }
+        return parts;
     }
 
     /** Opens the device; throws {@link IllegalArgumentException} with a clear message on any problem. */

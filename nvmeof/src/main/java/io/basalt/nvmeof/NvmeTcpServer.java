@@ -146,7 +146,10 @@ public final class NvmeTcpServer implements AutoCloseable {
         return m;
     }
 
-    /** One line per live connection: peer, listener, the transport's state (for nvmf_list). */
+    /**
+     * One line per live connection: peer, listener, reactor, and the digests the host asked for with the data digest
+     * errors seen (for nvmf_list; read racily from the reactor's fields, each value recent).
+     */
     public List<Map<String, Object>> connections() {
         List<Map<String, Object>> list = new ArrayList<>();
         for (Session s : sessions.keySet()) {
@@ -154,6 +157,12 @@ public final class NvmeTcpServer implements AutoCloseable {
             m.put("peer", s.peer);
             m.put("listener", s.listener);
             m.put("reactor", s.reactor.name());
+            TcpQueuePair transport = s.transport;
+            if (transport != null) {
+                m.put("header_digest", transport.headerDigest());
+                m.put("data_digest", transport.dataDigest());
+                m.put("data_digest_errors", transport.dataDigestErrors());
+            }
             list.add(m);
         }
         return list;

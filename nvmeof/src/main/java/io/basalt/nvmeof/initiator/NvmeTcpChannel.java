@@ -13,6 +13,8 @@ import io.basalt.engine.net.TcpContext;
 import io.basalt.nvmeof.nvme.Opcodes;
 import io.basalt.nvmeof.nvme.Sqe;
 import io.basalt.nvmeof.tcp.CapsuleCmdPdu;
+import io.basalt.nvmeof.tcp.DataPdu;
+import io.basalt.nvmeof.tcp.PduFlyweight;
 import io.basalt.shims.Check;
 
 import java.lang.foreign.Arena;
@@ -25,7 +27,12 @@ import java.lang.foreign.MemorySegment;
  * timeout_ms (checked in {@link #poll}), fails every command in flight with DEVICE_GONE and tells the device, which
  * reconnects; meanwhile every new request fails at once with DEVICE_GONE. Once the device has a new controller, the
  * channel's poll connects its qid again (blocking, on its reactor, as open does). Buffers are sent where they are (no copy);
- * the only allocation per request is a slice per H2CData PDU for writes past the in-capsule size.
+ * every PDU header and digest has its place cut once per slot, so a request allocates nothing but, for a write past
+ * the in-capsule size, a slice where an H2CData PDU starts or ends inside a caller's segment.
+ *
+ * <p>Digests ({@code digest=hd,dd}, {@link HostPdus}): HDGST on every CapsuleCmd and H2CData sent, DDGST after their
+ * data; received ones are checked by {@link PduReader}. A bad header digest resets the queue (as a protocol error);
+ * a bad data digest fails its command with IO_ERROR. Everything is counted in this qid's {@link InitiatorCounters}.
  */
 final class NvmeTcpChannel implements BlockChannel, TcpConnection.Receiver, Reactor.Poller {
     static final int SEGMENTS_MAX = 64;
@@ -34,6 +41,9 @@ final class NvmeTcpChannel implements BlockChannel, TcpConnection.Receiver, Reac
     private static final int RECV_BUFFERS = 64;
     private static final int SEND_QUEUE_ENTRIES = 1024;
     private static final int H2C_HEADER_STRIDE = 32;
+    /** A CapsuleCmd header and its header digest (72 + 4 bytes), rounded up to 16. */
+    private static final int CAPSULE_STRIDE = 80;
+    private static final int DIGEST_STRIDE = 8;
     /** The timeout scan runs this many times per timeout_ms (so a command fails at most 1/8 late, plus a cycle). */
     private static final int TIMEOUT_CHECKS_PER_PERIOD = 8;
 
@@ -45,6 +55,9 @@ final class NvmeTcpChannel implements BlockChannel, TcpConnection.Receiver, Reac
     private final int blockBytes;
     private final long inCapsuleBytes;
     private final long timeoutNs;
+    private final int digests;
+    private final InitiatorCounters counters;
+    private final SegmentCrc32c crc = new SegmentCrc32c();
     private long maxH2cBytes;
     private TcpContext context;
     private TcpConnection connection;
@@ -53,8 +66,12 @@ final class NvmeTcpChannel implements BlockChannel, TcpConnection.Receiver, Reac
     private long generation;
     private long nextTimeoutCheckNs;
     final Slots slots;
-    private final MemorySegment capsules;
-    private final MemorySegment h2cHeaders;
+    /** Per slot: its CapsuleCmd header (and HDGST), its in-capsule data's DDGST. */
+    private final MemorySegment[] capsules;
+    private final MemorySegment[] capsuleDigests;
+    /** Per slot and H2CData PDU of an R2T: its header (and HDGST), its DDGST. */
+    private final MemorySegment[] h2cHeaders;
+    private final MemorySegment[] h2cDigests;
     private final TcpConnection.SendDone sendDone = this::onSent;
     private int inFlight;
     private boolean gone;
@@ -69,10 +86,23 @@ final class NvmeTcpChannel implements BlockChannel, TcpConnection.Receiver, Reac
         this.blockBytes = device.geometry().logicalBlockBytes();
         this.inCapsuleBytes = device.inCapsuleBytes();
         this.timeoutNs = device.timeoutNs();
+        this.digests = device.digests();
+        this.counters = device.counters(qid);
         this.slots = new Slots(depth, SEGMENTS_MAX);
-        Arena arena = Arena.ofAuto();
-        this.capsules = arena.allocate((long) depth * CapsuleCmdPdu.BYTES, 64);
-        this.h2cHeaders = arena.allocate((long) depth * H2C_HEADERS_PER_SLOT * H2C_HEADER_STRIDE, 64);
+        int hd = HostPdus.headerDigestBytes(digests);
+        this.capsules = cut(depth, CAPSULE_STRIDE, CapsuleCmdPdu.BYTES + hd);
+        this.capsuleDigests = cut(depth, DIGEST_STRIDE, PduFlyweight.DIGEST_BYTES);
+        this.h2cHeaders = cut(depth * H2C_HEADERS_PER_SLOT, H2C_HEADER_STRIDE, DataPdu.BYTES + hd);
+        this.h2cDigests = cut(depth * H2C_HEADERS_PER_SLOT, DIGEST_STRIDE, PduFlyweight.DIGEST_BYTES);
+    }
+
+    /** {@code count} slices of {@code bytes} each, {@code strideBytes} apart in one allocation: cut once, reused. */
+    private static MemorySegment[] cut(int count, int strideBytes, int bytes) {
+        Check.that(bytes <= strideBytes, "a PDU part fits its stride", bytes);
+        MemorySegment area = Arena.ofAuto().allocate((long) count * strideBytes, 64);
+        MemorySegment[] slices = new MemorySegment[count];
+        for (int i = 0; i < count; i++) slices[i] = area.asSlice((long) i * strideBytes, bytes);
+        return slices;
     }
 
     /** Moves a connected queue's fd onto this reactor: a fresh context, reader and connection. */
@@ -80,7 +110,7 @@ final class NvmeTcpChannel implements BlockChannel, TcpConnection.Receiver, Reac
         this.maxH2cBytes = Math.max(4096, queue.maxH2cDataBytes());
         this.context = TcpContext.open(reactor, TcpConfig.defaults().withRecvBuffers(RECV_BUFFER_BYTES, RECV_BUFFERS)
                 .withSendQueue(SEND_QUEUE_ENTRIES, TcpConfig.IOV_MAX / 2));
-        this.reader = new PduReader(this);
+        this.reader = new PduReader(this, digests);
         int fd = queue.handOff();
         queue.close();
         this.connection = TcpConnection.open(context, fd, this);
@@ -161,7 +191,10 @@ final class NvmeTcpChannel implements BlockChannel, TcpConnection.Receiver, Reac
 
     private boolean submit(int opcode, long lba, int blockCount, MemorySegment buffer, IoVector vector, int flags,
                            long tag, IoCompletion completion) {
-        if (unusable()) return reject(Status.DEVICE_GONE, tag, completion);
+        if (unusable()) {
+            if (!closed) counters.increment(InitiatorCounters.REJECTED_WHILE_GONE);
+            return reject(Status.DEVICE_GONE, tag, completion);
+        }
         int check = validate(opcode, lba, blockCount, buffer, vector, flags);
         if (check != Status.OK) return reject(check, tag, completion);
         int slot = slots.take();
@@ -170,16 +203,18 @@ final class NvmeTcpChannel implements BlockChannel, TcpConnection.Receiver, Reac
         long bytes = moves ? (long) blockCount * blockBytes : 0;
         slots.fill(slot, opcode, tag, completion, buffer, vector, bytes, reactor.nowNs() + timeoutNs);
         boolean inCapsule = opcode == Opcodes.IO_WRITE && bytes <= inCapsuleBytes;
-        MemorySegment capsule = capsules.asSlice((long) slot * CapsuleCmdPdu.BYTES, CapsuleCmdPdu.BYTES);
-        int s = HostPdus.capsule(capsule, opcode, slot, nsid, bytes, inCapsule);
+        MemorySegment capsule = capsules[slot];
+        int s = HostPdus.capsule(capsule, opcode, slot, nsid, bytes, inCapsule, digests);
         if (opcode != Opcodes.IO_FLUSH) {
             Sqe.putU64(capsule, s + Sqe.CDW10_OFFSET, lba);
             int cdw12 = (blockCount - 1) | ((flags & WRITE_FUA) != 0 ? FUA_BIT : 0);
             Sqe.putU32(capsule, s + Sqe.CDW12_OFFSET, cdw12);
         }
+        HostPdus.sealHeader(capsule, CapsuleCmdPdu.BYTES, digests, crc);
         inFlight++;
+        counters.increment(InitiatorCounters.COMMANDS_SUBMITTED);
         boolean ok = connection.send(capsule, slot, sendDone);
-        if (ok && inCapsule) ok = sendData(slot, 0, bytes);
+        if (ok && inCapsule) ok = sendData(slot, 0, bytes) && sendDataDigest(capsuleDigests[slot], slot, 0, bytes);
         if (!ok) tearDown(); // send queue full or closing: the queue is unusable, fail everything
         return true;
     }
@@ -221,6 +256,28 @@ final class NvmeTcpChannel implements BlockChannel, TcpConnection.Receiver, Reac
         return true;
     }
 
+    /** With the data digest on, queues DDGST of bytes [offset, offset + length) of a slot's buffers (into {@code digest}). */
+    private boolean sendDataDigest(MemorySegment digest, int slot, long offsetBytes, long lengthBytes) {
+        if (HostPdus.dataDigestBytes(digests) == 0) return true;
+        crc.reset();
+        int n = slots.segmentCount(slot);
+        long base = 0;
+        for (int i = 0; i < n && lengthBytes > 0; i++) {
+            MemorySegment seg = slots.segment(slot, i);
+            long size = seg.byteSize();
+            if (offsetBytes < base + size) {
+                long from = offsetBytes - base;
+                long take = Math.min(size - from, lengthBytes);
+                crc.update(seg, from, take);
+                offsetBytes += take;
+                lengthBytes -= take;
+            }
+            base += size;
+        }
+        Sqe.putU32(digest, 0, crc.value());
+        return connection.send(digest, slot, sendDone);
+    }
+
     /** R2T for a slot: H2CData PDUs of at most MAXH2CDATA bytes each. */
     void onR2t(int cid, int ttag, long offsetBytes, long lengthBytes) {
         if (!slots.busy(cid) || offsetBytes + lengthBytes > slots.bytes(cid)) {
@@ -234,10 +291,12 @@ final class NvmeTcpChannel implements BlockChannel, TcpConnection.Receiver, Reac
                 protocolError("R2T asks for more H2CData PDUs than a slot holds");
                 return;
             }
-            MemorySegment header = h2cHeaders.asSlice(((long) cid * H2C_HEADERS_PER_SLOT + pdu) * H2C_HEADER_STRIDE,
-                    io.basalt.nvmeof.tcp.DataPdu.BYTES);
-            HostPdus.h2cData(header, cid, ttag, offsetBytes, take, take == lengthBytes);
-            if (!connection.send(header, cid, sendDone) || !sendData(cid, offsetBytes, take)) {
+            int index = cid * H2C_HEADERS_PER_SLOT + pdu;
+            MemorySegment header = h2cHeaders[index];
+            HostPdus.h2cData(header, cid, ttag, offsetBytes, take, take == lengthBytes, digests);
+            HostPdus.sealHeader(header, DataPdu.BYTES, digests, crc);
+            if (!connection.send(header, cid, sendDone) || !sendData(cid, offsetBytes, take)
+                    || !sendDataDigest(h2cDigests[index], cid, offsetBytes, take)) {
                 tearDown();
                 return;
             }
@@ -247,7 +306,10 @@ final class NvmeTcpChannel implements BlockChannel, TcpConnection.Receiver, Reac
         }
     }
 
-    /** A command's end: its NVMe status mapped to the engine's. */
+    /**
+     * A command's end: its NVMe status mapped to the engine's, or IO_ERROR when a data digest of its data was wrong
+     * (the data in the caller's buffer is not what the target sent; Linux's host fails it the same way).
+     */
     void complete(int cid, int nvmeStatus) {
         if (!slots.busy(cid)) {
             protocolError("completion for CID " + cid + " not in flight");
@@ -255,14 +317,44 @@ final class NvmeTcpChannel implements BlockChannel, TcpConnection.Receiver, Reac
         }
         IoCompletion completion = slots.completion(cid);
         long tag = slots.tag(cid);
+        int status = slots.dataDigestFailed(cid) ? Status.IO_ERROR : StatusMap.toStatus(nvmeStatus);
+        count(cid, nvmeStatus, status);
         slots.release(cid);
         inFlight--;
-        completion.complete(tag, StatusMap.toStatus(nvmeStatus));
+        completion.complete(tag, status);
+    }
+
+    private void count(int cid, int nvmeStatus, int status) {
+        counters.increment(InitiatorCounters.COMMANDS_COMPLETED);
+        if (status == Status.OK) {
+            int opcode = slots.opcode(cid);
+            if (opcode == Opcodes.IO_READ) counters.add(InitiatorCounters.READ_BYTES, slots.bytes(cid));
+            if (opcode == Opcodes.IO_WRITE) counters.add(InitiatorCounters.WRITTEN_BYTES, slots.bytes(cid));
+        } else if (nvmeStatus == StatusMap.TRANSPORT_GONE) {
+            counters.increment(InitiatorCounters.TRANSPORT_ERRORS);
+        } else if (!slots.dataDigestFailed(cid)) {
+            counters.increment(InitiatorCounters.STATUS_ERRORS);
+        }
     }
 
     void protocolError(String why) {
+        counters.increment(InitiatorCounters.PROTOCOL_ERRORS);
         System.err.println("nvme-tcp " + device.where() + " qid " + qid + ": " + why + "; closing the queue");
         tearDown();
+    }
+
+    /** A received header's digest was wrong: nothing after it can be trusted, the queue resets (as Linux's host). */
+    void headerDigestError(String why) {
+        counters.increment(InitiatorCounters.HEADER_DIGEST_ERRORS);
+        System.err.println("nvme-tcp " + device.where() + " qid " + qid + ": header digest error, " + why
+                + "; resetting the queue");
+        tearDown();
+    }
+
+    /** A C2HData's data digest was wrong: its command will fail with IO_ERROR, the queue goes on. */
+    void dataDigestError(int cid) {
+        counters.increment(InitiatorCounters.DATA_DIGEST_ERRORS);
+        slots.failDataDigest(cid);
     }
 
     private void onSent(long token, int status) {
@@ -276,6 +368,7 @@ final class NvmeTcpChannel implements BlockChannel, TcpConnection.Receiver, Reac
     private void tearDown() {
         if (gone) return;
         gone = true;
+        if (!closed) counters.increment(InitiatorCounters.QUEUE_RESETS);
         for (int cid = 0; cid < depth; cid++) {
             if (slots.busy(cid)) complete(cid, StatusMap.TRANSPORT_GONE);
         }
@@ -304,7 +397,7 @@ final class NvmeTcpChannel implements BlockChannel, TcpConnection.Receiver, Reac
     private int checkTimeouts(long nowNs) {
         for (int cid = 0; cid < depth; cid++) {
             if (slots.busy(cid) && nowNs - slots.deadlineNs(cid) >= 0) {
-                device.countTimeout();
+                counters.increment(InitiatorCounters.TIMEOUTS);
                 System.err.println("nvme-tcp " + device.where() + " qid " + qid + ": CID " + cid + " not answered in "
                         + timeoutNs / 1_000_000 + " ms; resetting the queue");
                 tearDown();

@@ -5,6 +5,7 @@ import io.basalt.engine.BlockDevice;
 import io.basalt.engine.Capabilities;
 import io.basalt.engine.Geometry;
 import io.basalt.engine.Reactor;
+import io.basalt.engine.stats.BackendCounters;
 import io.basalt.nvmeof.nvme.IdentifyController;
 import io.basalt.nvmeof.nvme.IdentifyNamespace;
 import io.basalt.nvmeof.nvme.NvmeStatus;
@@ -15,7 +16,7 @@ import io.basalt.nvmeof.nvme.Sqe;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.UUID;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.Map;
 
 /**
  * A namespace on an NVMe/TCP target as a drive. Opening runs the admin queue's set-up (blocking): Connect, CAP/VS,
@@ -24,8 +25,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * is lost, reconnects with exponential backoff; a reconnect that finds a different namespace identity or geometry
  * is refused and the drive stays gone. Each channel is one I/O queue on its own connection ({@link NvmeTcpChannel});
  * a channel whose queue belongs to an older controller re-establishes it on its reactor once the device is back.
+ * Every queue asks for the digests the spec names ({@code digest=hd,dd}) and a target that refuses one is refused.
+ * Counters ({@link InitiatorCounters}, one set per qid, each written by its queue's owner) are summed for
+ * {@link #backendCounters} (stat_get's {@code backend} object of the drive).
  */
-public final class NvmeTcpDevice implements BlockDevice {
+public final class NvmeTcpDevice implements BlockDevice, BackendCounters {
     static final int KATO_MS = 10_000;
     static final int QUEUE_ENTRIES_MAX = 128;
     static final int RECONNECT_FIRST_MS = 100;
@@ -51,8 +55,8 @@ public final class NvmeTcpDevice implements BlockDevice {
     private final String identity;
     private final Thread control;
     private final Object signal = new Object();
-    private final AtomicLong timeouts = new AtomicLong();
-    private final AtomicLong reconnects = new AtomicLong();
+    /** By qid: 0 is the admin queue and the control thread, 1.. the I/O queues (their channels' reactors). */
+    private final InitiatorCounters[] counters;
     private volatile SyncQueue admin;
     private volatile int cntlid;
     /** Bumped each time a (new) controller is up: an I/O queue connected under an older one is stale. */
@@ -61,7 +65,7 @@ public final class NvmeTcpDevice implements BlockDevice {
     private volatile String goneReason;
     private volatile boolean closed;
 
-    private NvmeTcpDevice(String name, NvmeTcpSpec spec, MemorySegment hostId, Controller c) {
+    private NvmeTcpDevice(String name, NvmeTcpSpec spec, MemorySegment hostId, Controller c, InitiatorCounters adminCounters) {
         this.name = name;
         this.spec = spec;
         this.hostId = hostId;
@@ -71,6 +75,9 @@ public final class NvmeTcpDevice implements BlockDevice {
         this.inCapsuleBytes = c.inCapsuleBytes();
         this.identity = c.identity();
         this.qidUsed = new boolean[Math.min(c.granted(), spec.queues()) + 1];
+        this.counters = new InitiatorCounters[qidUsed.length];
+        counters[0] = adminCounters;
+        for (int qid = 1; qid < counters.length; qid++) counters[qid] = new InitiatorCounters();
         this.geometry = new Geometry(c.blockBytes(), c.blockCount(), 1, c.transferBlocks(), NvmeTcpChannel.SEGMENTS_MAX,
                 true, Capabilities.NONE.withWriteZeroes(c.writeZeroes(), false)); // DSM (discard): not sent yet
         this.control = Thread.ofPlatform().daemon().name("nvme-tcp-control-" + name).unstarted(this::controlLoop);
@@ -82,14 +89,15 @@ public final class NvmeTcpDevice implements BlockDevice {
         UUID id = UUID.nameUUIDFromBytes(spec.hostNqn().getBytes(java.nio.charset.StandardCharsets.US_ASCII));
         hostId.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, 0, id.getMostSignificantBits());
         hostId.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, 8, id.getLeastSignificantBits());
-        NvmeTcpDevice d = new NvmeTcpDevice(name, spec, hostId, setUp(spec, hostId));
+        InitiatorCounters adminCounters = new InitiatorCounters(); // this thread's until the control thread starts
+        NvmeTcpDevice d = new NvmeTcpDevice(name, spec, hostId, setUp(spec, hostId, adminCounters), adminCounters);
         d.control.start();
         return d;
     }
 
     /** Connect, enable, Identify, Set Features on a new admin connection; closes it on failure. */
-    private static Controller setUp(NvmeTcpSpec spec, MemorySegment hostId) {
-        SyncQueue admin = SyncQueue.connect(spec);
+    private static Controller setUp(NvmeTcpSpec spec, MemorySegment hostId, InitiatorCounters adminCounters) {
+        SyncQueue admin = SyncQueue.connect(spec, adminCounters);
         try {
             int cntlid = admin.fabricsConnect(0, ADMIN_SQSIZE0, KATO_MS, 0xFFFF, spec.subsystemNqn(), spec.hostNqn(), hostId);
             long cap = admin.propertyGet(Registers.CAP, true);
@@ -181,8 +189,9 @@ public final class NvmeTcpDevice implements BlockDevice {
             if (closed) return;
             Controller c;
             try {
-                c = setUp(spec, hostId);
+                c = setUp(spec, hostId, counters[0]);
             } catch (RuntimeException e) {
+                counters[0].increment(InitiatorCounters.RECONNECT_FAILURES);
                 delayMs = Math.min(delayMs * 2, spec.reconnectMaxMs());
                 continue;
             }
@@ -203,7 +212,7 @@ public final class NvmeTcpDevice implements BlockDevice {
                 generation++;
                 connected = true;
             }
-            reconnects.incrementAndGet();
+            counters[0].increment(InitiatorCounters.RECONNECTS);
             return;
         }
     }
@@ -246,10 +255,6 @@ public final class NvmeTcpDevice implements BlockDevice {
         }
     }
 
-    void countTimeout() {
-        timeouts.incrementAndGet();
-    }
-
     private static void sleepMs(int ms) {
         try {
             Thread.sleep(ms);
@@ -275,7 +280,7 @@ public final class NvmeTcpDevice implements BlockDevice {
     synchronized SyncQueue connectIoQueue(int qid) {
         if (closed) throw new IllegalStateException("nvme-tcp " + spec.where() + ": device closed");
         if (!connected) throw new IllegalStateException("nvme-tcp " + spec.where() + ": not connected");
-        SyncQueue q = SyncQueue.connect(spec);
+        SyncQueue q = SyncQueue.connect(spec, counters[qid]); // called on the reactor that owns counters[qid]
         try {
             q.fabricsConnect(qid, queueEntries - 1, 0, cntlid, spec.subsystemNqn(), spec.hostNqn(), hostId);
         } catch (RuntimeException e) {
@@ -296,11 +301,20 @@ public final class NvmeTcpDevice implements BlockDevice {
     boolean isConnected() { return connected; }
     long generation() { return generation; }
     long timeoutNs() { return spec.timeoutMs() * 1_000_000L; }
+    /** The digests every queue uses, as ICReq's DGST bits. */
+    int digests() { return spec.digests(); }
+    InitiatorCounters counters(int qid) { return counters[qid]; }
 
     /** Commands failed by the per-command timeout since open. */
-    public long timeouts() { return timeouts.get(); }
+    public long timeouts() { return backendCounters().get("timeouts"); }
     /** Successful reconnects since open. */
-    public long reconnects() { return reconnects.get(); }
+    public long reconnects() { return backendCounters().get("reconnects"); }
+
+    /** Every queue's counters summed, by name (docs/nvmeof.md, "Counters"). Any thread. */
+    @Override
+    public Map<String, Long> backendCounters() {
+        return InitiatorCounters.sum(counters);
+    }
     /** Why the drive stays gone for good (identity changed, reconnect off), or null. */
     public String goneReason() { return goneReason; }
     /** The namespace's identity recorded at open (NGUID, EUI-64, UUID as the target gives them). */
@@ -328,6 +342,8 @@ public final class NvmeTcpDevice implements BlockDevice {
 
     @Override
     public String describe() {
-        return "nvme-tcp://" + spec.where() + "?nsid=" + spec.nsid() + " (" + (qidUsed.length - 1) + " queues)";
+        String digest = spec.headerDigest() && spec.dataDigest() ? ", digest=hd,dd"
+                : spec.headerDigest() ? ", digest=hd" : spec.dataDigest() ? ", digest=dd" : "";
+        return "nvme-tcp://" + spec.where() + "?nsid=" + spec.nsid() + " (" + (qidUsed.length - 1) + " queues" + digest + ")";
     }
 }

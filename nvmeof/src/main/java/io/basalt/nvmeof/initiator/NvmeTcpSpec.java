@@ -1,18 +1,21 @@
 package io.basalt.nvmeof.initiator;
 
+import io.basalt.nvmeof.tcp.IcReqPdu;
+
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
 
 /**
- * A parsed {@code nvme-tcp://HOST:PORT/SUBNQN?nsid=N[&queues=Q][&hostnqn=NQN][&timeout_ms=T][&reconnect_max_ms=R]}
- * drive spec (IPv6 hosts in brackets).
+ * A parsed {@code nvme-tcp://HOST:PORT/SUBNQN?nsid=N[&queues=Q][&hostnqn=NQN][&timeout_ms=T][&reconnect_max_ms=R]
+ * [&digest=hd,dd]} drive spec (IPv6 hosts in brackets). {@code digest} asks for the header digest ({@code hd}), the
+ * data digest ({@code dd}), both, or {@code none} (the default) on every queue.
  * DeviceSpec hands the provider everything after {@code nvme-tcp:} as the target (a URL has no ','), so the URL is
  * parsed here; {@code ,key=value} options DeviceSpec split off are accepted as well.
  */
 record NvmeTcpSpec(String host, int port, String subsystemNqn, int nsid, int queues, String hostNqn, int timeoutMs,
-                   int reconnectMaxMs) {
+                   int reconnectMaxMs, boolean headerDigest, boolean dataDigest) {
     static final int QUEUES_DEFAULT = 1;
     /** A command not answered in this time fails and its queue is reset (the Linux host's io_timeout default). */
     static final int TIMEOUT_MS_DEFAULT = 30_000;
@@ -53,9 +56,9 @@ record NvmeTcpSpec(String host, int port, String subsystemNqn, int nsid, int que
         }
         for (String key : options.keySet()) {
             if (!key.equals("nsid") && !key.equals("queues") && !key.equals("hostnqn")
-                    && !key.equals("timeout_ms") && !key.equals("reconnect_max_ms")) {
+                    && !key.equals("timeout_ms") && !key.equals("reconnect_max_ms") && !key.equals("digest")) {
                 throw bad(spec, "has unknown option '" + key
-                        + "' (known: nsid, queues, hostnqn, timeout_ms, reconnect_max_ms)");
+                        + "' (known: nsid, queues, hostnqn, timeout_ms, reconnect_max_ms, digest)");
             }
         }
         if (!options.containsKey("nsid")) throw bad(spec, "has no nsid=N (the namespace to use)");
@@ -70,7 +73,34 @@ record NvmeTcpSpec(String host, int port, String subsystemNqn, int nsid, int que
         int reconnectMaxMs = options.containsKey("reconnect_max_ms")
                 ? number(spec, "reconnect_max_ms", options.get("reconnect_max_ms")) : RECONNECT_MAX_MS_DEFAULT;
         if (reconnectMaxMs < 0) throw bad(spec, "has reconnect_max_ms=" + reconnectMaxMs + " (0 = never, else > 0)");
-        return new NvmeTcpSpec(host, port, nqn, nsid, queues, hostNqn, timeoutMs, reconnectMaxMs);
+        int digests = digests(spec, options.getOrDefault("digest", DIGEST_NONE));
+        return new NvmeTcpSpec(host, port, nqn, nsid, queues, hostNqn, timeoutMs, reconnectMaxMs,
+                (digests & IcReqPdu.DIGEST_HEADER) != 0, (digests & IcReqPdu.DIGEST_DATA) != 0);
+    }
+
+    /** digest=hd, dd, hd,dd (either order) or none, as ICReq's DGST bits. */
+    private static int digests(String spec, String text) {
+        int bits = 0;
+        for (String d : text.split(",", -1)) {
+            bits |= switch (d.toLowerCase(Locale.ROOT)) {
+                case DIGEST_HEADER -> IcReqPdu.DIGEST_HEADER;
+                case DIGEST_DATA -> IcReqPdu.DIGEST_DATA;
+                case DIGEST_NONE -> 0;
+                default -> throw bad(spec, "has digest '" + d + "' (known: hd for the header digest, dd for the data"
+                        + " digest, as digest=hd, digest=dd or digest=hd,dd; or none)");
+            };
+        }
+        return bits;
+    }
+
+    /** The digest option's values. */
+    static final String DIGEST_HEADER = "hd";
+    static final String DIGEST_DATA = "dd";
+    static final String DIGEST_NONE = "none";
+
+    /** The digests to ask for, as ICReq's DGST bits. */
+    int digests() {
+        return (headerDigest ? IcReqPdu.DIGEST_HEADER : 0) | (dataDigest ? IcReqPdu.DIGEST_DATA : 0);
     }
 
     /** "host:port/nqn" for messages ("[v6]:port/nqn"). */

@@ -17,6 +17,7 @@ final class Slots {
     private final IoCompletion[] completions;
     private final MemorySegment[][] segments;
     private final int[] segmentCounts;
+    private final boolean[] dataDigestFailed;
 
     Slots(int depth, int segmentsMax) {
         free = new int[depth];
@@ -30,6 +31,7 @@ final class Slots {
         completions = new IoCompletion[depth];
         segments = new MemorySegment[depth][segmentsMax];
         segmentCounts = new int[depth];
+        dataDigestFailed = new boolean[depth];
     }
 
     int take() {
@@ -42,6 +44,7 @@ final class Slots {
     void fill(int slot, int opcode, long tag, IoCompletion completion, MemorySegment buffer, IoVector vector, long byteCount,
               long deadlineNs) {
         deadlinesNs[slot] = deadlineNs;
+        dataDigestFailed[slot] = false;
         opcodes[slot] = opcode;
         tags[slot] = tag;
         completions[slot] = completion;
@@ -63,6 +66,12 @@ final class Slots {
         free[freeCount++] = slot;
     }
 
+    /** Some of this command's data arrived with a wrong data digest: it fails whatever the target's status. */
+    void failDataDigest(int slot) {
+        dataDigestFailed[slot] = true;
+    }
+
+    boolean dataDigestFailed(int slot) { return dataDigestFailed[slot]; }
     boolean busy(int slot) { return slot >= 0 && slot < busy.length && busy[slot]; }
     int opcode(int slot) { return opcodes[slot]; }
     long tag(int slot) { return tags[slot]; }

@@ -6,7 +6,7 @@ import io.basalt.engine.conformance.BlockDeviceConformance;
 
 /** The engine's conformance suite on an nvme-tcp drive served by Basalt's own target over loopback. */
 class NvmeTcpConformanceTest extends BlockDeviceConformance {
-    private LoopbackTarget target;
+    protected LoopbackTarget target;
 
     @Override
     protected BlockDevice createDevice() throws Exception {

@@ -35,6 +35,46 @@ class NvmeTcpSpecTest {
     }
 
     @Test
+    void digestOptionTakesHdDdBothOrNone() {
+        NvmeTcpSpec none = NvmeTcpSpec.parse("//h:4420/nqn.x?nsid=1", Map.of());
+        assertEquals(0, none.digests());
+        NvmeTcpSpec hd = NvmeTcpSpec.parse("//h:4420/nqn.x?nsid=1&digest=hd", Map.of());
+        assertTrue(hd.headerDigest() && !hd.dataDigest());
+        NvmeTcpSpec dd = NvmeTcpSpec.parse("//h:4420/nqn.x?nsid=1&digest=dd", Map.of());
+        assertTrue(!dd.headerDigest() && dd.dataDigest());
+        NvmeTcpSpec both = NvmeTcpSpec.parse("//h:4420/nqn.x?nsid=1&digest=dd,hd", Map.of());
+        assertTrue(both.headerDigest() && both.dataDigest());
+        // DeviceSpec splits options at ',': in a URL spec a piece without '=' stays with the value before it
+        DeviceSpec url = DeviceSpec.parse("nvme-tcp://h:4420/nqn.x?nsid=1&digest=hd,dd");
+        assertEquals("//h:4420/nqn.x?nsid=1&digest=hd,dd", url.target());
+        DeviceSpec middle = DeviceSpec.parse("nvme-tcp://h:4420/nqn.x?digest=hd,dd&nsid=1");
+        assertEquals("//h:4420/nqn.x?digest=hd,dd&nsid=1", middle.target());
+        assertTrue(middle.options().isEmpty());
+        DeviceSpec option = DeviceSpec.parse("nvme-tcp://h:4420/nqn.x?nsid=1,digest=hd,dd,queues=2");
+        assertEquals("hd,dd", option.options().get("digest"));
+        assertEquals("2", option.options().get("queues"));
+        NvmeTcpSpec fromOption = NvmeTcpSpec.parse(option.target(), option.options());
+        assertTrue(fromOption.headerDigest() && fromOption.dataDigest());
+    }
+
+    @Test
+    void unknownDigestIsRefusedNamingTheKnownOnes() {
+        var e = assertThrows(IllegalArgumentException.class,
+                () -> NvmeTcpSpec.parse("//h:4420/nqn.x?nsid=1&digest=hd,crc", Map.of()));
+        assertTrue(e.getMessage().contains("digest 'crc'"), e.getMessage());
+        assertTrue(e.getMessage().contains("hd") && e.getMessage().contains("dd"), e.getMessage());
+        var empty = assertThrows(IllegalArgumentException.class,
+                () -> NvmeTcpSpec.parse("//h:4420/nqn.x?nsid=1&digest=", Map.of()));
+        assertTrue(empty.getMessage().contains("digest ''"), empty.getMessage());
+    }
+
+    @Test
+    void nonUrlSpecsStillRefuseAnOptionWithoutValue() {
+        var e = assertThrows(IllegalArgumentException.class, () -> DeviceSpec.parse("memory:1G,block"));
+        assertTrue(e.getMessage().contains("must be key=value"), e.getMessage());
+    }
+
+    @Test
     void missingNsidIsRefusedWithAClearMessage() {
         var e = assertThrows(IllegalArgumentException.class,
                 () -> DeviceSpec.open("r", "nvme-tcp://127.0.0.1:4420/nqn.2026-01.io.basalt:v0"));

@@ -8,7 +8,7 @@ WORK="$(mktemp -d -p "$ROOT/.build" e2e.XXXXXX)"
 DAEMON_PID=""
 cleanup() {
   [ -n "$DAEMON_PID" ] && kill -KILL "$DAEMON_PID" 2>/dev/null || true
-  rm -rf "$WORK"
+  if [ -n "${E2E_KEEP:-}" ]; then echo "$E2E_NAME: kept $WORK (E2E_KEEP)" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 fail() { echo "$E2E_NAME: FAIL: $*" >&2; [ -f "$WORK/serve.log" ] && sed 's/^/  serve: /' "$WORK/serve.log" >&2; exit 1; }

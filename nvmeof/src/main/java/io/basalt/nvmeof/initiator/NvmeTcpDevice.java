@@ -38,6 +38,12 @@ public final class NvmeTcpDevice implements BlockDevice, BackendCounters {
     private static final int READY_WAIT_MS = 5_000;
     private static final int MPS_MIN_BYTES = 4096;
     private static final int TRANSFER_BYTES_CAP = 1 << 20;
+    /**
+     * A Connect for a qid the target still holds (Command Sequence Error) is retried this many times, waiting 10 ms,
+     * then 20, 40, 80 (150 ms in all): the target tears the qid's old connection down when it sees it closed.
+     */
+    private static final int QID_BUSY_ATTEMPTS = 5;
+    private static final long QID_BUSY_WAIT_MS = 10;
     private static final int CAPSULE_SQE_BYTES = 64;
     private static final int IOCCSZ_UNIT_BYTES = 16;
 
@@ -278,16 +284,33 @@ public final class NvmeTcpDevice implements BlockDevice, BackendCounters {
 
     /** I/O queue {@code qid} connected and past Fabrics Connect under the current controller (blocking), or throws. */
     synchronized SyncQueue connectIoQueue(int qid) {
-        if (closed) throw new IllegalStateException("nvme-tcp " + spec.where() + ": device closed");
-        if (!connected) throw new IllegalStateException("nvme-tcp " + spec.where() + ": not connected");
-        SyncQueue q = SyncQueue.connect(spec, counters[qid]); // called on the reactor that owns counters[qid]
-        try {
-            q.fabricsConnect(qid, queueEntries - 1, 0, cntlid, spec.subsystemNqn(), spec.hostNqn(), hostId);
-        } catch (RuntimeException e) {
-            q.close();
-            throw e;
+        for (int attempt = 1; ; attempt++) {
+            if (closed) throw new IllegalStateException("nvme-tcp " + spec.where() + ": device closed");
+            if (!connected) throw new IllegalStateException("nvme-tcp " + spec.where() + ": not connected");
+            SyncQueue q = SyncQueue.connect(spec, counters[qid]); // called on the reactor that owns counters[qid]
+            try {
+                q.fabricsConnect(qid, queueEntries - 1, 0, cntlid, spec.subsystemNqn(), spec.hostNqn(), hostId);
+                return q;
+            } catch (SyncQueue.ConnectRefused e) {
+                q.close();
+                // The qid's previous connection (a channel just closed, or one replaced on a swap) is closed on our side
+                // but the target has not torn it down yet: give it a moment, a few times, then report.
+                if (!e.qidStillAttached() || attempt == QID_BUSY_ATTEMPTS) throw e;
+                sleepMs(QID_BUSY_WAIT_MS << (attempt - 1));
+            } catch (RuntimeException e) {
+                q.close();
+                throw e;
+            }
         }
-        return q;
+    }
+
+    private static void sleepMs(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for the target to free a queue", e);
+        }
     }
 
     synchronized void releaseQid(int qid) {

@@ -16,7 +16,12 @@ import java.util.UUID;
  */
 record NvmeTcpSpec(String host, int port, String subsystemNqn, int nsid, int queues, String hostNqn, int timeoutMs,
                    int reconnectMaxMs, boolean headerDigest, boolean dataDigest) {
-    static final int QUEUES_DEFAULT = 1;
+    /**
+     * I/O queues asked for when the spec names none: one per CPU (as the Linux host's nr_io_queues) plus one, so that
+     * every reactor and the daemon's control reactor (superblocks, rebuilds) can each open a channel. Only asked
+     * for: the target grants what it allows, and a qid costs a TCP connection only once a channel opens it.
+     */
+    static final int QUEUES_DEFAULT = Math.min(4 * Runtime.getRuntime().availableProcessors(), NvmeTcpSpec.QUEUES_MAX);
     /** A command not answered in this time fails and its queue is reset (the Linux host's io_timeout default). */
     static final int TIMEOUT_MS_DEFAULT = 30_000;
     /** The reconnect backoff doubles up to this; 0: never reconnect. */

@@ -117,7 +117,8 @@ final class SyncQueue implements AutoCloseable {
         }
         int status = exchange(end, null);
         if (status != NvmeStatus.SUCCESS) {
-            throw fail("Fabrics Connect (qid " + qid + ", host " + hostNqn + ") refused: " + NvmeStatus.describe(status));
+            throw new ConnectRefused("nvme-tcp " + where + ": Fabrics Connect (qid " + qid + ", host " + hostNqn + ") refused: "
+                    + NvmeStatus.describe(status), status);
         }
         return (int) (lastDw0 & 0xFFFF);
     }
@@ -245,6 +246,22 @@ final class SyncQueue implements AutoCloseable {
             if (n == 0) throw fail("the target closed the connection");
             if (n < 0) throw fail("receive failed: " + Errno.name((int) n));
             done += n;
+        }
+    }
+
+    /** Fabrics Connect answered with an error status (kept, so a caller can tell a busy qid from a refusal). */
+    static final class ConnectRefused extends IllegalArgumentException {
+        private static final long serialVersionUID = 1L;
+        final int status;
+
+        ConnectRefused(String message, int status) {
+            super(message);
+            this.status = status;
+        }
+
+        /** The target still holds the qid for this controller (nvmet and Basalt: Command Sequence Error). */
+        boolean qidStillAttached() {
+            return NvmeStatus.statusCodeType(status) == 0 && NvmeStatus.statusCode(status) == NvmeStatus.CMD_SEQ_ERROR;
         }
     }
 

@@ -158,7 +158,10 @@ public final class MdWriteIntent implements WriteIntent, AutoCloseable {
         long nextClear = System.nanoTime() + clearDelayNs;
         while (!stopping) {
             long wait = nextClear - System.nanoTime();
-            if (wait > 0) LockSupport.parkNanos(this, wait);
+            // A writer's unpark that came while this thread waited inside the store (a future's get parks too) woke
+            // that wait, not this one: look at the flags themselves before sleeping. A flag raised after this look
+            // comes with an unpark that the park below sees.
+            if (wait > 0 && !anyWanted()) LockSupport.parkNanos(this, wait);
             if (stopping) break;
             synchronized (this) {
                 setWanted();
@@ -168,6 +171,11 @@ public final class MdWriteIntent implements WriteIntent, AutoCloseable {
                 }
             }
         }
+    }
+
+    private boolean anyWanted() {
+        for (int r = 0; r < regionCount; r++) if (wanted.get(r) != 0) return true;
+        return false;
     }
 
     /** Writes the bits that writers are waiting for, then lets them go. */

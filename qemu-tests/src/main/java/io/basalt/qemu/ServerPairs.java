@@ -92,8 +92,10 @@ final class ServerPairs {
         long cpu = ProcessBackend.cpuNanos(s.pid()) - cpuStart;
         if (r.errors() > 0) throw new IllegalStateException(s.name() + ": " + r.errors() + " I/O errors in " + params.rw());
         Sample sample = new Sample(params.rw(), s.name(), pair, r.iops(), r.ios(), cpu, r.p99Ns() / 1000.0);
-        err.printf(Locale.ROOT, "  %-9s %-9s %-8s %10.0f IOPS  server %6.2f us CPU/IO  %8.0f IOPS/server core%n", label,
-                params.rw(), s.name(), sample.iops(), sample.cpuMicrosPerIo(), sample.iopsPerServerCore());
+        // The client's CPU (its reactors' threads, or fio's usr+sys) is context: a client that is CPU-bound caps the rate.
+        err.printf(Locale.ROOT, "  %-9s %-9s %-8s %10.0f IOPS  server %6.2f us CPU/IO  %8.0f IOPS/server core  client %6.2f us CPU/IO%n",
+                label, params.rw(), s.name(), sample.iops(), sample.cpuMicrosPerIo(), sample.iopsPerServerCore(),
+                r.ios() == 0 ? Double.NaN : r.cpuSeconds() * 1e6 / r.ios());
         return sample;
     }
 

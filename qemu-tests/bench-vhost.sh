@@ -14,7 +14,7 @@ find_jdk
 (cd "$ROOT" && mvn -q -B -Dstyle.color=never -DskipTests package dependency:build-classpath -pl qemu-tests -am \
   -Dmdep.outputFile=target/runtime-classpath.txt -Dmdep.excludeGroupIds=io.basalt -Dmdep.includeScope=runtime) >&2 || die "build failed"
 CP="$ROOT/qemu-tests/target/classes"
-for m in bench vhost raid engine native-shims; do CP="$CP:$ROOT/$m/target/classes"; done
+for m in bench nvmeof vhost raid engine native-shims; do CP="$CP:$ROOT/$m/target/classes"; done
 CP="$CP:$(cat "$ROOT/qemu-tests/target/runtime-classpath.txt")"
 cd "$ROOT"
 exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -Dbasalt.home="$ROOT" -cp "$CP" \

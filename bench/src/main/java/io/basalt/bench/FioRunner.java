@@ -14,14 +14,17 @@ import java.util.concurrent.TimeUnit;
 /**
  * Runs fio with the workload Basalt just ran, on the same file: ioengine=io_uring, direct=1, fixedbufs and
  * registerfiles on (fio's fastest io_uring set-up), time based with the same ramp, fresh random data for every write
- * (refill_buffers, as BenchJob), and reads its JSON report.
+ * (refill_buffers, as BenchJob), and reads its JSON report. {@link #nbd} runs the same workload on an NBD server
+ * through fio's nbd engine (libnbd; one connection per job) instead.
  */
-final class FioRunner {
-    private final String path;
+public final class FioRunner {
+    private final List<String> target;
+    private final String label;
     private final String fio;
 
-    private FioRunner(String path, String fio) {
-        this.path = path;
+    private FioRunner(List<String> target, String label, String fio) {
+        this.target = List.copyOf(target);
+        this.label = label;
         this.fio = fio;
     }
 
@@ -32,13 +35,23 @@ final class FioRunner {
         if (spec.options().containsKey("direct") && spec.options().get("direct").equals("0")) {
             throw new IllegalArgumentException("--vs-fio compares O_DIRECT runs: drop direct=0 from the target");
         }
-        return new FioRunner(spec.target(), fio);
+        return new FioRunner(List.of("--filename=" + spec.target(), "--ioengine=io_uring", "--direct=1", "--fixedbufs=1",
+                "--registerfiles=1"), "file:" + spec.target(), fio);
+    }
+
+    /**
+     * fio's nbd engine on {@code uri} (nbd://HOST:PORT/EXPORT): each job opens its own connection, so numjobs is the
+     * connection count and iodepth the requests in flight on each; the size is the export's.
+     */
+    public static FioRunner nbd(String uri, String fio) {
+        if (!uri.startsWith("nbd://") && !uri.startsWith("nbd+unix://")) throw new IllegalArgumentException("not an NBD URI: " + uri);
+        return new FioRunner(List.of("--ioengine=nbd", "--uri=" + uri), uri, fio);
     }
 
     List<String> command(BenchParams p) {
-        List<String> c = new ArrayList<>(List.of(fio, "--name=basalt-vs-fio", "--filename=" + path,
-                "--ioengine=io_uring", "--direct=1", "--fixedbufs=1", "--registerfiles=1", "--thread=0",
-                "--rw=" + p.rw(), "--bs=" + p.blockBytes(), "--iodepth=" + p.ioDepth(), "--numjobs=" + p.jobs(),
+        List<String> c = new ArrayList<>(List.of(fio, "--name=basalt-vs-fio"));
+        c.addAll(target);
+        c.addAll(List.of("--thread=0", "--rw=" + p.rw(), "--bs=" + p.blockBytes(), "--iodepth=" + p.ioDepth(), "--numjobs=" + p.jobs(),
                 "--time_based=1", "--runtime=" + seconds(p.runtimeNs()), "--ramp_time=" + seconds(p.rampNs()),
                 "--norandommap=1", "--randrepeat=0", "--group_reporting=1", "--lat_percentiles=1",
                 "--percentile_list=50:99:99.9", "--output-format=json"));
@@ -53,7 +66,8 @@ final class FioRunner {
         return String.format(Locale.ROOT, "%.3fs", ns / 1e9);
     }
 
-    BenchResult run(BenchParams params) {
+    /** Runs fio once with {@code params} and reads its report; a failed or stuck fio throws. */
+    public BenchResult run(BenchParams params) {
         List<String> command = command(params);
         String output;
         try {
@@ -74,12 +88,12 @@ final class FioRunner {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while fio ran");
         }
-        return parse(output, params, path);
+        return parse(output, params, label);
     }
 
     /** Reads fio's JSON report (fio 3.x layout: jobs[0].read / .write, lat_ns percentiles with lat_percentiles=1). */
     @SuppressWarnings("unchecked")
-    static BenchResult parse(String output, BenchParams params, String path) {
+    static BenchResult parse(String output, BenchParams params, String target) {
         int start = output.indexOf('{'); // fio may print notes before the JSON document
         if (start < 0) throw new IllegalStateException("fio printed no JSON report");
         Map<String, Object> root;
@@ -108,7 +122,7 @@ final class FioRunner {
         double runtimeSeconds = number(job.get("job_runtime")).doubleValue() / 1000.0;
         double cpuShare = (number(job.get("usr_cpu")).doubleValue() + number(job.get("sys_cpu")).doubleValue()) / 100.0;
         long errors = number(job.get("error")).longValue() != 0 ? 1 : 0;
-        return new BenchResult("fio", "file:" + path, params, ios, bytes, runtimeSeconds, p50, p99, p999, max,
+        return new BenchResult("fio", target, params, ios, bytes, runtimeSeconds, p50, p99, p999, max,
                 ios == 0 ? 0 : meanWeighted / ios, cpuShare * runtimeSeconds, 0, errors);
     }
 

@@ -21,14 +21,19 @@ import java.util.concurrent.Callable;
  * constructs this command with its runner (qemu-tests/bench-nvmf.sh), else (the launcher, whose jars do not hold the
  * guest harness) through qemu-tests/bench-nvmf.sh with the same arguments, checked here first.
  */
-@Command(name = "nvmf", header = "Basalt's NVMe/TCP target vs qemu-nbd, from one QEMU guest.",
+@Command(name = "nvmf", header = "Basalt's NVMe/TCP target vs qemu-nbd, from one QEMU guest (or on loopback).",
         sortOptions = false, usageHelpWidth = Cli.HELP_WIDTH,
         description = "Basalt (NVMe/TCP, uring drive with O_DIRECT) and qemu-nbd (NBD, --cache=none --aio=native) serve the "
                 + "same image file on 127.0.0.1, which the guest reaches as 10.0.2.2; the guest's kernel initiators "
                 + "(nvme-tcp, nbd) run fio 4k randread/randwrite QD32 and 1M read/write QD4 on each in turn, the order "
                 + "swapped every round. Per job: IOPS and MiB/s of each, each server's CPU per I/O (/proc/PID/stat), and "
-                + "the per-round basalt/qemu-nbd ratios as median [min-max]. Runs from a checkout.",
-        footer = {"", "The issue's goal: >= 1.0x qemu-nbd's IOPS and MiB/s at <= 0.5x its CPU per I/O."})
+                + "the per-round basalt/qemu-nbd ratios as median [min-max]. Runs from a checkout.%n%n"
+                + "--loopback: no guest. Basalt's NVMe/TCP initiator (drive spec nvme-tcp://127.0.0.1:PORT/NQN?nsid=1&queues=Q) "
+                + "drives Basalt's target (a separate basalt serve process), and fio's nbd engine (--numjobs Q, one connection "
+                + "each) drives qemu-nbd, both serving --device on 127.0.0.1; 4k randread/randwrite at --iodepth per queue, "
+                + "alternated pairs. Per pair: IOPS and server CPU per I/O (the server process's /proc/PID/stat over the run).",
+        footer = {"", "The issue's goal: >= 1.0x qemu-nbd's IOPS and MiB/s at <= 0.5x its CPU per I/O (--loopback: the CPU per I/O part).",
+                "Example: basalt bench nvmf --loopback --device /dev/zram1 --queues 2 --seconds 3 --rounds 10"})
 public final class NvmfBenchCommand implements Callable<Integer> {
     /** Seconds per job without --seconds: short runs, many pairs. */
     static final int SECONDS_DEFAULT = 5;
@@ -36,6 +41,10 @@ public final class NvmfBenchCommand implements Callable<Integer> {
     static final int QUICK_SECONDS = 2;
     static final String QUICK_IMAGE = "128m";
     static final List<String> JOB_NAMES = List.of("randread", "randwrite", "read", "write");
+    static final List<String> LOOPBACK_JOB_NAMES = List.of("randread", "randwrite");
+    /** The initiator's limit (nvme-tcp drives take at most 64 queues); beyond a few, a 2-core host only measures itself. */
+    static final int LOOPBACK_QUEUES_MAX = 64;
+    static final String SERVE_ARGS_DEFAULT = "--reactors 2 --idle sleep";
 
     @Spec
     CommandSpec spec;
@@ -65,15 +74,36 @@ public final class NvmfBenchCommand implements Callable<Integer> {
             + QUICK_IMAGE + ").")
     String imageSize;
 
-    @Option(names = "--serve-args", paramLabel = "ARGS", defaultValue = "--reactors 2 --idle sleep",
-            description = "Basalt's serve options (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--serve-args", paramLabel = "ARGS",
+            description = "Basalt's serve options (default: " + SERVE_ARGS_DEFAULT + "; --loopback: --reactors Q --idle sleep).")
     String serveArgs;
 
+    @Option(names = "--loopback", description = "No guest: Basalt's initiator -> Basalt's target vs fio (nbd engine) -> "
+            + "qemu-nbd, on the host's 127.0.0.1; 4k randread/randwrite only.")
+    boolean loopback;
+
+    @Option(names = "--device", paramLabel = "null|PATH", defaultValue = "null", description = "With --loopback: what both "
+            + "servers serve, null (Basalt's null drive, qemu-nbd's null-co) or a block device such as /dev/zram1 (default: ${DEFAULT-VALUE}).")
+    String device;
+
+    @Option(names = "--queues", paramLabel = "N", defaultValue = "1", description = "With --loopback: NVMe/TCP I/O queues "
+            + "(and target reactors) = fio nbd connections (default: ${DEFAULT-VALUE}).")
+    int queues;
+
+    @Option(names = "--iodepth", paramLabel = "N", defaultValue = "32",
+            description = "With --loopback: requests in flight per queue (default: ${DEFAULT-VALUE}).")
+    int ioDepth;
+
+    @Option(names = "--server-java-opts", paramLabel = "OPTS", defaultValue = "",
+            description = "With --loopback: JVM options of Basalt's target process only (e.g. -agentpath:...asyncProfiler...).")
+    String serverJavaOpts;
+
     @Option(names = "--jobs", paramLabel = "NAME", split = ",",
-            description = "Only the jobs whose names start with these: randread, randwrite, read, write (default: all).")
+            description = "Only the jobs whose names start with these: randread, randwrite, read, write (--loopback: randread, "
+                    + "randwrite) (default: all).")
     List<String> jobs = new ArrayList<>();
 
-    @Option(names = "--work-dir", paramLabel = "DIR", description = "The image, logs and the guest's files (default: .build/bench-nvmf).")
+    @Option(names = "--work-dir", paramLabel = "DIR", description = "The image, logs and the guest's files (default: .build/bench-nvmf; --loopback: .build/bench-nvmf-loopback).")
     Path workDir;
 
     private final NvmfBenchRequest.Runner runner;
@@ -112,12 +142,23 @@ public final class NvmfBenchCommand implements Callable<Integer> {
         atLeast("--rounds", rounds, 1);
         atLeast("--guest-cpus", guestCpus, 1);
         atLeast("--io-queues", ioQueues, 0);
+        List<String> known = loopback ? LOOPBACK_JOB_NAMES : JOB_NAMES;
         for (String j : jobs) {
-            if (JOB_NAMES.stream().noneMatch(n -> n.startsWith(j) || j.startsWith(n))) {
-                throw usage("--jobs: '" + j + "' names none of randread, randwrite, read, write");
+            if (known.stream().noneMatch(n -> n.startsWith(j) || j.startsWith(n))) {
+                throw usage("--jobs: '" + j + "' names none of " + String.join(", ", known));
             }
         }
-        return new NvmfBenchRequest(jobs, secondsPerJob, rounds, imageBytes, guestCpus, ioQueues, serveArgs, workDir);
+        NvmfBenchRequest.Loopback lo = loopback ? loopback() : null;
+        String serve = serveArgs != null ? serveArgs : loopback ? "--reactors " + queues + " --idle sleep" : SERVE_ARGS_DEFAULT;
+        return new NvmfBenchRequest(jobs, secondsPerJob, rounds, imageBytes, guestCpus, ioQueues, serve, workDir, lo);
+    }
+
+    private NvmfBenchRequest.Loopback loopback() {
+        atLeast("--queues", queues, 1);
+        atLeast("--iodepth", ioDepth, 1);
+        if (queues > LOOPBACK_QUEUES_MAX) throw usage("--queues " + queues + " is more than " + LOOPBACK_QUEUES_MAX);
+        if (!device.equals("null") && !Files.exists(Path.of(device))) throw usage("--device " + device + ": no such device");
+        return new NvmfBenchRequest.Loopback(device, queues, ioDepth, serverJavaOpts);
     }
 
     private void atLeast(String option, int value, int min) {

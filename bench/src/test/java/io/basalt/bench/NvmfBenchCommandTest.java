@@ -46,6 +46,49 @@ class NvmfBenchCommandTest {
         assertEquals("--reactors 2 --idle sleep", r.serveArgs());
         assertEquals(List.of(), r.jobPrefixes());
         assertNull(r.workDir());
+        assertNull(r.loopback(), "the guest benchmark unless --loopback");
+    }
+
+    @Test
+    void loopbackTakesDeviceQueuesDepthAndTheTargetGetsOneReactorPerQueue() {
+        assertEquals(0, nvmf("--loopback").exit());
+        assertEquals(0, nvmf("--loopback", "--queues", "2", "--iodepth", "16", "--seconds", "3", "--rounds", "8", "--jobs", "randw",
+                "--server-java-opts", "-agentpath:/tmp/ap.so=start").exit());
+        assertEquals(0, nvmf("--loopback", "--queues", "2", "--serve-args", "--reactors 1 --idle wait").exit());
+        NvmfBenchRequest plain = requests.get(0), given = requests.get(1), serve = requests.get(2);
+        assertEquals(new NvmfBenchRequest.Loopback("null", 1, 32, ""), plain.loopback());
+        assertEquals("--reactors 1 --idle sleep", plain.serveArgs());
+        assertEquals(List.of(5, 10), List.of(plain.seconds(), plain.rounds()));
+        assertEquals(new NvmfBenchRequest.Loopback("null", 2, 16, "-agentpath:/tmp/ap.so=start"), given.loopback());
+        assertEquals("--reactors 2 --idle sleep", given.serveArgs());
+        assertEquals(List.of(3, 8), List.of(given.seconds(), given.rounds()));
+        assertEquals(List.of("randw"), given.jobPrefixes());
+        assertEquals("--reactors 1 --idle wait", serve.serveArgs(), "given serve args win");
+    }
+
+    @Test
+    void loopbackRefusesWhatItCannotRun() {
+        for (String[] args : List.of(new String[] {"--queues", "0"}, new String[] {"--iodepth", "0"}, new String[] {"--queues", "65"},
+                new String[] {"--device", "/dev/no-such-device"}, new String[] {"--jobs", "write"})) {
+            List<String> all = new ArrayList<>(List.of("--loopback"));
+            all.addAll(List.of(args));
+            Run run = nvmf(all.toArray(String[]::new));
+            assertEquals(2, run.exit(), String.join(" ", args));
+            assertTrue(run.err().contains(args[0]), args[0] + " in: " + run.err());
+        }
+        assertTrue(requests.isEmpty(), "nothing ran");
+    }
+
+    @Test
+    void fioDrivesQemuNbdThroughItsNbdEngineOneConnectionPerJob() {
+        BenchParams p = new BenchParams("randwrite", 4096, 32, 2, 3_000_000_000L, 0, 0, 1);
+        List<String> c = FioRunner.nbd("nbd://127.0.0.1:10809/bench", "fio").command(p);
+        for (String arg : List.of("--ioengine=nbd", "--uri=nbd://127.0.0.1:10809/bench", "--rw=randwrite", "--bs=4096", "--iodepth=32",
+                "--numjobs=2", "--group_reporting=1", "--refill_buffers=1", "--output-format=json")) {
+            assertTrue(c.contains(arg), arg + " in " + c);
+        }
+        assertTrue(c.stream().noneMatch(a -> a.startsWith("--filename") || a.startsWith("--direct")), c::toString);
+        assertThrows(IllegalArgumentException.class, () -> FioRunner.nbd("/dev/nbd0", "fio"));
     }
 
     @Test
@@ -76,7 +119,7 @@ class NvmfBenchCommandTest {
         Run help = nvmf("--help");
         assertEquals(0, help.exit());
         for (String option : List.of("--quick", "--seconds", "--rounds", "--guest-cpus", "--io-queues", "--image-size", "--serve-args",
-                "--jobs", "--work-dir", "qemu-nbd")) {
+                "--jobs", "--work-dir", "qemu-nbd", "--loopback", "--device", "--queues", "--iodepth", "--server-java-opts")) {
             assertTrue(help.out().contains(option), option);
         }
     }

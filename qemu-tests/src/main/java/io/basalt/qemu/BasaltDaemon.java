@@ -313,7 +313,7 @@ public final class BasaltDaemon implements VhostBackend {
         }
         if (jar == null || !Files.isDirectory(root.resolve("daemon/target/lib"))) return true;
         long jarTime = Files.getLastModifiedTime(jar).toMillis();
-        for (String module : List.of("native-shims", "engine", "raid", "vhost", "daemon")) {
+        for (String module : List.of("native-shims", "engine", "raid", "vhost", "nvmeof", "daemon")) {
             if (Files.getLastModifiedTime(root.resolve(module).resolve("pom.xml")).toMillis() > jarTime) return true;
             Path src = root.resolve(module).resolve("src/main");
             try (Stream<Path> s = Files.walk(src)) {

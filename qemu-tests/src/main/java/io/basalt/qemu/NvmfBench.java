@@ -94,35 +94,55 @@ public final class NvmfBench {
         }
     }
 
-    /**
-     * {@code basalt serve} from a config: a uring drive (O_DIRECT, the default) on the image, one subsystem any host
-     * may connect to with it as namespace 1, one listener on 127.0.0.1:PORT advertising 10.0.2.2.
-     */
     private static ProcessBackend startBasalt(Options o, Path imageFile, Path shortDir, int port) throws IOException {
+        return startBasalt(o.workDir(), shortDir, "uring:" + imageFile.toAbsolutePath(), port, HOST_FROM_GUEST, o.serveArgs(), "");
+    }
+
+    /**
+     * {@code basalt serve} (a process of its own) from a config: drive "bench" on {@code driveSpec}, subsystem
+     * {@link #NQN} any host may connect to with it as namespace 1, one listener on 127.0.0.1:PORT advertising
+     * {@code advertise} (null: the listen address). {@code javaOpts} (BASALT_JAVA_OPTS, e.g. a profiler agent or a JFR
+     * recording) go to this JVM only. Returns once the port accepts connections.
+     */
+    static ProcessBackend startBasalt(Path workDir, Path shortDir, String driveSpec, int port, String advertise, String serveArgs,
+            String javaOpts) throws IOException {
         Path data = shortDir.resolve("data");
-        Path config = o.workDir().resolve("basalt.json").toAbsolutePath();
+        Path config = workDir.resolve("basalt.json").toAbsolutePath();
         Files.writeString(config, """
-                [{"method": "drive_create", "params": {"name": "bench", "spec": "uring:%s"}},
+                [{"method": "drive_create", "params": {"name": "bench", "spec": "%s"}},
                  {"method": "nvmf_subsystem_create", "params": {"nqn": "%s", "allow_any_host": true}},
                  {"method": "nvmf_namespace_add", "params": {"nqn": "%s", "drive": "bench"}},
-                 {"method": "nvmf_listener_add", "params": {"address": "127.0.0.1", "port": %d, "advertise": "%s"}}]
-                """.formatted(imageFile.toAbsolutePath(), NQN, NQN, port, HOST_FROM_GUEST));
-        // The launcher execs java, so the PID is the daemon JVM's. BASALT_JAVA_OPTS passes through (e.g. a JFR recording).
-        String command = "exec env JAVA_HOME=" + System.getProperty("java.home") + " BASALT_NO_BUILD=1 "
-                + GuestTools.repoRoot().resolve("basalt") + " serve --data-dir " + data + " --config " + config + " " + o.serveArgs();
+                 {"method": "nvmf_listener_add", "params": {"address": "127.0.0.1", "port": %d%s}}]
+                """.formatted(driveSpec, NQN, NQN, port, advertise == null ? "" : ", \"advertise\": \"" + advertise + "\""));
+        // The launcher execs java, so the PID is the daemon JVM's.
+        String command = "exec env JAVA_HOME=" + System.getProperty("java.home") + " BASALT_NO_BUILD=1 BASALT_JAVA_OPTS="
+                + shellQuoted(javaOpts) + " " + GuestTools.repoRoot().resolve("basalt") + " serve --data-dir " + data + " --config " + config
+                + " " + serveArgs;
         ProcessBackend p = ProcessBackend.start(BASALT, List.of("bash", "-c", command), data.resolve("basalt.sock"),
-                o.workDir().resolve("basalt.log"), SERVER_START);
+                workDir.resolve("basalt.log"), SERVER_START);
         awaitPort(p, port);
         return p;
     }
 
-    /** qemu-nbd: the same image, raw, persistent, page cache bypassed (O_DIRECT) with Linux native AIO. */
+    private static String shellQuoted(String text) {
+        return "'" + text.replace("'", "'\\''") + "'";
+    }
+
     private static ProcessBackend startQemuNbd(Options o, Path imageFile, Path shortDir, int port) {
+        return startQemuNbd(o.workDir(), shortDir, port, 1, List.of("--format=raw", imageFile.toAbsolutePath().toString()));
+    }
+
+    /**
+     * qemu-nbd on 127.0.0.1:PORT, export {@link #NBD_EXPORT}, persistent, admitting {@code clients} connections at a
+     * time, page cache bypassed (O_DIRECT) with Linux native AIO; {@code image} is what it serves (e.g. --format=raw
+     * FILE, or --image-opts OPTIONS). Returns once the port accepts connections.
+     */
+    static ProcessBackend startQemuNbd(Path workDir, Path shortDir, int port, int clients, List<String> image) {
         Path pidFile = shortDir.resolve("qemu-nbd.pid");
-        List<String> command = List.of("qemu-nbd", "--bind=127.0.0.1", "--port=" + port, "--export-name=" + NBD_EXPORT,
-                "--persistent", "--format=raw", "--cache=none", "--aio=native", "--pid-file=" + pidFile,
-                imageFile.toAbsolutePath().toString());
-        ProcessBackend p = ProcessBackend.start(QEMU_NBD, command, pidFile, o.workDir().resolve("qemu-nbd.log"), SERVER_START);
+        List<String> command = new ArrayList<>(List.of("qemu-nbd", "--bind=127.0.0.1", "--port=" + port, "--export-name=" + NBD_EXPORT,
+                "--persistent", "--shared=" + clients, "--cache=none", "--aio=native", "--pid-file=" + pidFile));
+        command.addAll(image);
+        ProcessBackend p = ProcessBackend.start(QEMU_NBD, command, pidFile, workDir.resolve("qemu-nbd.log"), SERVER_START);
         awaitPort(p, port);
         return p;
     }
@@ -144,7 +164,7 @@ public final class NvmfBench {
         }
     }
 
-    private static int freePort() throws IOException {
+    static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
         }
@@ -271,6 +291,7 @@ public final class NvmfBench {
 
     /** Runs a parsed {@code bench nvmf} request and prints the table. */
     static int run(NvmfBenchRequest request, PrintStream out, PrintStream err) {
+        if (request.loopback() != null) return NvmfLoopbackBench.run(request, out, err);
         List<Job> jobs = new ArrayList<>(VhostBench.DEFAULT_JOBS);
         if (!request.jobPrefixes().isEmpty()) jobs.removeIf(j -> request.jobPrefixes().stream().noneMatch(n -> j.name().startsWith(n)));
         Path workDir = request.workDir() != null ? request.workDir() : GuestTools.repoRoot().resolve(".build/bench-nvmf");

@@ -7,6 +7,7 @@ import io.basalt.engine.IdleStrategy;
 import io.basalt.engine.Reactor;
 import io.basalt.engine.ReactorConfig;
 import io.basalt.engine.Status;
+import io.basalt.nvmeof.initiator.HostIdentity;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -58,6 +59,8 @@ public final class Daemon implements AutoCloseable {
 
     private final Options options;
     private final Path dataDir;
+    /** The NVMe host NQN and ID of this daemon's nvme-tcp drives (DATA_DIR/hostnqn, hostid; made at the first start). */
+    private HostIdentity hostIdentity;
     private final long startNs = System.nanoTime();
     private final DriveRegistry drives = new DriveRegistry();
     private final VhostRegistry exports = new VhostRegistry(drives);
@@ -146,6 +149,12 @@ public final class Daemon implements AutoCloseable {
             }
         } catch (IOException e) {
             throw new StartupException("cannot create the data folder " + dataDir + ": " + e);
+        }
+        try { // before any drive opens: nvme-tcp drives connect as this host unless their spec names another
+            hostIdentity = HostIdentity.loadOrCreate(dataDir);
+            HostIdentity.setDefault(hostIdentity);
+        } catch (RuntimeException e) {
+            throw new StartupException("NVMe host identity: " + e.getMessage());
         }
     }
 
@@ -248,6 +257,8 @@ public final class Daemon implements AutoCloseable {
         m.put("uptime_ms", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs));
         m.put("data_dir", dataDir.toString());
         m.put("socket", socketPath().toString());
+        m.put("host_nqn", hostIdentity.nqn());
+        m.put("host_id", hostIdentity.id().toString());
         m.put("drive_count", (long) drives.count());
         m.put("saved_state", state.status());
         List<Object> rs = new ArrayList<>();

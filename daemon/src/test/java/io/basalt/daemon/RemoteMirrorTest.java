@@ -161,6 +161,10 @@ class RemoteMirrorTest {
         writePattern(b, "mirror", 0, 64, 1);
         checkPattern(b, "mirror", 0, 64, 1);
         assertEquals(List.of("active", "active"), List.of(memberState(status(b, "mirror"), "local"), memberState(status(b, "mirror"), "remote")));
+        // B connects as the host kept in its data dir (hostnqn, hostid), and A's controllers show that NQN.
+        String hostNqn = (String) ((Map<?, ?>) b.result("daemon_status", null)).get("host_nqn");
+        assertEquals(hostNqn, java.nio.file.Files.readString(dir.resolve("b").resolve("hostnqn")).strip());
+        assertTrue(Json.write(a.result("nvmf_list", null)).contains("\"host_nqn\":\"" + hostNqn + "\""), "A's controllers name B's host NQN");
 
         a.daemon().state().settle(); // its saved state is on disk, as it would be long before a crash
         a.stop(true);

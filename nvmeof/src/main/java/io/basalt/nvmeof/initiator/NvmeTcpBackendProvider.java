@@ -6,7 +6,7 @@ import io.basalt.engine.spi.BackendProvider;
 import java.util.List;
 import java.util.Map;
 
-/** Registers {@code nvme-tcp://HOST:PORT/SUBNQN?nsid=N[&queues=Q][&hostnqn=NQN][&timeout_ms=T][&reconnect_max_ms=R]}
+/** Registers {@code nvme-tcp://HOST:PORT/SUBNQN?nsid=N[&queues=Q][&hostnqn=NQN][&hostid=UUID][&timeout_ms=T][&reconnect_max_ms=R]}
  * with DeviceSpec. */
 public final class NvmeTcpBackendProvider implements BackendProvider {
     public static final String KIND = "nvme-tcp";

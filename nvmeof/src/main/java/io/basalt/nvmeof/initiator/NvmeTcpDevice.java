@@ -92,7 +92,7 @@ public final class NvmeTcpDevice implements BlockDevice, BackendCounters {
     /** Opens the admin queue and identifies the namespace; IllegalArgumentException naming host:port/NQN on failure. */
     public static NvmeTcpDevice open(String name, NvmeTcpSpec spec) {
         MemorySegment hostId = Arena.ofAuto().allocate(16);
-        UUID id = UUID.nameUUIDFromBytes(spec.hostNqn().getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        UUID id = spec.hostId();
         hostId.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, 0, id.getMostSignificantBits());
         hostId.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, 8, id.getLeastSignificantBits());
         InitiatorCounters adminCounters = new InitiatorCounters(); // this thread's until the control thread starts

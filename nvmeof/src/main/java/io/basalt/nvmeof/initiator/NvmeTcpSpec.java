@@ -8,13 +8,13 @@ import java.util.Map;
 import java.util.UUID;
 
 /**
- * A parsed {@code nvme-tcp://HOST:PORT/SUBNQN?nsid=N[&queues=Q][&hostnqn=NQN][&timeout_ms=T][&reconnect_max_ms=R]
- * [&digest=hd,dd]} drive spec (IPv6 hosts in brackets). {@code digest} asks for the header digest ({@code hd}), the
+ * A parsed {@code nvme-tcp://HOST:PORT/SUBNQN?nsid=N[&queues=Q][&hostnqn=NQN][&hostid=UUID][&timeout_ms=T]
+ * [&reconnect_max_ms=R][&digest=hd,dd]} drive spec (IPv6 hosts in brackets). {@code digest} asks for the header digest ({@code hd}), the
  * data digest ({@code dd}), both, or {@code none} (the default) on every queue.
  * DeviceSpec hands the provider everything after {@code nvme-tcp:} as the target (a URL has no ','), so the URL is
  * parsed here; {@code ,key=value} options DeviceSpec split off are accepted as well.
  */
-record NvmeTcpSpec(String host, int port, String subsystemNqn, int nsid, int queues, String hostNqn, int timeoutMs,
+record NvmeTcpSpec(String host, int port, String subsystemNqn, int nsid, int queues, String hostNqn, UUID hostId, int timeoutMs,
                    int reconnectMaxMs, boolean headerDigest, boolean dataDigest) {
     /**
      * I/O queues asked for when the spec names none: one per CPU (as the Linux host's nr_io_queues) plus one, so that
@@ -28,8 +28,6 @@ record NvmeTcpSpec(String host, int port, String subsystemNqn, int nsid, int que
     static final int RECONNECT_MAX_MS_DEFAULT = 5_000;
     static final int QUEUES_MAX = 64;
     private static final int PORT_MAX = 65535;
-    /** One host NQN per process unless the spec names one (the daemon's persisted NQN is a later slice). */
-    static final String DEFAULT_HOST_NQN = "nqn.2014-08.org.nvmexpress:uuid:" + UUID.randomUUID();
 
     static NvmeTcpSpec parse(String target, Map<String, String> extra) {
         String spec = "nvme-tcp:" + target;
@@ -60,18 +58,14 @@ record NvmeTcpSpec(String host, int port, String subsystemNqn, int nsid, int que
             }
         }
         for (String key : options.keySet()) {
-            if (!key.equals("nsid") && !key.equals("queues") && !key.equals("hostnqn")
-                    && !key.equals("timeout_ms") && !key.equals("reconnect_max_ms") && !key.equals("digest")) {
-                throw bad(spec, "has unknown option '" + key
-                        + "' (known: nsid, queues, hostnqn, timeout_ms, reconnect_max_ms, digest)");
-            }
+            if (!KNOWN_OPTIONS.contains(key)) throw bad(spec, "has unknown option '" + key + "' (known: " + String.join(", ", KNOWN_OPTIONS) + ")");
         }
         if (!options.containsKey("nsid")) throw bad(spec, "has no nsid=N (the namespace to use)");
         int nsid = number(spec, "nsid", options.get("nsid"));
         if (nsid <= 0) throw bad(spec, "has nsid " + nsid + ", namespace ids start at 1");
         int queues = options.containsKey("queues") ? number(spec, "queues", options.get("queues")) : QUEUES_DEFAULT;
         if (queues < 1 || queues > QUEUES_MAX) throw bad(spec, "has queues=" + queues + " outside 1.." + QUEUES_MAX);
-        String hostNqn = options.getOrDefault("hostnqn", DEFAULT_HOST_NQN);
+        HostIdentity identity = hostIdentity(spec, options);
         int timeoutMs = options.containsKey("timeout_ms") ? number(spec, "timeout_ms", options.get("timeout_ms"))
                 : TIMEOUT_MS_DEFAULT;
         if (timeoutMs <= 0) throw bad(spec, "has timeout_ms=" + timeoutMs + ", it must be positive");
@@ -79,8 +73,28 @@ record NvmeTcpSpec(String host, int port, String subsystemNqn, int nsid, int que
                 ? number(spec, "reconnect_max_ms", options.get("reconnect_max_ms")) : RECONNECT_MAX_MS_DEFAULT;
         if (reconnectMaxMs < 0) throw bad(spec, "has reconnect_max_ms=" + reconnectMaxMs + " (0 = never, else > 0)");
         int digests = digests(spec, options.getOrDefault("digest", DIGEST_NONE));
-        return new NvmeTcpSpec(host, port, nqn, nsid, queues, hostNqn, timeoutMs, reconnectMaxMs,
+        return new NvmeTcpSpec(host, port, nqn, nsid, queues, identity.nqn(), identity.id(), timeoutMs, reconnectMaxMs,
                 (digests & IcReqPdu.DIGEST_HEADER) != 0, (digests & IcReqPdu.DIGEST_DATA) != 0);
+    }
+
+    private static final java.util.List<String> KNOWN_OPTIONS =
+            java.util.List.of("nsid", "queues", "hostnqn", "hostid", "timeout_ms", "reconnect_max_ms", "digest");
+
+    /**
+     * hostnqn and hostid from the spec, else the process's ({@link HostIdentity#current}: the daemon's persisted one).
+     * A hostnqn without a hostid gets an id derived from the NQN, so the same spec is the same host every time.
+     */
+    private static HostIdentity hostIdentity(String spec, Map<String, String> options) {
+        HostIdentity base = HostIdentity.current();
+        String nqn = options.get("hostnqn");
+        String id = options.get("hostid");
+        try {
+            UUID uuid = id != null ? UUID.fromString(id)
+                    : nqn != null ? UUID.nameUUIDFromBytes(nqn.getBytes(java.nio.charset.StandardCharsets.UTF_8)) : base.id();
+            return new HostIdentity(nqn != null ? nqn : base.nqn(), uuid);
+        } catch (IllegalArgumentException e) {
+            throw bad(spec, "has a bad hostnqn/hostid: " + e.getMessage());
+        }
     }
 
     /** digest=hd, dd, hd,dd (either order) or none, as ICReq's DGST bits. */

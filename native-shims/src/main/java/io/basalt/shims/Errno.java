@@ -10,7 +10,7 @@ public final class Errno {
             ESPIPE = 29, EROFS = 30, EPIPE = 32, ERANGE = 34, ENOSYS = 38, EOPNOTSUPP = 95, ETIME = 62,
             ECANCELED = 125, ETIMEDOUT = 110, ENAMETOOLONG = 36, ENOTSOCK = 88, EMSGSIZE = 90, EADDRINUSE = 98,
             ECONNRESET = 104, ENOTCONN = 107, ECONNREFUSED = 111, ENOBUFS = 105, EAFNOSUPPORT = 97,
-            EADDRNOTAVAIL = 99;
+            EADDRNOTAVAIL = 99, EINPROGRESS = 115, EHOSTUNREACH = 113, ENETUNREACH = 101;
 
     /** "ENOENT (2)" for an errno value, positive or negative. */
     public static String name(long errno) {
@@ -23,7 +23,8 @@ public final class Errno {
             case ENFILE -> "ENFILE"; case EMFILE -> "EMFILE"; case ENOTTY -> "ENOTTY"; case EFBIG -> "EFBIG";
             case ENOSPC -> "ENOSPC"; case ESPIPE -> "ESPIPE"; case EROFS -> "EROFS"; case EPIPE -> "EPIPE";
             case ERANGE -> "ERANGE"; case ENOSYS -> "ENOSYS"; case EOPNOTSUPP -> "EOPNOTSUPP"; case ETIME -> "ETIME";
-            case ECANCELED -> "ECANCELED"; case ETIMEDOUT -> "ETIMEDOUT"; case ENAMETOOLONG -> "ENAMETOOLONG";
+            case ECANCELED -> "ECANCELED"; case ETIMEDOUT -> "ETIMEDOUT"; case EINPROGRESS -> "EINPROGRESS";
+            case EHOSTUNREACH -> "EHOSTUNREACH"; case ENETUNREACH -> "ENETUNREACH"; case ENAMETOOLONG -> "ENAMETOOLONG";
             case ENOTSOCK -> "ENOTSOCK"; case EMSGSIZE -> "EMSGSIZE"; case EADDRINUSE -> "EADDRINUSE";
             case ECONNRESET -> "ECONNRESET"; case ENOTCONN -> "ENOTCONN"; case ECONNREFUSED -> "ECONNREFUSED";
             case ENOBUFS -> "ENOBUFS"; case EAFNOSUPPORT -> "EAFNOSUPPORT";

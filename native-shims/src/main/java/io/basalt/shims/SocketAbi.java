@@ -96,6 +96,10 @@ public final class SocketAbi {
     public static final int SOL_SOCKET = 1;
     public static final int SO_REUSEADDR = 2;
     public static final int SO_KEEPALIVE = 9;
+    public static final int SO_RCVTIMEO = 20;
+    public static final int SO_SNDTIMEO = 21;
+    /** struct timeval on x86_64: tv_sec (long), tv_usec (long). */
+    public static final long TIMEVAL_BYTES = 16;
     public static final int IPPROTO_TCP = 6;
     public static final int TCP_NODELAY = 1;
     public static final int SCM_RIGHTS = 1;

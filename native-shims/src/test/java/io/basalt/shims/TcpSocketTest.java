@@ -12,6 +12,37 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** TCP set-up calls against the kernel: listen on a kernel-picked port, addresses as text, options, bad input. */
 class TcpSocketTest {
+    /**
+     * A connect whose SYN gets no answer (here: a listener whose accept queue is full, which drops SYNs as a vanished
+     * host would) gives up at its timeout with -ETIMEDOUT instead of waiting out the kernel's SYN retries; one to a
+     * listener that answers connects as usual.
+     */
+    @Test
+    void aConnectWithATimeoutGivesUpOnAPeerThatAnswersNoSyn() throws Exception {
+        int fd = TcpSocket.listen("127.0.0.1", 0, 1);
+        assertTrue(fd >= 0, "listen: " + Errno.name(fd));
+        java.util.List<Socket> filling = new java.util.ArrayList<>();
+        try {
+            int port = TcpSocket.localPort(fd);
+            int ok = TcpSocket.connect("127.0.0.1", port, 2000);
+            assertTrue(ok >= 0, "a listener with room answers: " + Errno.name(ok));
+            Libc.close(ok);
+            for (int i = 0; i < 16; i++) { // until the accept queue is full and a SYN goes unanswered
+                Socket s = new Socket();
+                filling.add(s);
+                try {
+                    s.connect(new InetSocketAddress("127.0.0.1", port), 300);
+                } catch (java.net.SocketTimeoutException full) {
+                    break;
+                }
+            }
+            assertEquals(-Errno.ETIMEDOUT, TcpSocket.connect("127.0.0.1", port, 300), "a SYN nobody answers");
+        } finally {
+            for (Socket s : filling) s.close();
+            Libc.close(fd);
+        }
+    }
+
     @Test
     void listensOnAnyPortAndReportsAddresses() throws Exception {
         int fd = TcpSocket.listen("127.0.0.1", 0, 16);

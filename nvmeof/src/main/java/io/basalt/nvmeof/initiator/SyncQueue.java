@@ -54,8 +54,15 @@ final class SyncQueue implements AutoCloseable {
     }
 
     /** Connects and exchanges ICReq/ICResp; digest errors count in {@code counters} (the calling thread's). */
+    /**
+     * A target host that is gone answers no SYN, and a plain blocking connect would wait out the kernel's retries
+     * (about two minutes) on the control thread or, for an I/O queue, on a reactor. A live listener answers within an
+     * RTT; 3 s covers a lost SYN resent after the 1 s initial RTO.
+     */
+    static final int CONNECT_TIMEOUT_MS = 3000;
+
     static SyncQueue connect(NvmeTcpSpec spec, InitiatorCounters counters) {
-        int fd = TcpSocket.connect(spec.host(), spec.port());
+        int fd = TcpSocket.connect(spec.host(), spec.port(), CONNECT_TIMEOUT_MS);
         if (fd < 0) throw new IllegalArgumentException("nvme-tcp " + spec.where() + ": cannot connect: " + Errno.name(fd));
         SyncQueue q = new SyncQueue(spec.where(), fd, spec.digests(), counters);
         try {

@@ -75,7 +75,8 @@ public final class NvmfBenchCommand implements Callable<Integer> {
     String imageSize;
 
     @Option(names = "--serve-args", paramLabel = "ARGS",
-            description = "Basalt's serve options (default: " + SERVE_ARGS_DEFAULT + "; --loopback: --reactors Q --idle sleep).")
+            description = "Basalt's serve options as one string (default: two reactors, idle policy sleep; in loopback mode one"
+                    + " reactor per queue).")
     String serveArgs;
 
     @Option(names = "--loopback", description = "No guest: Basalt's initiator -> Basalt's target vs fio (nbd engine) -> "

@@ -361,6 +361,9 @@ class StructLayoutTest {
         constant(s, "AF_INET6", SocketAbi.AF_INET6);
         constant(s, "SO_REUSEADDR", SocketAbi.SO_REUSEADDR);
         constant(s, "SO_KEEPALIVE", SocketAbi.SO_KEEPALIVE);
+        constant(s, "SO_RCVTIMEO", SocketAbi.SO_RCVTIMEO);
+        constant(s, "SO_SNDTIMEO", SocketAbi.SO_SNDTIMEO);
+        size("SocketAbi.TIMEVAL_BYTES", SocketAbi.TIMEVAL_BYTES, "timeval");
         constant(s, "IPPROTO_TCP", SocketAbi.IPPROTO_TCP);
         constant(s, "TCP_NODELAY", SocketAbi.TCP_NODELAY);
         constant(s, "MSG_WAITALL", SocketAbi.MSG_WAITALL);
@@ -409,6 +412,9 @@ class StructLayoutTest {
         constant(e, "ETIME", Errno.ETIME);
         constant(e, "ECANCELED", Errno.ECANCELED);
         constant(e, "ETIMEDOUT", Errno.ETIMEDOUT);
+        constant(e, "EINPROGRESS", Errno.EINPROGRESS);
+        constant(e, "EHOSTUNREACH", Errno.EHOSTUNREACH);
+        constant(e, "ENETUNREACH", Errno.ENETUNREACH);
         constant(e, "ENAMETOOLONG", Errno.ENAMETOOLONG);
         constant(e, "ENOTSOCK", Errno.ENOTSOCK);
         constant(e, "EMSGSIZE", Errno.EMSGSIZE);
@@ -432,6 +438,7 @@ class StructLayoutTest {
             #include <sys/stat.h>
             #include <sys/uio.h>
             #include <sys/socket.h>
+            #include <sys/time.h>
             #include <sys/un.h>
             #include <netinet/in.h>
             #include <netinet/tcp.h>

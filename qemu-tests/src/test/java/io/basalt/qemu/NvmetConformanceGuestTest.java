@@ -5,6 +5,7 @@ import io.basalt.engine.conformance.ConformanceHarness;
 import io.basalt.engine.stats.BackendCounters;
 import java.util.Map;
 import io.basalt.engine.DeviceSpec;
+import io.basalt.engine.Status;
 import io.basalt.engine.conformance.BlockDeviceConformance;
 import io.basalt.nvmeof.initiator.NvmeTcpDevice;
 import org.junit.jupiter.api.AfterAll;
@@ -35,7 +36,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * controller (two I/O queues), as against Basalt's target in NvmeTcpConformanceTest.
  *
  * <p>What nvmet offers differently (no MDTS, 16 KiB in-capsule data for TCP, 1023-entry queues, ONCS, a volatile
- * write cache always reported) the initiator reads from Identify; a capability the target lacks is skipped by the
+ * write cache always reported; DLFEAT and NPDG, from the loop device) the initiator reads from Identify; a capability the target lacks is skipped by the
  * suite's own checks, never here.
  *
  * <p>{@link #headerAndDataDigestsAgainstTheKernelTarget} runs writes and reads with {@code digest=hd,dd}: nvmet-tcp
@@ -143,6 +144,8 @@ class NvmetConformanceGuestTest extends BlockDeviceConformance {
         assertEquals(LOOP_BLOCK_BYTES, blockBytes, "nvmet's LBA format is the loop device's logical block size");
         assertEquals(((long) DISK_MIB << 20) / LOOP_BLOCK_BYTES, geometry.blockCount(), "NSZE is the loop device's size");
         assertTrue(geometry.capabilities().writeZeroes(), "nvmet's ONCS has Write Zeroes, so the drive offers it");
+        assertTrue(geometry.capabilities().discard(),
+                "nvmet's ONCS has Dataset Management (the loop device punches holes), so the drive offers discard");
         assertTrue(identity.contains("UUID "), "nvmet gives each namespace a UUID (descriptor list): " + identity);
         roundTrip(geometry.blockCount() - 3, 3, SEED + 99);
     }
@@ -151,7 +154,8 @@ class NvmetConformanceGuestTest extends BlockDeviceConformance {
      * Header and data digests on every PDU, both ways, against a target that checks them: in-capsule writes (up to
      * nvmet's 16 KiB), writes through R2T/H2CData above it, reads as C2HData with data digests. A wrong digest from
      * us would close nvmet's queue (a DEVICE_GONE here, and an error in its dmesg, checked at the end); a wrong one
-     * from nvmet would show in the drive's counters.
+     * from nvmet would show in the drive's counters. A discard's Dataset Management range goes in the capsule with
+     * its data digest too.
      */
     @Test
     void headerAndDataDigestsAgainstTheKernelTarget() {
@@ -170,6 +174,7 @@ class NvmetConformanceGuestTest extends BlockDeviceConformance {
             roundTrip(lba, blocks, SEED + 200 + i);
             lba += blocks;
         }
+        assertEquals(Status.OK, io.discard(0, 8), "Dataset Management with its range's data digest");
         Map<String, Long> counters = ((BackendCounters) device).backendCounters();
         assertEquals(0L, counters.get("data_digest_errors"), counters::toString);
         assertEquals(0L, counters.get("header_digest_errors"), counters::toString);

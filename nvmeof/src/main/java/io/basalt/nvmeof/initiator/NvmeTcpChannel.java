@@ -23,7 +23,7 @@ import java.lang.foreign.MemorySegment;
 /**
  * One I/O queue of an {@link NvmeTcpDevice} on its own connection, owned by one reactor. A command takes a slot
  * (its index is the CID); writes up to the in-capsule size go in the capsule, larger ones wait for R2T and go as
- * H2CData; reads come back as C2HData ({@link PduReader}). The connection closing, or a command older than
+ * H2CData (a discard's Dataset Management range too, from the slot's own 16 bytes); reads come back as C2HData ({@link PduReader}). The connection closing, or a command older than
  * timeout_ms (checked in {@link #poll}), fails every command in flight with DEVICE_GONE and tells the device, which
  * reconnects; meanwhile every new request fails at once with DEVICE_GONE. Once the device has a new controller, the
  * channel's poll connects its qid again (blocking, on its reactor, as open does). Buffers are sent where they are (no copy);
@@ -44,6 +44,14 @@ final class NvmeTcpChannel implements BlockChannel, TcpConnection.Receiver, Reac
     /** A CapsuleCmd header and its header digest (72 + 4 bytes), rounded up to 16. */
     private static final int CAPSULE_STRIDE = 80;
     private static final int DIGEST_STRIDE = 8;
+    /** One Dataset Management range (NVM command set 1.0 figure 39), its fields, the largest length it holds. */
+    private static final int DSM_RANGE_BYTES = 16;
+    private static final int DSM_RANGE_ATTRIBUTES_OFFSET = 0;
+    private static final int DSM_RANGE_LENGTH_OFFSET = 4;
+    private static final int DSM_RANGE_LBA_OFFSET = 8;
+    private static final long DSM_RANGE_BLOCKS_MAX = 0xFFFF_FFFFL;
+    /** CDW11 bit 2: Attribute - Deallocate (AD). */
+    private static final int DSM_DEALLOCATE = 1 << 2;
     /** The timeout scan runs this many times per timeout_ms (so a command fails at most 1/8 late, plus a cycle). */
     private static final int TIMEOUT_CHECKS_PER_PERIOD = 8;
 
@@ -69,6 +77,8 @@ final class NvmeTcpChannel implements BlockChannel, TcpConnection.Receiver, Reac
     /** Per slot: its CapsuleCmd header (and HDGST), its in-capsule data's DDGST. */
     private final MemorySegment[] capsules;
     private final MemorySegment[] capsuleDigests;
+    /** Per slot: its Dataset Management range (a discard's 16 bytes of data). */
+    private final MemorySegment[] dsmRanges;
     /** Per slot and H2CData PDU of an R2T: its header (and HDGST), its DDGST. */
     private final MemorySegment[] h2cHeaders;
     private final MemorySegment[] h2cDigests;
@@ -92,6 +102,7 @@ final class NvmeTcpChannel implements BlockChannel, TcpConnection.Receiver, Reac
         int hd = HostPdus.headerDigestBytes(digests);
         this.capsules = cut(depth, CAPSULE_STRIDE, CapsuleCmdPdu.BYTES + hd);
         this.capsuleDigests = cut(depth, DIGEST_STRIDE, PduFlyweight.DIGEST_BYTES);
+        this.dsmRanges = cut(depth, DSM_RANGE_BYTES, DSM_RANGE_BYTES);
         this.h2cHeaders = cut(depth * H2C_HEADERS_PER_SLOT, H2C_HEADER_STRIDE, DataPdu.BYTES + hd);
         this.h2cDigests = cut(depth * H2C_HEADERS_PER_SLOT, DIGEST_STRIDE, PduFlyweight.DIGEST_BYTES);
     }
@@ -164,10 +175,23 @@ final class NvmeTcpChannel implements BlockChannel, TcpConnection.Receiver, Reac
         return submit(Opcodes.IO_FLUSH, 0, 0, null, null, 0, tag, completion);
     }
 
+    /**
+     * Dataset Management with the Deallocate attribute and one range, its 16 bytes from the slot's own range buffer
+     * (in the capsule, or by R2T when the target takes no in-capsule data). A discard of more than a range's
+     * 32-bit length is refused (INVALID) rather than split: no caller sends one (virtio-blk's max_discard_sectors
+     * and an NVMe range are 32-bit too).
+     */
     @Override
     public boolean discard(long lba, long blockCount, long tag, IoCompletion completion) {
+        if (!device.geometry().capabilities().discard()) { // not in the target's ONCS: never sent
+            int range = device.geometry().checkRange(lba, blockCount);
+            return reject(unusable() ? Status.DEVICE_GONE : range != Status.OK ? range : Status.UNSUPPORTED, tag, completion);
+        }
+        if (blockCount > 0 && blockCount <= DSM_RANGE_BLOCKS_MAX) {
+            return submit(Opcodes.IO_DATASET_MANAGEMENT, lba, blockCount, null, null, 0, tag, completion);
+        }
         int range = device.geometry().checkRange(lba, blockCount);
-        return reject(range != Status.OK ? range : Status.UNSUPPORTED, tag, completion); // DSM: a later slice
+        return reject(range != Status.OK ? range : Status.INVALID, tag, completion);
     }
 
     @Override
@@ -189,7 +213,7 @@ final class NvmeTcpChannel implements BlockChannel, TcpConnection.Receiver, Reac
         return true;
     }
 
-    private boolean submit(int opcode, long lba, int blockCount, MemorySegment buffer, IoVector vector, int flags,
+    private boolean submit(int opcode, long lba, long blockCount, MemorySegment buffer, IoVector vector, int flags,
                            long tag, IoCompletion completion) {
         if (unusable()) {
             if (!closed) counters.increment(InitiatorCounters.REJECTED_WHILE_GONE);
@@ -199,15 +223,20 @@ final class NvmeTcpChannel implements BlockChannel, TcpConnection.Receiver, Reac
         if (check != Status.OK) return reject(check, tag, completion);
         int slot = slots.take();
         if (slot < 0) return false;
-        boolean moves = opcode == Opcodes.IO_READ || opcode == Opcodes.IO_WRITE;
-        long bytes = moves ? (long) blockCount * blockBytes : 0;
+        boolean dsm = opcode == Opcodes.IO_DATASET_MANAGEMENT;
+        long bytes = dsm ? DSM_RANGE_BYTES
+                : opcode == Opcodes.IO_READ || opcode == Opcodes.IO_WRITE ? blockCount * blockBytes : 0;
+        if (dsm) buffer = range(slot, lba, blockCount);
         slots.fill(slot, opcode, tag, completion, buffer, vector, bytes, reactor.nowNs() + timeoutNs);
-        boolean inCapsule = opcode == Opcodes.IO_WRITE && bytes <= inCapsuleBytes;
+        boolean inCapsule = (opcode == Opcodes.IO_WRITE || dsm) && bytes <= inCapsuleBytes;
         MemorySegment capsule = capsules[slot];
         int s = HostPdus.capsule(capsule, opcode, slot, nsid, bytes, inCapsule, digests);
-        if (opcode != Opcodes.IO_FLUSH) {
+        if (dsm) {
+            Sqe.putU32(capsule, s + Sqe.CDW10_OFFSET, 0); // NR, 0's based: one range
+            Sqe.putU32(capsule, s + Sqe.CDW11_OFFSET, DSM_DEALLOCATE);
+        } else if (opcode != Opcodes.IO_FLUSH) {
             Sqe.putU64(capsule, s + Sqe.CDW10_OFFSET, lba);
-            int cdw12 = (blockCount - 1) | ((flags & WRITE_FUA) != 0 ? FUA_BIT : 0);
+            int cdw12 = (int) (blockCount - 1) | ((flags & WRITE_FUA) != 0 ? FUA_BIT : 0);
             Sqe.putU32(capsule, s + Sqe.CDW12_OFFSET, cdw12);
         }
         HostPdus.sealHeader(capsule, CapsuleCmdPdu.BYTES, digests, crc);
@@ -227,13 +256,27 @@ final class NvmeTcpChannel implements BlockChannel, TcpConnection.Receiver, Reac
     /** CDW12 bit 30: Force Unit Access (NVM command set 1.0, figure 63). */
     private static final int FUA_BIT = 1 << 30;
 
-    private int validate(int opcode, long lba, int blockCount, MemorySegment buffer, IoVector vector, int flags) {
+    /**
+     * The slot's range buffer holding one Dataset Management range (NVM command set 1.0 figure 39: context attributes
+     * u32, length in blocks u32, starting LBA u64), the command's data.
+     */
+    private MemorySegment range(int slot, long lba, long blockCount) {
+        MemorySegment range = dsmRanges[slot];
+        Sqe.putU32(range, DSM_RANGE_ATTRIBUTES_OFFSET, 0);
+        Sqe.putU32(range, DSM_RANGE_LENGTH_OFFSET, (int) blockCount);
+        Sqe.putU64(range, DSM_RANGE_LBA_OFFSET, lba);
+        return range;
+    }
+
+    private int validate(int opcode, long lba, long blockCount, MemorySegment buffer, IoVector vector, int flags) {
         if (opcode == Opcodes.IO_FLUSH) return Status.OK;
         if ((flags & ~WRITE_FLAGS_KNOWN) != 0) return Status.INVALID;
-        if (opcode == Opcodes.IO_WRITE_ZEROES) return device.geometry().checkRange(lba, blockCount);
+        if (opcode == Opcodes.IO_WRITE_ZEROES || opcode == Opcodes.IO_DATASET_MANAGEMENT) {
+            return device.geometry().checkRange(lba, blockCount);
+        }
         // The same checks, in the same order, as every other backend (the conformance suite's expectations).
-        return buffer != null ? Requests.check(device.geometry(), lba, blockCount, buffer)
-                : Requests.check(device.geometry(), lba, blockCount, vector);
+        return buffer != null ? Requests.check(device.geometry(), lba, (int) blockCount, buffer)
+                : Requests.check(device.geometry(), lba, (int) blockCount, vector);
     }
 
     /** Queues bytes [offset, offset + length) of a slot's buffers; false when the connection refused one. */

@@ -46,10 +46,13 @@ public final class NvmeTcpDevice implements BlockDevice, BackendCounters {
     private static final long QID_BUSY_WAIT_MS = 10;
     private static final int CAPSULE_SQE_BYTES = 64;
     private static final int IOCCSZ_UNIT_BYTES = 16;
+    /** DLFEAT bits 2:0: what a deallocated block reads (001b zeroes, 010b ones, 000b not reported). */
+    private static final int DLFEAT_READ_VALUE_MASK = 0x7;
 
     /** What the admin set-up learned from one controller. */
     private record Controller(SyncQueue admin, int cntlid, int queueEntries, long inCapsuleBytes, int granted,
-                              int blockBytes, long blockCount, int transferBlocks, String identity, boolean writeZeroes) {}
+                              int blockBytes, long blockCount, int transferBlocks, String identity,
+                              Capabilities capabilities) {}
 
     private final String name;
     private final NvmeTcpSpec spec;
@@ -85,7 +88,7 @@ public final class NvmeTcpDevice implements BlockDevice, BackendCounters {
         counters[0] = adminCounters;
         for (int qid = 1; qid < counters.length; qid++) counters[qid] = new InitiatorCounters();
         this.geometry = new Geometry(c.blockBytes(), c.blockCount(), 1, c.transferBlocks(), NvmeTcpChannel.SEGMENTS_MAX,
-                true, Capabilities.NONE.withWriteZeroes(c.writeZeroes(), false)); // DSM (discard): not sent yet
+                true, c.capabilities());
         this.control = Thread.ofPlatform().daemon().name("nvme-tcp-control-" + name).unstarted(this::controlLoop);
     }
 
@@ -116,8 +119,7 @@ public final class NvmeTcpDevice implements BlockDevice, BackendCounters {
             long transfer = mdts == 0 ? TRANSFER_BYTES_CAP : Math.min(TRANSFER_BYTES_CAP, (long) MPS_MIN_BYTES << mdts);
             long ioccsz = Integer.toUnsignedLong(Sqe.u32(page, IdentifyController.IOCCSZ_OFFSET)) * IOCCSZ_UNIT_BYTES;
             long inCapsule = Math.max(0, ioccsz - CAPSULE_SQE_BYTES);
-            // Write Zeroes is optional (ONCS bit 3): advertised, and sent, only when the controller says it has it.
-            boolean writeZeroes = (Sqe.u16(page, IdentifyController.ONCS_OFFSET) & IdentifyController.ONCS_WRITE_ZEROES) != 0;
+            int oncs = Sqe.u16(page, IdentifyController.ONCS_OFFSET);
             check(admin, admin.admin(Opcodes.ADMIN_IDENTIFY, spec.nsid(), Opcodes.CNS_NAMESPACE, 0, page),
                     "Identify Namespace " + spec.nsid());
             long nsze = Sqe.u64(page, IdentifyNamespace.NSZE_OFFSET);
@@ -126,6 +128,7 @@ public final class NvmeTcpDevice implements BlockDevice, BackendCounters {
             int lbads = Sqe.u8(page, IdentifyNamespace.LBAF_OFFSET + (long) format * IdentifyNamespace.LBAF_BYTES
                     + IdentifyNamespace.LBAF_LBADS_OFFSET);
             int blockBytes = 1 << lbads;
+            Capabilities capabilities = capabilities(oncs, page);
             String identity = NsIdentity.read(admin, spec.nsid(), page);
             int q0 = spec.queues() - 1;
             check(admin, admin.admin(Opcodes.ADMIN_SET_FEATURES, 0, Opcodes.FEATURE_NUMBER_OF_QUEUES, q0 | (q0 << 16), null),
@@ -133,11 +136,33 @@ public final class NvmeTcpDevice implements BlockDevice, BackendCounters {
             int granted = (int) Math.min(admin.lastDw0() & 0xFFFF, admin.lastDw0() >>> 16) + 1;
             int transferBlocks = (int) Math.max(1, transfer / blockBytes);
             return new Controller(admin, cntlid, queueEntries, inCapsule, granted, blockBytes, nsze, transferBlocks, identity,
-                    writeZeroes);
+                    capabilities);
         } catch (RuntimeException e) {
             admin.close();
             throw e;
         }
+    }
+
+    /**
+     * The optional operations, from Identify Controller's ONCS and the namespace's Identify data in {@code identifyNs}
+     * (read before NsIdentity reuses the page). Write Zeroes (ONCS bit 3) and Dataset Management (bit 2, a discard
+     * as its Deallocate attribute) are advertised, and sent, only when the controller has them. A deallocated block
+     * reads zeroes only when DLFEAT bits 2:0 are 001b; else it may read ones or its old data, so a discard is
+     * advertised without zeroes. NPDG/NPDA (valid with NSFEAT bit 4) give the discard granularity: the controller
+     * may leave blocks outside whole preferred units as they were (the larger of the two, 0's based).
+     */
+    private static Capabilities capabilities(int oncs, MemorySegment identifyNs) {
+        boolean writeZeroes = (oncs & IdentifyController.ONCS_WRITE_ZEROES) != 0;
+        boolean discard = (oncs & IdentifyController.ONCS_DSM) != 0;
+        boolean readsZeroes = (Sqe.u8(identifyNs, IdentifyNamespace.DLFEAT_OFFSET) & DLFEAT_READ_VALUE_MASK)
+                == IdentifyNamespace.DLFEAT_READS_ZEROES;
+        long granularity = 1;
+        if ((Sqe.u8(identifyNs, IdentifyNamespace.NSFEAT_OFFSET) & IdentifyNamespace.NSFEAT_OPTIMAL_IO) != 0) {
+            granularity = 1 + Math.max(Sqe.u16(identifyNs, IdentifyNamespace.NPDG_OFFSET),
+                    Sqe.u16(identifyNs, IdentifyNamespace.NPDA_OFFSET));
+        }
+        return Capabilities.NONE.withWriteZeroes(writeZeroes, false).withDiscard(discard, readsZeroes)
+                .withDiscardGranularityBlocks(discard ? granularity : 1);
     }
 
     private static void enable(SyncQueue admin) {
@@ -234,10 +259,10 @@ public final class NvmeTcpDevice implements BlockDevice, BackendCounters {
                     + " blocks of " + c.blockBytes() + " bytes); refusing it, the drive stays gone";
         }
         if (c.queueEntries() != queueEntries || c.granted() < qidUsed.length - 1 || c.inCapsuleBytes() != inCapsuleBytes
-                || c.writeZeroes() != geometry.capabilities().writeZeroes()) {
-            return "nvme-tcp " + spec.where() + " controller limits changed (queue size, queue count, in-capsule size or"
-                    + " Write Zeroes support);"
-                    + " refusing it, the drive stays gone";
+                || !c.capabilities().equals(geometry.capabilities())) {
+            return "nvme-tcp " + spec.where() + " controller limits changed (queue size, queue count, in-capsule size,"
+                    + " Write Zeroes or Dataset Management support, deallocation behaviour); refusing it, the drive"
+                    + " stays gone";
         }
         return null;
     }

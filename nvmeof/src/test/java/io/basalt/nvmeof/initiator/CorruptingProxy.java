@@ -1,5 +1,7 @@
 package io.basalt.nvmeof.initiator;
 
+import io.basalt.nvmeof.nvme.IdentifyController;
+import io.basalt.nvmeof.tcp.DataPdu;
 import io.basalt.nvmeof.tcp.IcReqPdu;
 import io.basalt.nvmeof.tcp.IcRespPdu;
 import io.basalt.nvmeof.tcp.PduFlyweight;
@@ -11,6 +13,8 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -19,7 +23,7 @@ import java.util.concurrent.atomic.AtomicReference;
 /**
  * A TCP proxy between the initiator and a target on 127.0.0.1 that passes the host's bytes through as they come and
  * the target's PDU by PDU (cut at PLEN), so a test can spoil one: the data digest of the next C2HData, the header
- * digest of the next CapsuleResp, or the digests an ICResp grants. Plain blocking sockets, two threads per
+ * digest of the next CapsuleResp, the digests an ICResp grants, or ONCS bits in Identify Controller data. Plain blocking sockets, two threads per
  * connection: test code, not the data path.
  */
 final class CorruptingProxy implements AutoCloseable {
@@ -32,6 +36,8 @@ final class CorruptingProxy implements AutoCloseable {
     private final AtomicInteger spoiled = new AtomicInteger();
     /** ICResp DGST bits are ANDed with this (3: as the target granted; 0: every digest refused). */
     private volatile int icRespDigestMask = IcReqPdu.DIGEST_HEADER | IcReqPdu.DIGEST_DATA;
+    /** ONCS bits cleared in Identify Controller data (only without the data digest, which is not recomputed). */
+    private volatile int oncsClear;
     final int port;
 
     CorruptingProxy(int targetPort) throws IOException {
@@ -52,6 +58,11 @@ final class CorruptingProxy implements AutoCloseable {
 
     void icRespDigestMask(int mask) {
         icRespDigestMask = mask;
+    }
+
+    /** Identify Controller data reaching the host has these ONCS bits cleared (a controller without them). */
+    void clearOncs(int bits) {
+        oncsClear = bits;
     }
 
     /** PDUs spoiled so far. */
@@ -118,6 +129,7 @@ final class CorruptingProxy implements AutoCloseable {
             pdu[IcRespPdu.DIGEST_OFFSET] &= (byte) icRespDigestMask;
             return;
         }
+        if (type == PduFlyweight.TYPE_C2H_DATA && oncsClear != 0) clearOncsOf(pdu);
         Fault fault = armed.get();
         if (fault == Fault.NEXT_C2H_DATA_DIGEST && type == PduFlyweight.TYPE_C2H_DATA && pdu.length > hlen + 8
                 && armed.compareAndSet(fault, Fault.NONE)) {
@@ -128,6 +140,20 @@ final class CorruptingProxy implements AutoCloseable {
             pdu[hlen] ^= 0x5A; // the first byte of HDGST
             spoiled.incrementAndGet();
         }
+    }
+
+    /** A C2HData from offset 0 whose bytes 768.. hold the subsystem NQN is Identify Controller data. */
+    private void clearOncsOf(byte[] pdu) {
+        int pdo = pdu[PduFlyweight.PDO_OFFSET] & 0xFF;
+        int datao = (pdu[DataPdu.DATAO_OFFSET] & 0xFF) | (pdu[DataPdu.DATAO_OFFSET + 1] & 0xFF) << 8;
+        byte[] nqn = LoopbackTarget.NQN.getBytes(StandardCharsets.US_ASCII);
+        int subnqn = pdo + IdentifyController.SUBNQN_OFFSET;
+        if (datao != 0 || pdu.length < subnqn + nqn.length
+                || !Arrays.equals(pdu, subnqn, subnqn + nqn.length, nqn, 0, nqn.length)) {
+            return;
+        }
+        pdu[pdo + IdentifyController.ONCS_OFFSET] &= (byte) ~oncsClear;
+        spoiled.incrementAndGet();
     }
 
     private static void closeQuietly(Socket s) {

@@ -28,13 +28,23 @@ final class LoopbackTarget implements AutoCloseable {
 
     /** Serves {@code namespace} (kept open on close unless owned) with {@code ids} on {@code port} (0: any). */
     LoopbackTarget(BlockDevice namespace, NamespaceIds ids, int port, boolean ownsNamespace) {
-        Target target = new Target(TargetConfig.defaults());
+        this(namespace, ids, port, ownsNamespace, TargetConfig.defaults().inCapsuleDataBytes());
+    }
+
+    /** As above, taking (and reporting in IOCCSZ) {@code inCapsuleBytes} of in-capsule data on I/O queues. */
+    LoopbackTarget(BlockDevice namespace, NamespaceIds ids, int port, boolean ownsNamespace, int inCapsuleBytes) {
+        TargetConfig d = TargetConfig.defaults();
+        Target target = new Target(new TargetConfig(d.vendorId(), d.firmware(), inCapsuleBytes, d.maxTransferBytes(),
+                d.ioQueueEntriesMax(), d.adminQueueEntries(), d.ioQueuesMax(), d.errorLogEntries(), d.discoveryKeepAliveMs()));
+        TcpConfig t = TcpConfig.DEFAULT;
+        TcpConfig tcp = new TcpConfig(t.commandsMax(), t.maxH2cDataBytes(), t.c2hDataBytes(), t.dataBytesMax(), inCapsuleBytes,
+                t.bufferBytesMax());
         Subsystem subsystem = target.addSubsystem(NQN, "BASALT0001", "Basalt volume");
         subsystem.allowAnyHost(true);
         memory = namespace;
         this.ownsNamespace = ownsNamespace;
         subsystem.addNamespace(1, memory, ids);
-        server = new NvmeTcpServer(List.of(reactor), target, io.basalt.engine.net.TcpConfig.defaults(), TcpConfig.DEFAULT);
+        server = new NvmeTcpServer(List.of(reactor), target, io.basalt.engine.net.TcpConfig.defaults(), tcp);
         server.start();
         this.port = server.listen("127.0.0.1", port);
         target.addListener("127.0.0.1:" + port, null, false);

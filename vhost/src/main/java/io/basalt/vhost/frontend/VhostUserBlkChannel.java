@@ -253,6 +253,9 @@ final class VhostUserBlkChannel implements BlockChannel, Reactor.Poller, Reactor
         if (!failed && device.gone()) work += failAll(Status.DEVICE_GONE);
         if (!failed) {
             work += reap();
+            // A completion may have closed this channel, and its detach may have unmapped the rings (the device closed
+            // meanwhile on another thread): touch nothing of them after that.
+            if (detached) return work;
             if (kickPending) {
                 kickPending = false;
                 if (ring.kickNeeded()) Libc.write(queue.kickFd, ONE, 8);
@@ -274,6 +277,7 @@ final class VhostUserBlkChannel implements BlockChannel, Reactor.Poller, Reactor
             }
             n++;
             completeSlot(slot);
+            if (detached) break; // see poll: the ring may be gone
         }
         return n;
     }

@@ -17,6 +17,7 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.UserDefinedFileAttributeView;
 import java.security.SecureRandom;
 import java.util.Comparator;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.List;
 import java.util.stream.Stream;
 
@@ -55,6 +56,7 @@ public final class DirectoryMountpath {
     private final boolean sync;
     /** Test hook: a PUT's data writes fail with ENOSPC past this many bytes of one object. */
     private volatile long writeFaultAfterBytes = Long.MAX_VALUE;
+    private final AtomicLong tempCounter = new AtomicLong();
 
     private DirectoryMountpath(Path root, long id, boolean xattrs, double weight, boolean sync) {
         this.sync = sync;
@@ -136,7 +138,8 @@ public final class DirectoryMountpath {
     }
 
     Path newTempFile() {
-        return root.resolve(TMP_DIR).resolve("put-" + Long.toHexString(new SecureRandom().nextLong()));
+        // unique within the process by the counter, across restarts because .tmp is emptied at open
+        return root.resolve(TMP_DIR).resolve("put-" + Long.toHexString(tempCounter.incrementAndGet()));
     }
 
     // ---- buckets

@@ -193,6 +193,9 @@ final class Exchange {
 
     /** Waits for the write when the outbound buffer is over its high-water mark. */
     private void awaitWritable(ChannelFuture write) throws S3Connection.ClientGone {
+        if (!channel.isActive()) {
+            throw new S3Connection.ClientGone(); // stop reading an object nobody will receive
+        }
         if (channel.isWritable()) {
             return;
         }

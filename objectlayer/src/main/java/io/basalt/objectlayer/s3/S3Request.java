@@ -116,8 +116,11 @@ final class S3Request {
                 out.write(hi << 4 | lo);
                 i += 2;
             } else {
-                byte[] b = String.valueOf(c).getBytes(StandardCharsets.UTF_8);
+                // A raw non-ASCII character (clients should encode it): kept whole, surrogate pairs included.
+                int end = Character.isHighSurrogate(c) && i + 1 < s.length() ? i + 2 : i + 1;
+                byte[] b = s.substring(i, end).getBytes(StandardCharsets.UTF_8);
                 out.write(b, 0, b.length);
+                i = end - 1;
             }
         }
         return out.toString(StandardCharsets.UTF_8);

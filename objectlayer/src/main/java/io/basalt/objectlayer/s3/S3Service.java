@@ -53,7 +53,9 @@ final class S3Service {
                 x.sendError(e, resource);
             }
         } catch (StoreException e) {
-            x.sendError(S3Error.of(e), resource);
+            if (!x.responded()) {
+                x.sendError(S3Error.of(e), resource);
+            }
         } catch (IOException | RuntimeException e) {
             if (!x.responded()) {
                 x.sendError(new S3Error("InternalError", 500, "We encountered an internal error. Please try again."), resource);
@@ -155,5 +157,4 @@ final class S3Service {
         }));
         return out.toByteArray();
     }
-
 }

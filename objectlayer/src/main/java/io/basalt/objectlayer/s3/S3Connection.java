@@ -19,6 +19,8 @@ import java.util.concurrent.atomic.AtomicLong;
 final class S3Connection extends ChannelInboundHandlerAdapter {
     static final long QUEUED_BYTES_HIGH = 1L << 20;
     static final long QUEUED_BYTES_LOW = 256L << 10;
+    /** How long a finished connection's thread waits for its channel to close before releasing what is left. */
+    static final long CLOSE_WAIT_MS = 5_000;
     /** Marks the end of the connection in the queue. */
     private static final Object CLOSED = new Object();
 
@@ -103,8 +105,7 @@ final class S3Connection extends ChannelInboundHandlerAdapter {
                 Object o = take();
                 if (o instanceof HttpRequest request) {
                     if (!new Exchange(this, request, service).run()) {
-                        channel.close();
-                        return;
+                        return; // closed below
                     }
                 } else {
                     // Body of a request already answered whose rest we chose to skip: dropped.
@@ -112,20 +113,22 @@ final class S3Connection extends ChannelInboundHandlerAdapter {
                 }
             }
         } catch (ClientGone e) {
-            channel.close();
+            // the client left: nothing to answer; closed below
         } finally {
-            channel.config().setAutoRead(true);
             drainAfterClose();
         }
     }
 
-    /** Releases what the event loop queued after this thread stopped taking (the channel is closing). */
+    /**
+     * Releases what the event loop queued after this thread stopped taking: waits for the close to finish first
+     * (nothing is queued after channelInactive), on this virtual thread rather than as a listener, which a
+     * terminated event loop could no longer run.
+     */
     private void drainAfterClose() {
-        channel.closeFuture().addListener(f -> {
-            Object o;
-            while ((o = inbound.poll()) != null) {
-                ReferenceCountUtil.release(o);
-            }
-        });
+        channel.close().awaitUninterruptibly(CLOSE_WAIT_MS);
+        Object o;
+        while ((o = inbound.poll()) != null) {
+            ReferenceCountUtil.release(o);
+        }
     }
 }

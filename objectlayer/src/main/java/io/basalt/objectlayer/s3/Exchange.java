@@ -1,0 +1,211 @@
+package io.basalt.objectlayer.s3;
+
+import io.basalt.objectlayer.ObjectStore;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpHeaders;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.Locale;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * One request and its answer, on the connection's virtual thread: reads the body on demand (sending 100 Continue
+ * first when asked for), writes the response, and decides whether the connection can serve another request.
+ */
+final class Exchange {
+    /** A body the handler did not read is skipped, to keep the connection, only when it is this small. */
+    static final long SKIP_BODY_BYTES_MAX = 1L << 20;
+    /** GET sends the object in pieces this size. */
+    static final int SEND_CHUNK_BYTES = 256 << 10;
+    static final DateTimeFormatter HTTP_DATE =
+            DateTimeFormatter.ofPattern("EEE, dd MMM yyyy HH:mm:ss 'GMT'", Locale.US).withZone(ZoneOffset.UTC);
+
+    final S3Connection connection;
+    final HttpRequest http;
+    final String requestId;
+    private final S3Service service;
+    private final Channel channel;
+    private boolean bodyDone;
+    private boolean continueSent;
+    private boolean responded;
+
+    Exchange(S3Connection connection, HttpRequest http, S3Service service) {
+        this.connection = connection;
+        this.http = http;
+        this.service = service;
+        this.channel = connection.channel();
+        this.requestId = Long.toHexString(ThreadLocalRandom.current().nextLong() | Long.MIN_VALUE).toUpperCase(Locale.ROOT);
+    }
+
+    /** Serves the request; false when the connection must close after it. */
+    boolean run() throws S3Connection.ClientGone {
+        if (http.decoderResult().isFailure()) {
+            sendFull(HttpResponseStatus.BAD_REQUEST, new DefaultHttpHeaders(),
+                    S3Xml.error("BadRequest", "An HTTP request that could not be parsed", "/", requestId), false);
+            return false;
+        }
+        service.handle(this);
+        return finishBody() && HttpUtil.isKeepAlive(http);
+    }
+
+    boolean isHead() {
+        return http.method() == HttpMethod.HEAD;
+    }
+
+    /** Streams the whole body into {@code body}, then checks it ({@link RequestBody#finish}). */
+    void readBody(RequestBody body) throws S3Error, S3Connection.ClientGone {
+        if (HttpUtil.is100ContinueExpected(http) && !continueSent) {
+            continueSent = true;
+            channel.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE));
+        }
+        S3Error failure = null;
+        while (!bodyDone) {
+            HttpContent c = connection.nextContent();
+            try {
+                bodyDone = c instanceof LastHttpContent;
+                ByteBuf buf = c.content();
+                if (failure == null && buf.isReadable()) {
+                    for (ByteBuffer nio : buf.nioBuffers()) {
+                        body.accept(nio);
+                    }
+                }
+            } catch (S3Error e) {
+                failure = e; // keep reading to the end so the connection stays usable for the answer
+            } finally {
+                c.release();
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
+        body.finish();
+    }
+
+    /** After the answer: skips an unread small body; false when it cannot be skipped cheaply (close instead). */
+    private boolean finishBody() throws S3Connection.ClientGone {
+        if (bodyDone) {
+            return true;
+        }
+        boolean announced = HttpUtil.isTransferEncodingChunked(http) || HttpUtil.getContentLength(http, 0L) > 0;
+        if (announced && (HttpUtil.is100ContinueExpected(http) && !continueSent
+                || HttpUtil.getContentLength(http, Long.MAX_VALUE) > SKIP_BODY_BYTES_MAX)) {
+            return false;
+        }
+        while (!bodyDone) {
+            HttpContent c = connection.nextContent();
+            bodyDone = c instanceof LastHttpContent;
+            c.release();
+        }
+        return true;
+    }
+
+    HttpHeaders headers() {
+        HttpHeaders h = new DefaultHttpHeaders();
+        h.set("x-amz-request-id", requestId);
+        h.set(HttpHeaderNames.SERVER, "Basalt");
+        h.set(HttpHeaderNames.DATE, HTTP_DATE.format(Instant.now()));
+        return h;
+    }
+
+    void sendXml(HttpResponseStatus status, byte[] xml) {
+        HttpHeaders h = headers();
+        h.set(HttpHeaderNames.CONTENT_TYPE, "application/xml");
+        sendFull(status, h, xml, true);
+    }
+
+    void sendError(S3Error e, String resource) {
+        HttpHeaders h = headers();
+        byte[] body = S3Xml.error(e.code(), e.getMessage(), resource, requestId);
+        if (!isHead()) {
+            h.set(HttpHeaderNames.CONTENT_TYPE, "application/xml");
+        }
+        sendFull(HttpResponseStatus.valueOf(e.httpStatus()), h, isHead() ? new byte[0] : body, true);
+    }
+
+    /** A response whose body is in memory (XML, or none). */
+    void sendFull(HttpResponseStatus status, HttpHeaders h, byte[] body, boolean keepAliveAllowed) {
+        DefaultFullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.wrappedBuffer(body));
+        r.headers().set(h);
+        if (!r.headers().contains(HttpHeaderNames.CONTENT_LENGTH)) {
+            HttpUtil.setContentLength(r, body.length);
+        }
+        if (!keepAliveAllowed || !bodyDone && HttpUtil.is100ContinueExpected(http) && !continueSent) {
+            r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        }
+        responded = true;
+        channel.writeAndFlush(r);
+    }
+
+    boolean responded() {
+        return responded;
+    }
+
+    /** Sends {@code lengthBytes} of the object from {@code offsetBytes}, waiting whenever the socket is full. */
+    void sendObject(HttpResponseStatus status, HttpHeaders h, ObjectStore.ObjectReader reader, long offsetBytes,
+                    long lengthBytes) throws IOException, S3Connection.ClientGone {
+        DefaultHttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, status);
+        head.headers().set(h);
+        HttpUtil.setContentLength(head, lengthBytes);
+        responded = true;
+        channel.write(head);
+        long sentBytes = 0;
+        while (sentBytes < lengthBytes) {
+            int n = (int) Math.min(SEND_CHUNK_BYTES, lengthBytes - sentBytes);
+            ByteBuf buf = channel.alloc().directBuffer(n);
+            try {
+                ByteBuffer dst = buf.nioBuffer(0, n);
+                while (dst.hasRemaining()) {
+                    if (reader.read(offsetBytes + sentBytes + dst.position(), dst) < 0) {
+                        throw new IOException("the object ended before its size");
+                    }
+                }
+                buf.writerIndex(n);
+            } catch (IOException | RuntimeException e) {
+                buf.release();
+                channel.close(); // the status is sent: a short body is the only way left to say it failed
+                throw e;
+            }
+            sentBytes += n;
+            awaitWritable(channel.writeAndFlush(new DefaultHttpContent(buf)));
+        }
+        channel.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+    }
+
+    /** Waits for the write when the outbound buffer is over its high-water mark. */
+    private void awaitWritable(ChannelFuture write) throws S3Connection.ClientGone {
+        if (!channel.isActive()) {
+            throw new S3Connection.ClientGone(); // stop reading an object nobody will receive
+        }
+        if (channel.isWritable()) {
+            return;
+        }
+        try {
+            write.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new S3Connection.ClientGone();
+        } catch (ExecutionException e) {
+            throw new S3Connection.ClientGone();
+        }
+    }
+}

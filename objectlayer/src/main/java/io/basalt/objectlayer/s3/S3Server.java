@@ -1,0 +1,114 @@
+package io.basalt.objectlayer.s3;
+
+import io.basalt.objectlayer.ObjectStore;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpServerCodec;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * The S3 endpoint: Netty's HTTP/1.1 codec on epoll (NIO where epoll is missing). The event loops only decode and
+ * queue; each connection's requests run on a virtual thread ({@link S3Connection}), because the store blocks.
+ * Bodies stream from the socket to the store piece by piece, never whole in memory.
+ */
+public final class S3Server implements AutoCloseable {
+    /** Request line and headers: S3 allows 8 KiB of headers; signed requests and metadata need some room over it. */
+    static final int INITIAL_LINE_BYTES_MAX = 16 << 10;
+    static final int HEADER_BYTES_MAX = 32 << 10;
+    /** The codec hands bodies on in pieces up to this size. */
+    static final int BODY_PIECE_BYTES_MAX = 128 << 10;
+
+    /**
+     * @param bindHost       address to listen on
+     * @param port           0 for any free port (see {@link #port()})
+     * @param region         the one region this endpoint is (GetBucketLocation, the SigV4 scope)
+     * @param baseDomain     virtual-host-style requests address {@code bucket.baseDomain}; null: path-style only
+     * @param credentials    access key id to secret key
+     * @param allowAnonymous unsigned requests are served (as anyone) rather than refused
+     * @param eventLoops     Netty event loop threads
+     */
+    public record Options(String bindHost, int port, String region, String baseDomain, Map<String, String> credentials,
+                          boolean allowAnonymous, int eventLoops, Clock clock) {
+        public Options {
+            Objects.requireNonNull(bindHost, "bindHost");
+            Objects.requireNonNull(region, "region");
+            credentials = Map.copyOf(credentials);
+            if (eventLoops < 1 || port < 0 || port > 65535) {
+                throw new IllegalArgumentException("eventLoops >= 1 and 0 <= port <= 65535");
+            }
+        }
+
+        public static Options of(String bindHost, int port, Map<String, String> credentials) {
+            return new Options(bindHost, port, "us-east-1", "localhost", credentials, false, 1, Clock.systemUTC());
+        }
+
+        public Options withAnonymous(boolean allow) {
+            return new Options(bindHost, port, region, baseDomain, credentials, allow, eventLoops, clock);
+        }
+
+        public Options withClock(Clock c) {
+            return new Options(bindHost, port, region, baseDomain, credentials, allowAnonymous, eventLoops, c);
+        }
+    }
+
+    private final EventLoopGroup group;
+    private final Channel serverChannel;
+
+    private S3Server(EventLoopGroup group, Channel serverChannel) {
+        this.group = group;
+        this.serverChannel = serverChannel;
+    }
+
+    public static S3Server start(ObjectStore store, Options options) throws InterruptedException {
+        boolean epoll = Epoll.isAvailable();
+        EventLoopGroup group = new MultiThreadIoEventLoopGroup(options.eventLoops(),
+                epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
+        Class<? extends ServerChannel> channelClass = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+        Authenticator authenticator = new Authenticator(options.credentials(), options.region(),
+                options.allowAnonymous(), options.clock());
+        S3Service service = new S3Service(store, options.region(), options.baseDomain(), authenticator);
+        HttpDecoderConfig decoder = new HttpDecoderConfig().setMaxInitialLineLength(INITIAL_LINE_BYTES_MAX)
+                .setMaxHeaderSize(HEADER_BYTES_MAX).setMaxChunkSize(BODY_PIECE_BYTES_MAX);
+        try {
+            Channel ch = new ServerBootstrap().group(group).channel(channelClass)
+                    .childOption(ChannelOption.TCP_NODELAY, true)
+                    .childHandler(new ChannelInitializer<SocketChannel>() {
+                        @Override
+                        protected void initChannel(SocketChannel c) {
+                            c.pipeline().addLast(new HttpServerCodec(decoder), new S3Connection(service));
+                        }
+                    })
+                    .bind(new InetSocketAddress(options.bindHost(), options.port())).sync().channel();
+            return new S3Server(group, ch);
+        } catch (InterruptedException | RuntimeException e) {
+            group.shutdownGracefully();
+            throw e;
+        }
+    }
+
+    /** The port bound (the one chosen when the options said 0). */
+    public int port() {
+        return ((InetSocketAddress) serverChannel.localAddress()).getPort();
+    }
+
+    @Override
+    public void close() {
+        serverChannel.close().syncUninterruptibly();
+        group.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+    }
+}

@@ -27,6 +27,9 @@ have lz4 || need+=(lz4)
 # The Prometheus endpoint test (daemon MetricsEndpointTest) parses /metrics with the reference Python parser
 # (Debian's python3-prometheus-client, for the system /usr/bin/python3 whatever python3 is first on PATH).
 /usr/bin/python3 -c "import prometheus_client" 2>/dev/null || need+=(python3-prometheus-client)
+# The S3 service's tests (objectlayer/) drive it with real clients: the AWS CLI and boto3 (for python3 on PATH).
+have aws || need+=(awscli)
+python3 -c "import boto3" 2>/dev/null || need+=(python3-boto3)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 echo "install-deps: installing ${need[*]}" >&2
 SUDO=""

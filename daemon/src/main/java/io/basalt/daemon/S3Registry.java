@@ -21,6 +21,8 @@ import java.util.Map;
 final class S3Registry implements AutoCloseable {
     /** Netty threads that decode and queue; the requests themselves run on virtual threads. */
     private static final int EVENT_LOOPS = 1;
+    /** Clients given http://localhost:PORT may address buckets as bucket.localhost (SDKs that default to virtual-host style). */
+    private static final String VIRTUAL_HOST_DOMAIN = "localhost";
 
     /** What s3_start was given (the saved call), and what it made. */
     record Running(String address, List<Path> mountpaths, String region, S3Server server, MountpathStore store) {}
@@ -42,7 +44,7 @@ final class S3Registry implements AutoCloseable {
         MountpathStore store = openStore(roots);
         S3Server server;
         try {
-            S3Server.Options options = new S3Server.Options(address, port, region, null, Map.of(key.accessKeyId(), key.secretKey()),
+            S3Server.Options options = new S3Server.Options(address, port, region, VIRTUAL_HOST_DOMAIN, Map.of(key.accessKeyId(), key.secretKey()),
                     false, EVENT_LOOPS, Clock.systemUTC());
             server = S3Server.start(store, options);
         } catch (InterruptedException e) {

@@ -27,7 +27,7 @@ ALLOW = {
     "ValueLayout": "JDK", "MethodHandle": "JDK", "VarHandle": "JDK", "AtomicIntegerArray": "JDK",
     "AtomicLong": "JDK", "AtomicInteger": "JDK", "ByteBuffer": "JDK", "FileChannel": "JDK",
     "LockSupport": "JDK", "ConcurrentHashMap": "JDK", "ReentrantLock": "JDK", "StructuredTaskScope": "JDK",
-    "ThreadLocalRandom": "JDK", "SplittableRandom": "JDK", "VectorSpecies": "JDK (jdk.incubator.vector)",
+    "ThreadLocalRandom": "JDK", "SecureRandom": "JDK (java.security)", "SplittableRandom": "JDK", "VectorSpecies": "JDK (jdk.incubator.vector)",
     "LongVector": "JDK (jdk.incubator.vector)", "ByteVector": "JDK (jdk.incubator.vector)",
     "IllegalArgumentException": "JDK", "IllegalStateException": "JDK", "IOException": "JDK",
     "UncheckedIOException": "JDK", "OutOfMemoryError": "JDK", "ServerSocketChannel": "JDK",
@@ -71,7 +71,7 @@ CLASS_RE = re.compile(r"^([A-Z][A-Za-z0-9]*[a-z0-9][A-Z][A-Za-z0-9]*|[A-Z][a-z0-
                       r"((?:\.[A-Z][A-Za-z0-9]*[a-z][A-Za-z0-9]*)*)(?:\.[A-Z][A-Z0-9_]*)?(?:\.java|#\w+(?:\(.*\))?|\.[a-z]\w*(?:\(.*\))?|\(.*\))?$")
 # One-word names (`Reactor`, `Xor`) are classes only when written as one: `Reactor#post`, `Xor.java`.
 SINGLE_RE = re.compile(r"^([A-Z][a-z0-9]+)()(?:\.java|#\w+(?:\(.*\))?)$")
-RPC_PREFIX = re.compile(r"^(drive|raid|vhost|daemon|stat|config|rpc)_[a-z_]+$")
+RPC_PREFIX = re.compile(r"^(drive|raid|vhost|daemon|stat|config|rpc|s3)_[a-z_]+$")
 BASALT_RPC = re.compile(r"basalt rpc (?:--\S+ \S+ )*([a-z][a-z0-9_]*)")
 
 
@@ -107,7 +107,7 @@ def registered_methods(root):
         for f in files:
             if f.endswith(".java"):
                 text = open(os.path.join(d, f), encoding="utf-8").read()
-                methods.update(re.findall(r'\.register\("([a-z_]+)"', text))
+                methods.update(re.findall(r'\.register\("([a-z][a-z0-9_]*)"', text))
                 loop = loop or '"raid_" + action.wireName()' in text
     if loop:  # RaidMethods registers raid_<action> for every SyncAction: the names are SyncJob.ACTION_NAMES
         sync = open(os.path.join(root, "raid/src/main/java/io/basalt/raid/volume/SyncJob.java"), encoding="utf-8").read()
@@ -223,7 +223,7 @@ def main(argv):
             for n, line in enumerate(text.splitlines(), 1):
                 hm = re.match(r"^###\s+(.*)$", line)
                 if hm:
-                    for word in re.findall(r"\b[a-z]+_[a-z_]+\b", hm.group(1)):
+                    for word in re.findall(r"\b[a-z][a-z0-9]*_[a-z_]+\b", hm.group(1)):
                         checked["rpc"] += 1
                         headed.add(word)
                         if word not in methods:

@@ -91,7 +91,8 @@ public final class ConfigReplay {
     /**
      * The embedded default: four 1 GiB sparse file drives under {@code dataDir}/drives (reused when present), the
      * RAID5 volume vol0 over them (assembled from its md superblocks when the drives already carry it, created
-     * only the first time), exported over vhost-user-blk at {@code dataDir}/vhost/vol0.sock.
+     * only the first time), exported over vhost-user-blk at {@code dataDir}/vhost/vol0.sock and over NVMe/TCP; and
+     * the S3 service on 127.0.0.1:8080 over one directory mountpath, {@code dataDir}/objects.
      */
     public static List<Object> embeddedDefault(Path dataDir) {
         List<Object> calls = new ArrayList<>();
@@ -115,6 +116,7 @@ public final class ConfigReplay {
         export.put("drive", DEFAULT_EXPORT);
         calls.add(call("vhost_create", export));
         calls.addAll(embeddedNvmf());
+        calls.add(embeddedS3(dataDir));
         return calls;
     }
 
@@ -139,5 +141,17 @@ public final class ConfigReplay {
             calls.add(call("nvmf_listener_add", listener));
         }
         return calls;
+    }
+
+    /** The embedded default's S3 service: loopback only, one directory mountpath in the data dir (docs/objects.md). */
+    static final String DEFAULT_OBJECTS_DIR = "objects";
+
+    private static Map<String, Object> embeddedS3(Path dataDir) {
+        Map<String, Object> p = new LinkedHashMap<>();
+        p.put("address", S3Methods.DEFAULT_ADDRESS);
+        p.put("port", (long) S3Methods.DEFAULT_PORT);
+        p.put("mountpaths", List.of(dataDir.toAbsolutePath().resolve(DEFAULT_OBJECTS_DIR).toString()));
+        p.put("region", S3Methods.DEFAULT_REGION);
+        return call("s3_start", p);
     }
 }

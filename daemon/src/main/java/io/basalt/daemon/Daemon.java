@@ -65,6 +65,7 @@ public final class Daemon implements AutoCloseable {
     private final DriveRegistry drives = new DriveRegistry();
     private final VhostRegistry exports = new VhostRegistry(drives);
     private final NvmfRegistry nvmf = new NvmfRegistry(drives, this::reactors);
+    private S3Registry s3;
     private final RpcDispatcher dispatcher = new RpcDispatcher(Json.DEPTH_MAX_DEFAULT);
     private final List<Reactor> reactors = new ArrayList<>();
     private final List<String> assemblyLog = new ArrayList<>();
@@ -113,6 +114,8 @@ public final class Daemon implements AutoCloseable {
         DaemonMethods.register(dispatcher, drives, this::status);
         VhostMethods.register(dispatcher, exports, this::reactors, dataDir);
         NvmfMethods.register(dispatcher, nvmf);
+        s3 = new S3Registry(dataDir);
+        S3Methods.register(dispatcher, s3);
         raid = RaidMethods.register(dispatcher, drives, this::reactors, StateKeeper.onChangesNoRpcMade(state));
         SavedState.register(dispatcher, this::savedState);
         stats.register(dispatcher);
@@ -128,7 +131,9 @@ public final class Daemon implements AutoCloseable {
 
     /** The running state as replayable calls (config_save, the saved state file). */
     private java.util.List<Object> savedState() {
-        return SavedState.calls(drives, raid, exports, nvmf);
+        List<Object> calls = SavedState.calls(drives, raid, exports, nvmf);
+        if (s3 != null) calls.addAll(s3.savedCalls());
+        return calls;
     }
 
     private Path writebackFile() throws StartupException {
@@ -246,6 +251,7 @@ public final class Daemon implements AutoCloseable {
     public DriveRegistry drives() { return drives; }
     VhostRegistry exports() { return exports; }
     NvmfRegistry nvmf() { return nvmf; }
+    S3Registry s3() { return s3; }
     public RpcDispatcher dispatcher() { return dispatcher; }
     public List<Reactor> reactors() { return List.copyOf(reactors); }
 
@@ -283,7 +289,7 @@ public final class Daemon implements AutoCloseable {
     }
 
     /**
-     * Stops in the order that loses nothing: no new RPCs, then the exports (their rings drain), then a FLUSH of every drive through a reactor
+     * Stops in the order that loses nothing: no new RPCs, then the S3 service (no new requests, then its store), then the exports (their rings drain), then a FLUSH of every drive through a reactor
      * (closing a file does not fsync it), then the reactors (which drain in-flight I/O), then the drives, then
      * the socket file. Idempotent; safe from a shutdown hook.
      */
@@ -294,6 +300,7 @@ public final class Daemon implements AutoCloseable {
         if (metrics != null) metrics.close();
         if (server != null) server.close(); // waits for the calls still running
         if (state != null) state.close(); // their changes are saved while every drive and export is still there
+        if (s3 != null) s3.close(); // stops taking requests, then closes its mountpaths
         nvmf.close(); // hosts disconnected, their queues drained, before the drives go
         exports.close(); // sessions end first: their rings drain, so every acknowledged write reached a drive
         if (raid != null) raid.close(!crashing); // failures already seen are recorded while the reactors still run

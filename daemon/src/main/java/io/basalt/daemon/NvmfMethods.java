@@ -198,7 +198,7 @@ final class NvmfMethods {
         return String.format("basalt%014x", nqn.hashCode() & 0xffffffffL);
     }
 
-    private static String address(RpcParams params, String name) throws RpcException {
+    static String address(RpcParams params, String name) throws RpcException {
         String value = params.requireString(name);
         boolean ok = value.indexOf(':') >= 0 ? isIpv6Literal(value) : IPV4.matcher(value).matches();
         if (!ok) throw invalid(params, name, "must be an IPv4 address (dotted quad) or an IPv6 address, was '" + value + "'");

@@ -18,7 +18,8 @@ import java.util.concurrent.CountDownLatch;
 @Command(name = "serve", mixinStandardHelpOptions = true, version = BasaltCommand.VERSION,
         description = {"run the daemon (until SIGINT or SIGTERM)",
                 "It replays its saved state DATA_DIR/config.json; on the first start it makes four 1 GiB file drives "
-                + "d0..d3 with a RAID5 volume vol0 over them, exported over vhost-user-blk and NVMe/TCP (127.0.0.1:4420)."})
+                + "d0..d3 with a RAID5 volume vol0 over them, exported over vhost-user-blk and NVMe/TCP (127.0.0.1:4420), "
+                + "and an S3 endpoint on 127.0.0.1:8080 over DATA_DIR/objects (key in DATA_DIR/s3-credentials)."})
 final class ServeCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
@@ -153,6 +154,7 @@ final class ServeCommand implements Callable<Integer> {
                     .append(")\n");
         }
         nvmfLines(daemon, sb);
+        s3Lines(daemon, sb);
         String dataDirOption = daemon.dataDir().equals(Path.of("basalt-data").toAbsolutePath().normalize())
                 ? "" : " --data-dir " + daemon.dataDir();
         sb.append("try:  ./basalt rpc").append(dataDirOption).append(" drive_list\n");
@@ -175,5 +177,25 @@ final class ServeCommand implements Callable<Integer> {
                     .append("    modprobe nvme-tcp; nvme connect -t tcp -a ").append(address).append(" -s ").append(io.port())
                     .append(" -n ").append(s.nqn()).append('\n');
         }
+    }
+
+    /**
+     * The S3 service and an AWS CLI line that works as printed, credentials included: the key is the data dir
+     * owner's (DATA_DIR is 0700, the file 0600), and whoever reads this banner started the daemon.
+     */
+    private static void s3Lines(Daemon daemon, StringBuilder sb) {
+        S3Registry.Running r = daemon.s3().running();
+        S3Credentials key = daemon.s3().runningCredentials();
+        if (r == null || key == null) return;
+        sb.append("  S3 endpoint ").append(S3Registry.endpoint(r)).append(" (region ").append(r.region()).append(", mountpaths ");
+        for (int i = 0; i < r.mountpaths().size(); i++) sb.append(i == 0 ? "" : ", ").append(r.mountpaths().get(i));
+        sb.append("; key in ").append(daemon.dataDir().resolve(S3Credentials.FILE_NAME)).append("); try:\n")
+                .append("    ").append(awsLine(r, key)).append(" s3 ls\n");
+    }
+
+    /** The environment and endpoint an AWS CLI (v1 or v2) needs for this service, before its "s3 ..." words. */
+    static String awsLine(S3Registry.Running r, S3Credentials key) {
+        return "AWS_ACCESS_KEY_ID=" + key.accessKeyId() + " AWS_SECRET_ACCESS_KEY=" + key.secretKey()
+                + " AWS_DEFAULT_REGION=" + r.region() + " aws --endpoint-url " + S3Registry.endpoint(r);
     }
 }

@@ -31,7 +31,7 @@ final class StateKeeper implements AutoCloseable {
     static final String FILE_NAME = "config.json";
     /** Methods that change nothing: no write after them. Anything else (a method added later too) is saved. */
     static final Set<String> READ_ONLY_METHODS = Set.of("drive_list", "vhost_list", "raid_status", "daemon_status", "rpc_methods", "config_save",
-            "stat_get", "nvmf_list");
+            "stat_get", "nvmf_list", "s3_status");
     private static final long CLOSE_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(30);
     /** How long an RPC waits for its change to be saved before it answers anyway (a hung disk must not hang the RPCs). */
     private static final long RPC_WAIT_NS = TimeUnit.SECONDS.toNanos(10);

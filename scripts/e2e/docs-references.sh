@@ -17,7 +17,7 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 [ -S "$WORK/data/basalt.sock" ] || fail "no socket after 60 s"
-"$B" rpc --data-dir "$WORK/data" rpc_methods | grep -o '"[a-z_]*"' | tr -d '"' > "$WORK/methods.txt" \
+"$B" rpc --data-dir "$WORK/data" rpc_methods | grep -o '"[a-z0-9_]*"' | tr -d '"' > "$WORK/methods.txt" \
   || fail "rpc_methods did not answer"
 kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID" || true; DAEMON_PID=""
 [ -s "$WORK/methods.txt" ] || fail "rpc_methods returned no names"

@@ -9,7 +9,7 @@ set -euo pipefail
 E2E_NAME=remote-mirror
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 REMOTE_PID=""
-trap '[ -n "$REMOTE_PID" ] && kill -KILL "$REMOTE_PID" 2>/dev/null; cleanup' EXIT
+trap 'if [ -n "$REMOTE_PID" ]; then kill -KILL "$REMOTE_PID" 2>/dev/null || true; wait "$REMOTE_PID" 2>/dev/null || true; fi; cleanup' EXIT
 
 # Starts `basalt serve ARGS` in $WORK with its output in LOG, waits for the banner; the pid in $STARTED_PID.
 serve() {

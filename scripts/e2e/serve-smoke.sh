@@ -14,11 +14,16 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 [ -S "$WORK/basalt-data/basalt.sock" ] || fail "no socket after 60 s"
+for _ in $(seq 1 120); do # the socket comes first; the start-up (config replay) is over at the banner's last line
+  grep -q '^stop: Ctrl-C' "$WORK/serve.log" && break
+  kill -0 "$DAEMON_PID" 2>/dev/null || fail "daemon exited during start-up"
+  sleep 0.5
+done
 mode=$(stat -c %a "$WORK/basalt-data/basalt.sock")
 [ "$mode" = "600" ] || fail "socket mode is $mode, not 600"
 pass "serve came up, socket mode 0600"
 
-list=$("$B" rpc drive_list)
+list=$("$B" rpc drive_list) || fail "rpc drive_list failed"
 for d in d0 d1 d2 d3; do echo "$list" | grep -q "\"name\": \"$d\"" || fail "drive_list lacks $d: $list"; done
 pass "rpc drive_list shows d0..d3"
 

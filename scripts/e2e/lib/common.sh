@@ -7,7 +7,9 @@ mkdir -p "$ROOT/.build"
 WORK="$(mktemp -d -p "$ROOT/.build" e2e.XXXXXX)"
 DAEMON_PID=""
 cleanup() {
-  [ -n "$DAEMON_PID" ] && kill -KILL "$DAEMON_PID" 2>/dev/null || true
+  # Killed and waited for: the next script's daemon binds the same ports (4420, 8009, 8080), and a dying process
+  # still holds them (a fresh-clone run once saw serve-smoke's daemon fail its start-up right after remote-mirror).
+  if [ -n "$DAEMON_PID" ]; then kill -KILL "$DAEMON_PID" 2>/dev/null || true; wait "$DAEMON_PID" 2>/dev/null || true; fi
   if [ -n "${E2E_KEEP:-}" ]; then echo "$E2E_NAME: kept $WORK (E2E_KEEP)" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT

@@ -2,6 +2,7 @@ package io.basalt.daemon;
 
 import io.basalt.objectlayer.s3.S3Server;
 import io.basalt.objectlayer.store.DirectoryMountpath;
+import io.basalt.objectlayer.store.Mountpath;
 import io.basalt.objectlayer.store.MountpathStore;
 
 import java.io.IOException;
@@ -115,12 +116,12 @@ final class S3Registry implements AutoCloseable {
         m.put("access_key_id", credentials.accessKeyId());
         m.put("credentials_file", dataDir.resolve(S3Credentials.FILE_NAME).toString());
         List<Object> mps = new ArrayList<>();
-        for (DirectoryMountpath mp : running.store().mountpaths()) {
+        for (Mountpath mp : running.store().mountpaths()) {
             Map<String, Object> e = new LinkedHashMap<>();
-            e.put("path", mp.root().toString());
+            e.put("path", mp.describe());
             e.put("id", String.format("%016x", mp.id()));
             e.put("weight", mp.weight());
-            e.put("xattrs", mp.usesXattrs());
+            if (mp instanceof DirectoryMountpath dir) e.put("xattrs", dir.usesXattrs());
             mps.add(e);
         }
         m.put("mountpaths", mps);

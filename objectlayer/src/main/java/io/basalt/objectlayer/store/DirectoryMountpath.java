@@ -1,5 +1,9 @@
 package io.basalt.objectlayer.store;
 
+import io.basalt.objectlayer.ObjectStore.ObjectInfo;
+import io.basalt.objectlayer.ObjectStore.ObjectReader;
+import io.basalt.objectlayer.ObjectStore.ObjectWriter;
+import io.basalt.objectlayer.ObjectStore.PutOptions;
 import io.basalt.objectlayer.StoreException;
 import io.basalt.objectlayer.StoreException.Code;
 import java.io.IOException;
@@ -33,7 +37,7 @@ import java.util.stream.Stream;
  * (or a record is too large for one), in a sidecar FILE%m next to it. Thread-safe: all state is immutable but the test
  * fault hook; concurrent PUTs of one key meet only in an atomic rename (or, for sidecars, a striped lock).
  */
-public final class DirectoryMountpath {
+public final class DirectoryMountpath implements Mountpath {
     static final String ID_FILE = ".basalt-mountpath";
     static final String TMP_DIR = ".tmp";
     static final String S3_DIR = "@s3";
@@ -46,6 +50,9 @@ public final class DirectoryMountpath {
     /** ext4 gives all of a file's xattrs one block (4 KiB with its headers); larger records go to a sidecar. */
     static final int XATTR_VALUE_BYTES_MAX = 3072;
     private static final long GIB = 1L << 30;
+    /** A reader that meets a concurrent replace (metadata of one version, data of the next) tries again. */
+    private static final int OPEN_ATTEMPTS = 3;
+    private static final int VERIFY_BUFFER_BYTES = 256 * 1024;
     private static final String ENOSPC = "No space left on device";
 
     private final Path root;
@@ -57,6 +64,7 @@ public final class DirectoryMountpath {
     /** Test hook: a PUT's data writes fail with ENOSPC past this many bytes of one object. */
     private volatile long writeFaultAfterBytes = Long.MAX_VALUE;
     private final AtomicLong tempCounter = new AtomicLong();
+    private final StripedLocks locks = new StripedLocks();
 
     private DirectoryMountpath(Path root, long id, boolean xattrs, double weight, boolean sync) {
         this.sync = sync;
@@ -86,14 +94,21 @@ public final class DirectoryMountpath {
         return new DirectoryMountpath(dir, id, xattrs, w, sync);
     }
 
+    @Override
+    public String describe() {
+        return root.toString();
+    }
+
     public Path root() {
         return root;
     }
 
+    @Override
     public long id() {
         return id;
     }
 
+    @Override
     public double weight() {
         return weight;
     }
@@ -144,23 +159,27 @@ public final class DirectoryMountpath {
 
     // ---- buckets
 
-    void createBucket(String bucket, long createdMs) throws IOException {
+    @Override
+    public void createBucket(String bucket, long createdMs) throws IOException {
         Files.createDirectories(objectsDir(bucket));
         Path meta = bucketDir(bucket).resolve(BUCKET_META);
         if (!Files.exists(meta)) writeFile(meta, ("created " + createdMs + "\n").getBytes(StandardCharsets.UTF_8));
         syncDir(root.resolve(S3_DIR));
     }
 
-    boolean hasBucket(String bucket) {
+    @Override
+    public boolean hasBucket(String bucket) {
         return Files.isDirectory(objectsDir(bucket));
     }
 
-    long bucketCreatedMs(String bucket) throws IOException {
+    @Override
+    public long bucketCreatedMs(String bucket) throws IOException {
         String text = Files.readString(bucketDir(bucket).resolve(BUCKET_META), StandardCharsets.UTF_8).trim();
         return Long.parseLong(text.substring(text.indexOf(' ') + 1));
     }
 
-    List<String> bucketNames() throws IOException {
+    @Override
+    public List<String> bucketNames() throws IOException {
         try (Stream<Path> s = Files.list(root.resolve(S3_DIR))) {
             return s.filter(p -> Files.isDirectory(p.resolve(OBJECTS_DIR))).map(p -> p.getFileName().toString())
                     .sorted().toList();
@@ -168,7 +187,8 @@ public final class DirectoryMountpath {
     }
 
     /** Removes the bucket's tree: first renamed into .tmp (gone at once, atomically), then deleted. */
-    void deleteBucket(String bucket) throws IOException {
+    @Override
+    public void deleteBucket(String bucket) throws IOException {
         Path dir = bucketDir(bucket);
         if (!Files.exists(dir)) return;
         Path doomed = root.resolve(TMP_DIR).resolve("deleted-" + bucket + "-" + Long.toHexString(System.nanoTime()));
@@ -178,6 +198,97 @@ public final class DirectoryMountpath {
     }
 
     // ---- objects
+
+    @Override
+    public ObjectWriter create(String bucket, String key, PutOptions options) throws StoreException {
+        return new DirectoryWriter(this, locks, bucket, key, Names.segments(Names.keyBytes(key)), options);
+    }
+
+    @Override
+    public ObjectInfo head(String bucket, String key) throws StoreException {
+        Path file = objectPath(bucket, Names.segments(Names.keyBytes(key)));
+        try {
+            ObjectMeta meta = matching(readMeta(file), Files.size(file));
+            if (!meta.key().equals(key)) throw noSuchKey(key);
+            return meta.info(bucket);
+        } catch (NoSuchFileException e) {
+            throw missing(bucket, key, e);
+        } catch (IOException e) {
+            throw failure("HEAD " + bucket + "/" + key, e);
+        }
+    }
+
+    /**
+     * Verifies the object's xxhash64 over the whole file before a byte is served, so a reader can hand the file to
+     * sendfile ({@link ObjectReader#file()}) and a corrupt object is an InternalError, never bad bytes.
+     */
+    @Override
+    public ObjectReader open(String bucket, String key) throws StoreException {
+        Path file = objectPath(bucket, Names.segments(Names.keyBytes(key)));
+        try {
+            for (int attempt = 0; attempt < OPEN_ATTEMPTS; attempt++) {
+                List<ObjectMeta> records = readMeta(file);
+                FileChannel channel = FileChannel.open(file, StandardOpenOption.READ);
+                ObjectMeta verified = verify(channel, records);
+                if (verified != null && verified.key().equals(key)) return new DirectoryReader(channel, verified.info(bucket));
+                channel.close();
+                if (verified != null) throw noSuchKey(key); // a hashed name's 2^-64 collision: not this key
+                if (readMeta(file).equals(records)) {
+                    throw new StoreException(Code.INTERNAL_ERROR, "object " + bucket + "/" + key + " on mountpath "
+                            + root + " fails its xxhash64 check");
+                }
+            }
+            throw new StoreException(Code.INTERNAL_ERROR, "object " + bucket + "/" + key + " kept changing during open");
+        } catch (NoSuchFileException e) {
+            throw missing(bucket, key, e);
+        } catch (IOException e) {
+            throw failure("GET " + bucket + "/" + key, e);
+        }
+    }
+
+    /** The record whose size and xxhash64 the file's whole content matches; null if none. */
+    private static ObjectMeta verify(FileChannel channel, List<ObjectMeta> records) throws IOException {
+        Xxhash64 hash = new Xxhash64();
+        ByteBuffer buf = ByteBuffer.allocate(VERIFY_BUFFER_BYTES);
+        long position = 0;
+        for (int n; (n = channel.read(buf.clear(), position)) > 0; position += n) hash.update(buf.flip());
+        long digest = hash.digest();
+        for (ObjectMeta m : records) {
+            if (m.sizeBytes() == position && m.xxhash64() == digest) return m;
+        }
+        return null;
+    }
+
+    @Override
+    public void delete(String bucket, String key) throws StoreException {
+        List<byte[]> segments = Names.segments(Names.keyBytes(key));
+        try {
+            deleteFile(bucket, segments);
+        } catch (IOException e) {
+            throw failure("DELETE " + bucket + "/" + key, e);
+        }
+    }
+
+    @Override
+    public Mountpath.Walk list(String bucket, byte[] prefix, byte[] startAfter) throws IOException {
+        return new DirectoryWalker(this, bucket, prefix, startAfter);
+    }
+
+    @Override
+    public void close() {
+        // nothing held open: files are opened per request
+    }
+
+    /** A missing file is NoSuchKey only while the bucket's directory is there; a vanished one is an InternalError. */
+    private StoreException missing(String bucket, String key, NoSuchFileException e) {
+        if (!Files.isDirectory(objectsDir(bucket))) return failure("access " + bucket + "/" + key, e);
+        return noSuchKey(key);
+    }
+
+    static StoreException noSuchKey(String key) {
+        return new StoreException(Code.NO_SUCH_KEY, "The specified key does not exist: " + key);
+    }
+
 
     /**
      * Makes the written temp file the object: metadata, then the rename over the final name, then an fsync of the
@@ -257,7 +368,7 @@ public final class DirectoryMountpath {
     }
 
     /** Removes the object (and its sidecar), then the directories it leaves empty; false if it was not there. */
-    boolean delete(String bucket, List<byte[]> segments) throws IOException {
+    boolean deleteFile(String bucket, List<byte[]> segments) throws IOException {
         Path file = objectPath(bucket, segments);
         boolean existed = Files.deleteIfExists(file);
         Files.deleteIfExists(file.resolveSibling(Names.sidecarName(file.getFileName().toString())));
@@ -389,7 +500,8 @@ public final class DirectoryMountpath {
     }
 
     /** An I/O failure as the S3 error it becomes: XBasaltStorageFull for ENOSPC, else InternalError. */
-    StoreException failure(String what, IOException e) {
+    @Override
+    public StoreException failure(String what, IOException e) {
         boolean full = String.valueOf(e.getMessage()).contains(ENOSPC)
                 || e instanceof FileSystemException fse && String.valueOf(fse.getReason()).contains(ENOSPC);
         return new StoreException(full ? Code.STORAGE_FULL : Code.INTERNAL_ERROR,

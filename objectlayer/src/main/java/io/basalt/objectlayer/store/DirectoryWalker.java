@@ -12,7 +12,6 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Deque;
-import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
 
@@ -25,9 +24,7 @@ import java.util.NoSuchElementException;
  * <p>A prefix descends straight to its last '/' and filters that directory; start-after skips, in every directory
  * entered, the entries whose keys all sort at or before it. I/O failures surface as {@link UncheckedIOException}.
  */
-final class DirectoryWalker implements Iterator<DirectoryWalker.Item> {
-    record Item(byte[] key, ObjectInfo info) {}
-
+final class DirectoryWalker implements Mountpath.Walk {
     private record Node(String name, byte[] sortKey, boolean dir) {}
 
     private record Frame(Path dir, byte[] base, List<Node> nodes, int[] next) {}
@@ -36,7 +33,7 @@ final class DirectoryWalker implements Iterator<DirectoryWalker.Item> {
     private final String bucket;
     private final byte[] startAfter;
     private final Deque<Frame> stack = new ArrayDeque<>();
-    private Item ahead;
+    private Mountpath.Item ahead;
 
     /** @param startAfter  null: from the first key */
     DirectoryWalker(DirectoryMountpath mountpath, String bucket, byte[] prefix, byte[] startAfter) throws IOException {
@@ -70,14 +67,14 @@ final class DirectoryWalker implements Iterator<DirectoryWalker.Item> {
     }
 
     @Override
-    public Item next() {
+    public Mountpath.Item next() {
         if (!hasNext()) throw new NoSuchElementException();
-        Item item = ahead;
+        Mountpath.Item item = ahead;
         ahead = null;
         return item;
     }
 
-    private Item advance() throws IOException {
+    private Mountpath.Item advance() throws IOException {
         while (!stack.isEmpty()) {
             Frame f = stack.peek();
             if (f.next[0] >= f.nodes.size()) {
@@ -90,19 +87,19 @@ final class DirectoryWalker implements Iterator<DirectoryWalker.Item> {
                 push(f.dir.resolve(n.name), full, null);
                 continue;
             }
-            Item item = load(f.dir.resolve(n.name), full);
+            Mountpath.Item item = load(f.dir.resolve(n.name), full);
             if (item != null) return item;
         }
         return null;
     }
 
-    private Item load(Path file, byte[] key) throws IOException {
+    private Mountpath.Item load(Path file, byte[] key) throws IOException {
         try {
             ObjectMeta meta = DirectoryMountpath.matching(mountpath.readMeta(file), Files.size(file));
             ObjectInfo info = meta.info(bucket);
             String keyText = new String(key, StandardCharsets.UTF_8);
             if (!keyText.equals(info.key())) return null; // a file that is not this key's (foreign or stale)
-            return new Item(key, info);
+            return new Mountpath.Item(key, info);
         } catch (NoSuchFileException e) {
             return null; // deleted since the directory was read
         }

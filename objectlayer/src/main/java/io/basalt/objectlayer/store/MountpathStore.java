@@ -6,13 +6,8 @@ import io.basalt.objectlayer.StoreException.Code;
 import io.basalt.shims.Check;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -21,22 +16,16 @@ import java.util.PriorityQueue;
 import java.util.TreeMap;
 
 /**
- * The {@link ObjectStore} over directory mountpaths: each object lives on the mountpath HRW picks for (bucket, key)
- * ({@link Hrw}), each bucket is a directory on every mountpath, and listings merge the mountpaths' sorted walks
- * (docs/objects.md). A mountpath whose I/O fails fails only the requests that touch it. GET verifies the object's
- * xxhash64 over the whole file at open, before a byte is served, so a reader can hand the file to sendfile
- * ({@link ObjectReader#file()}) and a corrupt object is an InternalError, never bad bytes.
+ * The {@link ObjectStore} over {@link Mountpath}s (directories and volumes): each object lives on the mountpath HRW
+ * picks for (bucket, key) ({@link Hrw}), each bucket exists on every mountpath, and listings merge the mountpaths'
+ * sorted walks (docs/objects.md). A mountpath whose I/O fails fails only the requests that touch it. Names are
+ * checked here (S3's rules); each mountpath checks every object against its xxhash64 before serving it.
  */
 public final class MountpathStore implements ObjectStore {
-    /** A reader that meets a concurrent replace (metadata of one version, data of the next) tries again. */
-    private static final int OPEN_ATTEMPTS = 3;
-    private static final int VERIFY_BUFFER_BYTES = 256 * 1024;
-
-    private final List<DirectoryMountpath> mountpaths;
+    private final List<Mountpath> mountpaths;
     private final Hrw hrw;
-    private final StripedLocks locks = new StripedLocks();
 
-    public MountpathStore(List<DirectoryMountpath> mountpaths) {
+    public MountpathStore(List<? extends Mountpath> mountpaths) {
         Check.that(!mountpaths.isEmpty(), "at least one mountpath");
         this.mountpaths = List.copyOf(mountpaths);
         long[] ids = new long[mountpaths.size()];
@@ -50,16 +39,16 @@ public final class MountpathStore implements ObjectStore {
 
     /** Opens each directory as a mountpath weighted by its file system's capacity, with xattrs where supported. */
     public static MountpathStore open(List<Path> roots) throws IOException {
-        List<DirectoryMountpath> list = new ArrayList<>();
+        List<Mountpath> list = new ArrayList<>();
         for (Path root : roots) list.add(DirectoryMountpath.open(root, 0, true));
         return new MountpathStore(list);
     }
 
-    public List<DirectoryMountpath> mountpaths() {
+    public List<Mountpath> mountpaths() {
         return mountpaths;
     }
 
-    DirectoryMountpath place(String bucket, String key) {
+    Mountpath place(String bucket, String key) {
         return mountpaths.get(hrw.select(bucket, key));
     }
 
@@ -73,7 +62,7 @@ public final class MountpathStore implements ObjectStore {
                     + "bucket succeeded and you already own it.");
         }
         long now = System.currentTimeMillis();
-        for (DirectoryMountpath mp : mountpaths) {
+        for (Mountpath mp : mountpaths) {
             try {
                 mp.createBucket(bucket, now);
             } catch (IOException e) {
@@ -91,7 +80,7 @@ public final class MountpathStore implements ObjectStore {
         } catch (UncheckedIOException e) {
             throw new StoreException(Code.INTERNAL_ERROR, "delete bucket " + bucket + ": " + e.getMessage(), e);
         }
-        for (DirectoryMountpath mp : mountpaths) {
+        for (Mountpath mp : mountpaths) {
             try {
                 mp.deleteBucket(bucket);
             } catch (IOException e) {
@@ -103,7 +92,7 @@ public final class MountpathStore implements ObjectStore {
     @Override
     public boolean bucketExists(String bucket) {
         if (bucket == null || bucket.isEmpty() || bucket.indexOf('/') >= 0 || bucket.startsWith(".")) return false;
-        for (DirectoryMountpath mp : mountpaths) {
+        for (Mountpath mp : mountpaths) {
             if (mp.hasBucket(bucket)) return true;
         }
         return false;
@@ -112,7 +101,7 @@ public final class MountpathStore implements ObjectStore {
     @Override
     public List<BucketInfo> listBuckets() {
         TreeMap<String, Long> found = new TreeMap<>();
-        for (DirectoryMountpath mp : mountpaths) {
+        for (Mountpath mp : mountpaths) {
             try {
                 for (String name : mp.bucketNames()) {
                     if (!found.containsKey(name)) found.put(name, mp.bucketCreatedMs(name));
@@ -136,88 +125,30 @@ public final class MountpathStore implements ObjectStore {
 
     @Override
     public ObjectWriter create(String bucket, String key, PutOptions options) throws StoreException {
-        List<byte[]> segments = Names.segments(Names.keyBytes(key));
+        Names.keyBytes(key);
         requireBucket(bucket);
-        return new DirectoryWriter(place(bucket, key), locks, bucket, key, segments, options);
+        return place(bucket, key).create(bucket, key, options);
     }
 
     @Override
     public ObjectInfo head(String bucket, String key) throws StoreException {
-        List<byte[]> segments = Names.segments(Names.keyBytes(key));
+        Names.keyBytes(key);
         requireBucket(bucket);
-        DirectoryMountpath mp = place(bucket, key);
-        Path file = mp.objectPath(bucket, segments);
-        try {
-            ObjectMeta meta = DirectoryMountpath.matching(mp.readMeta(file), Files.size(file));
-            if (!meta.key().equals(key)) throw noSuchKey(key);
-            return meta.info(bucket);
-        } catch (NoSuchFileException e) {
-            throw missing(mp, bucket, key, e);
-        } catch (IOException e) {
-            throw mp.failure("HEAD " + bucket + "/" + key, e);
-        }
+        return place(bucket, key).head(bucket, key);
     }
 
     @Override
     public ObjectReader open(String bucket, String key) throws StoreException {
-        List<byte[]> segments = Names.segments(Names.keyBytes(key));
+        Names.keyBytes(key);
         requireBucket(bucket);
-        DirectoryMountpath mp = place(bucket, key);
-        Path file = mp.objectPath(bucket, segments);
-        try {
-            for (int attempt = 0; attempt < OPEN_ATTEMPTS; attempt++) {
-                List<ObjectMeta> records = mp.readMeta(file);
-                FileChannel channel = FileChannel.open(file, StandardOpenOption.READ);
-                ObjectMeta verified = verify(channel, records);
-                if (verified != null && verified.key().equals(key)) return new DirectoryReader(channel, verified.info(bucket));
-                channel.close();
-                if (verified != null) throw noSuchKey(key); // a hashed name's 2^-64 collision: not this key
-                if (mp.readMeta(file).equals(records)) {
-                    throw new StoreException(Code.INTERNAL_ERROR, "object " + bucket + "/" + key + " on mountpath "
-                            + mp.root() + " fails its xxhash64 check");
-                }
-            }
-            throw new StoreException(Code.INTERNAL_ERROR, "object " + bucket + "/" + key + " kept changing during open");
-        } catch (NoSuchFileException e) {
-            throw missing(mp, bucket, key, e);
-        } catch (IOException e) {
-            throw mp.failure("GET " + bucket + "/" + key, e);
-        }
-    }
-
-    /** The record whose size and xxhash64 the file's whole content matches; null if none. */
-    private static ObjectMeta verify(FileChannel channel, List<ObjectMeta> records) throws IOException {
-        Xxhash64 hash = new Xxhash64();
-        ByteBuffer buf = ByteBuffer.allocate(VERIFY_BUFFER_BYTES);
-        long position = 0;
-        for (int n; (n = channel.read(buf.clear(), position)) > 0; position += n) hash.update(buf.flip());
-        long digest = hash.digest();
-        for (ObjectMeta m : records) {
-            if (m.sizeBytes() == position && m.xxhash64() == digest) return m;
-        }
-        return null;
+        return place(bucket, key).open(bucket, key);
     }
 
     @Override
     public void delete(String bucket, String key) throws StoreException {
-        List<byte[]> segments = Names.segments(Names.keyBytes(key));
+        Names.keyBytes(key);
         requireBucket(bucket);
-        DirectoryMountpath mp = place(bucket, key);
-        try {
-            mp.delete(bucket, segments);
-        } catch (IOException e) {
-            throw mp.failure("DELETE " + bucket + "/" + key, e);
-        }
-    }
-
-    /** A missing file is NoSuchKey only while its mountpath is there; a vanished mountpath is an InternalError. */
-    private static StoreException missing(DirectoryMountpath mp, String bucket, String key, NoSuchFileException e) {
-        if (!Files.isDirectory(mp.objectsDir(bucket))) return mp.failure("access " + bucket + "/" + key, e);
-        return noSuchKey(key);
-    }
-
-    private static StoreException noSuchKey(String key) {
-        return new StoreException(Code.NO_SUCH_KEY, "The specified key does not exist: " + key);
+        place(bucket, key).delete(bucket, key);
     }
 
     // ---- listing
@@ -227,10 +158,10 @@ public final class MountpathStore implements ObjectStore {
         requireBucket(bucket);
         byte[] prefixBytes = (prefix == null ? "" : prefix).getBytes(StandardCharsets.UTF_8);
         byte[] after = startAfter == null || startAfter.isEmpty() ? null : startAfter.getBytes(StandardCharsets.UTF_8);
-        List<DirectoryWalker> walkers = new ArrayList<>(mountpaths.size());
-        for (DirectoryMountpath mp : mountpaths) {
+        List<Mountpath.Walk> walkers = new ArrayList<>(mountpaths.size());
+        for (Mountpath mp : mountpaths) {
             try {
-                walkers.add(new DirectoryWalker(mp, bucket, prefixBytes, after));
+                walkers.add(mp.list(bucket, prefixBytes, after));
             } catch (IOException e) {
                 throw mp.failure("list " + bucket, e);
             }
@@ -240,17 +171,19 @@ public final class MountpathStore implements ObjectStore {
 
     /** A k-way merge of the mountpaths' sorted walks by key bytes; a key on two mountpaths is listed once. */
     private static final class MergedListing implements Listing {
-        private record Head(DirectoryWalker.Item item, DirectoryWalker from) {}
+        private record Head(Mountpath.Item item, Mountpath.Walk from) {}
 
         private final PriorityQueue<Head> heads =
                 new PriorityQueue<>((a, b) -> Arrays.compareUnsigned(a.item.key(), b.item.key()));
+        private final List<Mountpath.Walk> walkers;
         private byte[] lastKey;
 
-        MergedListing(List<DirectoryWalker> walkers) {
-            for (DirectoryWalker w : walkers) refill(w);
+        MergedListing(List<Mountpath.Walk> walkers) {
+            this.walkers = walkers;
+            for (Mountpath.Walk w : walkers) refill(w);
         }
 
-        private void refill(DirectoryWalker w) {
+        private void refill(Mountpath.Walk w) {
             if (w.hasNext()) heads.add(new Head(w.next(), w));
         }
 
@@ -274,11 +207,12 @@ public final class MountpathStore implements ObjectStore {
         @Override
         public void close() {
             heads.clear();
+            for (Mountpath.Walk w : walkers) w.close();
         }
     }
 
     @Override
     public void close() {
-        // nothing held open: files are opened per request
+        for (Mountpath mp : mountpaths) mp.close();
     }
 }

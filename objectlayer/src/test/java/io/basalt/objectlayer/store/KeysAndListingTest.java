@@ -60,7 +60,7 @@ class KeysAndListingTest {
         }
         assertEquals(new ArrayList<>(expected.keySet()), keys(store, "", null));
         // nothing outside ROOT/@s3/bkt/%ob but the mountpath's own files
-        for (DirectoryMountpath mp : store.mountpaths()) {
+        for (DirectoryMountpath mp : StoreFixture.dirs(store)) {
             try (Stream<Path> s = Files.walk(mp.root())) {
                 for (Path p : s.filter(Files::isRegularFile).toList()) {
                     String rel = mp.root().relativize(p).toString();

@@ -44,7 +44,7 @@ class MountpathStoreTest {
     @ValueSource(booleans = {true, false})
     void roundTripWithMetadataAndTheDocumentedLayout(boolean xattrs) throws Exception {
         MountpathStore store = store(dir, 1, xattrs, true);
-        assertEquals(xattrs, store.mountpaths().getFirst().usesXattrs(), "ext4 under the test has user xattrs");
+        assertEquals(xattrs, StoreFixture.dirs(store).getFirst().usesXattrs(), "ext4 under the test has user xattrs");
         store.createBucket("photos");
         byte[] data = "meow".repeat(1000).getBytes(StandardCharsets.UTF_8);
         PutOptions options = new PutOptions("image/jpeg", Map.of("color", "blue cat%"),
@@ -65,7 +65,7 @@ class MountpathStoreTest {
             assertNotNull(r.file(), "verified at open: the file can go to sendfile");
         }
         // readable with ls and cat while Basalt is down
-        Path root = store.mountpaths().getFirst().root();
+        Path root = StoreFixture.dirs(store).getFirst().root();
         Path file = root.resolve("@s3/photos/%ob/2026%d/cat.jpg");
         assertArrayEquals(data, Files.readAllBytes(file));
         assertEquals(!xattrs, Files.exists(root.resolve("@s3/photos/%ob/2026%d/cat.jpg%m")));
@@ -118,7 +118,7 @@ class MountpathStoreTest {
         }
         failsWith(Code.NO_SUCH_KEY, () -> store.head("bkt", "aborted"));
         failsWith(Code.NO_SUCH_KEY, () -> store.head("bkt", "dropped/x"));
-        for (DirectoryMountpath mp : store.mountpaths()) assertEquals(0, filesUnder(mp.root().resolve(".tmp")));
+        for (DirectoryMountpath mp : StoreFixture.dirs(store)) assertEquals(0, filesUnder(mp.root().resolve(".tmp")));
         try (var listing = store.list("bkt", "", null)) {
             assertFalse(listing.hasNext());
         }
@@ -182,7 +182,7 @@ class MountpathStoreTest {
         store.createBucket("bkt");
         byte[] data = filled((byte) 7, 100_000);
         put(store, "bkt", "dir/obj", data);
-        DirectoryMountpath mp = store.place("bkt", "dir/obj");
+        DirectoryMountpath mp = (DirectoryMountpath) store.place("bkt", "dir/obj");
         Path file = mp.objectPath("bkt", Names.segments("dir/obj".getBytes(StandardCharsets.UTF_8)));
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
             ch.write(ByteBuffer.wrap(new byte[] {8}), 54_321);
@@ -196,7 +196,7 @@ class MountpathStoreTest {
         MountpathStore store = store(dir, 2, true, true);
         store.createBucket("bkt");
         for (int i = 0; i < 40; i++) put(store, "bkt", "k" + i, ("v" + i).getBytes(StandardCharsets.UTF_8));
-        DirectoryMountpath lost = store.mountpaths().get(1);
+        DirectoryMountpath lost = StoreFixture.dirs(store).get(1);
         DirectoryMountpath.deleteTree(lost.root());
         int failed = 0;
         for (int i = 0; i < 40; i++) {
@@ -221,7 +221,7 @@ class MountpathStoreTest {
         MountpathStore store = store(dir, 1, true, true);
         store.createBucket("bkt");
         put(store, "bkt", "k", "old".getBytes(StandardCharsets.UTF_8));
-        store.mountpaths().getFirst().setWriteFaultAfterBytes(10_000);
+        StoreFixture.dirs(store).getFirst().setWriteFaultAfterBytes(10_000);
         try (ObjectWriter w = store.create("bkt", "k", PutOptions.none())) {
             w.write(ByteBuffer.wrap(new byte[8000]));
             failsWith(Code.STORAGE_FULL, () -> w.write(ByteBuffer.wrap(new byte[8000])));
@@ -229,7 +229,7 @@ class MountpathStoreTest {
         failsWith(Code.STORAGE_FULL, () -> put(store, "bkt", "new", new byte[20_000]));
         assertArrayEquals("old".getBytes(StandardCharsets.UTF_8), get(store, "bkt", "k"));
         failsWith(Code.NO_SUCH_KEY, () -> store.head("bkt", "new"));
-        assertEquals(0, filesUnder(store.mountpaths().getFirst().root().resolve(".tmp")));
+        assertEquals(0, filesUnder(StoreFixture.dirs(store).getFirst().root().resolve(".tmp")));
     }
 
     @Test
@@ -242,7 +242,7 @@ class MountpathStoreTest {
         store.createBucket("abc");
         store.createBucket("my.bucket-2");
         failsWith(Code.BUCKET_ALREADY_OWNED_BY_YOU, () -> store.createBucket("abc"));
-        for (DirectoryMountpath mp : store.mountpaths()) assertTrue(Files.isDirectory(mp.root().resolve("@s3/abc/%ob")));
+        for (DirectoryMountpath mp : StoreFixture.dirs(store)) assertTrue(Files.isDirectory(mp.root().resolve("@s3/abc/%ob")));
         assertEquals(List.of("abc", "my.bucket-2"), store.listBuckets().stream().map(b -> b.name()).toList());
         put(store, "abc", "x/y", new byte[1]);
         failsWith(Code.BUCKET_NOT_EMPTY, () -> store.deleteBucket("abc"));

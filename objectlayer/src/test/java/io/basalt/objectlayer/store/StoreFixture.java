@@ -63,4 +63,9 @@ final class StoreFixture {
             return s.filter(Files::isRegularFile).count();
         }
     }
+
+    /** The store's mountpaths as the directories these tests make them. */
+    static List<DirectoryMountpath> dirs(MountpathStore store) {
+        return store.mountpaths().stream().map(DirectoryMountpath.class::cast).toList();
+    }
 }

@@ -83,6 +83,14 @@ final class NvmeTcpChannel implements BlockChannel, TcpConnection.Receiver, Reac
     private final MemorySegment[] h2cHeaders;
     private final MemorySegment[] h2cDigests;
     private final TcpConnection.SendDone sendDone = this::onSent;
+    /** Made once: queues one piece of a slot's buffers (whole, or a slice where a range starts or ends inside it). */
+    private final Slots.RangeSink sendPiece = (slot, seg, from, take, rangeOffset) ->
+            this.connection.send(from == 0 && take == seg.byteSize() ? seg : seg.asSlice(from, take), slot, sendDone);
+    /** Made once: adds one piece of a slot's buffers to the data digest. */
+    private final Slots.RangeSink digestPiece = (slot, seg, from, take, rangeOffset) -> {
+        this.crc.update(seg, from, take);
+        return true;
+    };
     private int inFlight;
     private boolean gone;
     private boolean closed;
@@ -281,42 +289,14 @@ final class NvmeTcpChannel implements BlockChannel, TcpConnection.Receiver, Reac
 
     /** Queues bytes [offset, offset + length) of a slot's buffers; false when the connection refused one. */
     private boolean sendData(int slot, long offsetBytes, long lengthBytes) {
-        int n = slots.segmentCount(slot);
-        long base = 0;
-        for (int i = 0; i < n && lengthBytes > 0; i++) {
-            MemorySegment seg = slots.segment(slot, i);
-            long size = seg.byteSize();
-            if (offsetBytes < base + size) {
-                long from = offsetBytes - base;
-                long take = Math.min(size - from, lengthBytes);
-                MemorySegment part = from == 0 && take == size ? seg : seg.asSlice(from, take);
-                if (!connection.send(part, slot, sendDone)) return false;
-                offsetBytes += take;
-                lengthBytes -= take;
-            }
-            base += size;
-        }
-        return true;
+        return slots.forEachRange(slot, offsetBytes, lengthBytes, sendPiece);
     }
 
     /** With the data digest on, queues DDGST of bytes [offset, offset + length) of a slot's buffers (into {@code digest}). */
     private boolean sendDataDigest(MemorySegment digest, int slot, long offsetBytes, long lengthBytes) {
         if (HostPdus.dataDigestBytes(digests) == 0) return true;
         crc.reset();
-        int n = slots.segmentCount(slot);
-        long base = 0;
-        for (int i = 0; i < n && lengthBytes > 0; i++) {
-            MemorySegment seg = slots.segment(slot, i);
-            long size = seg.byteSize();
-            if (offsetBytes < base + size) {
-                long from = offsetBytes - base;
-                long take = Math.min(size - from, lengthBytes);
-                crc.update(seg, from, take);
-                offsetBytes += take;
-                lengthBytes -= take;
-            }
-            base += size;
-        }
+        slots.forEachRange(slot, offsetBytes, lengthBytes, digestPiece);
         Sqe.putU32(digest, 0, crc.value());
         return connection.send(digest, slot, sendDone);
     }

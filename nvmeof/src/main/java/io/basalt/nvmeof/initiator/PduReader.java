@@ -36,6 +36,14 @@ final class PduReader {
     private int headerNeed = PduFlyweight.COMMON_HEADER_BYTES;
     private long dataLeft;
     private long dataOffset;
+    /** Where {@link #copyPiece} copies from during one copyData call. */
+    private MemorySegment copySource;
+    private long copySourceOffset;
+    /** Made once: copies one piece of received data into a command's buffer. */
+    private final Slots.RangeSink copyPiece = (slot, seg, into, take, rangeOffset) -> {
+        MemorySegment.copy(copySource, copySourceOffset + rangeOffset, seg, into, take);
+        return true;
+    };
     private int dataCid;
     private boolean dataSuccess;
     private int digestLeft;
@@ -181,22 +189,11 @@ final class PduReader {
 
     /** Copies n received bytes into the command's buffers at dataOffset. */
     private void copyData(MemorySegment from, int at, int n) {
-        Slots slots = channel.slots;
-        int count = slots.segmentCount(dataCid);
-        long base = 0;
-        for (int i = 0; i < count && n > 0; i++) {
-            MemorySegment seg = slots.segment(dataCid, i);
-            long size = seg.byteSize();
-            if (dataOffset < base + size) {
-                long into = dataOffset - base;
-                int take = (int) Math.min(size - into, n);
-                MemorySegment.copy(from, at, seg, into, take);
-                at += take;
-                n -= take;
-                dataOffset += take;
-            }
-            base += size;
-        }
+        copySource = from;
+        copySourceOffset = at;
+        channel.slots.forEachRange(dataCid, dataOffset, n, copyPiece);
+        copySource = null;
+        dataOffset += n;
     }
 
     private int u8(long offset) {

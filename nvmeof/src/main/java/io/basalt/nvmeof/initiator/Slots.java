@@ -80,4 +80,32 @@ final class Slots {
     IoCompletion completion(int slot) { return completions[slot]; }
     int segmentCount(int slot) { return segmentCounts[slot]; }
     MemorySegment segment(int slot, int i) { return segments[slot][i]; }
+
+    /** Receives one piece of a byte range of a slot's buffers; false stops the walk. */
+    interface RangeSink {
+        /** @param rangeOffsetBytes where this piece starts within the range walked */
+        boolean accept(int slot, MemorySegment segment, long fromBytes, long lengthBytes, long rangeOffsetBytes);
+    }
+
+    /**
+     * Walks bytes [offset, offset + length) of a slot's buffers in order, one call per buffer the range touches (the
+     * one walk behind sending data, its digest, and copying received data in); false as soon as the sink refuses.
+     */
+    boolean forEachRange(int slot, long offsetBytes, long lengthBytes, RangeSink sink) {
+        long base = 0;
+        long done = 0;
+        for (int i = 0; i < segmentCounts[slot] && done < lengthBytes; i++) {
+            MemorySegment seg = segments[slot][i];
+            long size = seg.byteSize();
+            long at = offsetBytes + done;
+            if (at < base + size) {
+                long from = at - base;
+                long take = Math.min(size - from, lengthBytes - done);
+                if (!sink.accept(slot, seg, from, take, done)) return false;
+                done += take;
+            }
+            base += size;
+        }
+        return true;
+    }
 }

@@ -27,9 +27,13 @@ have lz4 || need+=(lz4)
 # The Prometheus endpoint test (daemon MetricsEndpointTest) parses /metrics with the reference Python parser
 # (Debian's python3-prometheus-client, for the system /usr/bin/python3 whatever python3 is first on PATH).
 /usr/bin/python3 -c "import prometheus_client" 2>/dev/null || need+=(python3-prometheus-client)
-# The S3 service's tests (objectlayer/) drive it with real clients: the AWS CLI and boto3 (for python3 on PATH).
-have aws || need+=(awscli)
-python3 -c "import boto3" 2>/dev/null || need+=(python3-boto3)
+# The S3 service's tests (objectlayer/) drive it with real clients of two generations: Debian's (the older: AWS CLI
+# 2.9 at /usr/bin/aws, boto3 1.26 for /usr/bin/python3, no checksum trailers) installed here whatever else is on PATH,
+# and a newer aws/boto3 on PATH when there is one (pyenv's or pip's; tested when present, never installed here); and
+# s3cmd. With no aws on PATH at all the Debian one serves both (scripts/e2e/serve-smoke.sh runs `aws`).
+[ -x /usr/bin/aws ] || need+=(awscli)
+/usr/bin/python3 -c "import boto3" 2>/dev/null || need+=(python3-boto3)
+have s3cmd || need+=(s3cmd)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 echo "install-deps: installing ${need[*]}" >&2
 SUDO=""

@@ -15,31 +15,44 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.AfterParameterizedClassInvocation;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.MethodSource;
 
-/** The AWS CLI (aws s3api, aws s3) against S3Server over MemoryObjectStore. Needs `aws` on PATH (Debian: awscli). */
+/**
+ * The AWS CLI (aws s3api, aws s3) against S3Server over MemoryObjectStore, once per installed generation: the `aws`
+ * first on PATH (pyenv's aws-cli 1.45 / botocore 1.43 on the build machine: CRC32 checksums by default, aws-chunked
+ * uploads) and Debian's /usr/bin/aws (package awscli 2.9, its own bundled botocore, no trailers). A generation that
+ * is not installed is skipped with the reason in its name.
+ */
+@ParameterizedClass(name = "{0}")
+@MethodSource("io.basalt.objectlayer.s3.CliHarness#awsClients")
 class AwsCliTest {
+    @Parameter
+    CliHarness.Client client;
     @TempDir
     static Path dir;
     static S3Server server;
     static CliHarness cli;
 
-    @BeforeAll
-    static void start() throws Exception {
-        Assumptions.assumeTrue(CliHarness.onPath("aws"), "the AWS CLI (`aws`, Debian package awscli) is not installed");
+    @BeforeParameterizedClassInvocation
+    static void start(CliHarness.Client client) throws Exception {
+        Assumptions.assumeTrue(client.present(), client::toString);
         server = S3Server.start(new MemoryObjectStore(),
                 S3Server.Options.of("127.0.0.1", 0, Map.of(CliHarness.ACCESS_KEY, CliHarness.SECRET)));
-        cli = new CliHarness(dir, server.port());
+        cli = new CliHarness(dir, server.port(), client.executable(), "python3");
     }
 
-    @AfterAll
+    @AfterParameterizedClassInvocation
     static void stop() {
         if (server != null) {
             server.close();
+            server = null;
         }
     }
 

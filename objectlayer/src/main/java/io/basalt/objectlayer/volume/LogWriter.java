@@ -141,7 +141,7 @@ final class LogWriter {
         } catch (IOException e) {
             abandonHead();
             StoreException failed = new StoreException(Code.INTERNAL_ERROR, "log write on " + io + ": " + e, e);
-            for (LogOps.Op op : appended) op.done.completeExceptionally(failed);
+            for (LogOps.Op op : batch) op.done.completeExceptionally(failed); // appended or not yet
             return;
         }
         for (LogOps.Op op : appended) op.apply(this);

@@ -143,11 +143,13 @@ final class Recovery {
 
     /**
      * An extent of a commit in a segment of sequence {@code seq} holds its data if the scan found it valid, or it
-     * lies before the checkpoint's position (flushed before the checkpoint), or its segment was reused after the
+     * lies before the checkpoint's position P (flushed before the checkpoint; not scanned), or its segment was reused after the
      * commit was written (only possible once the commit had been applied, hence durable with its data).
      */
     private boolean extentValid(LogRecord.Extent x, long seq) {
         long extentSeq = headerSeq[VolumeLayout.segmentOf(x.location())];
-        return validData.contains(x.location()) || extentSeq < positionSeq || extentSeq > seq;
+        boolean beforePosition = extentSeq < positionSeq
+                || extentSeq == positionSeq && VolumeLayout.blockOf(x.location()) < positionBlock;
+        return validData.contains(x.location()) || beforePosition || extentSeq > seq;
     }
 }

@@ -4,7 +4,6 @@ import io.basalt.objectlayer.ObjectStore.ObjectInfo;
 import io.basalt.objectlayer.ObjectStore.ObjectWriter;
 import io.basalt.objectlayer.ObjectStore.PutOptions;
 import io.basalt.objectlayer.StoreException;
-import io.basalt.objectlayer.StoreException.Code;
 import io.basalt.shims.Check;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -14,8 +13,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.List;
 
 /**
@@ -80,14 +77,13 @@ final class DirectoryWriter implements ObjectWriter {
     @Override
     public ObjectInfo commit() throws StoreException {
         Check.that(state == State.OPEN, "commit after commit or abort");
-        byte[] digest = md5.digest();
-        if (options.contentMd5() != null && !Arrays.equals(digest, options.contentMd5())) {
+        ObjectMeta meta;
+        try {
+            meta = ObjectMeta.ofPut(key, sizeBytes, md5.digest(), xxhash.digest(), options);
+        } catch (StoreException e) {
             abort();
-            throw new StoreException(Code.BAD_DIGEST,
-                    "The Content-MD5 you specified did not match what we received.");
+            throw e;
         }
-        ObjectMeta meta = new ObjectMeta(key, sizeBytes, HexFormat.of().formatHex(digest), xxhash.digest(),
-                System.currentTimeMillis(), options.contentType(), options.userMetadata());
         try {
             mountpath.commit(tmp, channel, bucket, segments, meta, locks);
             channel.close();

@@ -1,9 +1,13 @@
 package io.basalt.objectlayer.store;
 
 import io.basalt.objectlayer.ObjectStore.ObjectInfo;
+import io.basalt.objectlayer.ObjectStore.PutOptions;
+import io.basalt.objectlayer.StoreException;
+import io.basalt.objectlayer.StoreException.Code;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -29,6 +33,19 @@ public record ObjectMeta(String key, long sizeBytes, String etag, long xxhash64,
                          String contentType, Map<String, String> userMetadata) {
     static final String MAGIC = "basalt-meta 1";
     private static final HexFormat HEX_UPPER = HexFormat.of().withUpperCase();
+
+    /**
+     * The metadata a PUT commits (shared by every mountpath's writer): BadDigest when the client sent a Content-MD5
+     * and the data's MD5 differs.
+     */
+    public static ObjectMeta ofPut(String key, long sizeBytes, byte[] md5, long xxhash64, PutOptions options)
+            throws StoreException {
+        if (options.contentMd5() != null && !Arrays.equals(md5, options.contentMd5())) {
+            throw new StoreException(Code.BAD_DIGEST, "The Content-MD5 you specified did not match what we received.");
+        }
+        return new ObjectMeta(key, sizeBytes, HexFormat.of().formatHex(md5), xxhash64, System.currentTimeMillis(),
+                options.contentType(), options.userMetadata());
+    }
 
     public ObjectInfo info(String bucket) {
         return new ObjectInfo(bucket, key, sizeBytes, etag, xxhash64, lastModifiedMs, contentType, userMetadata);

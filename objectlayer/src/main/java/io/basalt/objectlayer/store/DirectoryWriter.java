@@ -34,6 +34,7 @@ final class DirectoryWriter implements ObjectWriter {
     private final PutOptions options;
     private final Path tmp;
     private final FileChannel channel;
+    /** Null when the options give the ETag and no Content-MD5 (a multipart Complete): no MD5 to compute. */
     private final MessageDigest md5;
     private final Xxhash64 xxhash = new Xxhash64();
     private long sizeBytes;
@@ -49,7 +50,7 @@ final class DirectoryWriter implements ObjectWriter {
         this.options = options;
         this.tmp = mountpath.newTempFile();
         try {
-            this.md5 = MessageDigest.getInstance("MD5");
+            this.md5 = options.etag() == null || options.contentMd5() != null ? MessageDigest.getInstance("MD5") : null;
             this.channel = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
         } catch (IOException e) {
             throw mountpath.failure("PUT " + bucket + "/" + key, e);
@@ -72,7 +73,7 @@ final class DirectoryWriter implements ObjectWriter {
         }
         // hash what was written: the same bytes, re-read from the caller's buffer
         ByteBuffer view = data.duplicate().position(start).limit(end);
-        md5.update(view.duplicate());
+        if (md5 != null) md5.update(view.duplicate());
         xxhash.update(view);
         sizeBytes += end - start;
     }
@@ -80,14 +81,14 @@ final class DirectoryWriter implements ObjectWriter {
     @Override
     public ObjectInfo commit() throws StoreException {
         Check.that(state == State.OPEN, "commit after commit or abort");
-        byte[] digest = md5.digest();
+        byte[] digest = md5 == null ? null : md5.digest();
         if (options.contentMd5() != null && !Arrays.equals(digest, options.contentMd5())) {
             abort();
             throw new StoreException(Code.BAD_DIGEST,
                     "The Content-MD5 you specified did not match what we received.");
         }
-        ObjectMeta meta = new ObjectMeta(key, sizeBytes, HexFormat.of().formatHex(digest), xxhash.digest(),
-                System.currentTimeMillis(), options.contentType(), options.userMetadata());
+        ObjectMeta meta = ObjectMeta.of(key, sizeBytes, digest == null ? null : HexFormat.of().formatHex(digest),
+                xxhash.digest(), System.currentTimeMillis(), options);
         try {
             mountpath.commit(tmp, channel, bucket, segments, meta, locks);
             channel.close();

@@ -1,6 +1,7 @@
 package io.basalt.objectlayer.store;
 
 import io.basalt.objectlayer.ObjectStore.ObjectInfo;
+import io.basalt.objectlayer.ObjectStore.PutOptions;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -22,16 +23,38 @@ import java.util.Map;
  * mtime 1767225600000
  * content-type image/jpeg
  * meta color blue          (one line per x-amz-meta-* entry)
+ * tag project basalt       (one line per tag; records written before tags existed have none and still parse)
  * </pre>
  * A sidecar holds the current record, an empty line, and the one it replaced (see {@link DirectoryMountpath}).
  */
 public record ObjectMeta(String key, long sizeBytes, String etag, long xxhash64, long lastModifiedMs,
-                         String contentType, Map<String, String> userMetadata) {
+                         String contentType, Map<String, String> userMetadata, Map<String, String> tags) {
     static final String MAGIC = "basalt-meta 1";
     private static final HexFormat HEX_UPPER = HexFormat.of().withUpperCase();
 
+    /** Without tags. */
+    public ObjectMeta(String key, long sizeBytes, String etag, long xxhash64, long lastModifiedMs, String contentType,
+                      Map<String, String> userMetadata) {
+        this(key, sizeBytes, etag, xxhash64, lastModifiedMs, contentType, userMetadata, Map.of());
+    }
+
+    /**
+     * The record a PUT commits: the options' ETag when given (a completed multipart upload), else the data's MD5;
+     * the options' content type, metadata and tags. Every mountpath kind's writer builds its record here.
+     */
+    public static ObjectMeta of(String key, long sizeBytes, String md5Hex, long xxhash64, long lastModifiedMs,
+                                PutOptions options) {
+        String etag = options.etag() != null ? options.etag() : md5Hex;
+        return new ObjectMeta(key, sizeBytes, etag, xxhash64, lastModifiedMs, options.contentType(),
+                options.userMetadata(), options.tags() == null ? Map.of() : options.tags());
+    }
+
+    public ObjectMeta withTags(Map<String, String> newTags) {
+        return new ObjectMeta(key, sizeBytes, etag, xxhash64, lastModifiedMs, contentType, userMetadata, newTags);
+    }
+
     public ObjectInfo info(String bucket) {
-        return new ObjectInfo(bucket, key, sizeBytes, etag, xxhash64, lastModifiedMs, contentType, userMetadata);
+        return new ObjectInfo(bucket, key, sizeBytes, etag, xxhash64, lastModifiedMs, contentType, userMetadata, tags);
     }
 
     public String text() {
@@ -45,6 +68,9 @@ public record ObjectMeta(String key, long sizeBytes, String etag, long xxhash64,
         out.append("content-type ").append(escape(contentType)).append('\n');
         for (Map.Entry<String, String> e : userMetadata.entrySet()) {
             out.append("meta ").append(escape(e.getKey())).append(' ').append(escape(e.getValue())).append('\n');
+        }
+        for (Map.Entry<String, String> e : tags.entrySet()) {
+            out.append("tag ").append(escape(e.getKey())).append(' ').append(escape(e.getValue())).append('\n');
         }
         return out.toString();
     }
@@ -69,10 +95,13 @@ public record ObjectMeta(String key, long sizeBytes, String etag, long xxhash64,
         if (!lines[0].equals(MAGIC)) throw new IllegalArgumentException("not a basalt-meta 1 record");
         Map<String, String> fields = new LinkedHashMap<>();
         Map<String, String> user = new LinkedHashMap<>();
+        Map<String, String> tags = new LinkedHashMap<>();
         for (int i = 1; i < lines.length; i++) {
             String[] parts = lines[i].split(" ", -1);
             if (parts[0].equals("meta") && parts.length == 3) {
                 user.put(unescape(parts[1]), unescape(parts[2]));
+            } else if (parts[0].equals("tag") && parts.length == 3) {
+                tags.put(unescape(parts[1]), unescape(parts[2]));
             } else if (parts.length == 2) {
                 fields.put(parts[0], unescape(parts[1]));
             } else {
@@ -81,7 +110,8 @@ public record ObjectMeta(String key, long sizeBytes, String etag, long xxhash64,
         }
         return new ObjectMeta(required(fields, "key"), Long.parseLong(required(fields, "size")),
                 required(fields, "etag"), Long.parseUnsignedLong(required(fields, "xxhash64"), 16),
-                Long.parseLong(required(fields, "mtime")), required(fields, "content-type"), Map.copyOf(user));
+                Long.parseLong(required(fields, "mtime")), required(fields, "content-type"), Map.copyOf(user),
+                Map.copyOf(tags));
     }
 
     private static String required(Map<String, String> fields, String name) {

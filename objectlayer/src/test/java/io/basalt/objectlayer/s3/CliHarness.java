@@ -27,8 +27,9 @@ final class CliHarness {
     CliHarness(Path dir, int port) throws IOException {
         this.dir = dir;
         this.endpoint = "http://127.0.0.1:" + port;
-        // Multipart starts at 8 MiB by default and multipart upload is not served yet (docs/objects.md); AWS CLI v1
-        // presigns with SigV2 unless told s3v4, and only SigV4 is served.
+        // Multipart starts at 8 MiB by default; these tests run over MemoryObjectStore, which has no multipart
+        // uploads (MultipartCliTest sets its own config over a real store). AWS CLI v1 presigns with SigV2 unless
+        // told s3v4, and only SigV4 is served.
         Files.writeString(dir.resolve("aws-config"), "[default]\nregion = us-east-1\ns3 =\n    multipart_threshold = 64MB\n"
                 + "    signature_version = s3v4\n");
     }

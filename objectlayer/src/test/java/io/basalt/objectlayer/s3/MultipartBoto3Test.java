@@ -67,14 +67,33 @@ class MultipartBoto3Test {
             assert code(s3.abort_multipart_upload, Bucket='bmp', Key='b', UploadId=ids['b']) == 'NoSuchUpload'
             assert code(s3.upload_part, Bucket='bmp', Key='b', UploadId=ids['x/c'], PartNumber=1, Body=b'z') == 'NoSuchUpload'
             assert code(s3.list_parts, Bucket='bmp', Key='b', UploadId=ids['b']) == 'NoSuchUpload'
-            # 3. a conditional Complete: the key exists, so If-None-Match: * fails and the upload stays
+            # 3. bad copy ranges and conditions, bad part lists: the upload stays usable
+            s3.put_object(Bucket='bmp', Key='src', Body=b's' * 1000)
+            assert code(s3.upload_part_copy, Bucket='bmp', Key='x/c', UploadId=ids['x/c'], PartNumber=1,
+                        CopySource='bmp/src', CopySourceRange='bytes=0-1000') == 'InvalidArgument'
+            assert code(s3.upload_part_copy, Bucket='bmp', Key='x/c', UploadId=ids['x/c'], PartNumber=1,
+                        CopySource='bmp/src', CopySourceIfMatch='"%s"' % ('0' * 32)) == 'PreconditionFailed'
+            small = [{'PartNumber': n, 'ETag': s3.upload_part_copy(Bucket='bmp', Key='x/c', UploadId=ids['x/c'],
+                      PartNumber=n, CopySource='bmp/src', CopySourceRange='bytes=0-9')['CopyPartResult']['ETag']}
+                     for n in (1, 2)]
+            def complete(parts):
+                return code(s3.complete_multipart_upload, Bucket='bmp', Key='x/c', UploadId=ids['x/c'],
+                            MultipartUpload={'Parts': parts})
+            assert complete(small[::-1]) == 'InvalidPartOrder'
+            assert complete([{'PartNumber': 1, 'ETag': '"%s"' % ('0' * 32)}]) == 'InvalidPart'
+            assert complete([{'PartNumber': 3, 'ETag': small[0]['ETag']}]) == 'InvalidPart'
+            assert complete(small) == 'EntityTooSmall'
+            assert code(s3.upload_part, Bucket='bmp', Key='x/c', UploadId=ids['x/c'], PartNumber=10001, Body=b'z') == 'InvalidArgument'
+            s3.complete_multipart_upload(Bucket='bmp', Key='x/c', UploadId=ids['x/c'], MultipartUpload={'Parts': small[1:]})
+            assert s3.get_object(Bucket='bmp', Key='x/c')['Body'].read() == b's' * 10
+            # 4. a conditional Complete: the key exists, so If-None-Match: * fails and the upload stays
             s3.put_object(Bucket='bmp', Key='a', Body=b'already')
             done = [{'PartNumber': 1, 'ETag': parts[0][2]}]
             assert code(s3.complete_multipart_upload, Bucket='bmp', Key='a', UploadId=ids['a'],
                         MultipartUpload={'Parts': done}, IfNoneMatch='*') == 'PreconditionFailed'
             s3.complete_multipart_upload(Bucket='bmp', Key='a', UploadId=ids['a'], MultipartUpload={'Parts': done})
             assert s3.get_object(Bucket='bmp', Key='a')['Body'].read() == b'p1'
-            # 4. tagging
+            # 5. tagging
             s3.put_object(Bucket='bmp', Key='t', Body=b'tagged', Tagging='a=1&b=two%20words')
             tags = s3.get_object_tagging(Bucket='bmp', Key='t')['TagSet']
             assert tags == [{'Key': 'a', 'Value': '1'}, {'Key': 'b', 'Value': 'two words'}], tags
@@ -92,7 +111,7 @@ class MultipartBoto3Test {
             s3.delete_object_tagging(Bucket='bmp', Key='t2')
             assert s3.get_object_tagging(Bucket='bmp', Key='t2')['TagSet'] == []
             assert 'TagCount' not in s3.get_object(Bucket='bmp', Key='t2')
-            # 5. conditional PUT and copy-source conditions
+            # 6. conditional PUT and copy-source conditions
             etag = s3.put_object(Bucket='bmp', Key='c', Body=b'one', IfNoneMatch='*')['ETag']
             assert code(s3.put_object, Bucket='bmp', Key='c', Body=b'two', IfNoneMatch='*') == 'PreconditionFailed'
             assert code(s3.put_object, Bucket='bmp', Key='c', Body=b'two', IfMatch='"%s"' % ('0' * 32)) == 'PreconditionFailed'

@@ -7,8 +7,13 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * Multipart uploads over the store's {@link Multipart}: CreateMultipartUpload (POST ?uploads), UploadPart and
@@ -21,6 +26,13 @@ final class MultipartOperations {
     /** CompleteMultipartUpload's body: 10,000 parts of about 120 bytes each fit well within this. */
     static final int COMPLETE_BODY_BYTES_MAX = 4 << 20;
     private static final String OWNER = "basalt";
+    /** A Complete still running after this long starts its 200 and sends a space this often (clients wait 60 s). */
+    static final long KEEP_ALIVE_INTERVAL_MS_DEFAULT = 5000;
+    private static final byte[] XML_DECLARATION = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+            .getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] KEEP_ALIVE_SPACE = {' '};
+    /** Tests shorten it to see the spaces on a small upload. */
+    static volatile long keepAliveIntervalMs = KEEP_ALIVE_INTERVAL_MS_DEFAULT;
 
     private final S3Service service;
 
@@ -200,11 +212,66 @@ final class MultipartOperations {
             throws S3Error, StoreException, S3Connection.ClientGone {
         service.requireBucket(r.bucket);
         List<Multipart.PartRef> parts = parseComplete(S3Service.readSmallBody(x, r, auth, COMPLETE_BODY_BYTES_MAX));
-        ObjectStore.ObjectInfo info = multipart().complete(r.bucket, r.key, uploadId, parts,
-                ObjectOperations.putCondition(r));
-        x.sendXml(HttpResponseStatus.OK, new S3Xml("CompleteMultipartUploadResult", true)
+        ObjectStore.Condition condition = ObjectOperations.putCondition(r);
+        Multipart multipart = multipart();
+        FutureTask<ObjectStore.ObjectInfo> task = new FutureTask<>(
+                () -> multipart.complete(r.bucket, r.key, uploadId, parts, condition));
+        Thread.ofVirtual().name("s3-complete-" + uploadId).start(task);
+        boolean streaming = false;
+        ObjectStore.ObjectInfo info;
+        try {
+            while (true) {
+                try {
+                    info = task.get(keepAliveIntervalMs, TimeUnit.MILLISECONDS);
+                    break;
+                } catch (TimeoutException e) {
+                    // S3's way to keep a long Complete's connection alive: a 200 at once, then spaces
+                    if (!streaming) {
+                        HttpHeaders h = x.headers();
+                        h.set(HttpHeaderNames.CONTENT_TYPE, "application/xml");
+                        x.startChunked(h);
+                        x.sendChunk(XML_DECLARATION, false);
+                        streaming = true;
+                    }
+                    x.sendChunk(KEEP_ALIVE_SPACE, false);
+                }
+            }
+        } catch (ExecutionException e) {
+            failed(x, r, e.getCause(), streaming);
+            return;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new S3Connection.ClientGone();
+        }
+        byte[] xml = new S3Xml("CompleteMultipartUploadResult", true)
                 .element("Location", "/" + r.bucket + "/" + SigV4.uriEncode(r.key, true)).element("Bucket", r.bucket)
-                .element("Key", r.key).element("ETag", ObjectOperations.quote(info.etag())).finish());
+                .element("Key", r.key).element("ETag", ObjectOperations.quote(info.etag())).finish();
+        if (streaming) {
+            x.sendChunk(withoutDeclaration(xml), true);
+        } else {
+            x.sendXml(HttpResponseStatus.OK, xml);
+        }
+    }
+
+    /** A failed Complete: its error as usual, or, once the 200 is sent, as an {@code <Error>} body ending it. */
+    private static void failed(Exchange x, S3Request r, Throwable cause, boolean streaming) throws S3Error, StoreException {
+        S3Error error = cause instanceof StoreException se ? S3Error.of(se)
+                : cause instanceof S3Error s3 ? s3
+                : new S3Error("InternalError", 500, "We encountered an internal error. Please try again.");
+        if (!streaming) {
+            if (cause instanceof StoreException se) {
+                throw se;
+            }
+            throw error;
+        }
+        x.sendChunk(withoutDeclaration(S3Xml.error(error.code(), error.getMessage(), r.resource(), x.requestId)), true);
+    }
+
+    /** The document after its XML declaration, which went first (before the spaces). */
+    private static byte[] withoutDeclaration(byte[] xml) {
+        String text = new String(xml, StandardCharsets.UTF_8);
+        int end = text.startsWith("<?xml") ? text.indexOf("?>") + 2 : 0;
+        return text.substring(end).getBytes(StandardCharsets.UTF_8);
     }
 
     /** {@code <CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>"..."</ETag></Part>...}. */

@@ -35,7 +35,7 @@ import java.util.regex.Pattern;
  * </pre>
  * Both survive restarts like any object. Complete streams the parts in order into a normal PUT of the final key
  * (through {@link MountpathStore#create}, so the key's commit lock and a conditional PUT apply) with the ETag given,
- * then deletes the state and the parts. Part commits, Complete and Abort of one upload serialize on a lock striped by
+ * then deletes the parts and the state. Part commits, Complete and Abort of one upload serialize on a lock striped by
  * upload id, so no part lands after its upload ended.
  */
 final class MultipartUploads implements Multipart {
@@ -284,10 +284,14 @@ final class MultipartUploads implements Multipart {
         }
     }
 
-    /** The state first (the upload ends at once), then the parts. */
+    /**
+     * The parts first, then the state: a crash in between leaves the upload listed (with fewer parts), so an Abort
+     * still finds and finishes it, rather than parts no state names. The caller holds the upload's lock, so no part
+     * lands meanwhile.
+     */
     private static void dropUpload(Mountpath mp, String bucket, String uploadId) throws StoreException {
-        mp.delete(UPLOADS_BUCKET, stateKey(bucket, uploadId));
         for (String k : keys(mp, partPrefix(bucket, uploadId))) mp.delete(UPLOADS_BUCKET, k);
+        mp.delete(UPLOADS_BUCKET, stateKey(bucket, uploadId));
     }
 
     /** The reserved bucket's keys under a prefix on one mountpath, collected before anything is deleted. */

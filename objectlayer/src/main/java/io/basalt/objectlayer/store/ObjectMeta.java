@@ -5,6 +5,7 @@ import io.basalt.objectlayer.ObjectStore.PutOptions;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -111,7 +112,7 @@ public record ObjectMeta(String key, long sizeBytes, String etag, long xxhash64,
         return new ObjectMeta(required(fields, "key"), Long.parseLong(required(fields, "size")),
                 required(fields, "etag"), Long.parseUnsignedLong(required(fields, "xxhash64"), 16),
                 Long.parseLong(required(fields, "mtime")), required(fields, "content-type"), Map.copyOf(user),
-                Map.copyOf(tags));
+                Collections.unmodifiableMap(tags)); // tags keep the order they were given in
     }
 
     private static String required(Map<String, String> fields, String name) {

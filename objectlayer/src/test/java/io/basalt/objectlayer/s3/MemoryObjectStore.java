@@ -92,7 +92,7 @@ final class MemoryObjectStore implements ObjectStore {
                 }
                 String etag = options.etag() != null ? options.etag() : HexFormat.of().formatHex(md5);
                 ObjectInfo info = new ObjectInfo(bucket, key, all.length, etag, 0, System.currentTimeMillis(),
-                        options.contentType(), Map.copyOf(options.userMetadata()), Map.copyOf(options.tags()));
+                        options.contentType(), Map.copyOf(options.userMetadata()), new java.util.LinkedHashMap<>(options.tags()));
                 synchronized (b) { // the conditional PUT's check and the commit, atomic against other commits
                     Stored current = b.objects().get(key);
                     if (options.condition() != null && !options.condition().holds(current == null ? null : current.info())) {
@@ -164,7 +164,8 @@ final class MemoryObjectStore implements ObjectStore {
         synchronized (b) {
             ObjectInfo i = stored(bucket, key).info();
             b.objects().put(key, new Stored(new ObjectInfo(i.bucket(), i.key(), i.sizeBytes(), i.etag(), i.xxhash64(),
-                    i.lastModifiedMs(), i.contentType(), i.userMetadata(), Map.copyOf(tags)), stored(bucket, key).data()));
+                    i.lastModifiedMs(), i.contentType(), i.userMetadata(), new java.util.LinkedHashMap<>(tags)),
+                    stored(bucket, key).data()));
         }
     }
 

@@ -149,6 +149,34 @@ class MultipartBoto3Test {
         }
     }
 
+    static final String KEPT_ALIVE = """
+            import os, hashlib, boto3
+            s3 = boto3.client('s3', endpoint_url=os.environ['S3_ENDPOINT'])
+            s3.create_bucket(Bucket='slow')
+            uid = s3.create_multipart_upload(Bucket='slow', Key='k')['UploadId']
+            parts = [os.urandom(5 << 20), b'tail']
+            done = [{'PartNumber': n + 1, 'ETag': s3.upload_part(Bucket='slow', Key='k', UploadId=uid, PartNumber=n + 1,
+                     Body=p)['ETag']} for n, p in enumerate(parts)]
+            r = s3.complete_multipart_upload(Bucket='slow', Key='k', UploadId=uid, MultipartUpload={'Parts': done})
+            md5s = b''.join(hashlib.md5(p).digest() for p in parts)
+            assert r['ETag'] == '"%s-2"' % hashlib.md5(md5s).hexdigest(), r
+            assert s3.get_object(Bucket='slow', Key='k')['Body'].read() == b''.join(parts)
+            print('kept alive ok')
+            """;
+
+    /** botocore reads a Complete answered 200 at once, then spaces, then the result (the keep-alive at 1 ms). */
+    @Test
+    void boto3ReadsAKeptAliveComplete() throws Exception {
+        try {
+            MultipartOperations.keepAliveIntervalMs = 1;
+            CliHarness.Result r = cli.python(KEPT_ALIVE);
+            assertEquals(0, r.exit(), r.all());
+            assertTrue(r.out().contains("kept alive ok"), r.all());
+        } finally {
+            MultipartOperations.keepAliveIntervalMs = MultipartOperations.KEEP_ALIVE_INTERVAL_MS_DEFAULT;
+        }
+    }
+
     @Test
     void boto3MultipartTaggingAndConditions() throws Exception {
         CliHarness.Result r = cli.python(SCRIPT);

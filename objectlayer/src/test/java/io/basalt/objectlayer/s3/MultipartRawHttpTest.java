@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.basalt.objectlayer.store.DirectoryMountpath;
 import io.basalt.objectlayer.store.MountpathStore;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -154,5 +156,80 @@ class MultipartRawHttpTest {
             assertError(call(s, "GET", "/cnd?tagging", Map.of(), null), 501, "NotImplemented");
             assertError(call(s, "GET", "/cnd/missing?tagging", Map.of(), null), 404, "NoSuchKey");
         }
+    }
+
+    /** A chunked response's status and decoded body (the keep-alive Complete). */
+    static RawHttpTest.Response readChunked(InputStream in) throws IOException {
+        String status = line(in);
+        Map<String, String> headers = new LinkedHashMap<>();
+        for (String l = line(in); !l.isEmpty(); l = line(in)) {
+            int colon = l.indexOf(':');
+            headers.put(l.substring(0, colon).toLowerCase(java.util.Locale.ROOT), l.substring(colon + 1).trim());
+        }
+        assertEquals("chunked", headers.get("transfer-encoding"), headers.toString());
+        ByteArrayOutputStream body = new ByteArrayOutputStream();
+        for (int n = Integer.parseInt(line(in), 16); n > 0; n = Integer.parseInt(line(in), 16)) {
+            body.writeBytes(in.readNBytes(n));
+            assertEquals("", line(in));
+        }
+        assertEquals("", line(in));
+        return new RawHttpTest.Response(Integer.parseInt(status.split(" ")[1]), headers,
+                body.toString(StandardCharsets.UTF_8));
+    }
+
+    private static String line(InputStream in) throws IOException {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        for (int c = in.read(); c != '\n'; c = in.read()) {
+            if (c < 0) {
+                throw new IOException("connection closed");
+            }
+            if (c != '\r') {
+                b.write(c);
+            }
+        }
+        return b.toString(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * A Complete that runs longer than the keep-alive interval answers 200 at once, then spaces, then its result, or an
+     * {@code <Error>} in the 200 (S3's behaviour; clients read it as the error). The interval is shortened to 0-1 ms.
+     */
+    @Test
+    void aLongCompleteIsKeptAliveWithSpacesAndMayEndInAnError() throws Exception {
+        try (Socket s = new Socket("127.0.0.1", server.port())) {
+            assertEquals(200, call(s, "PUT", "/slow", Map.of(), "").status());
+            String id = uploadId(s, "slow", "k");
+            String big = "b".repeat(5 << 20);
+            String e1 = call(s, "PUT", "/slow/k?partNumber=1&uploadId=" + id, Map.of(), big).headers().get("etag");
+            String e2 = call(s, "PUT", "/slow/k?partNumber=2&uploadId=" + id, Map.of(), "tail").headers().get("etag");
+            String missing = "<CompleteMultipartUpload><Part><PartNumber>3</PartNumber><ETag>" + e2 + "</ETag></Part>"
+                    + "</CompleteMultipartUpload>";
+            String good = "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>" + e1 + "</ETag></Part>"
+                    + "<Part><PartNumber>2</PartNumber><ETag>" + e2 + "</ETag></Part></CompleteMultipartUpload>";
+            try {
+                MultipartOperations.keepAliveIntervalMs = 0;
+                Map<String, String> h = new LinkedHashMap<>(Map.of("host", host));
+                RawHttpTest.send(s.getOutputStream(), "POST", "/slow/k?uploadId=" + id, h, utf8(missing));
+                RawHttpTest.Response failed = readChunked(s.getInputStream());
+                assertEquals(200, failed.status());
+                assertTrue(failed.body().matches("(?s)<\\?xml[^>]*\\?>\\n +<Error><Code>InvalidPart</Code>.*"),
+                        failed.body());
+                MultipartOperations.keepAliveIntervalMs = 1;
+                RawHttpTest.send(s.getOutputStream(), "POST", "/slow/k?uploadId=" + id, h, utf8(good));
+                RawHttpTest.Response done = readChunked(s.getInputStream());
+                assertEquals(200, done.status());
+                assertTrue(done.body().matches("(?s)<\\?xml[^>]*\\?>\\n +<CompleteMultipartUploadResult .*-2(&quot;|\")"
+                        + "</ETag></CompleteMultipartUploadResult>"), done.body());
+            } finally {
+                MultipartOperations.keepAliveIntervalMs = MultipartOperations.KEEP_ALIVE_INTERVAL_MS_DEFAULT;
+            }
+            // the connection stays usable after the chunked answers
+            assertEquals((5 << 20) + 4, Integer.parseInt(call(s, "HEAD", "/slow/k", Map.of(), null)
+                    .headers().get("content-length")));
+        }
+    }
+
+    static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
     }
 }

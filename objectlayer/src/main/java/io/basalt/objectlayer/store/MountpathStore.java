@@ -165,7 +165,10 @@ public final class MountpathStore implements ObjectStore {
     public void delete(String bucket, String key) throws StoreException {
         Names.keyBytes(key);
         requireBucket(bucket);
-        place(bucket, key).delete(bucket, key);
+        // under the key's commit lock: a tag update never rewrites the record of a file being deleted
+        try (StripedLocks.Held held = commitLocks.hold(KeyCommitWriter.lockName(bucket, key))) {
+            place(bucket, key).delete(bucket, key);
+        }
     }
 
     @Override

@@ -39,6 +39,17 @@ public interface ObjectStore extends AutoCloseable {
     void delete(String bucket, String key) throws StoreException;
 
     /**
+     * Replaces the object's tags (empty: none) without rewriting its data; ETag and Last-Modified stay. NoSuchKey when
+     * absent. Atomic: a reader sees the old tags or the new ones.
+     */
+    void setTags(String bucket, String key, Map<String, String> tags) throws StoreException;
+
+    /** Multipart uploads (CreateMultipartUpload, UploadPart, ...); null when this store has none. */
+    default Multipart multipart() {
+        return null;
+    }
+
+    /**
      * The bucket's objects whose key starts with {@code prefix} and sorts after {@code startAfter} (null: from the
      * first), in UTF-8 byte order, merged across mountpaths and produced as the iterator advances (never held whole).
      * Close it when done early.
@@ -53,14 +64,61 @@ public interface ObjectStore extends AutoCloseable {
     /**
      * @param etag        S3's ETag without quotes: the MD5 of the data in hex (multipart: md5-of-md5s-N)
      * @param xxhash64    the data's xxhash64 (seed 0), checked on every GET
+     * @param tags        the object's tags (x-amz-tagging), empty for none
      */
     record ObjectInfo(String bucket, String key, long sizeBytes, String etag, long xxhash64, long lastModifiedMs,
-                      String contentType, Map<String, String> userMetadata) {}
+                      String contentType, Map<String, String> userMetadata, Map<String, String> tags) {
+        /** Without tags. */
+        public ObjectInfo(String bucket, String key, long sizeBytes, String etag, long xxhash64, long lastModifiedMs,
+                          String contentType, Map<String, String> userMetadata) {
+            this(bucket, key, sizeBytes, etag, xxhash64, lastModifiedMs, contentType, userMetadata, Map.of());
+        }
+    }
 
-    /** What a PUT carries besides the data. {@code contentMd5}: the Content-MD5 the client sent (raw 16 bytes) or null. */
-    record PutOptions(String contentType, Map<String, String> userMetadata, byte[] contentMd5) {
+    /**
+     * What a PUT carries besides the data.
+     *
+     * @param contentMd5  the Content-MD5 the client sent (raw 16 bytes) or null
+     * @param tags        the new object's tags (empty: none)
+     * @param etag        the ETag to store instead of the data's MD5 (a completed multipart upload's md5-of-md5s-N),
+     *                    or null; the writer then need not compute the MD5 (the xxhash64 is still computed)
+     * @param condition   checked at commit, atomically against other PUTs of the key; null for none
+     */
+    record PutOptions(String contentType, Map<String, String> userMetadata, byte[] contentMd5,
+                      Map<String, String> tags, String etag, Condition condition) {
+        public PutOptions(String contentType, Map<String, String> userMetadata, byte[] contentMd5) {
+            this(contentType, userMetadata, contentMd5, Map.of(), null, null);
+        }
+
         public static PutOptions none() {
             return new PutOptions("binary/octet-stream", Map.of(), null);
+        }
+
+        public PutOptions withTags(Map<String, String> newTags) {
+            return new PutOptions(contentType, userMetadata, contentMd5, newTags, etag, condition);
+        }
+
+        public PutOptions withEtag(String newEtag) {
+            return new PutOptions(contentType, userMetadata, contentMd5, tags, newEtag, condition);
+        }
+
+        public PutOptions withCondition(Condition newCondition) {
+            return new PutOptions(contentType, userMetadata, contentMd5, tags, etag, newCondition);
+        }
+    }
+
+    /**
+     * A conditional PUT (If-None-Match: *, If-Match: "etag"): PreconditionFailed (412) at commit when it does not hold.
+     *
+     * @param ifNoneMatchAny  the key must not exist
+     * @param ifMatchEtag     the key must exist with this ETag (no quotes; "*": any); null: no such condition
+     */
+    record Condition(boolean ifNoneMatchAny, String ifMatchEtag) {
+        /** Whether the condition holds over the current version ({@code current} null: the key is absent). */
+        public boolean holds(ObjectInfo current) {
+            if (ifNoneMatchAny && current != null) return false;
+            if (ifMatchEtag == null) return true;
+            return current != null && (ifMatchEtag.equals("*") || current.etag().equals(ifMatchEtag));
         }
     }
 

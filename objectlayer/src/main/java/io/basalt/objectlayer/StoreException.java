@@ -14,6 +14,14 @@ public final class StoreException extends Exception {
         KEY_TOO_LONG("KeyTooLongError", 400),
         INVALID_ARGUMENT("InvalidArgument", 400),
         BAD_DIGEST("BadDigest", 400),
+        PRECONDITION_FAILED("PreconditionFailed", 412),
+        NO_SUCH_UPLOAD("NoSuchUpload", 404),
+        INVALID_PART("InvalidPart", 400),
+        INVALID_PART_ORDER("InvalidPartOrder", 400),
+        ENTITY_TOO_SMALL("EntityTooSmall", 400),
+        ENTITY_TOO_LARGE("EntityTooLarge", 400),
+        INVALID_TAG("InvalidTag", 400),
+        NOT_IMPLEMENTED("NotImplemented", 501),
         /** No mountpath has room: MinIO's XMinioStorageFull, with the status HTTP has for it. */
         STORAGE_FULL("XBasaltStorageFull", 507),
         INTERNAL_ERROR("InternalError", 500);

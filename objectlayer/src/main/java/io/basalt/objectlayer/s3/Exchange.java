@@ -9,6 +9,7 @@ import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
@@ -154,6 +155,24 @@ final class Exchange {
         }
         responded = true;
         channel.writeAndFlush(r);
+    }
+
+    /**
+     * Starts a 200 whose body follows in chunks ({@link #sendChunk}): CompleteMultipartUpload's answer, which S3 keeps
+     * alive with spaces while it joins the parts and which may still end in an {@code <Error>}.
+     */
+    void startChunked(HttpHeaders h) {
+        DefaultHttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+        head.headers().set(h);
+        HttpUtil.setTransferEncodingChunked(head, true);
+        responded = true;
+        channel.writeAndFlush(head);
+    }
+
+    /** A piece of a body begun by {@link #startChunked}; {@code last} ends it. */
+    void sendChunk(byte[] bytes, boolean last) {
+        ByteBuf buf = Unpooled.wrappedBuffer(bytes);
+        channel.writeAndFlush(last ? new DefaultLastHttpContent(buf) : new DefaultHttpContent(buf));
     }
 
     boolean responded() {

@@ -6,7 +6,6 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
@@ -15,28 +14,43 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 
-/** PutObject, GetObject, HeadObject, DeleteObject, CopyObject and DeleteObjects over the {@link ObjectStore}. */
+/**
+ * PutObject (conditional with If-None-Match: * or If-Match), GetObject, HeadObject, DeleteObject, CopyObject and
+ * DeleteObjects over the {@link ObjectStore}; object tagging in {@link Tagging}, multipart uploads in
+ * {@link MultipartOperations}.
+ */
 final class ObjectOperations {
     static final String META_PREFIX = "x-amz-meta-";
     /** S3 limits the user metadata (names and values, UTF-8) to 2 KiB. */
     static final int USER_METADATA_BYTES_MAX = 2048;
-    /** CopyObject moves the data in pieces this size. */
-    static final int COPY_CHUNK_BYTES = 1 << 20;
 
     private final S3Service service;
     private final ObjectStore store;
+    private final MultipartOperations multipart;
 
     ObjectOperations(S3Service service) {
         this.service = service;
         this.store = service.store;
+        this.multipart = new MultipartOperations(service);
     }
 
     void route(Exchange x, S3Request r, Authenticator.Result auth)
             throws S3Error, StoreException, IOException, S3Connection.ClientGone {
+        if (r.has("tagging")) {
+            Tagging.route(service, x, r, auth);
+            return;
+        }
+        if (r.has("uploadId") || r.has("uploads")) {
+            multipart.route(x, r, auth);
+            return;
+        }
+        if (r.has("partNumber")) {
+            throw S3Error.notImplemented("?partNumber without an uploadId (GetObject of one part)");
+        }
         switch (r.method) {
             case "GET", "HEAD" -> get(x, r);
             case "PUT" -> {
-                if (r.header("x-amz-copy-source") != null) {
+                if (r.header(CopySource.HEADER) != null) {
                     copy(x, r, auth);
                 } else {
                     put(x, r, auth);
@@ -46,7 +60,7 @@ final class ObjectOperations {
                 store.delete(r.bucket, r.key);
                 x.sendFull(HttpResponseStatus.NO_CONTENT, x.headers(), new byte[0], true);
             }
-            case "POST" -> throw S3Error.notImplemented("POST on an object (multipart upload, restore, select)");
+            case "POST" -> throw S3Error.notImplemented("POST on an object without ?uploads or ?uploadId (restore, select)");
             default -> throw S3Error.methodNotAllowed();
         }
     }
@@ -55,7 +69,8 @@ final class ObjectOperations {
             throws S3Error, StoreException, S3Connection.ClientGone {
         // Known failures are answered before 100 Continue, so the client does not send a body for nothing.
         service.requireBucket(r.bucket);
-        ObjectStore.PutOptions options = new ObjectStore.PutOptions(contentType(r), userMetadata(r), contentMd5(r));
+        ObjectStore.PutOptions options = new ObjectStore.PutOptions(contentType(r), userMetadata(r), contentMd5(r))
+                .withTags(Tagging.fromHeader(r)).withCondition(putCondition(r));
         ObjectStore.ObjectInfo info;
         try (ObjectStore.ObjectWriter writer = store.create(r.bucket, r.key, options)) {
             x.readBody(new RequestBody(r, auth, data -> {
@@ -112,6 +127,9 @@ final class ObjectOperations {
         h.set(HttpHeaderNames.LAST_MODIFIED, Exchange.HTTP_DATE.format(java.time.Instant.ofEpochMilli(info.lastModifiedMs())));
         h.set(HttpHeaderNames.CONTENT_TYPE, info.contentType());
         h.set(HttpHeaderNames.ACCEPT_RANGES, "bytes");
+        if (Tagging.count(info) != null) {
+            h.set(Tagging.COUNT_HEADER, Tagging.count(info));
+        }
         for (Map.Entry<String, String> m : info.userMetadata().entrySet()) {
             h.set(META_PREFIX + m.getKey(), m.getValue());
         }
@@ -133,58 +151,61 @@ final class ObjectOperations {
 
     private void copy(Exchange x, S3Request r, Authenticator.Result auth)
             throws S3Error, StoreException, IOException, S3Connection.ClientGone {
-        String source = r.header("x-amz-copy-source");
-        int q = source.indexOf('?');
-        if (q >= 0) {
-            throw S3Error.notImplemented("x-amz-copy-source with a versionId");
-        }
-        String decoded = S3Request.percentDecode(source.startsWith("/") ? source.substring(1) : source);
-        int slash = decoded.indexOf('/');
-        if (slash <= 0 || slash == decoded.length() - 1) {
-            throw S3Error.invalidArgument("Copy Source must mention the source bucket and key: sourcebucket/sourcekey");
-        }
-        String srcBucket = decoded.substring(0, slash);
-        String srcKey = decoded.substring(slash + 1);
-        String directive = r.header("x-amz-metadata-directive");
-        boolean replace = "REPLACE".equals(directive);
-        if (directive != null && !replace && !"COPY".equals(directive)) {
-            throw S3Error.invalidArgument("Unknown metadata directive.");
-        }
-        if (!replace && srcBucket.equals(r.bucket) && srcKey.equals(r.key)) {
+        CopySource source = CopySource.parse(r);
+        boolean replace = directive(r, "x-amz-metadata-directive");
+        boolean replaceTags = directive(r, "x-amz-tagging-directive");
+        if (!replace && !replaceTags && source.bucket().equals(r.bucket) && source.key().equals(r.key)) {
             throw S3Error.invalidRequest("This copy request is illegal because it is trying to copy an object to itself "
                     + "without changing the object's metadata, storage class, website redirect location or encryption attributes.");
         }
         service.requireBucket(r.bucket);
+        Map<String, String> newTags = Tagging.fromHeader(r);
         x.readBody(new RequestBody(r, auth, data -> data.position(data.limit())));
         ObjectStore.ObjectInfo info;
-        try (ObjectStore.ObjectReader reader = store.open(srcBucket, srcKey)) {
+        try (ObjectStore.ObjectReader reader = store.open(source.bucket(), source.key())) {
             ObjectStore.ObjectInfo src = reader.info();
-            ObjectStore.PutOptions options = replace
+            CopySource.checkConditions(r, src);
+            ObjectStore.PutOptions options = (replace
                     ? new ObjectStore.PutOptions(contentType(r), userMetadata(r), null)
-                    : new ObjectStore.PutOptions(src.contentType(), src.userMetadata(), null);
-            info = copyData(reader, src.sizeBytes(), store.create(r.bucket, r.key, options));
+                    : new ObjectStore.PutOptions(src.contentType(), src.userMetadata(), null))
+                    .withTags(replaceTags ? newTags : src.tags()).withCondition(putCondition(r));
+            info = CopySource.copy(reader, 0, src.sizeBytes(), store.create(r.bucket, r.key, options));
         }
         x.sendXml(HttpResponseStatus.OK, new S3Xml("CopyObjectResult", true)
                 .element("LastModified", S3Xml.isoMillis(info.lastModifiedMs())).element("ETag", quote(info.etag())).finish());
     }
 
-    private static ObjectStore.ObjectInfo copyData(ObjectStore.ObjectReader reader, long sizeBytes,
-                                                   ObjectStore.ObjectWriter writer) throws StoreException, IOException {
-        try (writer) {
-            ByteBuffer buf = ByteBuffer.allocate((int) Math.min(COPY_CHUNK_BYTES, Math.max(sizeBytes, 1)));
-            long positionBytes = 0;
-            while (positionBytes < sizeBytes) {
-                buf.clear();
-                int n = reader.read(positionBytes, buf);
-                if (n < 0) {
-                    throw new IOException("the source object ended before its size");
-                }
-                buf.flip();
-                writer.write(buf);
-                positionBytes += n;
-            }
-            return writer.commit();
+    /** A COPY/REPLACE directive header: true for REPLACE, false for COPY or none; InvalidArgument otherwise. */
+    private static boolean directive(S3Request r, String header) throws S3Error {
+        String value = r.header(header);
+        if (value == null || "COPY".equals(value)) {
+            return false;
         }
+        if (!"REPLACE".equals(value)) {
+            throw S3Error.invalidArgument("Unknown " + header + ": " + value);
+        }
+        return true;
+    }
+
+    /**
+     * A conditional PUT: If-None-Match: * (the key must not exist), If-Match (it must, with that ETag), checked by
+     * the store at commit; null without either header.
+     */
+    static ObjectStore.Condition putCondition(S3Request r) throws S3Error {
+        String ifNoneMatch = r.header(HttpHeaderNames.IF_NONE_MATCH);
+        String ifMatch = r.header(HttpHeaderNames.IF_MATCH);
+        if (ifNoneMatch == null && ifMatch == null) {
+            return null;
+        }
+        if (ifNoneMatch != null && !"*".equals(ifNoneMatch.trim())) {
+            throw S3Error.notImplemented("If-None-Match on a write other than *");
+        }
+        return new ObjectStore.Condition(ifNoneMatch != null, ifMatch == null ? null : unquote(ifMatch.trim()));
+    }
+
+    static String unquote(String etag) {
+        return etag.length() >= 2 && etag.startsWith("\"") && etag.endsWith("\"")
+                ? etag.substring(1, etag.length() - 1) : etag;
     }
 
     void deleteObjects(Exchange x, S3Request r, byte[] body) throws S3Error {
@@ -204,7 +225,7 @@ final class ObjectOperations {
         x.sendXml(HttpResponseStatus.OK, xml.finish());
     }
 
-    private static String contentType(S3Request r) {
+    static String contentType(S3Request r) {
         String type = r.header(HttpHeaderNames.CONTENT_TYPE);
         return type == null ? "binary/octet-stream" : type;
     }
@@ -226,7 +247,7 @@ final class ObjectOperations {
         return meta;
     }
 
-    private static byte[] contentMd5(S3Request r) throws S3Error {
+    static byte[] contentMd5(S3Request r) throws S3Error {
         String md5 = r.header("content-md5");
         if (md5 == null) {
             return null;
@@ -273,7 +294,7 @@ final class ObjectOperations {
             return null;
         }
 
-        private static boolean matches(String header, String etag) {
+        static boolean matches(String header, String etag) {
             for (String tag : header.split(",")) {
                 String t = tag.trim();
                 if (t.equals("*") || t.equals(etag) || ("\"" + t + "\"").equals(etag)) {
@@ -283,7 +304,7 @@ final class ObjectOperations {
             return false;
         }
 
-        private static Long seconds(String httpDate) {
+        static Long seconds(String httpDate) {
             if (httpDate == null) {
                 return null;
             }

@@ -14,7 +14,7 @@ import java.util.Set;
  */
 final class S3Service {
     /** Subresources S3 has and Basalt does not serve yet (docs/objects.md, coverage): answered NotImplemented. */
-    static final Set<String> UNSUPPORTED = Set.of("uploads", "uploadId", "partNumber", "tagging", "acl", "policy",
+    static final Set<String> UNSUPPORTED = Set.of("acl", "policy",
             "policyStatus", "versioning", "versions", "versionId", "lifecycle", "cors", "website", "logging",
             "notification", "replication", "encryption", "object-lock", "retention", "legal-hold", "torrent", "restore",
             "select", "accelerate", "requestPayment", "ownershipControls", "publicAccessBlock", "analytics", "metrics",
@@ -27,6 +27,7 @@ final class S3Service {
     final String baseDomain;
     final Authenticator authenticator;
     private final ObjectOperations objects;
+    private final MultipartOperations multipart;
 
     S3Service(ObjectStore store, String region, String baseDomain, Authenticator authenticator) {
         this.store = store;
@@ -34,6 +35,7 @@ final class S3Service {
         this.baseDomain = baseDomain;
         this.authenticator = authenticator;
         this.objects = new ObjectOperations(this);
+        this.multipart = new MultipartOperations(this);
     }
 
     void handle(Exchange x) throws S3Connection.ClientGone {
@@ -46,6 +48,9 @@ final class S3Service {
                 if (UNSUPPORTED.contains(p.name())) {
                     throw S3Error.notImplemented("?" + p.name());
                 }
+            }
+            if (r.key == null && r.has("tagging")) {
+                throw S3Error.notImplemented("?tagging on a bucket");
             }
             route(x, r, auth);
         } catch (S3Error e) {
@@ -86,6 +91,8 @@ final class S3Service {
                     // S3 answers an empty LocationConstraint for us-east-1.
                     x.sendXml(HttpResponseStatus.OK, new S3Xml("LocationConstraint", true).finishWithText(
                             "us-east-1".equals(region) ? "" : region));
+                } else if (r.has("uploads")) {
+                    multipart.listUploads(x, r);
                 } else {
                     Listings.list(this, x, r);
                 }

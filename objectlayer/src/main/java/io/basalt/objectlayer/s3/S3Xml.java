@@ -148,6 +148,42 @@ final class S3Xml {
         return new DeleteRequest(keys, quiet);
     }
 
+    /**
+     * A small request body's elements in document order, as {name, text} at each end tag (text empty for an element
+     * that held others): enough for S3's flat request documents (Tagging, CompleteMultipartUpload). MalformedXML when
+     * not well-formed or with a DTD or entity reference.
+     */
+    static List<String[]> elements(byte[] body) throws S3Error {
+        List<String[]> out = new ArrayList<>();
+        try {
+            XMLStreamReader r = INPUT.createXMLStreamReader(new ByteArrayInputStream(body));
+            StringBuilder text = new StringBuilder();
+            int depth = 0;
+            while (r.hasNext()) {
+                int event = r.next();
+                if (event == XMLStreamConstants.START_ELEMENT) {
+                    depth++;
+                    text.setLength(0);
+                } else if (event == XMLStreamConstants.CHARACTERS || event == XMLStreamConstants.CDATA) {
+                    text.append(r.getText());
+                } else if (event == XMLStreamConstants.END_ELEMENT) {
+                    depth--;
+                    out.add(new String[] {r.getLocalName(), text.toString()});
+                    text.setLength(0);
+                } else if (event == XMLStreamConstants.DTD || event == XMLStreamConstants.ENTITY_REFERENCE) {
+                    throw S3Error.malformedXml();
+                }
+            }
+            r.close();
+            if (depth != 0 || out.isEmpty()) {
+                throw S3Error.malformedXml();
+            }
+        } catch (XMLStreamException e) {
+            throw S3Error.malformedXml();
+        }
+        return out;
+    }
+
     /** No DTDs, no external entities: a request body is hostile (XXE). */
     private static XMLInputFactory secureInput() {
         XMLInputFactory f = XMLInputFactory.newFactory();

@@ -23,6 +23,7 @@ import java.security.SecureRandom;
 import java.util.Comparator;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 
 /**
@@ -270,6 +271,45 @@ public final class DirectoryMountpath implements Mountpath {
     }
 
     @Override
+    public void setTags(String bucket, String key, Map<String, String> tags) throws StoreException {
+        Path file = objectPath(bucket, Names.segments(Names.keyBytes(key)));
+        try (StripedLocks.Held held = locks.hold(file.toString())) {
+            ObjectMeta current = matching(readMeta(file), Files.size(file));
+            if (!current.key().equals(key)) throw noSuchKey(key);
+            replaceMeta(file, current.withTags(tags), current);
+        } catch (NoSuchFileException e) {
+            throw missing(bucket, key, e);
+        } catch (IOException e) {
+            throw failure("PUT tagging " + bucket + "/" + key, e);
+        }
+    }
+
+    /**
+     * Replaces an existing object's record, its data untouched: setxattr(2) replaces the value atomically; a record
+     * that needs a sidecar is renamed into place as [new, current] (both describe the same data) before the xattr, if
+     * any, is removed, so a crash in between leaves the xattr's old record, which readers take first.
+     */
+    private void replaceMeta(Path file, ObjectMeta updated, ObjectMeta current) throws IOException {
+        byte[] record = updated.bytes();
+        Path sidecar = file.resolveSibling(Names.sidecarName(file.getFileName().toString()));
+        if (xattrs && record.length <= XATTR_VALUE_BYTES_MAX) {
+            view(file).write(XATTR_NAME, ByteBuffer.wrap(record));
+            if (sync) {
+                try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+                    ch.force(true); // makes the new xattr durable
+                }
+            }
+            Files.deleteIfExists(sidecar); // left by an earlier, larger record; the xattr is read first anyway
+            return;
+        }
+        Path tmp = newTempFile();
+        writeFile(tmp, (updated.text() + "\n" + current.text()).getBytes(StandardCharsets.UTF_8));
+        Files.move(tmp, sidecar, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        syncDir(file.getParent());
+        if (xattrs && view(file).list().contains(XATTR_NAME)) view(file).delete(XATTR_NAME);
+    }
+
+    @Override
     public Mountpath.Walk list(String bucket, byte[] prefix, byte[] startAfter) throws IOException {
         return new DirectoryWalker(this, bucket, prefix, startAfter);
     }
@@ -398,9 +438,10 @@ public final class DirectoryMountpath implements Mountpath {
                 if (!Files.exists(file)) throw new NoSuchFileException(file.toString());
             }
             if (size >= 0) {
-                ByteBuffer buf = ByteBuffer.allocate(size);
-                view.read(XATTR_NAME, buf);
-                return parse(file, buf.array());
+                // room for any record we write: a concurrent rename may put a larger one there after size()
+                ByteBuffer buf = ByteBuffer.allocate(Math.max(size, XATTR_VALUE_BYTES_MAX));
+                int n = view.read(XATTR_NAME, buf);
+                return parse(file, java.util.Arrays.copyOf(buf.array(), n));
             }
         }
         Path sidecar = file.resolveSibling(Names.sidecarName(file.getFileName().toString()));

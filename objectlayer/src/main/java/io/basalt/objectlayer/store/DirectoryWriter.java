@@ -31,6 +31,7 @@ final class DirectoryWriter implements ObjectWriter {
     private final PutOptions options;
     private final Path tmp;
     private final FileChannel channel;
+    /** Null when the options give the ETag and no Content-MD5 (a multipart Complete): no MD5 to compute. */
     private final MessageDigest md5;
     private final Xxhash64 xxhash = new Xxhash64();
     private long sizeBytes;
@@ -46,7 +47,7 @@ final class DirectoryWriter implements ObjectWriter {
         this.options = options;
         this.tmp = mountpath.newTempFile();
         try {
-            this.md5 = MessageDigest.getInstance("MD5");
+            this.md5 = options.etag() == null || options.contentMd5() != null ? MessageDigest.getInstance("MD5") : null;
             this.channel = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
         } catch (IOException e) {
             throw mountpath.failure("PUT " + bucket + "/" + key, e);
@@ -69,7 +70,7 @@ final class DirectoryWriter implements ObjectWriter {
         }
         // hash what was written: the same bytes, re-read from the caller's buffer
         ByteBuffer view = data.duplicate().position(start).limit(end);
-        md5.update(view.duplicate());
+        if (md5 != null) md5.update(view.duplicate());
         xxhash.update(view);
         sizeBytes += end - start;
     }
@@ -79,7 +80,7 @@ final class DirectoryWriter implements ObjectWriter {
         Check.that(state == State.OPEN, "commit after commit or abort");
         ObjectMeta meta;
         try {
-            meta = ObjectMeta.ofPut(key, sizeBytes, md5.digest(), xxhash.digest(), options);
+            meta = ObjectMeta.ofPut(key, sizeBytes, md5 == null ? null : md5.digest(), xxhash.digest(), options);
         } catch (StoreException e) {
             abort();
             throw e;

@@ -5,9 +5,11 @@ import io.basalt.objectlayer.ObjectStore.ObjectReader;
 import io.basalt.objectlayer.ObjectStore.ObjectWriter;
 import io.basalt.objectlayer.ObjectStore.PutOptions;
 import io.basalt.objectlayer.StoreException;
+import io.basalt.objectlayer.StoreException.Code;
 import java.io.IOException;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 
 /**
  * One place objects live: a directory of a local file system ({@link DirectoryMountpath}) or a Basalt volume holding
@@ -50,6 +52,16 @@ public interface Mountpath extends AutoCloseable {
 
     /** Absent: nothing to do. */
     void delete(String bucket, String key) throws StoreException;
+
+    /**
+     * Replaces the object's tags, keeping its data, ETag and Last-Modified; atomic (readers see the old record or
+     * the new one). NoSuchKey when absent. {@link MountpathStore} calls it under its per-key commit lock, so no PUT
+     * of the key commits meanwhile. A mountpath kind that cannot yet change a record in place keeps this default.
+     */
+    default void setTags(String bucket, String key, Map<String, String> tags) throws StoreException {
+        throw new StoreException(Code.NOT_IMPLEMENTED, "object tagging is not implemented on mountpath " + describe()
+                + " (" + getClass().getSimpleName() + ")");
+    }
 
     /**
      * The bucket's objects on this mountpath whose keys start with {@code prefix} and sort after {@code startAfter}

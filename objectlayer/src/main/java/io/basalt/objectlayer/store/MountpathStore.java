@@ -1,5 +1,6 @@
 package io.basalt.objectlayer.store;
 
+import io.basalt.objectlayer.Multipart;
 import io.basalt.objectlayer.ObjectStore;
 import io.basalt.objectlayer.StoreException;
 import io.basalt.objectlayer.StoreException.Code;
@@ -11,6 +12,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.PriorityQueue;
 import java.util.TreeMap;
@@ -22,8 +24,12 @@ import java.util.TreeMap;
  * checked here (S3's rules); each mountpath checks every object against its xxhash64 before serving it.
  */
 public final class MountpathStore implements ObjectStore {
+    /** Commits of one key (and tag updates) serialize on a stripe; enough stripes that unrelated keys rarely meet. */
+    private static final int COMMIT_LOCK_STRIPES = 1024;
     private final List<Mountpath> mountpaths;
     private final Hrw hrw;
+    private final StripedLocks commitLocks = new StripedLocks(COMMIT_LOCK_STRIPES);
+    private final MultipartUploads multipart;
 
     public MountpathStore(List<? extends Mountpath> mountpaths) {
         Check.that(!mountpaths.isEmpty(), "at least one mountpath");
@@ -35,6 +41,7 @@ public final class MountpathStore implements ObjectStore {
             weights[i] = mountpaths.get(i).weight();
         }
         this.hrw = new Hrw(ids, weights);
+        this.multipart = new MultipartUploads(this);
     }
 
     /** Opens each directory as a mountpath weighted by its file system's capacity, with xattrs where supported. */
@@ -87,11 +94,20 @@ public final class MountpathStore implements ObjectStore {
                 throw mp.failure("delete bucket " + bucket, e);
             }
         }
+        multipart.dropBucket(bucket);
+    }
+
+    /** Names with '%' are the store's own (S3 bucket names cannot hold one): the multipart uploads' bucket. */
+    static boolean reserved(String bucket) {
+        return bucket.indexOf('%') >= 0;
     }
 
     @Override
     public boolean bucketExists(String bucket) {
-        if (bucket == null || bucket.isEmpty() || bucket.indexOf('/') >= 0 || bucket.startsWith(".")) return false;
+        if (bucket == null || bucket.isEmpty() || bucket.indexOf('/') >= 0 || bucket.startsWith(".")
+                || reserved(bucket)) {
+            return false;
+        }
         for (Mountpath mp : mountpaths) {
             if (mp.hasBucket(bucket)) return true;
         }
@@ -104,7 +120,7 @@ public final class MountpathStore implements ObjectStore {
         for (Mountpath mp : mountpaths) {
             try {
                 for (String name : mp.bucketNames()) {
-                    if (!found.containsKey(name)) found.put(name, mp.bucketCreatedMs(name));
+                    if (!reserved(name) && !found.containsKey(name)) found.put(name, mp.bucketCreatedMs(name));
                 }
             } catch (IOException | RuntimeException e) {
                 // a failed mountpath: the others still name every bucket (each bucket is on all of them)
@@ -115,7 +131,7 @@ public final class MountpathStore implements ObjectStore {
         return out;
     }
 
-    private void requireBucket(String bucket) throws StoreException {
+    void requireBucket(String bucket) throws StoreException {
         if (!bucketExists(bucket)) {
             throw new StoreException(Code.NO_SUCH_BUCKET, "The specified bucket does not exist: " + bucket);
         }
@@ -127,7 +143,8 @@ public final class MountpathStore implements ObjectStore {
     public ObjectWriter create(String bucket, String key, PutOptions options) throws StoreException {
         Names.keyBytes(key);
         requireBucket(bucket);
-        return place(bucket, key).create(bucket, key, options);
+        Mountpath mp = place(bucket, key);
+        return new KeyCommitWriter(mp, mp.create(bucket, key, options), commitLocks, bucket, key, options.condition());
     }
 
     @Override
@@ -148,7 +165,24 @@ public final class MountpathStore implements ObjectStore {
     public void delete(String bucket, String key) throws StoreException {
         Names.keyBytes(key);
         requireBucket(bucket);
-        place(bucket, key).delete(bucket, key);
+        // under the key's commit lock: a tag update never rewrites the record of a file being deleted
+        try (StripedLocks.Held held = commitLocks.hold(KeyCommitWriter.lockName(bucket, key))) {
+            place(bucket, key).delete(bucket, key);
+        }
+    }
+
+    @Override
+    public void setTags(String bucket, String key, Map<String, String> tags) throws StoreException {
+        Names.keyBytes(key);
+        requireBucket(bucket);
+        try (StripedLocks.Held held = commitLocks.hold(KeyCommitWriter.lockName(bucket, key))) {
+            place(bucket, key).setTags(bucket, key, tags);
+        }
+    }
+
+    @Override
+    public Multipart multipart() {
+        return multipart;
     }
 
     // ---- listing

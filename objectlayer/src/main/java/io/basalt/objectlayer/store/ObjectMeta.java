@@ -8,6 +8,7 @@ import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -26,29 +27,52 @@ import java.util.Map;
  * mtime 1767225600000
  * content-type image/jpeg
  * meta color blue          (one line per x-amz-meta-* entry)
+ * tag project basalt       (one line per tag; records written before tags existed have none and still parse)
  * </pre>
  * A sidecar holds the current record, an empty line, and the one it replaced (see {@link DirectoryMountpath}).
  */
 public record ObjectMeta(String key, long sizeBytes, String etag, long xxhash64, long lastModifiedMs,
-                         String contentType, Map<String, String> userMetadata) {
+                         String contentType, Map<String, String> userMetadata, Map<String, String> tags) {
     static final String MAGIC = "basalt-meta 1";
     private static final HexFormat HEX_UPPER = HexFormat.of().withUpperCase();
 
     /**
      * The metadata a PUT commits (shared by every mountpath's writer): BadDigest when the client sent a Content-MD5
-     * and the data's MD5 differs.
+     * and the data's MD5 differs ({@code md5} null: not computed, as for a completed multipart upload whose ETag the
+     * options give).
      */
     public static ObjectMeta ofPut(String key, long sizeBytes, byte[] md5, long xxhash64, PutOptions options)
             throws StoreException {
         if (options.contentMd5() != null && !Arrays.equals(md5, options.contentMd5())) {
             throw new StoreException(Code.BAD_DIGEST, "The Content-MD5 you specified did not match what we received.");
         }
-        return new ObjectMeta(key, sizeBytes, HexFormat.of().formatHex(md5), xxhash64, System.currentTimeMillis(),
-                options.contentType(), options.userMetadata());
+        return of(key, sizeBytes, md5 == null ? null : HexFormat.of().formatHex(md5), xxhash64, System.currentTimeMillis(),
+                options);
+    }
+
+    /** Without tags. */
+    public ObjectMeta(String key, long sizeBytes, String etag, long xxhash64, long lastModifiedMs, String contentType,
+                      Map<String, String> userMetadata) {
+        this(key, sizeBytes, etag, xxhash64, lastModifiedMs, contentType, userMetadata, Map.of());
+    }
+
+    /**
+     * The record a PUT commits: the options' ETag when given (a completed multipart upload), else the data's MD5;
+     * the options' content type, metadata and tags. Every mountpath kind's writer builds its record here.
+     */
+    public static ObjectMeta of(String key, long sizeBytes, String md5Hex, long xxhash64, long lastModifiedMs,
+                                PutOptions options) {
+        String etag = options.etag() != null ? options.etag() : md5Hex;
+        return new ObjectMeta(key, sizeBytes, etag, xxhash64, lastModifiedMs, options.contentType(),
+                options.userMetadata(), options.tags() == null ? Map.of() : options.tags());
+    }
+
+    public ObjectMeta withTags(Map<String, String> newTags) {
+        return new ObjectMeta(key, sizeBytes, etag, xxhash64, lastModifiedMs, contentType, userMetadata, newTags);
     }
 
     public ObjectInfo info(String bucket) {
-        return new ObjectInfo(bucket, key, sizeBytes, etag, xxhash64, lastModifiedMs, contentType, userMetadata);
+        return new ObjectInfo(bucket, key, sizeBytes, etag, xxhash64, lastModifiedMs, contentType, userMetadata, tags);
     }
 
     public String text() {
@@ -62,6 +86,9 @@ public record ObjectMeta(String key, long sizeBytes, String etag, long xxhash64,
         out.append("content-type ").append(escape(contentType)).append('\n');
         for (Map.Entry<String, String> e : userMetadata.entrySet()) {
             out.append("meta ").append(escape(e.getKey())).append(' ').append(escape(e.getValue())).append('\n');
+        }
+        for (Map.Entry<String, String> e : tags.entrySet()) {
+            out.append("tag ").append(escape(e.getKey())).append(' ').append(escape(e.getValue())).append('\n');
         }
         return out.toString();
     }
@@ -86,10 +113,13 @@ public record ObjectMeta(String key, long sizeBytes, String etag, long xxhash64,
         if (!lines[0].equals(MAGIC)) throw new IllegalArgumentException("not a basalt-meta 1 record");
         Map<String, String> fields = new LinkedHashMap<>();
         Map<String, String> user = new LinkedHashMap<>();
+        Map<String, String> tags = new LinkedHashMap<>();
         for (int i = 1; i < lines.length; i++) {
             String[] parts = lines[i].split(" ", -1);
             if (parts[0].equals("meta") && parts.length == 3) {
                 user.put(unescape(parts[1]), unescape(parts[2]));
+            } else if (parts[0].equals("tag") && parts.length == 3) {
+                tags.put(unescape(parts[1]), unescape(parts[2]));
             } else if (parts.length == 2) {
                 fields.put(parts[0], unescape(parts[1]));
             } else {
@@ -98,7 +128,8 @@ public record ObjectMeta(String key, long sizeBytes, String etag, long xxhash64,
         }
         return new ObjectMeta(required(fields, "key"), Long.parseLong(required(fields, "size")),
                 required(fields, "etag"), Long.parseUnsignedLong(required(fields, "xxhash64"), 16),
-                Long.parseLong(required(fields, "mtime")), required(fields, "content-type"), Map.copyOf(user));
+                Long.parseLong(required(fields, "mtime")), required(fields, "content-type"), Map.copyOf(user),
+                Collections.unmodifiableMap(tags)); // tags keep the order they were given in
     }
 
     private static String required(Map<String, String> fields, String name) {

@@ -5,18 +5,24 @@ import java.util.concurrent.locks.ReentrantLock;
 /**
  * A fixed set of locks chosen by a name's hash: serializes the two renames of a sidecar commit for one object, so
  * the sidecar's "previous" record is the version on disk. Only sidecar commits take one (xattr commits are one
- * atomic rename); these are control-path file operations on virtual threads, not the block data path.
+ * atomic rename), and {@link MountpathStore}'s commits of one key (a conditional PUT checks and commits under it);
+ * these are control-path file operations on virtual threads, not the block data path.
  */
 final class StripedLocks {
-    private static final int STRIPES = 64;
-    private final ReentrantLock[] locks = new ReentrantLock[STRIPES];
+    private static final int STRIPES_DEFAULT = 64;
+    private final ReentrantLock[] locks;
 
     StripedLocks() {
-        for (int i = 0; i < STRIPES; i++) locks[i] = new ReentrantLock();
+        this(STRIPES_DEFAULT);
+    }
+
+    StripedLocks(int stripes) {
+        locks = new ReentrantLock[stripes];
+        for (int i = 0; i < stripes; i++) locks[i] = new ReentrantLock();
     }
 
     Held hold(String name) {
-        ReentrantLock lock = locks[Math.floorMod(name.hashCode(), STRIPES)];
+        ReentrantLock lock = locks[Math.floorMod(name.hashCode(), locks.length)];
         lock.lock();
         return lock::unlock;
     }

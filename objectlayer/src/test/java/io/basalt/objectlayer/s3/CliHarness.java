@@ -36,8 +36,9 @@ final class CliHarness {
         this.awsExecutable = awsExecutable;
         this.pythonExecutable = pythonExecutable;
         this.endpoint = "http://127.0.0.1:" + port;
-        // Multipart starts at 8 MiB by default and multipart upload is not served yet (docs/objects.md); AWS CLI v1
-        // presigns with SigV2 unless told s3v4, and only SigV4 is served.
+        // Multipart starts at 8 MiB by default; these tests run over MemoryObjectStore, which has no multipart
+        // uploads (MultipartCliTest sets its own config over a real store). AWS CLI v1 presigns with SigV2 unless
+        // told s3v4, and only SigV4 is served.
         Files.writeString(dir.resolve("aws-config"), "[default]\nregion = us-east-1\ns3 =\n    multipart_threshold = 64MB\n"
                 + "    signature_version = s3v4\n");
     }
@@ -126,6 +127,11 @@ final class CliHarness {
         } catch (IOException e) {
             return false;
         }
+    }
+
+    /** Whether the python3 that {@link #CliHarness(Path, int)} runs imports boto3. */
+    static boolean pythonHasBoto3() {
+        return probe("python3", "python3", List.of("-c", "import boto3"), "absent").present();
     }
 
     static boolean onPath(String tool) {

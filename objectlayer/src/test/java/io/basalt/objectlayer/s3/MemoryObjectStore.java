@@ -90,9 +90,16 @@ final class MemoryObjectStore implements ObjectStore {
                 if (options.contentMd5() != null && !Arrays.equals(md5, options.contentMd5())) {
                     throw new StoreException(StoreException.Code.BAD_DIGEST, "The Content-MD5 you specified did not match what we received.");
                 }
-                ObjectInfo info = new ObjectInfo(bucket, key, all.length, HexFormat.of().formatHex(md5), 0,
-                        System.currentTimeMillis(), options.contentType(), Map.copyOf(options.userMetadata()));
-                b.objects().put(key, new Stored(info, all));
+                String etag = options.etag() != null ? options.etag() : HexFormat.of().formatHex(md5);
+                ObjectInfo info = new ObjectInfo(bucket, key, all.length, etag, 0, System.currentTimeMillis(),
+                        options.contentType(), Map.copyOf(options.userMetadata()), new java.util.LinkedHashMap<>(options.tags()));
+                synchronized (b) { // the conditional PUT's check and the commit, atomic against other commits
+                    Stored current = b.objects().get(key);
+                    if (options.condition() != null && !options.condition().holds(current == null ? null : current.info())) {
+                        throw new StoreException(StoreException.Code.PRECONDITION_FAILED, "At least one of the pre-conditions you specified did not hold");
+                    }
+                    b.objects().put(key, new Stored(info, all));
+                }
                 done = true;
                 return info;
             }
@@ -149,6 +156,17 @@ final class MemoryObjectStore implements ObjectStore {
     @Override
     public void delete(String bucket, String key) throws StoreException {
         bucket(bucket).objects().remove(key);
+    }
+
+    @Override
+    public void setTags(String bucket, String key, Map<String, String> tags) throws StoreException {
+        Bucket b = bucket(bucket);
+        synchronized (b) {
+            ObjectInfo i = stored(bucket, key).info();
+            b.objects().put(key, new Stored(new ObjectInfo(i.bucket(), i.key(), i.sizeBytes(), i.etag(), i.xxhash64(),
+                    i.lastModifiedMs(), i.contentType(), i.userMetadata(), new java.util.LinkedHashMap<>(tags)),
+                    stored(bucket, key).data()));
+        }
     }
 
     @Override

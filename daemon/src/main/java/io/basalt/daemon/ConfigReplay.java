@@ -92,16 +92,19 @@ public final class ConfigReplay {
      * The embedded default: four 1 GiB sparse file drives under {@code dataDir}/drives (reused when present), the
      * RAID5 volume vol0 over them (assembled from its md superblocks when the drives already carry it, created
      * only the first time), exported over vhost-user-blk at {@code dataDir}/vhost/vol0.sock and over NVMe/TCP; and
-     * the S3 service on 127.0.0.1:8080 over one directory mountpath, {@code dataDir}/objects.
+     * the S3 service on 127.0.0.1:8080 over a volume mountpath on a second RAID5 volume, obj0 (four more 1 GiB files),
+     * and one directory mountpath, {@code dataDir}/objects.
      */
     public static List<Object> embeddedDefault(Path dataDir) {
         List<Object> calls = new ArrayList<>();
         Path drives = dataDir.toAbsolutePath().resolve("drives");
-        for (int i = 0; i < 4; i++) {
-            Map<String, Object> params = new LinkedHashMap<>();
-            params.put("name", "d" + i);
-            params.put("spec", "uring:" + drives.resolve("d" + i + ".img") + ",size=1G");
-            calls.add(call("drive_create", params));
+        for (String prefix : new String[] {"d", OBJECT_DRIVE_PREFIX}) {
+            for (int i = 0; i < 4; i++) {
+                Map<String, Object> params = new LinkedHashMap<>();
+                params.put("name", prefix + i);
+                params.put("spec", "uring:" + drives.resolve(prefix + i + ".img") + ",size=1G");
+                calls.add(call("drive_create", params));
+            }
         }
         // The RAID5 volume comes back from its superblocks after the first start; only the first start creates it.
         calls.add(call("raid_assemble", new LinkedHashMap<>()));
@@ -111,6 +114,12 @@ public final class ConfigReplay {
         volume.put("members", List.of("d0", "d1", "d2", "d3"));
         volume.put("if_missing", Boolean.TRUE);
         calls.add(call("raid_create", volume));
+        Map<String, Object> objects = new LinkedHashMap<>();
+        objects.put("name", DEFAULT_OBJECT_VOLUME);
+        objects.put("level", 5L);
+        objects.put("members", List.of(OBJECT_DRIVE_PREFIX + 0, OBJECT_DRIVE_PREFIX + 1, OBJECT_DRIVE_PREFIX + 2, OBJECT_DRIVE_PREFIX + 3));
+        objects.put("if_missing", Boolean.TRUE);
+        calls.add(call("raid_create", objects));
         Map<String, Object> export = new LinkedHashMap<>();
         export.put("name", DEFAULT_EXPORT);
         export.put("drive", DEFAULT_EXPORT);
@@ -143,14 +152,21 @@ public final class ConfigReplay {
         return calls;
     }
 
-    /** The embedded default's S3 service: loopback only, one directory mountpath in the data dir (docs/objects.md). */
+    /**
+     * The embedded default's S3 service: loopback only, over a volume mountpath on the RAID5 volume obj0 (over its own
+     * four drive files o0-o3: an md array holds one volume, and vol0 is the VMs'; decision 39) and one directory
+     * mountpath in the data dir (docs/objects.md).
+     */
     static final String DEFAULT_OBJECTS_DIR = "objects";
+    static final String DEFAULT_OBJECT_VOLUME = "obj0";
+    static final String OBJECT_DRIVE_PREFIX = "o";
 
     private static Map<String, Object> embeddedS3(Path dataDir) {
         Map<String, Object> p = new LinkedHashMap<>();
         p.put("address", S3Methods.DEFAULT_ADDRESS);
         p.put("port", (long) S3Methods.DEFAULT_PORT);
-        p.put("mountpaths", List.of(dataDir.toAbsolutePath().resolve(DEFAULT_OBJECTS_DIR).toString()));
+        p.put("mountpaths", List.of(S3Registry.MountpathSpec.VOLUME_PREFIX + DEFAULT_OBJECT_VOLUME,
+                dataDir.toAbsolutePath().resolve(DEFAULT_OBJECTS_DIR).toString()));
         p.put("region", S3Methods.DEFAULT_REGION);
         return call("s3_start", p);
     }

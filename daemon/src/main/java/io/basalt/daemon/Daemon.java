@@ -114,7 +114,7 @@ public final class Daemon implements AutoCloseable {
         DaemonMethods.register(dispatcher, drives, this::status);
         VhostMethods.register(dispatcher, exports, this::reactors, dataDir);
         NvmfMethods.register(dispatcher, nvmf);
-        s3 = new S3Registry(dataDir);
+        s3 = new S3Registry(dataDir, drives, this::reactors);
         S3Methods.register(dispatcher, s3);
         raid = RaidMethods.register(dispatcher, drives, this::reactors, StateKeeper.onChangesNoRpcMade(state));
         SavedState.register(dispatcher, this::savedState);

@@ -41,7 +41,7 @@ final class S3Methods {
         String address = params.has("address") ? NvmfMethods.address(params, "address") : DEFAULT_ADDRESS;
         long port = params.optionalLong("port", DEFAULT_PORT);
         if (port < 0 || port > NvmfMethods.PORT_MAX) throw invalid(params, "port", "must be 0 (any free port) to " + NvmfMethods.PORT_MAX + ", was " + port);
-        List<Path> mountpaths = mountpaths(params);
+        List<S3Registry.MountpathSpec> mountpaths = mountpaths(params);
         String region = params.has("region") ? params.requireString("region") : DEFAULT_REGION;
         if (region.length() > REGION_CHARS_MAX || !REGION.matcher(region).matches()) {
             throw invalid(params, "region", "must be a region name like us-east-1 (lower-case letters, digits and dashes, at most "
@@ -57,28 +57,37 @@ final class S3Methods {
         }
     }
 
-    /** The mountpaths param: 1 to MOUNTPATHS_MAX distinct directory paths, made absolute (the saved state replays them anywhere). */
-    private static List<Path> mountpaths(RpcParams params) throws RpcException {
+    /**
+     * The mountpaths param: 1 to MOUNTPATHS_MAX distinct entries, each a directory path (made absolute: the saved state
+     * replays it anywhere) or {@code volume:NAME}, a drive or RAID volume of this daemon holding a log-structured store.
+     */
+    private static List<S3Registry.MountpathSpec> mountpaths(RpcParams params) throws RpcException {
         if (!params.has("mountpaths")) {
-            throw invalid(params, "mountpaths", "is required: the directories objects are kept in, e.g. [\"/srv/basalt/objects\"]");
+            throw invalid(params, "mountpaths", "is required: the directories (or volume:NAME) objects are kept in, e.g. [\"/srv/basalt/objects\"]");
         }
         if (!(params.asMap().get("mountpaths") instanceof List<?> list) || list.isEmpty() || list.size() > MOUNTPATHS_MAX) {
-            throw invalid(params, "mountpaths", "must be an array of 1 to " + MOUNTPATHS_MAX + " directory paths");
+            throw invalid(params, "mountpaths", "must be an array of 1 to " + MOUNTPATHS_MAX + " directory paths or volume:NAME");
         }
-        List<Path> paths = new ArrayList<>();
-        Set<Path> seen = new HashSet<>();
+        List<S3Registry.MountpathSpec> specs = new ArrayList<>();
+        Set<S3Registry.MountpathSpec> seen = new HashSet<>();
         for (Object o : list) {
             if (!(o instanceof String s) || s.isEmpty()) throw invalid(params, "mountpaths", "must hold non-empty strings, had " + o);
-            Path p;
-            try {
-                p = Path.of(s).toAbsolutePath().normalize();
-            } catch (InvalidPathException e) {
-                throw invalid(params, "mountpaths", "has a path that is not one: '" + s + "'");
+            S3Registry.MountpathSpec spec;
+            if (s.startsWith(S3Registry.MountpathSpec.VOLUME_PREFIX)) {
+                String name = s.substring(S3Registry.MountpathSpec.VOLUME_PREFIX.length());
+                if (name.isEmpty()) throw invalid(params, "mountpaths", "has '" + s + "' without a drive or volume name");
+                spec = S3Registry.MountpathSpec.volume(name);
+            } else {
+                try {
+                    spec = S3Registry.MountpathSpec.directory(Path.of(s).toAbsolutePath().normalize());
+                } catch (InvalidPathException e) {
+                    throw invalid(params, "mountpaths", "has a path that is not one: '" + s + "'");
+                }
             }
-            if (!seen.add(p)) throw invalid(params, "mountpaths", "names " + p + " twice");
-            paths.add(p);
+            if (!seen.add(spec)) throw invalid(params, "mountpaths", "names " + spec + " twice");
+            specs.add(spec);
         }
-        return paths;
+        return specs;
     }
 
     private Object stop(RpcParams params) throws RpcException {

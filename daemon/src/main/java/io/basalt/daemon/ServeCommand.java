@@ -19,7 +19,8 @@ import java.util.concurrent.CountDownLatch;
         description = {"run the daemon (until SIGINT or SIGTERM)",
                 "It replays its saved state DATA_DIR/config.json; on the first start it makes four 1 GiB file drives "
                 + "d0..d3 with a RAID5 volume vol0 over them, exported over vhost-user-blk and NVMe/TCP (127.0.0.1:4420), "
-                + "and an S3 endpoint on 127.0.0.1:8080 over DATA_DIR/objects (key in DATA_DIR/s3-credentials)."})
+                + "and an S3 endpoint on 127.0.0.1:8080 (key in DATA_DIR/s3-credentials) over a RAID5 volume obj0 of four "
+                + "more file drives o0..o3 and the directory DATA_DIR/objects."})
 final class ServeCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 

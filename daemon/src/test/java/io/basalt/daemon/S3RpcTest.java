@@ -114,12 +114,63 @@ class S3RpcTest extends DaemonTestBase {
     }
 
     @Test
-    void theEmbeddedDefaultStartsS3OnLoopback8080OverDataDirObjects() {
+    void theEmbeddedDefaultStartsS3OnLoopback8080OverVolumeObj0AndDataDirObjects() {
         List<Object> calls = ConfigReplay.embeddedDefault(dir.resolve("data"));
         Map<?, ?> last = (Map<?, ?>) calls.get(calls.size() - 1);
         assertEquals("s3_start", last.get("method"));
         assertEquals(Map.of("address", "127.0.0.1", "port", 8080L, "region", "us-east-1",
-                "mountpaths", List.of(dir.resolve("data").toAbsolutePath().resolve("objects").toString())), last.get("params"));
+                "mountpaths", List.of("volume:obj0", dir.resolve("data").toAbsolutePath().resolve("objects").toString())), last.get("params"));
+        assertTrue(calls.stream().map(Json::write).anyMatch(c -> c.contains("\"raid_create\"") && c.contains("\"obj0\"")
+                && c.contains("\"o3\"")), "obj0 is a RAID5 volume of its own drives");
+    }
+
+    @Test
+    void aVolumeMountpathIsClaimedKeepsItsObjectsAcrossARestartAndForeignDataIsRefused() throws Exception {
+        start("[{\"method\":\"drive_create\",\"params\":{\"name\":\"m0\",\"spec\":\"memory:64M\"}},"
+                + "{\"method\":\"drive_create\",\"params\":{\"name\":\"v0\",\"spec\":\"uring:" + dir.resolve("v0.img") + ",size=64M\"}},"
+                + "{\"method\":\"drive_create\",\"params\":{\"name\":\"junk\",\"spec\":\"uring:" + dir.resolve("junk.img") + ",size=64M\"}}]");
+        Files.write(dir.resolve("junk.img"), "an ext4 superblock, say".getBytes(StandardCharsets.UTF_8),
+                java.nio.file.StandardOpenOption.WRITE);
+        assertTrue(error("s3_start", "{\"port\":0,\"mountpaths\":[\"volume:junk\"]}", INVALID_PARAMS)
+                .contains("holds data that is not a Basalt object store"), "a device with other data is never formatted");
+        assertTrue(error("s3_start", "{\"port\":0,\"mountpaths\":[\"volume:nope\"]}", INVALID_PARAMS).contains("nope"));
+        assertTrue(error("s3_start", "{\"port\":0,\"mountpaths\":[\"volume:\"]}", INVALID_PARAMS).contains("without a drive or volume name"));
+        assertNull(daemon.drives().holder("junk"), "a refused start leaves no claim behind");
+
+        Map<?, ?> started = assertInstanceOf(Map.class, result("s3_start", "{\"port\":0,\"mountpaths\":[\"volume:v0\",\"volume:m0\"]}"));
+        int port = ((Long) started.get("port")).intValue();
+        assertEquals("volume:v0", ((Map<?, ?>) ((List<?>) started.get("mountpaths")).get(0)).get("path"));
+        assertTrue(error("vhost_create", "{\"name\":\"x\",\"drive\":\"v0\"}", INVALID_PARAMS).contains("S3"),
+                "an export cannot share the store's volume");
+        S3Credentials key = S3Credentials.read(dir.resolve("data").resolve(S3Credentials.FILE_NAME));
+        assertEquals(200, send(port, "PUT", "/bkt", new byte[0], key.secretKey(), key).statusCode());
+        byte[] one = "on two volumes".getBytes(StandardCharsets.UTF_8);
+        assertEquals(200, send(port, "PUT", "/bkt/one", one, key.secretKey(), key).statusCode());
+        assertArrayEquals(one, send(port, "GET", "/bkt/one", new byte[0], key.secretKey(), key).body());
+        assertEquals(true, result("s3_stop", null));
+        assertNull(daemon.drives().holder("v0"), "s3_stop releases the volumes");
+
+        // v0 is a file: the saved state brings the store back over it, its objects with it
+        result("s3_start", "{\"port\":" + port + ",\"mountpaths\":[\"volume:v0\"]}");
+        http.close();
+        http = HttpClient.newHttpClient();
+        byte[][] bodies = new byte[8][];
+        for (int i = 0; i < bodies.length; i++) {
+            bodies[i] = ("object " + i + " ").repeat(1000 * (i + 1)).getBytes(StandardCharsets.UTF_8);
+            assertEquals(200, send(port, "PUT", "/bkt/k" + i, bodies[i], key.secretKey(), key).statusCode());
+        }
+        String saved = Json.write(result("config_save", null));
+        assertTrue(saved.contains("\"volume:v0\""), saved);
+        down();
+        http.close();
+        http = HttpClient.newHttpClient();
+        daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), null, 1, "sleep"));
+        client = io.basalt.daemon.rpc.RpcClient.connect(daemon.socketPath());
+        for (int i = 0; i < bodies.length; i++) {
+            HttpResponse<byte[]> got = send(port, "GET", "/bkt/k" + i, new byte[0], key.secretKey(), key);
+            assertEquals(200, got.statusCode(), "k" + i + " after the restart");
+            assertArrayEquals(bodies[i], got.body(), "k" + i);
+        }
     }
 
     @Test

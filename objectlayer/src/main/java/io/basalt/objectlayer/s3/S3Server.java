@@ -68,6 +68,7 @@ public final class S3Server implements AutoCloseable {
 
     private final EventLoopGroup group;
     private final Channel serverChannel;
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
     private S3Server(EventLoopGroup group, Channel serverChannel) {
         this.group = group;
@@ -106,8 +107,10 @@ public final class S3Server implements AutoCloseable {
         return ((InetSocketAddress) serverChannel.localAddress()).getPort();
     }
 
+    /** Stops listening, then ends every connection (kept-alive ones too) with the event loops. Idempotent. */
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) return;
         serverChannel.close().syncUninterruptibly();
         group.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
     }

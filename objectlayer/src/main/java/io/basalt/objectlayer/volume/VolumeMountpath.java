@@ -98,8 +98,13 @@ public final class VolumeMountpath implements Mountpath {
     public static VolumeMountpath open(BlockDevice device, Reactor reactor, Options options) throws IOException {
         VolumeIo io = new VolumeIo(reactor, device);
         try {
-            VolumeLayout layout = readSuperblock(io);
-            if (layout == null) layout = format(io, device, options);
+            MemorySegment head = io.buffer(2L * io.blockBytes());
+            io.read(0, head);
+            VolumeLayout layout = readSuperblock(head, io.blockBytes());
+            if (layout == null) {
+                refuseForeignData(device, head);
+                layout = format(io, device, options);
+            }
             if (layout.blockBytes() != io.blockBytes() || layout.volumeBytes() > device.geometry().sizeBytes()) {
                 throw new IOException(device.name() + ": superblock for " + layout.volumeBytes() + " bytes of "
                         + layout.blockBytes() + "-byte blocks does not match the device");
@@ -114,11 +119,23 @@ public final class VolumeMountpath implements Mountpath {
         }
     }
 
-    private static VolumeLayout readSuperblock(VolumeIo io) throws IOException {
-        MemorySegment two = io.buffer(2L * io.blockBytes());
-        io.read(0, two);
+    private static VolumeLayout readSuperblock(MemorySegment two, int blockBytes) {
         VolumeLayout a = VolumeLayout.decode(two.asByteBuffer());
-        return a != null ? a : VolumeLayout.decode(two.asByteBuffer().position(io.blockBytes()));
+        return a != null ? a : VolumeLayout.decode(two.asByteBuffer().position(blockBytes));
+    }
+
+    /**
+     * Formats only a blank device: one whose first two blocks (where the superblocks go) are zeroes, as a new RAID
+     * volume or sparse file is. Anything else there (a file system, a partition table, a torn store) is somebody's
+     * data, refused with what to do.
+     */
+    private static void refuseForeignData(BlockDevice device, MemorySegment head) throws IOException {
+        long firstNonZero = head.mismatch(MemorySegment.ofArray(new byte[(int) head.byteSize()]));
+        if (firstNonZero >= 0) {
+            throw new IOException(device.name() + " holds data that is not a Basalt object store (byte " + firstNonZero
+                    + " of its first " + head.byteSize() + " is not zero and there is no store superblock); wipe the"
+                    + " first blocks (blkdiscard, or write zeroes) to make a store of it");
+        }
     }
 
     private static VolumeLayout format(VolumeIo io, BlockDevice device, Options options) throws IOException {
@@ -287,6 +304,28 @@ public final class VolumeMountpath implements Mountpath {
     }
 
     /** Pins the object's segments, reads and checks its commit record; the reader checks each extent as read. */
+    /**
+     * Tags by rewriting the object: its data streamed (and checked) into a new version with the same ETag, metadata and
+     * the new tags, committed as any PUT (so a crash leaves the old version or the new one). The log has no record that
+     * changes only a version's metadata yet; a tagging call costs a copy of the object here (the directory mountpath
+     * replaces its metadata record alone).
+     */
+    @Override
+    public void setTags(String bucket, String key, Map<String, String> tags) throws StoreException {
+        try (ObjectReader from = open(bucket, key)) {
+            ObjectInfo info = from.info();
+            PutOptions options = new PutOptions(info.contentType(), info.userMetadata(), null, tags, info.etag(), null);
+            try (ObjectWriter to = create(bucket, key, options)) {
+                ByteBuffer piece = ByteBuffer.allocate(chunkBytes);
+                long position = 0;
+                for (int n; (n = from.read(position, piece.clear())) > 0; position += n) to.write(piece.flip());
+                to.commit();
+            }
+        } catch (IOException e) {
+            throw failure("tagging " + bucket + "/" + key, e);
+        }
+    }
+
     @Override
     public ObjectReader open(String bucket, String key) throws StoreException {
         byte[] ik = VolumeIndex.indexKey(bucketIdOrFail(bucket), key.getBytes(StandardCharsets.UTF_8));

@@ -125,6 +125,20 @@ class RawHttpTest {
         }
     }
 
+    /** A client's pooled connection must not outlive the server: closing it ends kept-alive connections too. */
+    @Test
+    void closingTheServerClosesItsKeptAliveConnections() throws Exception {
+        S3Server own = S3Server.start(new MemoryObjectStore(), S3Server.Options.of("127.0.0.1", 0, Map.of(KEY, SECRET)));
+        try (Socket s = new Socket("127.0.0.1", own.port())) {
+            assertEquals(200, exchange(s, "PUT", "/kab", "127.0.0.1:" + own.port(), null, Map.of()).status());
+            own.close();
+            s.setSoTimeout(10_000);
+            assertEquals(-1, s.getInputStream().read(), "the server closed the idle connection");
+        } finally {
+            own.close();
+        }
+    }
+
     @Test
     void expectContinueAnsweredAtOnceWhenTheSignatureIsWrong() throws Exception {
         try (Socket s = new Socket("127.0.0.1", server.port())) {

@@ -30,6 +30,9 @@ have lz4 || need+=(lz4)
 # The S3 service's tests (objectlayer/) drive it with real clients: the AWS CLI and boto3 (for python3 on PATH).
 have aws || need+=(awscli)
 python3 -c "import boto3" 2>/dev/null || need+=(python3-boto3)
+# basalt bench objects: nginx serves GETs of the same files (Debian puts it in /usr/sbin), wrk drives them.
+have nginx || [ -x /usr/sbin/nginx ] || need+=(nginx)
+have wrk || need+=(wrk)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 echo "install-deps: installing ${need[*]}" >&2
 SUDO=""

@@ -103,6 +103,7 @@ final class ObjectBenchProcesses {
         Process p = pb.start();
         BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
         String line = out.readLine();
+        while (line != null && !line.startsWith("PORT ")) line = out.readLine(); // an agent may print first (async-profiler)
         if (line == null || !line.startsWith("PORT ")) {
             p.destroyForcibly();
             throw new IOException("Basalt's S3 server did not start (see " + log + "): " + Files.readString(log).strip());

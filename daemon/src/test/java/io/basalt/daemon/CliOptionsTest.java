@@ -341,7 +341,7 @@ class CliOptionsTest {
     void benchIsTheBenchModulesCommandTree() {
         CommandLine bench = BasaltCommand.commandLine().getSubcommands().get("bench");
         assertInstanceOf(io.basalt.bench.BenchCommand.class, bench.getCommand());
-        for (String sub : List.of("raid", "vhost", "ppl-cost")) assertNotNull(bench.getSubcommands().get(sub), "bench " + sub);
+        for (String sub : List.of("raid", "vhost", "ppl-cost", "objects")) assertNotNull(bench.getSubcommands().get(sub), "bench " + sub);
         Run help = run(List.of("bench", "--help"));
         assertEquals(0, help.exitCode(), help.err());
         assertTrue(help.out().contains("--target"), help.out());

@@ -92,6 +92,9 @@ final class ObjectBench {
         }
         Files.createDirectories(request.parentDir());
         dir = Files.createTempDirectory(request.parentDir(), "basalt-bench-objects-");
+        // Ctrl-C or a kill: nginx and s3proxy would outlive the bench (Basalt's server ends with our stdin).
+        Thread cleanup = new Thread(this::closeAll, "bench-objects-cleanup");
+        Runtime.getRuntime().addShutdownHook(cleanup);
         try {
             out.println("work directory " + dir + " (" + Files.getFileStore(dir).type() + "), removed at the end");
             out.println(rawContext(dir));
@@ -107,12 +110,13 @@ final class ObjectBench {
             out.print(ObjectBenchTable.table(samples, request.rounds()));
             return samples.stream().anyMatch(s -> s.r().errors() > 0) ? Cli.EXIT_FAILURE : 0;
         } finally {
+            Runtime.getRuntime().removeShutdownHook(cleanup);
             closeAll();
             deleteTree(dir);
         }
     }
 
-    private <T extends AutoCloseable> T keep(T resource) {
+    private synchronized <T extends AutoCloseable> T keep(T resource) {
         opened.add(resource);
         return resource;
     }
@@ -258,7 +262,7 @@ final class ObjectBench {
         return b;
     }
 
-    private void closeAll() {
+    private synchronized void closeAll() {
         for (int i = opened.size() - 1; i >= 0; i--) {
             try {
                 opened.get(i).close();
@@ -266,6 +270,7 @@ final class ObjectBench {
                 err.println("bench objects: closing: " + e);
             }
         }
+        opened.clear();
     }
 
     private static void deleteTree(Path root) throws IOException {

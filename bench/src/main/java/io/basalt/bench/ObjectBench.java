@@ -92,8 +92,15 @@ final class ObjectBench {
         }
         Files.createDirectories(request.parentDir());
         dir = Files.createTempDirectory(request.parentDir(), "basalt-bench-objects-");
-        // Ctrl-C or a kill: nginx and s3proxy would outlive the bench (Basalt's server ends with our stdin).
-        Thread cleanup = new Thread(this::closeAll, "bench-objects-cleanup");
+        // Ctrl-C or a kill: nginx and s3proxy would outlive the bench (Basalt's server ends with our stdin), and the files.
+        Thread cleanup = new Thread(() -> {
+            closeAll();
+            try {
+                deleteTree(dir);
+            } catch (IOException | UncheckedIOException e) {
+                err.println("bench objects: removing " + dir + ": " + e);
+            }
+        }, "bench-objects-cleanup");
         Runtime.getRuntime().addShutdownHook(cleanup);
         try {
             out.println("work directory " + dir + " (" + Files.getFileStore(dir).type() + "), removed at the end");

@@ -33,7 +33,7 @@ ALLOW = {
     "UncheckedIOException": "JDK", "OutOfMemoryError": "JDK", "ServerSocketChannel": "JDK",
     "SocketChannel": "JDK", "UnixDomainSocketAddress": "JDK", "HttpServer": "JDK (com.sun.net.httpserver)",
     "CompletableFuture": "JDK", "ExecutorService": "JDK", "ArrayDeque": "JDK", "LinkedBlockingQueue": "JDK",
-    "ConcurrentLinkedQueue": "JDK", "HashMap": "JDK", "ArrayList": "JDK", "BitSet": "JDK",
+    "ConcurrentLinkedQueue": "JDK", "ConcurrentSkipListMap": "JDK", "HashMap": "JDK", "ArrayList": "JDK", "BitSet": "JDK",
     "CRC32C": "JDK (java.util.zip)", "ProcessBuilder": "JDK", "StandardOpenOption": "JDK", "VirtualThread": "JDK",
     # libraries
     "ObjectMapper": "Jackson", "JsonNode": "Jackson", "JsonParser": "Jackson", "JsonGenerator": "Jackson",

@@ -34,6 +34,9 @@ have lz4 || need+=(lz4)
 [ -x /usr/bin/aws ] || need+=(awscli)
 /usr/bin/python3 -c "import boto3" 2>/dev/null || need+=(python3-boto3)
 have s3cmd || need+=(s3cmd)
+# basalt bench objects: nginx serves GETs of the same files (Debian puts it in /usr/sbin), wrk drives them.
+have nginx || [ -x /usr/sbin/nginx ] || need+=(nginx)
+have wrk || need+=(wrk)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 echo "install-deps: installing ${need[*]}" >&2
 SUDO=""

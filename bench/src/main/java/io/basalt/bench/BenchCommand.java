@@ -14,11 +14,13 @@ import java.util.concurrent.Callable;
  * {@code basalt bench}: fio-style workloads run by Basalt's own reactors against a backend spec or a volume spec
  * ({@link VolumeSpec}), optionally alternated with fio on the same file ({@code --vs-fio}). Its subcommands measure a
  * raid5 volume against its members ({@link RaidBenchCommand}), vhost-user-blk backends from a QEMU guest
- * ({@link VhostBenchCommand}) and the NVMe/TCP target against qemu-nbd from a QEMU guest ({@link NvmfBenchCommand}).
+ * ({@link VhostBenchCommand}) and the NVMe/TCP target against qemu-nbd from a QEMU guest ({@link NvmfBenchCommand}), and the S3 service against
+ * nginx and s3proxy ({@link ObjectBenchCommand}).
  * A root command adds it with {@code addSubcommand("bench", new BenchCommand())}.
  */
 @Command(name = "bench", sortOptions = false, usageHelpWidth = Cli.HELP_WIDTH,
-        subcommands = {RaidBenchCommand.class, VhostBenchCommand.class, NvmfBenchCommand.class, PplCostCommand.class},
+        subcommands = {RaidBenchCommand.class, VhostBenchCommand.class, NvmfBenchCommand.class, PplCostCommand.class,
+            ObjectBenchCommand.class},
         description = "Benchmark a backend or a volume with Basalt's reactors (no daemon needed).",
         footer = {"",
                 "SPEC: uring:/path/file[,size=1G][,direct=1]   memory:1G   null:1T",

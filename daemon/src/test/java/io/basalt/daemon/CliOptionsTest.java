@@ -156,7 +156,7 @@ class CliOptionsTest {
     }
 
     /** An option line of picocli's usage help: indented, an optional short name, then the long one. */
-    private static final Pattern OPTION_LINE = Pattern.compile("(?m)^ {2,}(?:-\\w, )?(--[a-z][a-z-]*)");
+    private static final Pattern OPTION_LINE = Pattern.compile("(?m)^ {2,}(?:-\\w, )?(--[a-z][a-z0-9-]*)");
 
     @ParameterizedTest(name = "basalt {0} --no-such-option")
     @MethodSource("commands")
@@ -209,6 +209,8 @@ class CliOptionsTest {
         if (count == 0) return List.of();
         String value;
         Class<?> type = option.type();
+        // A list option (--sizes 128k,10m) takes values of its element type.
+        if (java.util.Collection.class.isAssignableFrom(type) && option.auxiliaryTypes().length > 0) type = option.auxiliaryTypes()[0];
         if (SAMPLE_VALUES.containsKey(option.longestName())) value = SAMPLE_VALUES.get(option.longestName());
         else if (type == int.class || type == Integer.class || type == long.class || type == Long.class) value = "2";
         else if (type == Path.class) value = NONEXISTENT;
@@ -341,7 +343,7 @@ class CliOptionsTest {
     void benchIsTheBenchModulesCommandTree() {
         CommandLine bench = BasaltCommand.commandLine().getSubcommands().get("bench");
         assertInstanceOf(io.basalt.bench.BenchCommand.class, bench.getCommand());
-        for (String sub : List.of("raid", "vhost", "ppl-cost")) assertNotNull(bench.getSubcommands().get(sub), "bench " + sub);
+        for (String sub : List.of("raid", "vhost", "ppl-cost", "objects")) assertNotNull(bench.getSubcommands().get(sub), "bench " + sub);
         Run help = run(List.of("bench", "--help"));
         assertEquals(0, help.exitCode(), help.err());
         assertTrue(help.out().contains("--target"), help.out());

@@ -5,6 +5,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.DefaultFileRegion;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
@@ -22,6 +23,7 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
@@ -187,6 +189,11 @@ final class Exchange {
         HttpUtil.setContentLength(head, lengthBytes);
         responded = true;
         channel.write(head);
+        FileChannel file = reader.file();
+        if (file != null) {
+            sendRegion(file, reader.fileOffset() + offsetBytes, lengthBytes);
+            return;
+        }
         long sentBytes = 0;
         while (sentBytes < lengthBytes) {
             int n = (int) Math.min(SEND_CHUNK_BYTES, lengthBytes - sentBytes);
@@ -208,6 +215,29 @@ final class Exchange {
             awaitWritable(channel.writeAndFlush(new DefaultHttpContent(buf)));
         }
         channel.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+    }
+
+    /**
+     * Zero-copy: the range of the reader's file as one region (sendfile(2) on epoll), then the end of the response.
+     * Waits until the region is sent: the reader, which owns the file, is closed when the request returns.
+     */
+    private void sendRegion(FileChannel file, long position, long lengthBytes) throws S3Connection.ClientGone {
+        // The region must not close the reader's file when Netty releases it (DefaultFileRegion would): the reader does.
+        ChannelFuture sent = channel.write(new DefaultFileRegion(file, position, lengthBytes) {
+            @Override
+            protected void deallocate() {
+                // the reader's close() closes the file
+            }
+        });
+        channel.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+        try {
+            sent.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new S3Connection.ClientGone();
+        } catch (ExecutionException e) {
+            throw new S3Connection.ClientGone();
+        }
     }
 
     /** Waits for the write when the outbound buffer is over its high-water mark. */

@@ -66,6 +66,7 @@ public final class DirectoryMountpath implements Mountpath {
     private volatile long writeFaultAfterBytes = Long.MAX_VALUE;
     private final AtomicLong tempCounter = new AtomicLong();
     private final StripedLocks locks = new StripedLocks();
+    private final VerifiedVersions verifiedVersions = new VerifiedVersions();
 
     private DirectoryMountpath(Path root, long id, boolean xattrs, double weight, boolean sync) {
         this.sync = sync;
@@ -229,8 +230,11 @@ public final class DirectoryMountpath implements Mountpath {
         try {
             for (int attempt = 0; attempt < OPEN_ATTEMPTS; attempt++) {
                 List<ObjectMeta> records = readMeta(file);
+                VerifiedVersions.Version before = VerifiedVersions.Version.of(file);
                 FileChannel channel = FileChannel.open(file, StandardOpenOption.READ);
-                ObjectMeta verified = verify(channel, records);
+                // the same version before and after the open: the channel reads that version's bytes
+                VerifiedVersions.Version version = before.equals(VerifiedVersions.Version.of(file)) ? before : null;
+                ObjectMeta verified = verifyOnce(channel, records, version);
                 if (verified != null && verified.key().equals(key)) return new DirectoryReader(channel, verified.info(bucket));
                 channel.close();
                 if (verified != null) throw noSuchKey(key); // a hashed name's 2^-64 collision: not this key
@@ -245,6 +249,30 @@ public final class DirectoryMountpath implements Mountpath {
         } catch (IOException e) {
             throw failure("GET " + bucket + "/" + key, e);
         }
+    }
+
+    /**
+     * {@link #verify}, unless this file version was checked recently ({@link VerifiedVersions}): then the record its
+     * content was found to match, without reading it again.
+     */
+    private ObjectMeta verifyOnce(FileChannel channel, List<ObjectMeta> records, VerifiedVersions.Version version)
+            throws IOException {
+        Long known = version == null ? null : verifiedVersions.xxhash64(version);
+        if (known != null) {
+            for (ObjectMeta m : records) {
+                if (m.sizeBytes() == version.sizeBytes() && m.xxhash64() == known) return m;
+            }
+        }
+        ObjectMeta found = verify(channel, records);
+        if (found != null && version != null && found.sizeBytes() == version.sizeBytes()) {
+            verifiedVersions.remember(version, found.xxhash64());
+        }
+        return found;
+    }
+
+    /** Test hook: the next GET of every object reads and checks it whole again. */
+    void forgetVerifiedVersions() {
+        verifiedVersions.clear();
     }
 
     /** The record whose size and xxhash64 the file's whole content matches; null if none. */

@@ -12,6 +12,9 @@ import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.uring.IoUring;
+import io.netty.channel.uring.IoUringIoHandler;
+import io.netty.channel.uring.IoUringServerSocketChannel;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
@@ -66,6 +69,9 @@ public final class S3Server implements AutoCloseable {
         }
     }
 
+    /** epoll (default; NIO where there is none) or io_uring: Netty's transports, compared in decision 35. */
+    public static final String TRANSPORT_PROPERTY = "basalt.s3.transport";
+
     private final EventLoopGroup group;
     private final Channel serverChannel;
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
@@ -76,10 +82,12 @@ public final class S3Server implements AutoCloseable {
     }
 
     public static S3Server start(ObjectStore store, Options options) throws InterruptedException {
-        boolean epoll = Epoll.isAvailable();
-        EventLoopGroup group = new MultiThreadIoEventLoopGroup(options.eventLoops(),
-                epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
-        Class<? extends ServerChannel> channelClass = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+        boolean uring = "io_uring".equals(System.getProperty(TRANSPORT_PROPERTY)) && IoUring.isAvailable();
+        boolean epoll = !uring && Epoll.isAvailable();
+        EventLoopGroup group = new MultiThreadIoEventLoopGroup(options.eventLoops(), uring ? IoUringIoHandler.newFactory()
+                : epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
+        Class<? extends ServerChannel> channelClass = uring ? IoUringServerSocketChannel.class
+                : epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
         Authenticator authenticator = new Authenticator(options.credentials(), options.region(),
                 options.allowAnonymous(), options.clock());
         S3Service service = new S3Service(store, options.region(), options.baseDomain(), authenticator);

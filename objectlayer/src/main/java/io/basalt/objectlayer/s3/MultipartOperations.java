@@ -217,20 +217,19 @@ final class MultipartOperations {
         FutureTask<ObjectStore.ObjectInfo> task = new FutureTask<>(
                 () -> multipart.complete(r.bucket, r.key, uploadId, parts, condition));
         Thread.ofVirtual().name("s3-complete-" + uploadId).start(task);
-        boolean streaming = false;
+        long intervalMs = keepAliveIntervalMs;
+        boolean streaming = intervalMs <= 0; // 0 (tests): the keep-alive form at once, whatever the timing
+        if (streaming) startKeepAlive(x);
         ObjectStore.ObjectInfo info;
         try {
             while (true) {
                 try {
-                    info = task.get(keepAliveIntervalMs, TimeUnit.MILLISECONDS);
+                    info = task.get(Math.max(1, intervalMs), TimeUnit.MILLISECONDS);
                     break;
                 } catch (TimeoutException e) {
                     // S3's way to keep a long Complete's connection alive: a 200 at once, then spaces
                     if (!streaming) {
-                        HttpHeaders h = x.headers();
-                        h.set(HttpHeaderNames.CONTENT_TYPE, "application/xml");
-                        x.startChunked(h);
-                        x.sendChunk(XML_DECLARATION, false);
+                        startKeepAlive(x);
                         streaming = true;
                     }
                     x.sendChunk(KEEP_ALIVE_SPACE, false);
@@ -251,6 +250,14 @@ final class MultipartOperations {
         } else {
             x.sendXml(HttpResponseStatus.OK, xml);
         }
+    }
+
+    /** The 200 of a Complete answered in S3's keep-alive form: chunked, the XML declaration first. */
+    private static void startKeepAlive(Exchange x) {
+        HttpHeaders h = x.headers();
+        h.set(HttpHeaderNames.CONTENT_TYPE, "application/xml");
+        x.startChunked(h);
+        x.sendChunk(XML_DECLARATION, false);
     }
 
     /** A failed Complete: its error as usual, or, once the 200 is sent, as an {@code <Error>} body ending it. */

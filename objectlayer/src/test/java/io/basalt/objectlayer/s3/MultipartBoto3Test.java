@@ -168,7 +168,7 @@ class MultipartBoto3Test {
     @Test
     void boto3ReadsAKeptAliveComplete() throws Exception {
         try {
-            MultipartOperations.keepAliveIntervalMs = 1;
+            MultipartOperations.keepAliveIntervalMs = 0;
             CliHarness.Result r = cli.python(KEPT_ALIVE);
             assertEquals(0, r.exit(), r.all());
             assertTrue(r.out().contains("kept alive ok"), r.all());

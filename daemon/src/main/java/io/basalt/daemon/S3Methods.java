@@ -37,7 +37,7 @@ final class S3Methods {
     }
 
     private Object start(RpcParams params) throws RpcException {
-        params.allowOnly("address", "port", "mountpaths", "region");
+        params.allowOnly("address", "port", "mountpaths", "region", "allow_anonymous");
         String address = params.has("address") ? NvmfMethods.address(params, "address") : DEFAULT_ADDRESS;
         long port = params.optionalLong("port", DEFAULT_PORT);
         if (port < 0 || port > NvmfMethods.PORT_MAX) throw invalid(params, "port", "must be 0 (any free port) to " + NvmfMethods.PORT_MAX + ", was " + port);
@@ -47,8 +47,12 @@ final class S3Methods {
             throw invalid(params, "region", "must be a region name like us-east-1 (lower-case letters, digits and dashes, at most "
                     + REGION_CHARS_MAX + "), was '" + region + "'");
         }
+        Object anonymous = params.asMap().getOrDefault("allow_anonymous", Boolean.FALSE);
+        if (!(anonymous instanceof Boolean allowAnonymous)) {
+            throw invalid(params, "allow_anonymous", "must be true or false, was " + anonymous);
+        }
         try {
-            s3.start(address, (int) port, mountpaths, region);
+            s3.start(address, (int) port, mountpaths, region, allowAnonymous);
             return s3.status();
         } catch (DriveRegistry.DriveException e) {
             throw invalid(params, e.param(), e.getMessage());

@@ -52,7 +52,8 @@ final class S3Registry implements AutoCloseable {
     }
 
     /** What s3_start was given (the saved call), and what it made. */
-    record Running(String address, List<MountpathSpec> mountpaths, String region, S3Server server, MountpathStore store) {}
+    record Running(String address, List<MountpathSpec> mountpaths, String region, boolean allowAnonymous, S3Server server,
+                   MountpathStore store) {}
 
     private final Path dataDir;
     private final DriveRegistry drives;
@@ -66,7 +67,7 @@ final class S3Registry implements AutoCloseable {
         this.reactors = reactors;
     }
 
-    synchronized Running start(String address, int port, List<MountpathSpec> roots, String region) {
+    synchronized Running start(String address, int port, List<MountpathSpec> roots, String region, boolean allowAnonymous) {
         if (running != null) {
             throw new IllegalStateException("the S3 service already runs on " + NvmfRegistry.hostPort(running.address(), running.server().port())
                     + " (one per daemon; s3_stop it first)");
@@ -76,7 +77,7 @@ final class S3Registry implements AutoCloseable {
         S3Server server;
         try {
             S3Server.Options options = new S3Server.Options(address, port, region, VIRTUAL_HOST_DOMAIN, Map.of(key.accessKeyId(), key.secretKey()),
-                    false, EVENT_LOOPS, Clock.systemUTC());
+                    allowAnonymous, EVENT_LOOPS, Clock.systemUTC());
             server = S3Server.start(store, options);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -86,7 +87,7 @@ final class S3Registry implements AutoCloseable {
             closeStore(store, roots);
             throw new DriveRegistry.DriveException("port", "cannot listen on " + NvmfRegistry.hostPort(address, port) + ": " + e.getMessage());
         }
-        running = new Running(address, List.copyOf(roots), region, server, store);
+        running = new Running(address, List.copyOf(roots), region, allowAnonymous, server, store);
         return running;
     }
 
@@ -177,6 +178,7 @@ final class S3Registry implements AutoCloseable {
         m.put("port", (long) running.server().port());
         m.put("endpoint", endpoint(running));
         m.put("region", running.region());
+        m.put("allow_anonymous", running.allowAnonymous());
         m.put("access_key_id", credentials.accessKeyId());
         m.put("credentials_file", dataDir.resolve(S3Credentials.FILE_NAME).toString());
         List<Object> mps = new ArrayList<>();
@@ -206,6 +208,7 @@ final class S3Registry implements AutoCloseable {
         p.put("port", (long) running.server().port()); // the port bound: a restart serves at the same endpoint
         p.put("mountpaths", running.mountpaths().stream().map(MountpathSpec::toString).toList());
         p.put("region", running.region());
+        if (running.allowAnonymous()) p.put("allow_anonymous", Boolean.TRUE);
         return List.of(ConfigReplay.call("s3_start", p));
     }
 

@@ -65,6 +65,9 @@ class S3RpcTest extends DaemonTestBase {
         assertEquals(200, got.statusCode());
         assertArrayEquals(body, got.body());
         assertEquals(403, send(port, "GET", "/bkt/dir/obj.txt", new byte[0], "x".repeat(40), key).statusCode(), "a wrong secret is refused");
+        HttpRequest unsigned = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/bkt/dir/obj.txt")).timeout(REQUEST_TIMEOUT).build();
+        assertEquals(403, http.send(unsigned, HttpResponse.BodyHandlers.ofByteArray()).statusCode(), "anonymous access is off by default");
+        assertEquals(false, status.get("allow_anonymous"));
 
         String saved = Json.write(result("config_save", null));
         assertTrue(saved.contains("\"s3_start\"") && saved.contains("\"port\":" + port) && saved.contains(dir.resolve("objects-b").toString()), saved);
@@ -102,7 +105,8 @@ class S3RpcTest extends DaemonTestBase {
                 Map.entry("{\"port\":\"80\"," + dirs + "}", "port"),
                 Map.entry("{\"address\":\"localhost\"," + dirs + "}", "param 'address'"),
                 Map.entry("{\"region\":\"US_EAST\"," + dirs + "}", "param 'region'"),
-                Map.entry("{\"bucket\":\"x\"," + dirs + "}", "bucket"));
+                Map.entry("{\"bucket\":\"x\"," + dirs + "}", "bucket"),
+                Map.entry("{\"allow_anonymous\":\"yes\"," + dirs + "}", "param 'allow_anonymous'"));
         for (Map.Entry<String, String> e : bad.entrySet()) {
             String message = error("s3_start", e.getKey(), INVALID_PARAMS);
             assertTrue(message.contains(e.getValue()), e.getKey() + " -> " + message);
@@ -151,7 +155,7 @@ class S3RpcTest extends DaemonTestBase {
         assertNull(daemon.drives().holder("v0"), "s3_stop releases the volumes");
 
         // v0 is a file: the saved state brings the store back over it, its objects with it
-        result("s3_start", "{\"port\":" + port + ",\"mountpaths\":[\"volume:v0\"]}");
+        result("s3_start", "{\"port\":" + port + ",\"mountpaths\":[\"volume:v0\"],\"allow_anonymous\":true}");
         http.close();
         http = HttpClient.newHttpClient();
         byte[][] bodies = new byte[8][];
@@ -166,6 +170,9 @@ class S3RpcTest extends DaemonTestBase {
         http = HttpClient.newHttpClient();
         daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), null, 1, "sleep"));
         client = io.basalt.daemon.rpc.RpcClient.connect(daemon.socketPath());
+        assertEquals(true, ((Map<?, ?>) result("s3_status", null)).get("allow_anonymous"), "saved and replayed");
+        HttpRequest unsigned = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/bkt/k0")).timeout(REQUEST_TIMEOUT).build();
+        assertArrayEquals(bodies[0], http.send(unsigned, HttpResponse.BodyHandlers.ofByteArray()).body(), "anonymous GET, as configured");
         for (int i = 0; i < bodies.length; i++) {
             HttpResponse<byte[]> got = send(port, "GET", "/bkt/k" + i, new byte[0], key.secretKey(), key);
             assertEquals(200, got.statusCode(), "k" + i + " after the restart");

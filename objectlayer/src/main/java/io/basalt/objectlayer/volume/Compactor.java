@@ -144,7 +144,7 @@ final class Compactor {
         for (int b = 1; b < blocks; ) {
             LogRecord r = LogRecord.decode(all.slice(b * layout.blockBytes(), (blocks - b) * layout.blockBytes()));
             if (r == null || r.segmentSeq() != seq) break;
-            if (r.type() == LogRecord.COMMIT || r.type() == LogRecord.DATA) {
+            if (r.type() == LogRecord.COMMIT || r.type() == LogRecord.DATA || r.type() == LogRecord.METADATA) {
                 byte[] ik = VolumeIndex.indexKey(r.bucketId(), r.key());
                 VolumeIndex.Entry e = mp.index().objects.get(ik);
                 if (e != null && references(e, victim)) keys.add(ik);
@@ -159,10 +159,13 @@ final class Compactor {
         for (LogRecord.Extent x : e.extents()) {
             if (VolumeLayout.segmentOf(x.location()) == segment) return true;
         }
-        return false;
+        return e.metaLocation() != VolumeIndex.NO_META && VolumeLayout.segmentOf(e.metaLocation()) == segment;
     }
 
-    /** Copies the object's pieces in the victim (and its commit) to the head as a relocated commit of its version. */
+    /**
+     * Copies the object's pieces in the victim (and its commit, with its newest metadata) to the head as a relocated
+     * commit of its version.
+     */
     private void relocate(byte[] ik, VolumeIndex.Entry e, int victim) throws IOException, StoreException {
         Segments segments = mp.segments();
         segments.pin(e);
@@ -183,7 +186,10 @@ final class Compactor {
                 moved.add(nx);
                 extents.add(nx);
             }
-            ObjectMeta meta = ObjectMeta.parseAll(commit.meta()).getFirst();
+            // the newest metadata: a METADATA record's when one replaced the commit's (it is no longer needed after)
+            byte[] metaBytes = e.metaLocation() == VolumeIndex.NO_META ? commit.meta()
+                    : mp.readRecord(e.metaLocation(), e.metaBlocks()).record().meta();
+            ObjectMeta meta = ObjectMeta.parseAll(metaBytes).getFirst();
             mp.log().submit(new LogOps.Commit(commit.bucketId(), commit.key(), commit.putId(), meta, extents, c.data(),
                     e.version));
         } finally {

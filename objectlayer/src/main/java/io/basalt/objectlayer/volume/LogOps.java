@@ -14,6 +14,10 @@ final class LogOps {
     private LogOps() {}
 
     private static final byte[] NONE = {};
+    /** The header's field holding it is two bytes. */
+    private static final int META_BYTES_MAX = 0xFFFF;
+    /** The data checksum of a record without inline data (checked by every read of a record). */
+    private static final long EMPTY_XXHASH64 = Xxhash64.hash(NONE);
 
     abstract static class Op {
         final CompletableFuture<Object> done = new CompletableFuture<>();
@@ -89,9 +93,7 @@ final class LogOps {
 
         @Override
         void append(LogWriter w) throws StoreException, IOException {
-            if (metaBytes.length > 0xFFFF) {
-                throw new StoreException(StoreException.Code.INVALID_ARGUMENT, "metadata over 64 KiB");
-            }
+            checkMetaBytes(metaBytes);
             LogRecord r = new LogRecord(LogRecord.COMMIT, relocatedVersion != 0 ? LogRecord.FLAG_RELOCATED : 0,
                     bucketId, 0, 0, putId, relocatedVersion, inline.remaining(),
                     new Xxhash64().update(inline.duplicate()).digest(), key, metaBytes, extents);
@@ -105,6 +107,50 @@ final class LogOps {
             VolumeIndex.Entry e = VolumeIndex.entry(location, version, meta.sizeBytes(), meta.lastModifiedMs(),
                     meta.xxhash64(), meta.etag(), blocks, extents.toArray(VolumeIndex.NO_EXTENTS));
             result = w.index.applyCommit(VolumeIndex.indexKey(bucketId, key), e, relocatedVersion != 0, w.segments);
+        }
+    }
+
+    /**
+     * A tagging: a METADATA record replacing the metadata of version {@code baseVersion} of the key (no data copied);
+     * the result is whether it applied (false: the key is gone or names another version by the time it is applied).
+     */
+    static final class Metadata extends Op {
+        private final int bucketId;
+        private final byte[] key;
+        private final long baseVersion;
+        private final byte[] metaBytes;
+        private long location;
+        private long version;
+        private int blocks;
+
+        Metadata(int bucketId, byte[] key, long baseVersion, ObjectMeta meta) {
+            super(true);
+            this.bucketId = bucketId;
+            this.key = key;
+            this.baseVersion = baseVersion;
+            this.metaBytes = meta.bytes();
+        }
+
+        @Override
+        void append(LogWriter w) throws StoreException, IOException {
+            checkMetaBytes(metaBytes);
+            LogRecord r = new LogRecord(LogRecord.METADATA, 0, bucketId, 0, 0, baseVersion, 0, 0, EMPTY_XXHASH64, key,
+                    metaBytes, List.of());
+            version = w.peekRecordSeq();
+            location = w.append(r, null, false);
+            blocks = r.blocks(w.layout.blockBytes());
+        }
+
+        @Override
+        void apply(LogWriter w) {
+            result = w.index.applyMetadata(VolumeIndex.indexKey(bucketId, key), baseVersion, version, location, blocks,
+                    w.segments);
+        }
+    }
+
+    private static void checkMetaBytes(byte[] metaBytes) throws StoreException {
+        if (metaBytes.length > META_BYTES_MAX) {
+            throw new StoreException(StoreException.Code.INVALID_ARGUMENT, "metadata over 64 KiB");
         }
     }
 

@@ -130,13 +130,15 @@ final class Recovery {
                 index.applyCommit(VolumeIndex.indexKey(r.bucketId(), r.key()), e,
                         (r.flags() & LogRecord.FLAG_RELOCATED) != 0, segments);
             }
+            case LogRecord.METADATA -> index.applyMetadata(VolumeIndex.indexKey(r.bucketId(), r.key()), r.putId(),
+                    r.version(), location, blocks, segments);
             case LogRecord.TOMBSTONE -> index.applyTombstone(VolumeIndex.indexKey(r.bucketId(), r.key()), segments);
             case LogRecord.BUCKET_CREATE -> {
                 index.applyBucketCreate(new String(r.key(), StandardCharsets.UTF_8), r.bucketId(), r.putId());
                 lastBucketId = Math.max(lastBucketId, r.bucketId());
             }
             case LogRecord.BUCKET_DELETE -> index.applyBucketDelete(r.bucketId(), segments);
-            default -> { } // METADATA (reserved) and unknown types: nothing to apply
+            default -> { } // unknown types: nothing to apply
         }
         data.position(0);
     }

@@ -34,6 +34,11 @@ final class VolumeObjectReader implements ObjectReader {
         for (int i = 0; i < commit.extents().size(); i++) starts[i + 1] = starts[i] + commit.extents().get(i).dataBytes();
     }
 
+    /** The index entry it reads (pinned until close). */
+    VolumeIndex.Entry entry() {
+        return entry;
+    }
+
     @Override
     public ObjectInfo info() {
         return info;

@@ -111,7 +111,7 @@ final class Checkpoints {
             long created = b.getLong();
             byte[] name = new byte[Short.toUnsignedInt(b.getShort())];
             b.get(name);
-            index.buckets.put(new String(name, StandardCharsets.UTF_8), new VolumeIndex.Bucket(id, created));
+            index.loadBucket(new String(name, StandardCharsets.UTF_8), new VolumeIndex.Bucket(id, created));
         }
         for (int n; (n = Short.toUnsignedInt(b.getShort())) != ENTRY_END; ) {
             byte[] key = new byte[n];

@@ -55,6 +55,7 @@ final class LogOps {
 
         @Override
         void append(LogWriter w) throws StoreException, IOException {
+            if (!privileged) w.checkBucket(bucketId); // compaction's copies need no check: a relocation applies or not
             LogRecord r = new LogRecord(LogRecord.DATA, 0, bucketId, 0, 0, putId, 0, data.remaining(),
                     new Xxhash64().update(data.duplicate()).digest(), key, NONE, List.of());
             long location = w.append(r, data, privileged);
@@ -94,6 +95,7 @@ final class LogOps {
         @Override
         void append(LogWriter w) throws StoreException, IOException {
             checkMetaBytes(metaBytes);
+            if (relocatedVersion == 0) w.checkBucket(bucketId);
             LogRecord r = new LogRecord(LogRecord.COMMIT, relocatedVersion != 0 ? LogRecord.FLAG_RELOCATED : 0,
                     bucketId, 0, 0, putId, relocatedVersion, inline.remaining(),
                     new Xxhash64().update(inline.duplicate()).digest(), key, metaBytes, extents);
@@ -134,6 +136,7 @@ final class LogOps {
         @Override
         void append(LogWriter w) throws StoreException, IOException {
             checkMetaBytes(metaBytes);
+            w.checkBucket(bucketId);
             LogRecord r = new LogRecord(LogRecord.METADATA, 0, bucketId, 0, 0, baseVersion, 0, 0, EMPTY_XXHASH64, key,
                     metaBytes, List.of());
             version = w.peekRecordSeq();
@@ -190,8 +193,7 @@ final class LogOps {
 
         @Override
         void append(LogWriter w) throws StoreException, IOException {
-            VolumeIndex.Bucket existing = w.index.buckets.get(name);
-            if (existing != null) {
+            if (w.bucketStays(w.index.buckets.get(name))) {
                 id = -1;
                 return;
             }
@@ -218,6 +220,7 @@ final class LogOps {
         void append(LogWriter w) throws StoreException, IOException {
             w.append(new LogRecord(LogRecord.BUCKET_DELETE, 0, id, 0, 0, 0, 0, 0, 0, NONE, NONE, List.of()), null,
                     true);
+            w.deletingBucket(id);
         }
 
         @Override

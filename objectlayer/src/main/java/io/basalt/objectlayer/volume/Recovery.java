@@ -91,8 +91,7 @@ final class Recovery {
                 lastBucketId = h.lastBucketId();
                 return h;
             }
-            index.objects.clear();
-            index.buckets.clear();
+            index.clear();
         }
         return null;
     }
@@ -121,6 +120,8 @@ final class Recovery {
         switch (r.type()) {
             case LogRecord.DATA -> validData.add(location);
             case LogRecord.COMMIT -> {
+                // a commit the log writer let through after its bucket's delete (stores before it checked): dropped
+                if (!index.hasBucketId(r.bucketId())) return;
                 for (LogRecord.Extent x : r.extents()) {
                     if (!extentValid(x, seq)) return; // a torn PUT: never acknowledged
                 }

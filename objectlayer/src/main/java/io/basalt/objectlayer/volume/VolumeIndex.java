@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 
@@ -17,6 +18,8 @@ final class VolumeIndex {
 
     final ConcurrentSkipListMap<byte[], Entry> objects = new ConcurrentSkipListMap<>(Arrays::compareUnsigned);
     final ConcurrentHashMap<String, Bucket> buckets = new ConcurrentHashMap<>();
+    /** The numbers of the buckets in {@link #buckets}: a commit applies only into one of them. */
+    private final Set<Integer> bucketIds = ConcurrentHashMap.newKeySet();
 
     record Bucket(int id, long createdMs) {}
 
@@ -222,12 +225,31 @@ final class VolumeIndex {
     }
 
     void applyBucketCreate(String name, int id, long createdMs) {
-        buckets.putIfAbsent(name, new Bucket(id, createdMs));
+        if (buckets.putIfAbsent(name, new Bucket(id, createdMs)) == null) bucketIds.add(id);
+    }
+
+    /** A bucket from a checkpoint. */
+    void loadBucket(String name, Bucket bucket) {
+        buckets.put(name, bucket);
+        bucketIds.add(bucket.id());
+    }
+
+    /** Whether the bucket numbered {@code id} exists (numbers are never reused, so a deleted one never comes back). */
+    boolean hasBucketId(int id) {
+        return bucketIds.contains(id);
+    }
+
+    /** Empties the index (a checkpoint body that failed to load). */
+    void clear() {
+        objects.clear();
+        buckets.clear();
+        bucketIds.clear();
     }
 
     /** Removes the bucket and whatever it still holds (the store checked it empty; a racing PUT's leftovers go). */
     void applyBucketDelete(int id, Segments segments) {
         buckets.values().removeIf(b -> b.id() == id);
+        bucketIds.remove(id);
         Map<byte[], Entry> range = bucketRange(id);
         for (Entry e : range.values()) segments.account(e, -1);
         range.clear();

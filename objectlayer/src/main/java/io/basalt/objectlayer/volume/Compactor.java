@@ -183,19 +183,26 @@ final class Compactor {
                 VolumeMountpath.Read d = mp.readRecord(x.location(), x.recordBlocks());
                 LogRecord.Extent nx = (LogRecord.Extent) mp.log().submit(new LogOps.Data(commit.bucketId(),
                         commit.key(), commit.putId(), d.data(), true));
+                mp.release(d); // the writer copied it (on a failure the buffer is left to the GC, never reused)
                 moved.add(nx);
                 extents.add(nx);
             }
-            // the newest metadata: a METADATA record's when one replaced the commit's (it is no longer needed after)
-            byte[] metaBytes = e.metaLocation() == VolumeIndex.NO_META ? commit.meta()
-                    : mp.readRecord(e.metaLocation(), e.metaBlocks()).record().meta();
-            ObjectMeta meta = ObjectMeta.parseAll(metaBytes).getFirst();
+            ObjectMeta meta = ObjectMeta.parseAll(newestMeta(e, commit)).getFirst();
             mp.log().submit(new LogOps.Commit(commit.bucketId(), commit.key(), commit.putId(), meta, extents, c.data(),
                     e.version));
+            mp.release(c);
         } finally {
             segments.unpin(e);
             for (LogRecord.Extent x : moved) segments.pins.decrementAndGet(VolumeLayout.segmentOf(x.location()));
         }
+    }
+
+    /** The object's metadata: a METADATA record's when one replaced the commit's (garbage once the copy applied). */
+    private byte[] newestMeta(VolumeIndex.Entry e, LogRecord commit) throws IOException {
+        if (e.metaLocation() == VolumeIndex.NO_META) return commit.meta();
+        VolumeMountpath.Read m = mp.readRecord(e.metaLocation(), e.metaBlocks());
+        mp.release(m); // decoded into arrays
+        return m.record().meta();
     }
 
     /** Stops the thread and writes a last checkpoint. */

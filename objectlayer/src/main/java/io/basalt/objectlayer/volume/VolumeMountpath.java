@@ -61,8 +61,11 @@ public final class VolumeMountpath implements Mountpath {
         }
     }
 
-    /** A record read back and checked, with its inline data. */
-    record Read(LogRecord record, ByteBuffer data) {}
+    /**
+     * A record read back and checked, with its inline data (a view of {@code buffer}, valid until the Read is given
+     * back with {@link #release}).
+     */
+    record Read(LogRecord record, ByteBuffer data, MemorySegment buffer) {}
 
     private final BlockDevice device;
     private final VolumeLayout layout;
@@ -71,6 +74,7 @@ public final class VolumeMountpath implements Mountpath {
     private final Segments segments;
     private final LogWriter log;
     private final Compactor compactor;
+    private final ReadBuffers readBuffers;
     private final double weight;
     private final int chunkBytes;
     private final AtomicLong putIds = new AtomicLong();
@@ -91,6 +95,7 @@ public final class VolumeMountpath implements Mountpath {
                 * layout.blockBytes());
         this.putIds.set(state.nextRecordSeq() << 16);
         this.compactor = new Compactor(this, state.checkpointSeq(), options);
+        this.readBuffers = new ReadBuffers(io);
     }
 
     /**
@@ -183,10 +188,33 @@ public final class VolumeMountpath implements Mountpath {
         return chunkBytes;
     }
 
-    /** Reads the record at {@code location} ({@code blocks} long) and checks its header and data. */
+    /**
+     * Reads the record at {@code location} ({@code blocks} long) into a pooled buffer and checks its header and data;
+     * the caller gives the Read back with {@link #release} once done with its data.
+     */
     Read readRecord(long location, int blocks) throws IOException {
-        MemorySegment buf = io.buffer((long) blocks * layout.blockBytes());
-        io.read(layout.byteOffset(location), buf);
+        long bytes = (long) blocks * layout.blockBytes();
+        MemorySegment pooled = readBuffers.take(bytes);
+        MemorySegment buf = pooled.asSlice(0, bytes);
+        io.read(layout.byteOffset(location), buf); // failed: the buffer is not given back, the read may still land
+        try {
+            return verified(location, buf, pooled);
+        } catch (IOException | RuntimeException e) {
+            readBuffers.give(pooled);
+            throw e;
+        }
+    }
+
+    /** Gives a Read's buffer back to the pool (null: nothing); its data must not be used after. */
+    void release(Read read) {
+        if (read != null) readBuffers.give(read.buffer());
+    }
+
+    ReadBuffers readBuffers() {
+        return readBuffers;
+    }
+
+    private Read verified(long location, MemorySegment buf, MemorySegment pooled) throws IOException {
         ByteBuffer all = buf.asByteBuffer();
         LogRecord r = LogRecord.decode(all);
         int segment = VolumeLayout.segmentOf(location);
@@ -200,7 +228,7 @@ public final class VolumeMountpath implements Mountpath {
             throw new IOException("data of the record at segment " + segment + " block " + VolumeLayout.blockOf(location)
                     + " of " + device.name() + " fails its xxhash64 check");
         }
-        return new Read(r, data);
+        return new Read(r, data, pooled);
     }
 
     // ---- status and maintenance (tests, operators)
@@ -340,20 +368,23 @@ public final class VolumeMountpath implements Mountpath {
     private VolumeObjectReader openReader(String bucket, String key) throws StoreException {
         byte[] ik = VolumeIndex.indexKey(bucketIdOrFail(bucket), key.getBytes(StandardCharsets.UTF_8));
         VolumeIndex.Entry e = pinned(ik, key);
+        Read c = null;
         try {
             byte[] keyBytes = VolumeIndex.keyOf(ik);
-            Read c = readRecord(e.location, e.recordBlocks);
+            c = readRecord(e.location, e.recordBlocks);
             LogRecord r = c.record();
             checkRecord(r, LogRecord.COMMIT, e.commitVersion(), keyBytes, e.location, bucket, key);
             byte[] metaBytes = r.meta();
             if (e.metaLocation() != VolumeIndex.NO_META) {
-                LogRecord m = readRecord(e.metaLocation(), e.metaBlocks()).record();
-                checkRecord(m, LogRecord.METADATA, e.version, keyBytes, e.metaLocation(), bucket, key);
-                metaBytes = m.meta();
+                Read m = readRecord(e.metaLocation(), e.metaBlocks());
+                release(m); // its header (with the metadata) was decoded into arrays
+                checkRecord(m.record(), LogRecord.METADATA, e.version, keyBytes, e.metaLocation(), bucket, key);
+                metaBytes = m.record().meta();
             }
             ObjectInfo info = ObjectMeta.parseAll(metaBytes).getFirst().info(bucket);
-            return new VolumeObjectReader(this, info, e, r, c.data());
+            return new VolumeObjectReader(this, info, e, c);
         } catch (IOException | RuntimeException ex) {
+            release(c);
             segments.unpin(e);
             throw new StoreException(Code.INTERNAL_ERROR, "GET " + bucket + "/" + key + " on " + describe() + ": " + ex,
                     ex);

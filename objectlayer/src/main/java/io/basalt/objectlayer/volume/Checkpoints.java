@@ -19,6 +19,11 @@ final class Checkpoints {
     static final long MAGIC = 0x54504b43544c5342L; // "BSLTCKPT"
     private static final int HEADER_BYTES = 80;
     private static final int ENTRY_END = 0;
+    /**
+     * Set in an entry's extent count when the entry's metadata is in a METADATA record: its commit version, location
+     * and blocks follow the extents (bodies written before METADATA records existed never set it).
+     */
+    private static final int HAS_META = 1 << 31;
 
     /** What a checkpoint header says. */
     record Header(long seq, long positionSegmentSeq, int positionBlock, int lastBucketId, long nextRecordSeq,
@@ -63,8 +68,11 @@ final class Checkpoints {
         LogRecord.Extent[] extents = e.extents();
         b.putShort((short) indexKey.length).put(indexKey).putLong(e.location).putLong(e.version).putLong(e.sizeBytes)
                 .putLong(e.mtimeMs).putLong(e.xxhash64).putInt(e.recordBlocks).put((byte) etag.length).put(etag)
-                .putInt(extents.length);
+                .putInt(extents.length | (e.metaLocation() != VolumeIndex.NO_META ? HAS_META : 0));
         for (LogRecord.Extent x : extents) b.putLong(x.location()).putInt(x.recordBlocks()).putInt(x.dataBytes());
+        if (e.metaLocation() != VolumeIndex.NO_META) {
+            b.putLong(e.commitVersion()).putLong(e.metaLocation()).putInt(e.metaBlocks());
+        }
     }
 
     static byte[] encodeHeader(long mountpathId, Header h) {
@@ -103,25 +111,35 @@ final class Checkpoints {
             long created = b.getLong();
             byte[] name = new byte[Short.toUnsignedInt(b.getShort())];
             b.get(name);
-            index.buckets.put(new String(name, StandardCharsets.UTF_8), new VolumeIndex.Bucket(id, created));
+            index.loadBucket(new String(name, StandardCharsets.UTF_8), new VolumeIndex.Bucket(id, created));
         }
         for (int n; (n = Short.toUnsignedInt(b.getShort())) != ENTRY_END; ) {
             byte[] key = new byte[n];
             b.get(key);
-            long location = b.getLong();
-            long version = b.getLong();
-            long size = b.getLong();
-            long mtime = b.getLong();
-            long xxhash = b.getLong();
-            int blocks = b.getInt();
-            byte[] etag = new byte[b.get() & 0xFF];
-            b.get(etag);
-            LogRecord.Extent[] extents = new LogRecord.Extent[b.getInt()];
-            for (int i = 0; i < extents.length; i++) extents[i] = new LogRecord.Extent(b.getLong(), b.getInt(), b.getInt());
-            index.objects.put(key, VolumeIndex.entry(location, version, size, mtime, xxhash,
-                    new String(etag, StandardCharsets.US_ASCII), blocks, extents));
+            index.objects.put(key, decodeEntry(b));
         }
         return true;
+    }
+
+    private static VolumeIndex.Entry decodeEntry(ByteBuffer b) {
+        long location = b.getLong();
+        long version = b.getLong();
+        long size = b.getLong();
+        long mtime = b.getLong();
+        long xxhash = b.getLong();
+        int blocks = b.getInt();
+        byte[] etagBytes = new byte[b.get() & 0xFF];
+        b.get(etagBytes);
+        String etag = new String(etagBytes, StandardCharsets.US_ASCII);
+        int count = b.getInt();
+        LogRecord.Extent[] extents = new LogRecord.Extent[count & ~HAS_META];
+        for (int i = 0; i < extents.length; i++) extents[i] = new LogRecord.Extent(b.getLong(), b.getInt(), b.getInt());
+        if ((count & HAS_META) == 0) return VolumeIndex.entry(location, version, size, mtime, xxhash, etag, blocks, extents);
+        long commitVersion = b.getLong();
+        long metaLocation = b.getLong();
+        int metaBlocks = b.getInt();
+        return new VolumeIndex.RetaggedEntry(location, version, size, mtime, xxhash, etag, blocks, extents,
+                commitVersion, metaLocation, metaBlocks);
     }
 
     /** Streams bytes into a slot as whole stripes, hashing them. */

@@ -144,7 +144,7 @@ final class Compactor {
         for (int b = 1; b < blocks; ) {
             LogRecord r = LogRecord.decode(all.slice(b * layout.blockBytes(), (blocks - b) * layout.blockBytes()));
             if (r == null || r.segmentSeq() != seq) break;
-            if (r.type() == LogRecord.COMMIT || r.type() == LogRecord.DATA) {
+            if (r.type() == LogRecord.COMMIT || r.type() == LogRecord.DATA || r.type() == LogRecord.METADATA) {
                 byte[] ik = VolumeIndex.indexKey(r.bucketId(), r.key());
                 VolumeIndex.Entry e = mp.index().objects.get(ik);
                 if (e != null && references(e, victim)) keys.add(ik);
@@ -159,10 +159,13 @@ final class Compactor {
         for (LogRecord.Extent x : e.extents()) {
             if (VolumeLayout.segmentOf(x.location()) == segment) return true;
         }
-        return false;
+        return e.metaLocation() != VolumeIndex.NO_META && VolumeLayout.segmentOf(e.metaLocation()) == segment;
     }
 
-    /** Copies the object's pieces in the victim (and its commit) to the head as a relocated commit of its version. */
+    /**
+     * Copies the object's pieces in the victim (and its commit, with its newest metadata) to the head as a relocated
+     * commit of its version.
+     */
     private void relocate(byte[] ik, VolumeIndex.Entry e, int victim) throws IOException, StoreException {
         Segments segments = mp.segments();
         segments.pin(e);
@@ -180,16 +183,26 @@ final class Compactor {
                 VolumeMountpath.Read d = mp.readRecord(x.location(), x.recordBlocks());
                 LogRecord.Extent nx = (LogRecord.Extent) mp.log().submit(new LogOps.Data(commit.bucketId(),
                         commit.key(), commit.putId(), d.data(), true));
+                mp.release(d); // the writer copied it (on a failure the buffer is left to the GC, never reused)
                 moved.add(nx);
                 extents.add(nx);
             }
-            ObjectMeta meta = ObjectMeta.parseAll(commit.meta()).getFirst();
+            ObjectMeta meta = ObjectMeta.parseAll(newestMeta(e, commit)).getFirst();
             mp.log().submit(new LogOps.Commit(commit.bucketId(), commit.key(), commit.putId(), meta, extents, c.data(),
                     e.version));
+            mp.release(c);
         } finally {
             segments.unpin(e);
             for (LogRecord.Extent x : moved) segments.pins.decrementAndGet(VolumeLayout.segmentOf(x.location()));
         }
+    }
+
+    /** The object's metadata: a METADATA record's when one replaced the commit's (garbage once the copy applied). */
+    private byte[] newestMeta(VolumeIndex.Entry e, LogRecord commit) throws IOException {
+        if (e.metaLocation() == VolumeIndex.NO_META) return commit.meta();
+        VolumeMountpath.Read m = mp.readRecord(e.metaLocation(), e.metaBlocks());
+        mp.release(m); // decoded into arrays
+        return m.record().meta();
     }
 
     /** Stops the thread and writes a last checkpoint. */

@@ -14,6 +14,10 @@ final class LogOps {
     private LogOps() {}
 
     private static final byte[] NONE = {};
+    /** The header's field holding it is two bytes. */
+    private static final int META_BYTES_MAX = 0xFFFF;
+    /** The data checksum of a record without inline data (checked by every read of a record). */
+    private static final long EMPTY_XXHASH64 = Xxhash64.hash(NONE);
 
     abstract static class Op {
         final CompletableFuture<Object> done = new CompletableFuture<>();
@@ -51,6 +55,7 @@ final class LogOps {
 
         @Override
         void append(LogWriter w) throws StoreException, IOException {
+            if (!privileged) w.checkBucket(bucketId); // compaction's copies need no check: a relocation applies or not
             LogRecord r = new LogRecord(LogRecord.DATA, 0, bucketId, 0, 0, putId, 0, data.remaining(),
                     new Xxhash64().update(data.duplicate()).digest(), key, NONE, List.of());
             long location = w.append(r, data, privileged);
@@ -89,9 +94,8 @@ final class LogOps {
 
         @Override
         void append(LogWriter w) throws StoreException, IOException {
-            if (metaBytes.length > 0xFFFF) {
-                throw new StoreException(StoreException.Code.INVALID_ARGUMENT, "metadata over 64 KiB");
-            }
+            checkMetaBytes(metaBytes);
+            if (relocatedVersion == 0) w.checkBucket(bucketId);
             LogRecord r = new LogRecord(LogRecord.COMMIT, relocatedVersion != 0 ? LogRecord.FLAG_RELOCATED : 0,
                     bucketId, 0, 0, putId, relocatedVersion, inline.remaining(),
                     new Xxhash64().update(inline.duplicate()).digest(), key, metaBytes, extents);
@@ -105,6 +109,51 @@ final class LogOps {
             VolumeIndex.Entry e = VolumeIndex.entry(location, version, meta.sizeBytes(), meta.lastModifiedMs(),
                     meta.xxhash64(), meta.etag(), blocks, extents.toArray(VolumeIndex.NO_EXTENTS));
             result = w.index.applyCommit(VolumeIndex.indexKey(bucketId, key), e, relocatedVersion != 0, w.segments);
+        }
+    }
+
+    /**
+     * A tagging: a METADATA record replacing the metadata of version {@code baseVersion} of the key (no data copied);
+     * the result is whether it applied (false: the key is gone or names another version by the time it is applied).
+     */
+    static final class Metadata extends Op {
+        private final int bucketId;
+        private final byte[] key;
+        private final long baseVersion;
+        private final byte[] metaBytes;
+        private long location;
+        private long version;
+        private int blocks;
+
+        Metadata(int bucketId, byte[] key, long baseVersion, ObjectMeta meta) {
+            super(true);
+            this.bucketId = bucketId;
+            this.key = key;
+            this.baseVersion = baseVersion;
+            this.metaBytes = meta.bytes();
+        }
+
+        @Override
+        void append(LogWriter w) throws StoreException, IOException {
+            checkMetaBytes(metaBytes);
+            w.checkBucket(bucketId);
+            LogRecord r = new LogRecord(LogRecord.METADATA, 0, bucketId, 0, 0, baseVersion, 0, 0, EMPTY_XXHASH64, key,
+                    metaBytes, List.of());
+            version = w.peekRecordSeq();
+            location = w.append(r, null, false);
+            blocks = r.blocks(w.layout.blockBytes());
+        }
+
+        @Override
+        void apply(LogWriter w) {
+            result = w.index.applyMetadata(VolumeIndex.indexKey(bucketId, key), baseVersion, version, location, blocks,
+                    w.segments);
+        }
+    }
+
+    private static void checkMetaBytes(byte[] metaBytes) throws StoreException {
+        if (metaBytes.length > META_BYTES_MAX) {
+            throw new StoreException(StoreException.Code.INVALID_ARGUMENT, "metadata over 64 KiB");
         }
     }
 
@@ -144,8 +193,7 @@ final class LogOps {
 
         @Override
         void append(LogWriter w) throws StoreException, IOException {
-            VolumeIndex.Bucket existing = w.index.buckets.get(name);
-            if (existing != null) {
+            if (w.bucketStays(w.index.buckets.get(name))) {
                 id = -1;
                 return;
             }
@@ -172,6 +220,7 @@ final class LogOps {
         void append(LogWriter w) throws StoreException, IOException {
             w.append(new LogRecord(LogRecord.BUCKET_DELETE, 0, id, 0, 0, 0, 0, 0, 0, NONE, NONE, List.of()), null,
                     true);
+            w.deletingBucket(id);
         }
 
         @Override

@@ -13,8 +13,10 @@ import java.util.List;
  * @param bucketId    the bucket's number (BUCKET records: the one created or deleted)
  * @param segmentSeq  the sequence number of the segment written in: a record left from a segment's earlier life
  *                    does not match its header's and ends the scan
- * @param putId       DATA and COMMIT: the PUT's number; BUCKET_CREATE: the creation time in ms
- * @param version     COMMIT: the record sequence number of the PUT's first commit, kept when compaction moves it
+ * @param putId       DATA and COMMIT: the PUT's number; BUCKET_CREATE: the creation time in ms; METADATA: the
+ *                    version whose metadata it replaces
+ * @param version     COMMIT: the version it holds (its own record sequence number, kept when compaction moves it);
+ *                    METADATA: its own record sequence number, the object's version once it applies
  */
 record LogRecord(int type, int flags, int bucketId, long segmentSeq, long recordSeq, long putId, long version,
                  long dataBytes, long dataXxhash64, byte[] key, byte[] meta, List<Extent> extents) {
@@ -24,7 +26,7 @@ record LogRecord(int type, int flags, int bucketId, long segmentSeq, long record
     static final int TOMBSTONE = 3;
     static final int BUCKET_CREATE = 4;
     static final int BUCKET_DELETE = 5;
-    /** Reserved: a metadata-only update (tagging) is written as a COMMIT naming the same extents. */
+    /** Replaces the metadata (tags) of version {@link #putId} of the key, keeping its COMMIT and data. */
     static final int METADATA = 6;
     /** COMMIT: written by compaction; applies only while the key's current version is {@link #version}. */
     static final int FLAG_RELOCATED = 1;

@@ -8,7 +8,9 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicLong;
@@ -51,6 +53,8 @@ final class LogWriter {
     volatile int lastBucketId;
     /** Where the log stood after the last applied batch: everything before it is durable and in the index. */
     private volatile long[] applied;
+    /** Buckets whose BUCKET_DELETE the current batch appended but has not applied yet (writer-owned). */
+    private final Set<Integer> bucketsDeleting = new HashSet<>();
     final AtomicLong bytesAppended = new AtomicLong();
 
     LogWriter(VolumeLayout layout, VolumeIo io, VolumeIndex index, Segments segments, List<Integer> freeSegments,
@@ -122,6 +126,7 @@ final class LogWriter {
     }
 
     private void runBatch(List<LogOps.Op> batch) {
+        bucketsDeleting.clear();
         List<LogOps.Op> appended = new ArrayList<>(batch.size());
         boolean durable = false;
         try {
@@ -178,6 +183,27 @@ final class LogWriter {
         headBlock += blocks;
         bytesAppended.addAndGet((long) blocks * blockBytes);
         return location;
+    }
+
+    /**
+     * Refuses a PUT's record into a bucket that is gone or whose delete is ahead of it in the log: its commit would
+     * be an index entry nothing can reach (the bucket's number is never used again), and replay must agree.
+     */
+    void checkBucket(int bucketId) throws StoreException {
+        if (!index.hasBucketId(bucketId) || bucketsDeleting.contains(bucketId)) {
+            throw new StoreException(Code.NO_SUCH_BUCKET, "The specified bucket does not exist (deleted while the"
+                    + " request ran)");
+        }
+    }
+
+    /** The bucket's delete was appended in this batch (applied after the flush). */
+    void deletingBucket(int bucketId) {
+        bucketsDeleting.add(bucketId);
+    }
+
+    /** Whether the bucket named so exists once the batch applied: not deleted by an op appended before. */
+    boolean bucketStays(VolumeIndex.Bucket bucket) {
+        return bucket != null && !bucketsDeleting.contains(bucket.id());
     }
 
     /** The record sequence number the next append gets (a new COMMIT's version). */

@@ -91,8 +91,7 @@ final class Recovery {
                 lastBucketId = h.lastBucketId();
                 return h;
             }
-            index.objects.clear();
-            index.buckets.clear();
+            index.clear();
         }
         return null;
     }
@@ -121,6 +120,8 @@ final class Recovery {
         switch (r.type()) {
             case LogRecord.DATA -> validData.add(location);
             case LogRecord.COMMIT -> {
+                // a commit the log writer let through after its bucket's delete (stores before it checked): dropped
+                if (!index.hasBucketId(r.bucketId())) return;
                 for (LogRecord.Extent x : r.extents()) {
                     if (!extentValid(x, seq)) return; // a torn PUT: never acknowledged
                 }
@@ -130,13 +131,15 @@ final class Recovery {
                 index.applyCommit(VolumeIndex.indexKey(r.bucketId(), r.key()), e,
                         (r.flags() & LogRecord.FLAG_RELOCATED) != 0, segments);
             }
+            case LogRecord.METADATA -> index.applyMetadata(VolumeIndex.indexKey(r.bucketId(), r.key()), r.putId(),
+                    r.version(), location, blocks, segments);
             case LogRecord.TOMBSTONE -> index.applyTombstone(VolumeIndex.indexKey(r.bucketId(), r.key()), segments);
             case LogRecord.BUCKET_CREATE -> {
                 index.applyBucketCreate(new String(r.key(), StandardCharsets.UTF_8), r.bucketId(), r.putId());
                 lastBucketId = Math.max(lastBucketId, r.bucketId());
             }
             case LogRecord.BUCKET_DELETE -> index.applyBucketDelete(r.bucketId(), segments);
-            default -> { } // METADATA (reserved) and unknown types: nothing to apply
+            default -> { } // unknown types: nothing to apply
         }
         data.position(0);
     }

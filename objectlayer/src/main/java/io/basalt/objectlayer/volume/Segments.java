@@ -5,9 +5,9 @@ import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
  * Per-segment state: the sequence number of its current life (0: never written or free), the bytes of live records
- * in it (the index's objects' commit records and DATA extents, kept exact by {@link VolumeIndex}'s mutations), and
- * pins (readers and PUTs in progress that need its content to stay). The log writer changes sequence numbers and
- * live bytes; pins come from any thread; compaction reads all three.
+ * in it (the index's objects' COMMIT, DATA and METADATA records, kept exact by {@link VolumeIndex}'s mutations),
+ * and pins (readers and PUTs in progress that need its content to stay). The log writer changes sequence numbers
+ * and live bytes; pins come from any thread; compaction reads all three.
  */
 final class Segments {
     final AtomicLongArray seq;
@@ -32,15 +32,20 @@ final class Segments {
         for (LogRecord.Extent x : e.extents()) {
             liveBytes.addAndGet(VolumeLayout.segmentOf(x.location()), (long) sign * x.recordBlocks() * blockBytes);
         }
+        if (e.metaLocation() != VolumeIndex.NO_META) {
+            liveBytes.addAndGet(VolumeLayout.segmentOf(e.metaLocation()), (long) sign * e.metaBlocks() * blockBytes);
+        }
     }
 
     void pin(VolumeIndex.Entry e) {
         pins.incrementAndGet(VolumeLayout.segmentOf(e.location));
         for (LogRecord.Extent x : e.extents()) pins.incrementAndGet(VolumeLayout.segmentOf(x.location()));
+        if (e.metaLocation() != VolumeIndex.NO_META) pins.incrementAndGet(VolumeLayout.segmentOf(e.metaLocation()));
     }
 
     void unpin(VolumeIndex.Entry e) {
         pins.decrementAndGet(VolumeLayout.segmentOf(e.location));
         for (LogRecord.Extent x : e.extents()) pins.decrementAndGet(VolumeLayout.segmentOf(x.location()));
+        if (e.metaLocation() != VolumeIndex.NO_META) pins.decrementAndGet(VolumeLayout.segmentOf(e.metaLocation()));
     }
 }

@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 
@@ -17,17 +18,23 @@ final class VolumeIndex {
 
     final ConcurrentSkipListMap<byte[], Entry> objects = new ConcurrentSkipListMap<>(Arrays::compareUnsigned);
     final ConcurrentHashMap<String, Bucket> buckets = new ConcurrentHashMap<>();
+    /** The numbers of the buckets in {@link #buckets}: a commit applies only into one of them. */
+    private final Set<Integer> bucketIds = ConcurrentHashMap.newKeySet();
 
     record Bucket(int id, long createdMs) {}
 
     /**
      * Where an object's newest version is and what a listing shows of it. The metadata (content type, user
-     * metadata) stays in the commit record's header, read by HEAD and GET.
+     * metadata, tags) stays in the commit record's header, read by HEAD and GET, unless a METADATA record replaced
+     * it ({@link RetaggedEntry}).
      */
     static class Entry {
         /** The COMMIT record's location ({@link VolumeLayout#location}). */
         final long location;
-        /** The record sequence number of the version's first commit: a compaction move keeps it. */
+        /**
+         * The record sequence number of the record that made this version: its COMMIT, or the METADATA record that
+         * last replaced its metadata. A compaction move keeps it.
+         */
         final long version;
         final long sizeBytes;
         final long mtimeMs;
@@ -58,12 +65,34 @@ final class VolumeIndex {
         LogRecord.Extent[] extents() {
             return NO_EXTENTS;
         }
+
+        /** The METADATA record holding the current metadata, or {@link #NO_META}: the COMMIT's header holds it. */
+        long metaLocation() {
+            return NO_META;
+        }
+
+        /** Blocks of the METADATA record (0 without one). */
+        int metaBlocks() {
+            return 0;
+        }
+
+        /** The version the COMMIT record carries (before any METADATA record replaced the metadata). */
+        long commitVersion() {
+            return version;
+        }
+
+        /** This entry with its metadata in the METADATA record at {@code metaAt} of {@code newVersion}. */
+        Entry retagged(long newVersion, long metaAt, int blocks) {
+            return new RetaggedEntry(location, newVersion, sizeBytes, mtimeMs, xxhash64, etag(), recordBlocks,
+                    extents(), commitVersion(), metaAt, blocks);
+        }
     }
 
     static final LogRecord.Extent[] NO_EXTENTS = {};
+    static final long NO_META = -1;
 
     /** An object with DATA records besides its commit (a large object), or with an ETag that is not an MD5. */
-    static final class OddEtagEntry extends Entry {
+    static class OddEtagEntry extends Entry {
         private final String etag;
         private final LogRecord.Extent[] extents;
 
@@ -82,6 +111,40 @@ final class VolumeIndex {
         @Override
         LogRecord.Extent[] extents() {
             return extents;
+        }
+    }
+
+    /**
+     * An object whose metadata (tags) a METADATA record replaced: its data is still the COMMIT's, its metadata the
+     * METADATA record's. Rare (tagged after the PUT), so the extra fields do not weigh on every entry.
+     */
+    static final class RetaggedEntry extends OddEtagEntry {
+        private final long commitVersion;
+        private final long metaLocation;
+        private final int metaBlocks;
+
+        RetaggedEntry(long location, long version, long sizeBytes, long mtimeMs, long xxhash64, String etag,
+                      int recordBlocks, LogRecord.Extent[] extents, long commitVersion, long metaLocation,
+                      int metaBlocks) {
+            super(location, version, sizeBytes, mtimeMs, xxhash64, etag, recordBlocks, extents);
+            this.commitVersion = commitVersion;
+            this.metaLocation = metaLocation;
+            this.metaBlocks = metaBlocks;
+        }
+
+        @Override
+        long metaLocation() {
+            return metaLocation;
+        }
+
+        @Override
+        int metaBlocks() {
+            return metaBlocks;
+        }
+
+        @Override
+        long commitVersion() {
+            return commitVersion;
         }
     }
 
@@ -140,18 +203,53 @@ final class VolumeIndex {
         return true;
     }
 
+    /**
+     * A METADATA record took effect: the key's version {@code baseVersion} now has its metadata in the record at
+     * {@code metaAt} and is version {@code newVersion}. False (nothing changes) when the key is absent or names
+     * another version: a PUT, delete or other tagging came first in the log.
+     */
+    boolean applyMetadata(byte[] indexKey, long baseVersion, long newVersion, long metaAt, int blocks,
+                          Segments segments) {
+        Entry old = objects.get(indexKey);
+        if (old == null || old.version != baseVersion) return false;
+        Entry entry = old.retagged(newVersion, metaAt, blocks);
+        objects.put(indexKey, entry);
+        segments.account(entry, 1);
+        segments.account(old, -1);
+        return true;
+    }
+
     void applyTombstone(byte[] indexKey, Segments segments) {
         Entry old = objects.remove(indexKey);
         if (old != null) segments.account(old, -1);
     }
 
     void applyBucketCreate(String name, int id, long createdMs) {
-        buckets.putIfAbsent(name, new Bucket(id, createdMs));
+        if (buckets.putIfAbsent(name, new Bucket(id, createdMs)) == null) bucketIds.add(id);
+    }
+
+    /** A bucket from a checkpoint. */
+    void loadBucket(String name, Bucket bucket) {
+        buckets.put(name, bucket);
+        bucketIds.add(bucket.id());
+    }
+
+    /** Whether the bucket numbered {@code id} exists (numbers are never reused, so a deleted one never comes back). */
+    boolean hasBucketId(int id) {
+        return bucketIds.contains(id);
+    }
+
+    /** Empties the index (a checkpoint body that failed to load). */
+    void clear() {
+        objects.clear();
+        buckets.clear();
+        bucketIds.clear();
     }
 
     /** Removes the bucket and whatever it still holds (the store checked it empty; a racing PUT's leftovers go). */
     void applyBucketDelete(int id, Segments segments) {
         buckets.values().removeIf(b -> b.id() == id);
+        bucketIds.remove(id);
         Map<byte[], Entry> range = bucketRange(id);
         for (Entry e : range.values()) segments.account(e, -1);
         range.clear();

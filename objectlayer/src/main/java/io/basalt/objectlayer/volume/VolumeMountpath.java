@@ -34,6 +34,8 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class VolumeMountpath implements Mountpath {
     private static final long GIB = 1L << 30;
     private static final int CHUNK_BYTES_MAX = 1 << 20;
+    /** A tagging retries when the version it was made from was replaced first (a PUT outside the store's lock). */
+    private static final int TAGGING_ATTEMPTS = 8;
 
     /**
      * @param segmentBytesMin      a segment's size before rounding up to whole stripes (8 MiB in production)
@@ -59,8 +61,11 @@ public final class VolumeMountpath implements Mountpath {
         }
     }
 
-    /** A record read back and checked, with its inline data. */
-    record Read(LogRecord record, ByteBuffer data) {}
+    /**
+     * A record read back and checked, with its inline data (a view of {@code buffer}, valid until the Read is given
+     * back with {@link #release}).
+     */
+    record Read(LogRecord record, ByteBuffer data, MemorySegment buffer) {}
 
     private final BlockDevice device;
     private final VolumeLayout layout;
@@ -69,6 +74,7 @@ public final class VolumeMountpath implements Mountpath {
     private final Segments segments;
     private final LogWriter log;
     private final Compactor compactor;
+    private final ReadBuffers readBuffers;
     private final double weight;
     private final int chunkBytes;
     private final AtomicLong putIds = new AtomicLong();
@@ -89,6 +95,7 @@ public final class VolumeMountpath implements Mountpath {
                 * layout.blockBytes());
         this.putIds.set(state.nextRecordSeq() << 16);
         this.compactor = new Compactor(this, state.checkpointSeq(), options);
+        this.readBuffers = new ReadBuffers(io);
     }
 
     /**
@@ -181,10 +188,33 @@ public final class VolumeMountpath implements Mountpath {
         return chunkBytes;
     }
 
-    /** Reads the record at {@code location} ({@code blocks} long) and checks its header and data. */
+    /**
+     * Reads the record at {@code location} ({@code blocks} long) into a pooled buffer and checks its header and data;
+     * the caller gives the Read back with {@link #release} once done with its data.
+     */
     Read readRecord(long location, int blocks) throws IOException {
-        MemorySegment buf = io.buffer((long) blocks * layout.blockBytes());
-        io.read(layout.byteOffset(location), buf);
+        long bytes = (long) blocks * layout.blockBytes();
+        MemorySegment pooled = readBuffers.take(bytes);
+        MemorySegment buf = pooled.asSlice(0, bytes);
+        io.read(layout.byteOffset(location), buf); // failed: the buffer is not given back, the read may still land
+        try {
+            return verified(location, buf, pooled);
+        } catch (IOException | RuntimeException e) {
+            readBuffers.give(pooled);
+            throw e;
+        }
+    }
+
+    /** Gives a Read's buffer back to the pool (null: nothing); its data must not be used after. */
+    void release(Read read) {
+        if (read != null) readBuffers.give(read.buffer());
+    }
+
+    ReadBuffers readBuffers() {
+        return readBuffers;
+    }
+
+    private Read verified(long location, MemorySegment buf, MemorySegment pooled) throws IOException {
         ByteBuffer all = buf.asByteBuffer();
         LogRecord r = LogRecord.decode(all);
         int segment = VolumeLayout.segmentOf(location);
@@ -198,7 +228,7 @@ public final class VolumeMountpath implements Mountpath {
             throw new IOException("data of the record at segment " + segment + " block " + VolumeLayout.blockOf(location)
                     + " of " + device.name() + " fails its xxhash64 check");
         }
-        return new Read(r, data);
+        return new Read(r, data, pooled);
     }
 
     // ---- status and maintenance (tests, operators)
@@ -303,45 +333,68 @@ public final class VolumeMountpath implements Mountpath {
         }
     }
 
-    /** Pins the object's segments, reads and checks its commit record; the reader checks each extent as read. */
     /**
-     * Tags by rewriting the object: its data streamed (and checked) into a new version with the same ETag, metadata and
-     * the new tags, committed as any PUT (so a crash leaves the old version or the new one). The log has no record that
-     * changes only a version's metadata yet; a tagging call costs a copy of the object here (the directory mountpath
-     * replaces its metadata record alone).
+     * Tags by a METADATA record: the current version's metadata with the new tags, written and flushed through the
+     * log writer like a commit, applied only over the version it was made from (the store's per-key commit lock keeps
+     * PUTs of the key out meanwhile; should one come first anyway, this reads the new version and tries again). No
+     * data is copied; ETag, size and Last-Modified stay. Recovery and checkpoints carry the record's location, and
+     * compaction folds the newest metadata into the COMMIT it writes when it moves the object.
      */
     @Override
     public void setTags(String bucket, String key, Map<String, String> tags) throws StoreException {
-        try (ObjectReader from = open(bucket, key)) {
-            ObjectInfo info = from.info();
-            PutOptions options = new PutOptions(info.contentType(), info.userMetadata(), null, tags, info.etag(), null);
-            try (ObjectWriter to = create(bucket, key, options)) {
-                ByteBuffer piece = ByteBuffer.allocate(chunkBytes);
-                long position = 0;
-                for (int n; (n = from.read(position, piece.clear())) > 0; position += n) to.write(piece.flip());
-                to.commit();
+        int id = bucketIdOrFail(bucket);
+        byte[] keyBytes = key.getBytes(StandardCharsets.UTF_8);
+        for (int attempt = 0; attempt < TAGGING_ATTEMPTS; attempt++) {
+            ObjectInfo info;
+            long version;
+            try (VolumeObjectReader current = openReader(bucket, key)) {
+                info = current.info();
+                version = current.entry().version;
             }
-        } catch (IOException e) {
-            throw failure("tagging " + bucket + "/" + key, e);
+            ObjectMeta meta = new ObjectMeta(key, info.sizeBytes(), info.etag(), info.xxhash64(), info.lastModifiedMs(),
+                    info.contentType(), info.userMetadata(), tags);
+            if ((Boolean) log.submit(new LogOps.Metadata(id, keyBytes, version, meta))) return;
         }
+        throw new StoreException(Code.INTERNAL_ERROR, "tagging " + bucket + "/" + key + " on " + describe()
+                + ": the object changed under each of " + TAGGING_ATTEMPTS + " attempts");
     }
 
+    /** Pins the object's segments, reads and checks its commit record; the reader checks each extent as read. */
     @Override
     public ObjectReader open(String bucket, String key) throws StoreException {
+        return openReader(bucket, key);
+    }
+
+    private VolumeObjectReader openReader(String bucket, String key) throws StoreException {
         byte[] ik = VolumeIndex.indexKey(bucketIdOrFail(bucket), key.getBytes(StandardCharsets.UTF_8));
         VolumeIndex.Entry e = pinned(ik, key);
+        Read c = null;
         try {
-            Read c = readRecord(e.location, e.recordBlocks);
+            byte[] keyBytes = VolumeIndex.keyOf(ik);
+            c = readRecord(e.location, e.recordBlocks);
             LogRecord r = c.record();
-            if (r.type() != LogRecord.COMMIT || r.version() != e.version || !Arrays.equals(r.key(), VolumeIndex.keyOf(ik))) {
-                throw new IOException("the record at " + e.location + " is not " + bucket + "/" + key);
+            checkRecord(r, LogRecord.COMMIT, e.commitVersion(), keyBytes, e.location, bucket, key);
+            byte[] metaBytes = r.meta();
+            if (e.metaLocation() != VolumeIndex.NO_META) {
+                Read m = readRecord(e.metaLocation(), e.metaBlocks());
+                release(m); // its header (with the metadata) was decoded into arrays
+                checkRecord(m.record(), LogRecord.METADATA, e.version, keyBytes, e.metaLocation(), bucket, key);
+                metaBytes = m.record().meta();
             }
-            ObjectInfo info = ObjectMeta.parseAll(r.meta()).getFirst().info(bucket);
-            return new VolumeObjectReader(this, info, e, r, c.data());
+            ObjectInfo info = ObjectMeta.parseAll(metaBytes).getFirst().info(bucket);
+            return new VolumeObjectReader(this, info, e, c);
         } catch (IOException | RuntimeException ex) {
+            release(c);
             segments.unpin(e);
             throw new StoreException(Code.INTERNAL_ERROR, "GET " + bucket + "/" + key + " on " + describe() + ": " + ex,
                     ex);
+        }
+    }
+
+    private static void checkRecord(LogRecord r, int type, long version, byte[] keyBytes, long location, String bucket,
+                                    String key) throws IOException {
+        if (r.type() != type || r.version() != version || !Arrays.equals(r.key(), keyBytes)) {
+            throw new IOException("the record at " + location + " is not " + bucket + "/" + key);
         }
     }
 

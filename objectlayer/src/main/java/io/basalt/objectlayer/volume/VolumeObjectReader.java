@@ -15,23 +15,31 @@ final class VolumeObjectReader implements ObjectReader {
     private final VolumeMountpath mountpath;
     private final ObjectInfo info;
     private final VolumeIndex.Entry entry;
+    private final VolumeMountpath.Read commitRead;
     private final LogRecord commit;
     private final ByteBuffer inline;
     /** Object offset where each extent starts; the inline data follows the last. */
     private final long[] starts;
     private int cachedExtent = -1;
-    private ByteBuffer cachedData;
+    private VolumeMountpath.Read cachedRead;
     private boolean closed;
 
-    VolumeObjectReader(VolumeMountpath mountpath, ObjectInfo info, VolumeIndex.Entry entry, LogRecord commit,
-                       ByteBuffer inline) {
+    /** Takes over {@code commitRead} (its buffer goes back to the pool at close). */
+    VolumeObjectReader(VolumeMountpath mountpath, ObjectInfo info, VolumeIndex.Entry entry,
+                       VolumeMountpath.Read commitRead) {
         this.mountpath = mountpath;
         this.info = info;
         this.entry = entry;
-        this.commit = commit;
-        this.inline = inline;
+        this.commitRead = commitRead;
+        this.commit = commitRead.record();
+        this.inline = commitRead.data();
         this.starts = new long[commit.extents().size() + 1];
         for (int i = 0; i < commit.extents().size(); i++) starts[i + 1] = starts[i] + commit.extents().get(i).dataBytes();
+    }
+
+    /** The index entry it reads (pinned until close). */
+    VolumeIndex.Entry entry() {
+        return entry;
     }
 
     @Override
@@ -72,22 +80,29 @@ final class VolumeObjectReader implements ObjectReader {
 
     private ByteBuffer extent(int i) throws IOException {
         if (cachedExtent != i) {
+            mountpath.release(cachedRead); // one extent's buffer at a time, reused through the pool
+            cachedRead = null;
+            cachedExtent = -1;
             LogRecord.Extent x = commit.extents().get(i);
             VolumeMountpath.Read r = mountpath.readRecord(x.location(), x.recordBlocks());
             if (r.record().type() != LogRecord.DATA || r.record().putId() != commit.putId()
                     || r.record().dataBytes() != x.dataBytes()) {
+                mountpath.release(r);
                 throw new IOException("extent " + i + " of " + info.bucket() + "/" + info.key() + " is not its DATA");
             }
-            cachedData = r.data();
+            cachedRead = r;
             cachedExtent = i;
         }
-        return cachedData;
+        return cachedRead.data();
     }
 
     @Override
     public void close() {
         if (closed) return;
         closed = true;
+        mountpath.release(cachedRead);
+        mountpath.release(commitRead);
+        cachedRead = null;
         mountpath.segments().unpin(entry);
     }
 }

@@ -23,6 +23,7 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -270,6 +271,48 @@ class VolumeMountpathTest {
             }
             assertArrayEquals(data(3, 5000), get(mp, "b", "fine"));
         }
+    }
+
+    /**
+     * GET and HEAD read records into pooled native buffers: once warm, sequential reads allocate none, and readers
+     * on several threads at once (each holding its commit and one extent) stay correct and allocate only a few more.
+     */
+    @Test
+    void readsReuseTheirBuffers() throws Exception {
+        BlockDevice dev = memory("64M");
+        try (VolumeMountpath mp = VolumeFixture.open(dev, fixture.reactor(), false)) {
+            mp.createBucket("b", 1);
+            for (int i = 0; i < 4; i++) put(mp, "b", "small" + i, data(i, 5000 + i * 30_000));
+            put(mp, "b", "large", data(9, 2_600_000)); // three extents
+            mp.setTags("b", "small0", Map.of("t", "1")); // and a METADATA record to read
+            checkAll(mp);
+            long warm = mp.readBuffers().allocations();
+            for (int round = 0; round < 5; round++) checkAll(mp);
+            assertEquals(warm, mp.readBuffers().allocations(), "sequential reads reuse the buffers");
+            int threads = 4;
+            List<Thread> readers = new ArrayList<>();
+            ConcurrentLinkedQueue<Throwable> failures = new ConcurrentLinkedQueue<>();
+            for (int t = 0; t < threads; t++) {
+                readers.add(Thread.ofVirtual().start(() -> {
+                    try {
+                        for (int round = 0; round < 10; round++) checkAll(mp);
+                    } catch (Exception | AssertionError e) {
+                        failures.add(e);
+                    }
+                }));
+            }
+            for (Thread r : readers) r.join();
+            assertTrue(failures.isEmpty(), "concurrent reads: " + failures);
+            long extra = mp.readBuffers().allocations() - warm;
+            assertTrue(extra <= 2L * threads * 2, "at most a commit and an extent buffer per reader, a few times: "
+                    + extra + " (without the pool: " + threads * 10 * 8 + ")");
+        }
+    }
+
+    private static void checkAll(VolumeMountpath mp) throws Exception {
+        for (int i = 0; i < 4; i++) assertArrayEquals(data(i, 5000 + i * 30_000), get(mp, "b", "small" + i));
+        assertArrayEquals(data(9, 2_600_000), get(mp, "b", "large"));
+        assertEquals(Map.of("t", "1"), mp.head("b", "small0").tags());
     }
 
     /** Heap per index entry with 32-byte keys, measured roughly (docs/objects.md states the budget). */

@@ -27,7 +27,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * What the store layer builds over any mountpath, on a volume mountpath: multipart uploads (parts in the reserved
- * bucket, the md5-of-md5s ETag), tags (a rewrite of the object here), and the refusal to format a device holding data.
+ * bucket, the md5-of-md5s ETag), tags (a METADATA record here), and the refusal to format a device holding data.
  */
 class VolumeStoreFeaturesTest {
     @RegisterExtension

@@ -212,12 +212,12 @@ class MultipartRawHttpTest {
                 RawHttpTest.send(s.getOutputStream(), "POST", "/slow/k?uploadId=" + id, h, utf8(missing));
                 RawHttpTest.Response failed = readChunked(s.getInputStream());
                 assertEquals(200, failed.status());
-                assertTrue(failed.body().matches("(?s)<\\?xml[^>]*\\?>\\n +<Error><Code>InvalidPart</Code>.*"),
+                assertTrue(failed.body().matches("(?s)<\\?xml[^>]*\\?>\\n *<Error><Code>InvalidPart</Code>.*"),
                         failed.body());
                 RawHttpTest.send(s.getOutputStream(), "POST", "/slow/k?uploadId=" + id, h, utf8(good));
                 RawHttpTest.Response done = readChunked(s.getInputStream());
                 assertEquals(200, done.status());
-                assertTrue(done.body().matches("(?s)<\\?xml[^>]*\\?>\\n +<CompleteMultipartUploadResult .*-2(&quot;|\")"
+                assertTrue(done.body().matches("(?s)<\\?xml[^>]*\\?>\\n *<CompleteMultipartUploadResult .*-2(&quot;|\")"
                         + "</ETag></CompleteMultipartUploadResult>"), done.body());
             } finally {
                 MultipartOperations.keepAliveIntervalMs = MultipartOperations.KEEP_ALIVE_INTERVAL_MS_DEFAULT;

@@ -70,7 +70,8 @@ final class SigV4 {
 
     /** A header value as SigV4 canonicalises it: trimmed, runs of spaces made one. */
     static String canonicalHeaderValue(String value) {
-        return value.trim().replaceAll(" +", " ");
+        String trimmed = value.trim();
+        return trimmed.contains("  ") ? trimmed.replaceAll(" +", " ") : trimmed; // a regex only when there is a run
     }
 
     /**

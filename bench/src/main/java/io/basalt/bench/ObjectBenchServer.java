@@ -21,6 +21,8 @@ public final class ObjectBenchServer {
     static final String SECRET_ENV = "BASALT_BENCH_SECRET_KEY";
     /** As the daemon's S3Registry. */
     static final int EVENT_LOOPS = 1;
+    /** A system property that overrides {@link #EVENT_LOOPS}, to measure other counts (via --server-java-opts). */
+    static final String EVENT_LOOPS_PROPERTY = "basalt.bench.s3.eventLoops";
 
     private ObjectBenchServer() {}
 
@@ -31,7 +33,7 @@ public final class ObjectBenchServer {
         Path mountpath = Files.createDirectories(Path.of(args[0])); // as s3_start: made when missing
         try (MountpathStore store = MountpathStore.open(List.of(mountpath))) {
             S3Server.Options options = new S3Server.Options("127.0.0.1", 0, S3BenchClient.REGION, "localhost", key, false,
-                    EVENT_LOOPS, Clock.systemUTC());
+                    Integer.getInteger(EVENT_LOOPS_PROPERTY, EVENT_LOOPS), Clock.systemUTC());
             try (S3Server server = S3Server.start(store, options)) {
                 System.out.println("PORT " + server.port());
                 System.out.flush();

@@ -124,7 +124,7 @@ final class ObjectOperations {
     private static HttpHeaders objectHeaders(Exchange x, ObjectStore.ObjectInfo info) {
         HttpHeaders h = x.headers();
         h.set(HttpHeaderNames.ETAG, quote(info.etag()));
-        h.set(HttpHeaderNames.LAST_MODIFIED, Exchange.HTTP_DATE.format(java.time.Instant.ofEpochMilli(info.lastModifiedMs())));
+        h.set(HttpHeaderNames.LAST_MODIFIED, HttpDates.format(info.lastModifiedMs()));
         h.set(HttpHeaderNames.CONTENT_TYPE, info.contentType());
         h.set(HttpHeaderNames.ACCEPT_RANGES, "bytes");
         if (Tagging.count(info) != null) {

@@ -115,6 +115,8 @@ final class S3Request {
                 }
                 out.write(hi << 4 | lo);
                 i += 2;
+            } else if (c < 0x80) {
+                out.write(c);
             } else {
                 // A raw non-ASCII character (clients should encode it): kept whole, surrogate pairs included.
                 int end = Character.isHighSurrogate(c) && i + 1 < s.length() ? i + 2 : i + 1;

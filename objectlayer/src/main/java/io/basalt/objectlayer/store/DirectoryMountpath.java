@@ -229,19 +229,8 @@ public final class DirectoryMountpath implements Mountpath {
         Path file = objectPath(bucket, Names.segments(Names.keyBytes(key)));
         try {
             for (int attempt = 0; attempt < OPEN_ATTEMPTS; attempt++) {
-                List<ObjectMeta> records = readMeta(file);
-                VerifiedVersions.Version before = VerifiedVersions.Version.of(file);
-                FileChannel channel = FileChannel.open(file, StandardOpenOption.READ);
-                // the same version before and after the open: the channel reads that version's bytes
-                VerifiedVersions.Version version = before.equals(VerifiedVersions.Version.of(file)) ? before : null;
-                ObjectMeta verified = verifyOnce(channel, records, version);
-                if (verified != null && verified.key().equals(key)) return new DirectoryReader(channel, verified.info(bucket));
-                channel.close();
-                if (verified != null) throw noSuchKey(key); // a hashed name's 2^-64 collision: not this key
-                if (readMeta(file).equals(records)) {
-                    throw new StoreException(Code.INTERNAL_ERROR, "object " + bucket + "/" + key + " on mountpath "
-                            + root + " fails its xxhash64 check");
-                }
+                ObjectReader reader = openVersion(file, bucket, key);
+                if (reader != null) return reader;
             }
             throw new StoreException(Code.INTERNAL_ERROR, "object " + bucket + "/" + key + " kept changing during open");
         } catch (NoSuchFileException e) {
@@ -252,22 +241,63 @@ public final class DirectoryMountpath implements Mountpath {
     }
 
     /**
-     * {@link #verify}, unless this file version was checked recently ({@link VerifiedVersions}): then the record its
-     * content was found to match, without reading it again.
+     * One try at opening the file's current version: stat, open, stat (the same version before and after the open:
+     * the channel reads that version's bytes). A version checked recently ({@link VerifiedVersions}) with its xattr
+     * record costs just that; otherwise the metadata is read between the stats and the content verified (or its hash
+     * taken from the remembered check). Null when metadata and data disagreed, as across a concurrent replace.
      */
-    private ObjectMeta verifyOnce(FileChannel channel, List<ObjectMeta> records, VerifiedVersions.Version version)
-            throws IOException {
+    private ObjectReader openVersion(Path file, String bucket, String key) throws IOException, StoreException {
+        long readStartMs = System.currentTimeMillis();
+        VerifiedVersions.Version before = VerifiedVersions.Version.of(file);
+        ObjectMeta remembered = verifiedVersions.xattrRecord(before);
+        Stored stored = remembered != null ? null : readStored(file);
+        FileChannel channel = FileChannel.open(file, StandardOpenOption.READ);
+        try {
+            VerifiedVersions.Version version = before.equals(VerifiedVersions.Version.of(file)) ? before : null;
+            ObjectMeta verified = remembered;
+            if (version == null || remembered == null) {
+                if (stored == null) stored = readStored(file);
+                verified = verifyOnce(channel, stored, version, readStartMs);
+            }
+            if (verified != null && verified.key().equals(key)) {
+                ObjectReader reader = new DirectoryReader(channel, verified.info(bucket));
+                channel = null; // the reader owns it now
+                return reader;
+            }
+            if (verified != null) throw noSuchKey(key); // a hashed name's 2^-64 collision: not this key
+            if (readMeta(file).equals(stored.records())) {
+                throw new StoreException(Code.INTERNAL_ERROR, "object " + bucket + "/" + key + " on mountpath "
+                        + root + " fails its xxhash64 check");
+            }
+            return null;
+        } finally {
+            if (channel != null) channel.close();
+        }
+    }
+
+    /**
+     * {@link #verify}, unless this file version was checked recently ({@link VerifiedVersions}): then the record its
+     * content was found to match, without reading it again. A version verified now is remembered, with its record when
+     * that came from the xattr.
+     */
+    private ObjectMeta verifyOnce(FileChannel channel, Stored stored, VerifiedVersions.Version version,
+                                  long readStartMs) throws IOException {
         Long known = version == null ? null : verifiedVersions.xxhash64(version);
         if (known != null) {
-            for (ObjectMeta m : records) {
+            for (ObjectMeta m : stored.records()) {
                 if (m.sizeBytes() == version.sizeBytes() && m.xxhash64() == known) return m;
             }
         }
-        ObjectMeta found = verify(channel, records);
+        ObjectMeta found = verify(channel, stored.records());
         if (found != null && version != null && found.sizeBytes() == version.sizeBytes()) {
-            verifiedVersions.remember(version, found.xxhash64());
+            verifiedVersions.remember(version, found.xxhash64(), stored.inXattr() ? found : null, readStartMs);
         }
         return found;
+    }
+
+    /** For tests: what GETs remembered. */
+    VerifiedVersions verifiedVersions() {
+        return verifiedVersions;
     }
 
     /** Test hook: the next GET of every object reads and checks it whole again. */
@@ -457,6 +487,13 @@ public final class DirectoryMountpath implements Mountpath {
 
     /** The stored record(s): the xattr's one, else the sidecar's (current first). NoSuchFileException if gone. */
     List<ObjectMeta> readMeta(Path file) throws IOException {
+        return readStored(file).records();
+    }
+
+    /** An object's stored record(s) and whether they came from its xattr (else from its sidecar). */
+    record Stored(List<ObjectMeta> records, boolean inXattr) {}
+
+    Stored readStored(Path file) throws IOException {
         if (xattrs) {
             UserDefinedFileAttributeView view = view(file);
             int size = -1;
@@ -469,12 +506,12 @@ public final class DirectoryMountpath implements Mountpath {
                 // room for any record we write: a concurrent rename may put a larger one there after size()
                 ByteBuffer buf = ByteBuffer.allocate(Math.max(size, XATTR_VALUE_BYTES_MAX));
                 int n = view.read(XATTR_NAME, buf);
-                return parse(file, java.util.Arrays.copyOf(buf.array(), n));
+                return new Stored(parse(file, java.util.Arrays.copyOf(buf.array(), n)), true);
             }
         }
         Path sidecar = file.resolveSibling(Names.sidecarName(file.getFileName().toString()));
         if (!Files.exists(file)) throw new NoSuchFileException(file.toString());
-        return parse(file, Files.readAllBytes(sidecar));
+        return new Stored(parse(file, Files.readAllBytes(sidecar)), false);
     }
 
     /** The record describing a file of this size: the current one unless a crash left the previous in place. */

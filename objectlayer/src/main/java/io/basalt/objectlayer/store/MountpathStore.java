@@ -102,12 +102,15 @@ public final class MountpathStore implements ObjectStore {
         return bucket.indexOf('%') >= 0;
     }
 
+    /** A name that could be a bucket's directory: not the store's own, no path step. */
+    private static boolean validBucketName(String bucket) {
+        return bucket != null && !bucket.isEmpty() && bucket.indexOf('/') < 0 && !bucket.startsWith(".")
+                && !reserved(bucket);
+    }
+
     @Override
     public boolean bucketExists(String bucket) {
-        if (bucket == null || bucket.isEmpty() || bucket.indexOf('/') >= 0 || bucket.startsWith(".")
-                || reserved(bucket)) {
-            return false;
-        }
+        if (!validBucketName(bucket)) return false;
         for (Mountpath mp : mountpaths) {
             if (mp.hasBucket(bucket)) return true;
         }
@@ -157,8 +160,14 @@ public final class MountpathStore implements ObjectStore {
     @Override
     public ObjectReader open(String bucket, String key) throws StoreException {
         Names.keyBytes(key);
-        requireBucket(bucket);
-        return place(bucket, key).open(bucket, key);
+        if (!validBucketName(bucket)) requireBucket(bucket);
+        try {
+            return place(bucket, key).open(bucket, key);
+        } catch (StoreException e) {
+            // the bucket is looked up only when the GET fails: an object found proves its bucket (one stat less)
+            requireBucket(bucket);
+            throw e;
+        }
     }
 
     @Override

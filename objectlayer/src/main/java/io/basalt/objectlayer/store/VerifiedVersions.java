@@ -16,7 +16,12 @@ import java.util.concurrent.TimeUnit;
  * {@link #TRUST_NS} (then the next GET checks again, catching what the media did meanwhile); the set is bounded by
  * {@link #ENTRIES_MAX} (cleared when full: only a re-check is lost). File times tick coarsely (the kernel's clock
  * tick, milliseconds), so a write in the same tick as the one that made a version would keep its times: a version is
- * remembered only once its ctime is {@link #SETTLED_NS} old, and any later change then gets a later ctime.
+ * remembered only if its ctime was {@link #SETTLED_NS} old when the GET began reading it, and any later change then
+ * gets a later ctime.
+ *
+ * <p>With the hash it may keep the metadata record read from the file's xattr under the same version: every change of
+ * an xattr moves the file's ctime, so the version names the record too and a GET of it skips the xattr read. A record
+ * from a sidecar is never kept: replacing a sidecar leaves the data file's ctime as it was.
  */
 final class VerifiedVersions {
     static final long TRUST_NS = TimeUnit.MINUTES.toNanos(5);
@@ -37,26 +42,49 @@ final class VerifiedVersions {
         }
     }
 
-    private record Checked(long xxhash64, long atNs) {}
+    /** @param xattrRecord the record the version's xattr held, or null when it was not read from an xattr */
+    private record Checked(long xxhash64, ObjectMeta xattrRecord, long atNs) {}
 
     private final Map<Version, Checked> checked = new ConcurrentHashMap<>();
 
     /** The xxhash64 this version's content was found to have, while trusted; null when it must be checked. */
     Long xxhash64(Version v) {
+        Checked c = trusted(v);
+        return c == null ? null : c.xxhash64;
+    }
+
+    /** The xattr record remembered with this version while trusted; null when it must be read. */
+    ObjectMeta xattrRecord(Version v) {
+        Checked c = trusted(v);
+        return c == null ? null : c.xattrRecord;
+    }
+
+    private Checked trusted(Version v) {
         Checked c = checked.get(v);
         if (c == null) return null;
         if (System.nanoTime() - c.atNs > TRUST_NS) {
             checked.remove(v, c);
             return null;
         }
-        return c.xxhash64;
+        return c;
     }
 
+    /** Remembers a hash checked now, with no record (tests). */
     void remember(Version v, long xxhash64) {
-        long nowNs = TimeUnit.MILLISECONDS.toNanos(System.currentTimeMillis());
-        if (nowNs - v.ctimeNs() < SETTLED_NS || nowNs - v.mtimeNs() < SETTLED_NS) return; // too fresh to tell apart
+        remember(v, xxhash64, null, System.currentTimeMillis());
+    }
+
+    /**
+     * @param xattrRecord the record read from the version's xattr between two stats that both saw {@code v}, or null
+     * @param readStartMs the wall clock before the first of those stats: a change after it gets a ctime past v's
+     *                    only if v's ctime was a clock tick older (checked with {@link #SETTLED_NS} to spare)
+     */
+    void remember(Version v, long xxhash64, ObjectMeta xattrRecord, long readStartMs) {
+        long startNs = TimeUnit.MILLISECONDS.toNanos(readStartMs);
+        if (startNs - v.ctimeNs() < SETTLED_NS || startNs - v.mtimeNs() < SETTLED_NS) return; // too fresh to tell apart
+        if (xattrRecord != null && xattrRecord.sizeBytes() != v.sizeBytes()) xattrRecord = null; // not this data's
         if (checked.size() >= ENTRIES_MAX) checked.clear();
-        checked.put(v, new Checked(xxhash64, System.nanoTime()));
+        checked.put(v, new Checked(xxhash64, xattrRecord, System.nanoTime()));
     }
 
     /** For tests: forget everything, so the next GET of each object reads it whole again. */

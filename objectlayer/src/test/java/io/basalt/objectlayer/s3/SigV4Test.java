@@ -2,6 +2,8 @@ package io.basalt.objectlayer.s3;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.netty.handler.codec.http.DefaultHttpRequest;
@@ -170,5 +172,46 @@ class SigV4Test {
         assertArrayEquals(new long[] {95, 5}, ByteRange.parse("bytes=95-200", 100));
         assertEquals("InvalidRange", assertThrows(S3Error.class, () -> ByteRange.parse("bytes=100-", 100)).code());
         assertEquals(null, ByteRange.parse("bytes=0-1,5-6", 100));
+    }
+
+    @Test
+    void signingKeyIsComputedOncePerAccessKeyAndDate() {
+        Authenticator a = authenticator();
+        byte[] first = a.signingKey(ACCESS_KEY, SECRET, "20130524");
+        assertArrayEquals(SigV4.signingKey(SECRET, "20130524", "us-east-1"), first);
+        assertSame(first, a.signingKey(ACCESS_KEY, SECRET, "20130524"), "the remembered key");
+        byte[] nextDay = a.signingKey(ACCESS_KEY, SECRET, "20130525");
+        assertArrayEquals(SigV4.signingKey(SECRET, "20130525", "us-east-1"), nextDay);
+        assertFalse(Arrays.equals(first, nextDay), "another date, another key");
+        byte[] otherKey = a.signingKey("AKIDOTHER", "another secret", "20130524");
+        assertArrayEquals(SigV4.signingKey("another secret", "20130524", "us-east-1"), otherKey);
+        assertArrayEquals(first, a.signingKey(ACCESS_KEY, SECRET, "20130524"), "the first key unchanged");
+    }
+
+    @Test
+    void signingKeysStayBoundedAndCorrectPastTheLimit() {
+        Authenticator a = authenticator();
+        for (int i = 0; i <= Authenticator.SIGNING_KEYS_MAX + 5; i++) {
+            String key = "AKID" + i;
+            assertArrayEquals(SigV4.signingKey("s" + i, "20130524", "us-east-1"), a.signingKey(key, "s" + i, "20130524"));
+        }
+        assertArrayEquals(SigV4.signingKey("s0", "20130524", "us-east-1"), a.signingKey("AKID0", "s0", "20130524"));
+    }
+
+    @Test
+    void amzDatesParseAsTheFormatterDoesAndBadOnesAreRefused() throws Exception {
+        for (String d : new String[] {"20130524T000000Z", "20241231T235959Z", "20240229T120000Z"}) {
+            assertEquals(java.time.ZonedDateTime.parse(d, Authenticator.AMZ_DATE).toInstant(), Authenticator.parseAmzDate(d));
+        }
+        for (String bad : new String[] {"", "20130524T000000", "20130524 000000Z", "2013052aT000000Z", "20131324T000000Z",
+                "20130524T250000Z", "20130524T0000000Z", "-0130524T000000Z"}) {
+            assertEquals("AccessDenied", assertThrows(S3Error.class, () -> Authenticator.parseAmzDate(bad)).code(), bad);
+        }
+    }
+
+    @Test
+    void headerValuesCanonicalise() {
+        assertEquals("a b c", SigV4.canonicalHeaderValue("  a   b c "));
+        assertEquals("plain", SigV4.canonicalHeaderValue("plain"));
     }
 }

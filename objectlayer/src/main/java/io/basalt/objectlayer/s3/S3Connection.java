@@ -37,6 +37,10 @@ final class S3Connection extends ChannelInboundHandlerAdapter {
     private final LinkedBlockingQueue<Object> inbound = new LinkedBlockingQueue<>();
     private final AtomicLong queuedBytes = new AtomicLong();
     private Channel channel;
+    /** A request is being answered (set by this connection's thread; read by the server's close). */
+    private volatile boolean busy;
+    /** The server is stopping: close once the request in hand is answered. */
+    private volatile boolean closing;
 
     S3Connection(S3Service service) {
         this.service = service;
@@ -72,6 +76,12 @@ final class S3Connection extends ChannelInboundHandlerAdapter {
         return channel;
     }
 
+    /** The server stops: an idle connection closes now, one answering a request once its answer is sent. */
+    void closeWhenIdle() {
+        closing = true;
+        if (!busy && channel != null) channel.close();
+    }
+
     /** The next piece of the current request's body, waiting for it; the caller releases it. */
     HttpContent nextContent() throws ClientGone {
         Object o = take();
@@ -104,7 +114,10 @@ final class S3Connection extends ChannelInboundHandlerAdapter {
             while (true) {
                 Object o = take();
                 if (o instanceof HttpRequest request) {
-                    if (!new Exchange(this, request, service).run()) {
+                    busy = true;
+                    boolean keep = new Exchange(this, request, service).run();
+                    busy = false;
+                    if (!keep || closing) {
                         return; // closed below
                     }
                 } else {

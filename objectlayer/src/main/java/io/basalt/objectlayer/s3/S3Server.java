@@ -8,6 +8,8 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.ServerChannel;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
@@ -19,6 +21,7 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.util.Map;
@@ -72,13 +75,20 @@ public final class S3Server implements AutoCloseable {
     /** epoll (default; NIO where there is none) or io_uring: Netty's transports, compared in decision 35. */
     public static final String TRANSPORT_PROPERTY = "basalt.s3.transport";
 
+    /** How long close lets the requests in flight finish before it cuts their connections. */
+    static final long CLOSE_GRACE_MS = 5_000;
+    private static final long CLOSE_POLL_MS = 10;
+
     private final EventLoopGroup group;
     private final Channel serverChannel;
+    /** The accepted connections still open (a closed channel leaves the group by itself). */
+    private final ChannelGroup connections;
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
-    private S3Server(EventLoopGroup group, Channel serverChannel) {
+    private S3Server(EventLoopGroup group, Channel serverChannel, ChannelGroup connections) {
         this.group = group;
         this.serverChannel = serverChannel;
+        this.connections = connections;
     }
 
     public static S3Server start(ObjectStore store, Options options) throws InterruptedException {
@@ -93,17 +103,19 @@ public final class S3Server implements AutoCloseable {
         S3Service service = new S3Service(store, options.region(), options.baseDomain(), authenticator);
         HttpDecoderConfig decoder = new HttpDecoderConfig().setMaxInitialLineLength(INITIAL_LINE_BYTES_MAX)
                 .setMaxHeaderSize(HEADER_BYTES_MAX).setMaxChunkSize(BODY_PIECE_BYTES_MAX);
+        ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
         try {
             Channel ch = new ServerBootstrap().group(group).channel(channelClass)
                     .childOption(ChannelOption.TCP_NODELAY, true)
                     .childHandler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel c) {
+                            connections.add(c);
                             c.pipeline().addLast(new HttpServerCodec(decoder), new S3Connection(service));
                         }
                     })
                     .bind(new InetSocketAddress(options.bindHost(), options.port())).sync().channel();
-            return new S3Server(group, ch);
+            return new S3Server(group, ch, connections);
         } catch (InterruptedException | RuntimeException e) {
             group.shutdownGracefully();
             throw e;
@@ -115,11 +127,30 @@ public final class S3Server implements AutoCloseable {
         return ((InetSocketAddress) serverChannel.localAddress()).getPort();
     }
 
-    /** Stops listening, then ends every connection (kept-alive ones too) with the event loops. Idempotent. */
+    /**
+     * Stops listening, closes the idle connections (kept-alive ones included: a client's pooled connection must not
+     * outlive the server), lets the requests in flight finish for up to {@link #CLOSE_GRACE_MS}, closes what is left,
+     * then stops the event loops. Idempotent.
+     */
     @Override
     public void close() {
         if (!closed.compareAndSet(false, true)) return;
         serverChannel.close().syncUninterruptibly();
+        for (Channel c : connections) {
+            S3Connection connection = c.pipeline().get(S3Connection.class);
+            if (connection != null) connection.closeWhenIdle();
+            else c.close();
+        }
+        long deadlineNs = System.nanoTime() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(CLOSE_GRACE_MS);
+        while (!connections.isEmpty() && System.nanoTime() < deadlineNs) {
+            try {
+                Thread.sleep(CLOSE_POLL_MS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        connections.close().awaitUninterruptibly(CLOSE_GRACE_MS);
         group.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
     }
 }

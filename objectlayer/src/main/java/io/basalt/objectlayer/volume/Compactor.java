@@ -3,8 +3,6 @@ package io.basalt.objectlayer.volume;
 import io.basalt.objectlayer.StoreException;
 import io.basalt.objectlayer.store.ObjectMeta;
 import java.io.IOException;
-import java.lang.foreign.MemorySegment;
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -14,10 +12,11 @@ import java.util.Set;
  * Checkpoints and compaction (docs/objects.md, "Compaction"), on a maintenance thread or driven by tests. A segment
  * may be compacted once it lies wholly before the last checkpoint's position (its tombstones and bucket records are
  * then in the checkpoint, not needed for replay), is not the head and is not pinned. Its live records (the objects
- * whose index entry points into it) are copied to the head as DATA and relocated COMMIT records, through the log
- * writer like any PUT, and only once those are durable and applied is the segment released, by the writer, if
- * nothing live or pinned is left in it. A crash at any point leaves either the old copy (still in the checkpoint or
- * the log) or the new (a relocated commit, applied at replay only over the version it copied).
+ * whose index entry points into it, found by a {@link SegmentScan} a stripe at a time) are copied to the head as
+ * DATA and relocated COMMIT records, through the log writer like any PUT, and only once those are durable and
+ * applied is the segment released, by the writer, if nothing live or pinned is left in it. A crash at any point
+ * leaves either the old copy (still in the checkpoint or the log) or the new (a relocated commit, applied at replay
+ * only over the version it copied).
  */
 final class Compactor {
     private static final long POLL_MS = 200;
@@ -30,6 +29,8 @@ final class Compactor {
     private long checkpointSeq;
     private volatile long checkpointPositionSeq;
     private long appendedAtCheckpoint;
+    /** The largest read compaction's scans made: a stripe unless a record header ran past one (tests check it). */
+    private long largestScanReadBytes;
     private volatile boolean running = true;
     private Thread thread;
 
@@ -87,10 +88,11 @@ final class Compactor {
     synchronized int compact() throws IOException {
         Set<Integer> tried = new HashSet<>();
         int released = 0;
-        for (int victim; (victim = pickVictim(tried)) >= 0; ) {
+        SegmentScan scan = new SegmentScan(mp.layout(), mp.io()); // one stripe, whatever the segment size
+        for (int victim; (victim = pickVictim(tried, 1, checkpointPositionSeq, mp.freeSegments() < FREE_LOW)) >= 0; ) {
             tried.add(victim);
             try {
-                if (compactSegment(victim)) released++;
+                if (compactSegment(scan, victim)) released++;
             } catch (StoreException e) {
                 if (e.code() == StoreException.Code.STORAGE_FULL) break; // even the reserve is used up
                 throw new IOException("compaction of segment " + victim + ": " + e.getMessage(), e);
@@ -99,15 +101,18 @@ final class Compactor {
         return released;
     }
 
-    private int pickVictim(Set<Integer> tried) {
+    /**
+     * The segment with the most garbage among those of sequence in [fromSeq, toSeq) that are worth compacting (at
+     * least 1/8 garbage, or any garbage when {@code low}), not the head, not pinned, not tried; -1 if none.
+     */
+    private int pickVictim(Set<Integer> tried, long fromSeq, long toSeq, boolean low) {
         Segments s = mp.segments();
         long segmentBytes = mp.layout().segmentBytes();
-        boolean low = mp.freeSegments() < FREE_LOW;
         int best = -1;
         long bestGarbage = -1;
         for (int i = 0; i < s.count(); i++) {
             long seq = s.seq.get(i);
-            if (seq == 0 || seq >= checkpointPositionSeq || i == mp.log().headSegment() || s.pins.get(i) != 0
+            if (seq == 0 || seq < fromSeq || seq >= toSeq || i == mp.log().headSegment() || s.pins.get(i) != 0
                     || tried.contains(i)) {
                 continue;
             }
@@ -122,9 +127,9 @@ final class Compactor {
     }
 
     /** Moves what is live out of the segment, then asks the writer to release it. */
-    private boolean compactSegment(int victim) throws IOException, StoreException {
+    private boolean compactSegment(SegmentScan scan, int victim) throws IOException, StoreException {
         if (mp.segments().liveBytes.get(victim) != 0) {
-            for (byte[] ik : liveKeys(victim)) {
+            for (byte[] ik : liveKeys(scan, victim)) {
                 VolumeIndex.Entry e = mp.index().objects.get(ik);
                 if (e != null && references(e, victim)) relocate(ik, e, victim);
             }
@@ -132,25 +137,18 @@ final class Compactor {
         return (Boolean) mp.log().submit(new LogOps.Release(victim));
     }
 
-    /** The index keys of the COMMIT and DATA records in the segment whose entry still points into it. */
-    private List<byte[]> liveKeys(int victim) throws IOException {
-        VolumeLayout layout = mp.layout();
-        MemorySegment buffer = mp.io().buffer(layout.segmentBytes());
-        mp.io().read(layout.segmentOffset(victim), buffer);
-        ByteBuffer all = buffer.asByteBuffer();
-        long seq = mp.segments().seq.get(victim);
+    /** The index keys of the COMMIT, DATA and METADATA records in the segment whose entry still points into it. */
+    private List<byte[]> liveKeys(SegmentScan scan, int victim) throws IOException {
+        scan.start(victim, mp.segments().seq.get(victim));
         List<byte[]> keys = new ArrayList<>();
-        int blocks = layout.segmentBlocks();
-        for (int b = 1; b < blocks; ) {
-            LogRecord r = LogRecord.decode(all.slice(b * layout.blockBytes(), (blocks - b) * layout.blockBytes()));
-            if (r == null || r.segmentSeq() != seq) break;
+        for (LogRecord r; (r = scan.next()) != null; ) {
             if (r.type() == LogRecord.COMMIT || r.type() == LogRecord.DATA || r.type() == LogRecord.METADATA) {
                 byte[] ik = VolumeIndex.indexKey(r.bucketId(), r.key());
                 VolumeIndex.Entry e = mp.index().objects.get(ik);
                 if (e != null && references(e, victim)) keys.add(ik);
             }
-            b += r.blocks(layout.blockBytes());
         }
+        largestScanReadBytes = Math.max(largestScanReadBytes, scan.largestReadBytes());
         return keys;
     }
 
@@ -203,6 +201,10 @@ final class Compactor {
         VolumeMountpath.Read m = mp.readRecord(e.metaLocation(), e.metaBlocks());
         mp.release(m); // decoded into arrays
         return m.record().meta();
+    }
+
+    synchronized long largestScanReadBytes() {
+        return largestScanReadBytes;
     }
 
     /** Stops the thread and writes a last checkpoint. */

@@ -254,6 +254,10 @@ public final class VolumeMountpath implements Mountpath {
         compactor.checkpoint();
     }
 
+    Compactor compactor() {
+        return compactor;
+    }
+
     /** A checkpoint, then compaction of every segment worth it: returns the segments freed. */
     public int maintain() throws IOException {
         compactor.checkpoint();

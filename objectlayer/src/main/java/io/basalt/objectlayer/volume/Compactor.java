@@ -48,16 +48,31 @@ final class Compactor {
         while (running) {
             try {
                 Thread.sleep(POLL_MS);
-                long appended = mp.log().bytesAppended.get();
-                boolean low = mp.freeSegments() < FREE_LOW;
-                if (low || appended - appendedAtCheckpoint >= options.checkpointEveryBytes()) checkpoint();
-                if (low) compact();
+                pass();
             } catch (InterruptedException e) {
                 return;
             } catch (IOException | RuntimeException e) {
                 System.err.println("basalt: volume mountpath " + mp.describe() + " maintenance: " + e);
             }
         }
+    }
+
+    /**
+     * One round of the maintenance thread: the periodic checkpoint when due; when free segments run low, compaction,
+     * and if space is still low and a segment after the last checkpoint's P is worth compacting, a checkpoint (which
+     * moves P past it) and compaction again. So a store filled, then mostly deleted, between two periodic checkpoints
+     * gets its space back within a round, and a store full of live data writes no checkpoint while the log stands
+     * still (each extra checkpoint needs a segment opened since the last). Returns the segments released.
+     */
+    synchronized int pass() throws IOException {
+        if (mp.log().bytesAppended.get() - appendedAtCheckpoint >= options.checkpointEveryBytes()) checkpoint();
+        if (mp.freeSegments() >= FREE_LOW) return 0;
+        int released = compact();
+        if (mp.freeSegments() < FREE_LOW && pickVictim(Set.of(), checkpointPositionSeq, Long.MAX_VALUE, false) >= 0) {
+            checkpoint();
+            released += compact();
+        }
+        return released;
     }
 
     /**
@@ -201,6 +216,10 @@ final class Compactor {
         VolumeMountpath.Read m = mp.readRecord(e.metaLocation(), e.metaBlocks());
         mp.release(m); // decoded into arrays
         return m.record().meta();
+    }
+
+    synchronized long checkpointSeq() {
+        return checkpointSeq;
     }
 
     synchronized long largestScanReadBytes() {

@@ -1,8 +1,10 @@
 package io.basalt.objectlayer.volume;
 
 import static io.basalt.objectlayer.volume.VolumeFixture.data;
+import static io.basalt.objectlayer.volume.VolumeFixture.failsWith;
 import static io.basalt.objectlayer.volume.VolumeFixture.get;
 import static io.basalt.objectlayer.volume.VolumeFixture.keys;
+import static io.basalt.objectlayer.volume.VolumeFixture.put;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -13,6 +15,8 @@ import io.basalt.engine.DeviceSpec;
 import io.basalt.engine.fixtures.ReactorFixture;
 import io.basalt.objectlayer.ObjectStore.ObjectWriter;
 import io.basalt.objectlayer.ObjectStore.PutOptions;
+import io.basalt.objectlayer.StoreException;
+import io.basalt.objectlayer.StoreException.Code;
 import io.basalt.raid.volume.Raid5Volume;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -28,6 +32,11 @@ class VolumeCompactionTest {
     private static final int OBJECTS = 150;
     /** User metadata this long makes a COMMIT header of 3 blocks, which often runs past its stripe-sized piece. */
     private static final int LONG_META_CHARS = 9000;
+    private static final long NO_PERIODIC_CHECKPOINT = 1L << 50;
+    private static final int FILL_OBJECT_BYTES = 200_000;
+    /** A liveness bound for a loaded machine, not a timing: a round runs every 200 ms. */
+    private static final long ROOM_DEADLINE_NS = 120_000_000_000L;
+    private static final long RETRY_MS = 50;
 
     @RegisterExtension
     final ReactorFixture fixture = ReactorFixture.started("volcompact");
@@ -94,9 +103,8 @@ class VolumeCompactionTest {
             if (crosses(commitAt, e.recordBlocks, blockBytes, stripe)) out[0]++;
             if (i % 4 == 0 && commitAt % stripe + LONG_META_CHARS > stripe) out[1]++;
             for (LogRecord.Extent x : e.extents()) {
-                if (crosses((long) VolumeLayout.blockOf(x.location()) * blockBytes, x.recordBlocks(), blockBytes, stripe)) {
-                    out[0]++;
-                }
+                long at = (long) VolumeLayout.blockOf(x.location()) * blockBytes;
+                if (crosses(at, x.recordBlocks(), blockBytes, stripe)) out[0]++;
             }
         }
         return out;
@@ -104,6 +112,114 @@ class VolumeCompactionTest {
 
     private static boolean crosses(long atBytes, int blocks, int blockBytes, int stripe) {
         return atBytes / stripe != (atBytes + (long) blocks * blockBytes - 1) / stripe;
+    }
+
+    /** A 32 MiB memory device with 1 MiB segments and no periodic checkpoint. */
+    private VolumeMountpath openRarelyCheckpointed(BlockDevice dev, boolean background) throws Exception {
+        return VolumeMountpath.open(dev, fixture.reactor(), VolumeMountpath.Options.defaults()
+                .withSegmentBytes(VolumeFixture.SEGMENT_BYTES).withBackground(background)
+                .withCheckpointEveryBytes(NO_PERIODIC_CHECKPOINT));
+    }
+
+    private BlockDevice memory() {
+        BlockDevice d = DeviceSpec.open("vm" + devices.size(), "memory:32M");
+        devices.add(d);
+        return d;
+    }
+
+    /** PUTs objects until the store is full: the keys stored. */
+    private static List<String> fill(VolumeMountpath mp) {
+        List<String> stored = new ArrayList<>();
+        for (int i = 0; ; i++) {
+            try {
+                put(mp, "b", "k" + i, data(i, FILL_OBJECT_BYTES));
+                stored.add("k" + i);
+            } catch (StoreException e) {
+                assertEquals(Code.STORAGE_FULL, e.code(), e.getMessage());
+                return stored;
+            }
+        }
+    }
+
+    @Test
+    void whenSpaceIsShortAndTheGarbageIsPastTheLastCheckpointMaintenanceCheckpointsThenCompacts() throws Exception {
+        BlockDevice dev = memory();
+        List<String> stored;
+        try (VolumeMountpath mp = openRarelyCheckpointed(dev, false)) {
+            mp.createBucket("b", 1);
+            stored = fill(mp);
+            for (int i = 0; i < stored.size(); i++) if (i % 4 != 3) mp.delete("b", stored.get(i));
+            assertEquals(0, mp.compactor().compact(), "every segment is past the open's checkpoint: no victim yet");
+            long checkpoints = mp.compactor().checkpointSeq();
+            assertTrue(mp.compactor().pass() > 0, "the maintenance round released segments");
+            assertTrue(mp.compactor().checkpointSeq() > checkpoints, "it wrote a checkpoint to get there");
+            for (int i = 0; i < stored.size() / 2; i++) put(mp, "b", "again" + i, data(1000 + i, FILL_OBJECT_BYTES));
+            mp.closeWithoutCheckpoint();
+        }
+        try (VolumeMountpath mp = openRarelyCheckpointed(dev, false)) {
+            checkFilledAndRefilled(mp, stored);
+        }
+    }
+
+    @Test
+    void aStoreFullOfLiveDataWritesNoCheckpointPerRoundWhileTheLogStandsStill() throws Exception {
+        try (VolumeMountpath mp = openRarelyCheckpointed(memory(), false)) {
+            mp.createBucket("b", 1);
+            List<String> stored = fill(mp);
+            mp.compactor().pass();
+            long checkpoints = mp.compactor().checkpointSeq();
+            for (int round = 0; round < 3; round++) mp.compactor().pass();
+            assertEquals(checkpoints, mp.compactor().checkpointSeq(), "no checkpoint while nothing changed");
+            for (String k : stored) {
+                assertArrayEquals(data(Integer.parseInt(k.substring(1)), FILL_OBJECT_BYTES), get(mp, "b", k), k);
+            }
+        }
+    }
+
+    @Test
+    void theMaintenanceThreadMakesRoomAgainWithoutAPeriodicOrManualCheckpoint() throws Exception {
+        BlockDevice dev = memory();
+        List<String> stored;
+        try (VolumeMountpath mp = openRarelyCheckpointed(dev, true)) {
+            mp.createBucket("b", 1);
+            stored = fill(mp);
+            for (int i = 0; i < stored.size(); i++) if (i % 4 != 3) mp.delete("b", stored.get(i));
+            for (int i = 0; i < stored.size() / 2; i++) {
+                putOnceThereIsRoom(mp, "again" + i, data(1000 + i, FILL_OBJECT_BYTES));
+            }
+        }
+        try (VolumeMountpath mp = openRarelyCheckpointed(dev, false)) {
+            checkFilledAndRefilled(mp, stored);
+        }
+    }
+
+    /** PUTs, retrying while the store is full: the maintenance thread is expected to make room within the deadline. */
+    private static void putOnceThereIsRoom(VolumeMountpath mp, String key, byte[] body) throws Exception {
+        long deadlineNs = System.nanoTime() + ROOM_DEADLINE_NS;
+        while (true) {
+            try {
+                put(mp, "b", key, body);
+                return;
+            } catch (StoreException e) {
+                assertEquals(Code.STORAGE_FULL, e.code(), e.getMessage());
+                assertTrue(System.nanoTime() < deadlineNs, "the maintenance thread made no room for " + key);
+                Thread.sleep(RETRY_MS);
+            }
+        }
+    }
+
+    private static void checkFilledAndRefilled(VolumeMountpath mp, List<String> stored) throws Exception {
+        for (int i = 0; i < stored.size(); i++) {
+            String k = stored.get(i);
+            if (i % 4 != 3) {
+                failsWith(Code.NO_SUCH_KEY, () -> mp.head("b", k));
+            } else {
+                assertArrayEquals(data(Integer.parseInt(k.substring(1)), FILL_OBJECT_BYTES), get(mp, "b", k), k);
+            }
+        }
+        for (int i = 0; i < stored.size() / 2; i++) {
+            assertArrayEquals(data(1000 + i, FILL_OBJECT_BYTES), get(mp, "b", "again" + i), "again" + i);
+        }
     }
 
     private static void checkCompacted(VolumeMountpath mp) throws Exception {

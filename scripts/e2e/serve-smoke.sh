@@ -35,6 +35,7 @@ aws_prefix=${printed% s3 ls}
 echo "$printed" | grep -q "endpoint-url http://127.0.0.1:8080" || fail "S3 not on 127.0.0.1:8080: $printed"
 [ "$(stat -c %a "$WORK/basalt-data/s3-credentials")" = "600" ] || fail "s3-credentials is not mode 0600"
 "$B" rpc s3_status | grep -q '"running": true' || fail "s3_status: $("$B" rpc s3_status)"
+"$B" rpc s3_status | grep -q '"volume:obj0"' || fail "s3_status lacks the volume mountpath on obj0: $("$B" rpc s3_status)"
 if ! command -v aws > /dev/null; then
   echo "$E2E_NAME: SKIP: the banner's aws line is not run: no aws CLI on PATH (scripts/install-deps.sh installs awscli)"
 else
@@ -47,7 +48,7 @@ else
   cmp -s "$WORK/in.bin" "$WORK/out.bin" || fail "the object read back differs from the one written"
   s3 ls | grep -q ' smoke$' || fail "aws s3 ls lacks the bucket: $(s3 ls)"
   s3 ls --recursive s3://smoke | grep -q ' 3000000 dir/in.bin$' || fail "aws s3 ls s3://smoke: $(s3 ls --recursive s3://smoke)"
-  pass "the banner's aws line works as printed: s3 mb, cp in and out (3 MB, same bytes), ls"
+  pass "s3_status lists volume:obj0; the banner's aws line works as printed: s3 mb, cp in and out (3 MB, same bytes), ls"
 fi
 
 "$B" rpc drive_create '{"name":"m0","spec":"memory:64M"}' > /dev/null || fail "drive_create m0"

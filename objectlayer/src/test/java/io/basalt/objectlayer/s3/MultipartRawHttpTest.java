@@ -160,34 +160,21 @@ class MultipartRawHttpTest {
 
     /** A chunked response's status and decoded body (the keep-alive Complete). */
     static RawHttpTest.Response readChunked(InputStream in) throws IOException {
-        String status = line(in);
+        String status = RawHttpTest.line(in);
         Map<String, String> headers = new LinkedHashMap<>();
-        for (String l = line(in); !l.isEmpty(); l = line(in)) {
+        for (String l = RawHttpTest.line(in); !l.isEmpty(); l = RawHttpTest.line(in)) {
             int colon = l.indexOf(':');
             headers.put(l.substring(0, colon).toLowerCase(java.util.Locale.ROOT), l.substring(colon + 1).trim());
         }
         assertEquals("chunked", headers.get("transfer-encoding"), headers.toString());
         ByteArrayOutputStream body = new ByteArrayOutputStream();
-        for (int n = Integer.parseInt(line(in), 16); n > 0; n = Integer.parseInt(line(in), 16)) {
+        for (int n = Integer.parseInt(RawHttpTest.line(in), 16); n > 0; n = Integer.parseInt(RawHttpTest.line(in), 16)) {
             body.writeBytes(in.readNBytes(n));
-            assertEquals("", line(in));
+            assertEquals("", RawHttpTest.line(in));
         }
-        assertEquals("", line(in));
+        assertEquals("", RawHttpTest.line(in));
         return new RawHttpTest.Response(Integer.parseInt(status.split(" ")[1]), headers,
                 body.toString(StandardCharsets.UTF_8));
-    }
-
-    private static String line(InputStream in) throws IOException {
-        ByteArrayOutputStream b = new ByteArrayOutputStream();
-        for (int c = in.read(); c != '\n'; c = in.read()) {
-            if (c < 0) {
-                throw new IOException("connection closed");
-            }
-            if (c != '\r') {
-                b.write(c);
-            }
-        }
-        return b.toString(StandardCharsets.UTF_8);
     }
 
     /**

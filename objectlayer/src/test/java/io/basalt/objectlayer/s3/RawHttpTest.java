@@ -87,7 +87,8 @@ class RawHttpTest {
                 new String(in.readNBytes(length), StandardCharsets.ISO_8859_1)); // bytes kept one to one
     }
 
-    private static String line(InputStream in) throws IOException {
+    /** One CRLF-terminated line of a response head or chunked body, without its line end. */
+    static String line(InputStream in) throws IOException {
         ByteArrayOutputStream b = new ByteArrayOutputStream();
         for (int c = in.read(); c != '\n'; c = in.read()) {
             if (c < 0) {

@@ -54,6 +54,7 @@ public final class DirectoryMountpath implements Mountpath {
     /** A reader that meets a concurrent replace (metadata of one version, data of the next) tries again. */
     private static final int OPEN_ATTEMPTS = 3;
     private static final int VERIFY_BUFFER_BYTES = 256 * 1024;
+    private static final int VERIFY_BUFFERS_MAX = 8;
     private static final String ENOSPC = "No space left on device";
 
     private final Path root;
@@ -66,6 +67,9 @@ public final class DirectoryMountpath implements Mountpath {
     private volatile long writeFaultAfterBytes = Long.MAX_VALUE;
     private final AtomicLong tempCounter = new AtomicLong();
     private final StripedLocks locks = new StripedLocks();
+    /** Direct buffers GETs verify objects through, reused; bounded (more concurrent verifies allocate and drop). */
+    private final java.util.concurrent.ArrayBlockingQueue<ByteBuffer> verifyBuffers =
+            new java.util.concurrent.ArrayBlockingQueue<>(VERIFY_BUFFERS_MAX);
     private final VerifiedVersions verifiedVersions = new VerifiedVersions();
 
     private DirectoryMountpath(Path root, long id, boolean xattrs, double weight, boolean sync) {
@@ -305,12 +309,21 @@ public final class DirectoryMountpath implements Mountpath {
         verifiedVersions.clear();
     }
 
-    /** The record whose size and xxhash64 the file's whole content matches; null if none. */
-    private static ObjectMeta verify(FileChannel channel, List<ObjectMeta> records) throws IOException {
+    /**
+     * The record whose size and xxhash64 the file's whole content matches; null if none. Reads into a pooled direct
+     * buffer: a heap buffer per GET cost a 256 KiB allocation and the JDK's copy through its own temporary direct
+     * buffer (the bench profile: 32% and 18% of the verify).
+     */
+    private ObjectMeta verify(FileChannel channel, List<ObjectMeta> records) throws IOException {
         Xxhash64 hash = new Xxhash64();
-        ByteBuffer buf = ByteBuffer.allocate(VERIFY_BUFFER_BYTES);
+        ByteBuffer pooled = verifyBuffers.poll();
+        ByteBuffer buf = pooled != null ? pooled : ByteBuffer.allocateDirect(VERIFY_BUFFER_BYTES);
         long position = 0;
-        for (int n; (n = channel.read(buf.clear(), position)) > 0; position += n) hash.update(buf.flip());
+        try {
+            for (int n; (n = channel.read(buf.clear(), position)) > 0; position += n) hash.update(buf.flip());
+        } finally {
+            verifyBuffers.offer(buf); // dropped when the pool is full
+        }
         long digest = hash.digest();
         for (ObjectMeta m : records) {
             if (m.sizeBytes() == position && m.xxhash64() == digest) return m;
